@@ -1,0 +1,64 @@
+"""The wheel holds every module and data file of the root folders, under mimir.*, and nothing else."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Repository folder -> installed package prefix.
+MAPPING = {
+    "mimir": "mimir",
+    "agent": "mimir/agent",
+    "tools": "mimir/tools",
+    "memory": "mimir/memory",
+    "prompts": "mimir/prompts",
+    "evals": "mimir/evals",
+    "app": "mimir/app",
+}
+SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+
+
+def _tracked_files(folder: str) -> list[Path]:
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", folder],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split()
+    return [Path(p) for p in out if not SKIP_PARTS & set(Path(p).parts)]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        check=True, cwd=out,
+    )
+    (whl,) = out.glob("mimir-*.whl")
+    return zipfile.ZipFile(whl)
+
+
+def test_wheel_contains_every_module_and_data_file(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    missing = []
+    for folder, prefix in MAPPING.items():
+        for rel in _tracked_files(folder):
+            inside = prefix + "/" + "/".join(rel.parts[1:])
+            if inside not in names:
+                missing.append(f"{rel} (expected {inside})")
+    assert not missing, "files missing from the wheel:\n" + "\n".join(missing)
+
+
+def test_wheel_installs_no_stray_top_level_packages(wheel: zipfile.ZipFile) -> None:
+    tops = {n.split("/")[0] for n in wheel.namelist() if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {"mimir"}, tops
+
+
+def test_cli_entry_point_declared(wheel: zipfile.ZipFile) -> None:
+    (ep,) = [n for n in wheel.namelist() if n.endswith("entry_points.txt")]
+    text = wheel.read(ep).decode()
+    assert "mimir = mimir.cli:main" in text
