@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     port: int = 7860
     auth_token: str | None = Field(default=None, description="Bearer token; required off loopback")
     upload_max_mb: int = 512
+    retrieval_image_embedder: str = Field(
+        default="experts",
+        description="Image vectors in the retrieval index: 'experts', 'thumbnail', 'none' or a local model path",
+    )
 
     @field_validator("data_dir", mode="after")
     @classmethod
