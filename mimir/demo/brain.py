@@ -1,0 +1,207 @@
+"""Brain MRI with a glioblastoma-like lesion on a per-patient deformed MNI152 brain.
+
+Four contrasts come from tissue fractions (CSF, grey and white matter) and lesion components:
+T1 (WM > GM > CSF), T1 post-contrast (T1 with a bright enhancing rim), T2 (CSF > GM > WM, oedema
+bright) and FLAIR (CSF and cavity fluid dark, oedema bright).
+
+Label convention: 0 background, 1 non-enhancing lesion (oedema, necrotic core, resection cavity),
+2 enhancing tumour. Whole lesion = labels 1 or 2.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from mimir.demo.anatomy import (
+    VOXEL_MM,
+    bias_field,
+    brain_template,
+    deformation,
+    display_slice,
+    smooth_field,
+    warp,
+)
+
+CONTRASTS: tuple[str, ...] = ("T1", "T1C", "T2", "FLAIR")
+
+#: Mean intensity of each tissue or lesion component per contrast, in [0, 1].
+INTENSITY: dict[str, dict[str, float]] = {
+    "T1": {"csf": 0.12, "gm": 0.45, "wm": 0.72, "oedema": 0.36, "necrosis": 0.18, "enhancing": 0.42, "cavity": 0.10},
+    "T1C": {"csf": 0.12, "gm": 0.47, "wm": 0.72, "oedema": 0.37, "necrosis": 0.18, "enhancing": 0.95, "cavity": 0.10},
+    "T2": {"csf": 0.95, "gm": 0.55, "wm": 0.34, "oedema": 0.80, "necrosis": 0.88, "enhancing": 0.60, "cavity": 0.95},
+    "FLAIR": {"csf": 0.07, "gm": 0.50, "wm": 0.38, "oedema": 0.88, "necrosis": 0.55, "enhancing": 0.72, "cavity": 0.10},
+}
+_COMPONENTS = ("oedema", "necrosis", "enhancing", "cavity")
+
+
+@dataclass(frozen=True)
+class TumourState:
+    """A lesion at one visit; radii in mm of an irregular (per-subject) distance field.
+
+    ``enhancing_radius_mm`` is the outer edge of the enhancing rim; the necrotic core lies inside
+    ``necrosis_radius_mm``. After surgery, ``cavity_radius_mm`` > 0 replaces the centre by fluid and
+    ``rim_fraction`` is the share of the rim left enhancing (0 = gross-total resection).
+    """
+
+    oedema_radius_mm: float = 0.0
+    enhancing_radius_mm: float = 0.0
+    necrosis_radius_mm: float = 0.0
+    cavity_radius_mm: float = 0.0
+    rim_fraction: float = 1.0
+    rim_thickness_mm: float = 4.0
+
+    @property
+    def present(self) -> bool:
+        """True when the visit has any lesion."""
+        return self.oedema_radius_mm > 0 or self.cavity_radius_mm > 0
+
+
+@dataclass(frozen=True)
+class BrainSubject:
+    """One patient's deformed anatomy and lesion geometry (fixed across visits)."""
+
+    gm: np.ndarray
+    wm: np.ndarray
+    csf: np.ndarray
+    mask: np.ndarray
+    t1_texture: np.ndarray
+    affine: np.ndarray
+    centre_vox: tuple[float, float, float]
+    shape_field: np.ndarray
+    rim_direction: tuple[float, float, float]
+    contrast_gain: dict[str, float]
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Volume shape (x, y, z) in RAS voxel order."""
+        return self.mask.shape  # type: ignore[return-value]
+
+    @property
+    def lesion_slice(self) -> int:
+        """Axial slice index through the lesion centre."""
+        return int(round(self.centre_vox[2]))
+
+
+def _pick_centre(rng: np.random.Generator, mask: np.ndarray, wm: np.ndarray) -> tuple[float, float, float]:
+    depth_mm = ndimage.distance_transform_edt(mask > 0.5) * VOXEL_MM
+    candidates = np.argwhere((depth_mm >= 32.0) & (wm > 0.5))
+    if len(candidates) == 0:
+        candidates = np.argwhere(depth_mm >= depth_mm.max() * 0.6)
+    c = candidates[rng.integers(len(candidates))]
+    return float(c[0]), float(c[1]), float(c[2])
+
+
+def brain_subject(rng: np.random.Generator) -> BrainSubject:
+    """A new patient: the MNI152 brain with a small random deformation and a lesion site."""
+    tpl = brain_template()
+    coords = deformation(rng, tpl.mask.shape)  # type: ignore[arg-type]
+    gm, wm, csf = (warp(m, coords) for m in (tpl.gm, tpl.wm, tpl.csf))
+    mask = (warp(tpl.mask, coords) > 0.5).astype(np.float32)
+    direction = rng.standard_normal(3)
+    direction /= np.linalg.norm(direction)
+    return BrainSubject(
+        gm=gm * mask, wm=wm * mask, csf=csf * mask, mask=mask, t1_texture=warp(tpl.t1, coords) * mask,
+        affine=tpl.affine.copy(), centre_vox=_pick_centre(rng, mask, wm),
+        shape_field=smooth_field(rng, tpl.mask.shape, coarse=6),
+        rim_direction=(float(direction[0]), float(direction[1]), float(direction[2])),
+        contrast_gain={c: float(rng.uniform(0.93, 1.07)) for c in CONTRASTS},
+    )
+
+
+def tumour_masks(subject: BrainSubject, tumour: TumourState, zslab: slice | None = None) -> dict[str, np.ndarray]:
+    """Boolean masks ``oedema``, ``necrosis``, ``enhancing``, ``cavity`` (disjoint) inside the brain."""
+    zs = zslab or slice(0, subject.shape[2])
+    shape = (subject.shape[0], subject.shape[1], len(range(*zs.indices(subject.shape[2]))))
+    brain = subject.mask[:, :, zs] > 0.5
+    if not tumour.present:
+        return {k: np.zeros(shape, dtype=bool) for k in _COMPONENTS}
+    grid = np.indices(shape, dtype=np.float32)
+    grid[2] += zs.start or 0
+    offset = [(grid[i] - subject.centre_vox[i]) * VOXEL_MM for i in range(3)]
+    radial = np.sqrt(sum(o * o for o in offset)) + 1e-6
+    dist = radial / (1.0 + 0.18 * subject.shape_field[:, :, zs])
+    cavity = dist < tumour.cavity_radius_mm
+    if tumour.cavity_radius_mm > 0:
+        cos = sum(o * d for o, d in zip(offset, subject.rim_direction, strict=True)) / radial
+        sector = cos > 1.0 - 2.0 * tumour.rim_fraction
+        rim_outer = tumour.cavity_radius_mm + tumour.rim_thickness_mm
+        enhancing = ~cavity & (dist < rim_outer) & sector
+    else:
+        enhancing = (dist < tumour.enhancing_radius_mm) & (dist >= tumour.necrosis_radius_mm)
+    necrosis = ~cavity & (dist < tumour.necrosis_radius_mm) & ~enhancing
+    whole = dist < max(tumour.oedema_radius_mm, tumour.enhancing_radius_mm)
+    oedema = whole & ~cavity & ~enhancing & ~necrosis
+    return {k: v & brain for k, v in
+            {"oedema": oedema, "necrosis": necrosis, "enhancing": enhancing, "cavity": cavity}.items()}
+
+
+def labels_from_masks(masks: dict[str, np.ndarray]) -> np.ndarray:
+    """The 0/1/2 label volume (1 = non-enhancing lesion incl. necrosis and cavity, 2 = enhancing)."""
+    labels = (masks["oedema"] | masks["necrosis"] | masks["cavity"]).astype(np.uint8)
+    labels[masks["enhancing"]] = 2
+    return labels
+
+
+def brain_visit(subject: BrainSubject, tumour: TumourState, rng: np.random.Generator,
+                zslab: slice | None = None) -> dict[str, np.ndarray]:
+    """Render one visit: ``T1``, ``T1C``, ``T2``, ``FLAIR`` (float32 in [0, 1]) and ``labels`` (uint8).
+
+    ``zslab`` renders only those axial slices (fast path for 2D samples).
+    """
+    zs = zslab or slice(0, subject.shape[2])
+    masks = tumour_masks(subject, tumour, zs)
+    soft = {k: ndimage.gaussian_filter(m.astype(np.float32), 0.6) for k, m in masks.items()}
+    lesion_w = np.clip(sum(soft.values()), 0.0, 1.0)
+    texture = 1.0 + 0.06 * subject.shape_field[:, :, zs]
+    brain = subject.mask[:, :, zs]
+    t1_tex = subject.t1_texture[:, :, zs]
+    bias = bias_field(rng, brain.shape, 0.1)
+    out: dict[str, np.ndarray] = {}
+    for contrast in CONTRASTS:
+        table = INTENSITY[contrast]
+        tissue = sum(table[t] * getattr(subject, t)[:, :, zs] for t in ("csf", "gm", "wm"))
+        if contrast in ("T1", "T1C"):
+            tissue = 0.55 * tissue + 0.45 * t1_tex * 0.85
+        lesion = sum(table[k] * soft[k] for k in _COMPONENTS) * texture
+        img = ((1.0 - lesion_w) * tissue + lesion) * subject.contrast_gain[contrast] * bias
+        img = img + rng.normal(0.0, 0.018, size=img.shape).astype(np.float32)
+        out[contrast] = np.clip(img * brain, 0.0, 1.0).astype(np.float32)
+    out["labels"] = labels_from_masks(masks) * (brain > 0.5)
+    return out
+
+
+def random_tumour(rng: np.random.Generator, max_radius_mm: float = 30.0) -> TumourState:
+    """A lesion of random size: none (about 1 in 6), small to large, sometimes operated."""
+    if rng.random() < 1 / 6:
+        return TumourState()
+    oedema = rng.uniform(6.0, max_radius_mm)
+    enhancing = oedema * rng.uniform(0.5, 0.75)
+    necrosis = enhancing * rng.uniform(0.0, 0.6)
+    if rng.random() < 0.15:
+        return TumourState(oedema_radius_mm=oedema, cavity_radius_mm=enhancing * 0.9,
+                           rim_fraction=float(rng.choice([0.0, rng.uniform(0.2, 0.6)])))
+    return TumourState(oedema_radius_mm=oedema, enhancing_radius_mm=enhancing, necrosis_radius_mm=necrosis)
+
+
+@functools.lru_cache(maxsize=8)
+def _pooled_subject(key: int) -> BrainSubject:
+    return brain_subject(np.random.default_rng([20240611, key]))
+
+
+def mri_slice_sample(rng: np.random.Generator, size: int = 128) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """One axial slice near the lesion centre for each contrast (float32 [0, 1]) and its label slice.
+
+    Subjects come from a per-process pool of 8 deformed brains; tumour, noise and bias are new each
+    call. About 1 in 6 samples has no lesion.
+    """
+    subject = _pooled_subject(int(rng.integers(8)))
+    tumour = random_tumour(rng)
+    z = int(np.clip(subject.lesion_slice + rng.integers(-3, 4), 1, subject.shape[2] - 2))
+    visit = brain_visit(subject, tumour, rng, zslab=slice(z - 1, z + 2))
+    images = {c: display_slice(visit[c], 1, size) for c in CONTRASTS}
+    label = display_slice(visit["labels"], 1, size, order=0)
+    return images, label
