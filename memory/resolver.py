@@ -1,0 +1,76 @@
+"""Co-reference resolution: bind mentions in a question to the case's images.
+
+Three kinds of mention are recognised: positions ("the first image", "image 2", "the latter"), time
+("the prior", "baseline", "six months ago") and metadata ("the FLAIR", "the CC view", "the left
+eye"). The stem and each option line are resolved separately. Where a mention has two readings the
+binding lists them as ``candidates`` and the resolution is marked ``ambiguous``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from mimir.domain import Binding, Case, CaseImage, Resolution, parse_question
+from mimir.memory.attributes import find_attributes
+from mimir.memory.mentions import Hit, find_positional
+from mimir.memory.temporal import find_temporal
+
+_OTHER = re.compile(r"\bthe\s+other(?:\s+(?:one|image|picture|scan|view|eye|x-?ray))?\b", re.I)
+
+
+def _settle(hits: Iterable[Hit]) -> list[Hit]:
+    """Keep the longest mention where spans overlap; earlier finders win ties (positions first)."""
+    ranked = sorted(enumerate(hits), key=lambda p: (-(p[1].end - p[1].start), p[0]))
+    kept: list[Hit] = []
+    for _, h in ranked:
+        if all(h.end <= k.start or h.start >= k.end for k in kept):
+            kept.append(h)
+    return sorted(kept, key=lambda h: h.start)
+
+
+def _other(m: re.Match[str], before: list[Hit], n: int) -> Hit:
+    named = {i for h in before for i in h.indices}
+    rest = [i for i in range(n) if i not in named]
+    if before and len(rest) == 1:
+        return Hit(m.start(), m.end(), m.group(0), rest, 0.85, "the image not mentioned before it")
+    return Hit(m.start(), m.end(), m.group(0), [], 0.0, "'the other' with no single remaining image",
+               [[i] for i in (rest or range(n))], True)
+
+
+def _both(h: Hit, context: list[Hit]) -> Hit:
+    """'both' among three or more images means the two images named just before it, if exactly two."""
+    named = sorted({i for c in context if not c.ambiguous for i in c.indices})
+    if len(named) != 2:
+        return h
+    return Hit(h.start, h.end, h.text, named, 0.8, "both: the two images named before it")
+
+
+def resolve_text(text: str, images: list[CaseImage], context: list[Hit] | None = None) -> list[Hit]:
+    """Mentions in one piece of text, in reading order; ``context`` holds mentions from the stem."""
+    hits = _settle([*find_positional(text, images), *find_temporal(text, images), *find_attributes(text, images)])
+    for m in _OTHER.finditer(text):
+        if all(m.end() <= h.start or m.start() >= h.end for h in hits):
+            hits.append(_other(m, [h for h in hits if h.end <= m.start()], len(images)))
+    hits.sort(key=lambda h: h.start)
+    before = list(context or [])
+    out = []
+    for h in hits:
+        out.append(_both(h, before) if h.needs_context == "both" else h)
+        before.append(out[-1])
+    return out
+
+
+def _binding(h: Hit) -> Binding:
+    cands = h.candidates if h.ambiguous else []
+    return Binding(mention=h.text.strip(), image_indices=h.indices, confidence=round(h.confidence, 3),
+                   candidates=cands, reason=h.reason)
+
+
+def resolve(case: Case) -> Resolution:
+    """Bind every mention in the case's question (stem and options) to image indices."""
+    parsed = parse_question(case.question)
+    stem = resolve_text(parsed.stem, case.images)
+    hits = stem + [h for opt in parsed.options.values() for h in resolve_text(opt, case.images, stem)]
+    bindings = [_binding(h) for h in hits]
+    return Resolution(bindings=bindings, ambiguous=any(b.candidates for b in bindings))
