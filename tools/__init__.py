@@ -2,3 +2,51 @@
 
 Importing this package loads no model weights; heavy models load lazily on first use.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mimir.tools.registry import Registry
+
+    from mimir.settings import Settings
+
+#: Modules whose ``register(registry)`` adds built-in tools, in the order a planner sees them.
+BUILTIN_TOOL_MODULES = (
+    "mimir.tools.segment",
+    "mimir.tools.classify",
+    "mimir.tools.totalseg",
+    "mimir.tools.measure",
+    "mimir.tools.compare",
+)
+#: Modules added by other parts of mimir; each is skipped while it does not exist yet.
+OPTIONAL_TOOL_MODULES = (
+    "mimir.tools.vlm.tool",
+    "mimir.tools.retrieval.tools",
+)
+
+
+def build_registry(settings: Settings | None = None, *, plugins: bool = True) -> Registry:
+    """Every built-in tool plus the entry-point plug-ins (group ``mimir.tools``) on a fresh registry."""
+    from mimir.tools.plugins import load_plugins
+    from mimir.tools.registry import Registry
+
+    registry = Registry("mimir")
+    for name in BUILTIN_TOOL_MODULES:
+        importlib.import_module(name).register(registry)
+    for name in OPTIONAL_TOOL_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+            continue
+        module.register(registry)
+    if plugins:
+        load_plugins(registry)
+    return registry
+
+
+__all__ = ["build_registry"]

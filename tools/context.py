@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from mimir.domain import CaseImage
 from mimir.tools.errors import ToolArgumentError
 
+from mimir.domain import CaseImage
+
 if TYPE_CHECKING:
+    from mimir.tools.cache import RunStore
     from sqlalchemy.orm import Session
 
     from mimir.settings import Settings
@@ -30,6 +32,10 @@ class ToolContext:
     session: Session | None = None
     patient_id: str | None = None
     progress: Callable[[float, str], None] | None = None
+    #: Finished runs when there is no session (set by the runner); see :mod:`mimir.tools.cache`.
+    run_store: RunStore | None = None
+    #: The case's VLM client (a :class:`mimir.tools.vlm.base.VLMClient`); built from settings when None.
+    vlm: Any = None
 
     def image(self, index: int) -> CaseImage:
         """The case image at ``index``, or an argument error naming the valid range."""

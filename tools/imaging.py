@@ -1,0 +1,119 @@
+"""Image and mask reading for the tools, through MONAI's ``LoadImage``.
+
+Everything is read the way a MONAI bundle reads it, so a mask a bundle wrote lines up with the image
+it came from (MONAI's PIL reader puts PNG width first: a 40x60 PNG loads as 60x40, and so does its
+mask). Arrays are spatial-first with a trailing channel axis for colour images.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from mimir.tools.errors import ToolCannotHandle
+
+log = logging.getLogger(__name__)
+PLAIN_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+@dataclass
+class ImageData:
+    """A loaded image: pixels, spacing (mm) and what a tool checks before running."""
+
+    path: Path
+    array: np.ndarray
+    spacing: tuple[float, ...]
+    spacing_source: str
+    channels: int
+    modality: str | None
+
+    @property
+    def spatial_shape(self) -> tuple[int, ...]:
+        """Shape without the channel axis."""
+        return tuple(self.array.shape[:-1] if self.channels > 1 else self.array.shape)
+
+    @property
+    def dims(self) -> int:
+        """2 or 3: spatial axes longer than one voxel."""
+        return sum(1 for s in self.spatial_shape if s > 1)
+
+
+def _reader_errors() -> tuple[type[BaseException], ...]:
+    from nibabel.filebasedimages import ImageFileError
+
+    return (OSError, ValueError, RuntimeError, ImageFileError, EOFError)
+
+
+def load_array(path: str | Path) -> tuple[np.ndarray, dict]:
+    """Pixels and MONAI metadata of a file or DICOM folder, or ToolCannotHandle if unreadable."""
+    from monai.transforms import LoadImage
+
+    p = Path(path)
+    if not p.exists():
+        raise ToolCannotHandle(f"image file {p} does not exist")
+    try:
+        data, meta = LoadImage(image_only=False)(str(p))
+    except _reader_errors() as e:
+        raise ToolCannotHandle(f"cannot read {p.name} as an image ({type(e).__name__}: {e})") from e
+    return np.asarray(data), dict(meta)
+
+
+def dicom_modality(path: Path) -> str | None:
+    """The Modality tag of a DICOM file (or the first file of a folder), if any."""
+    import pydicom
+
+    first = next((c for c in sorted(path.iterdir()) if c.is_file()), None) if path.is_dir() else path
+    if first is None:
+        return None
+    try:
+        ds = pydicom.dcmread(first, stop_before_pixels=True, specific_tags=["Modality"])
+    except (pydicom.errors.InvalidDicomError, OSError):
+        return None
+    return str(ds.get("Modality") or "") or None
+
+
+def load_image(
+    path: str | Path, modality: str | None = None, default_spacing: float = 1.0
+) -> ImageData:
+    """Read an image; modality comes from the caller, else the DICOM header."""
+    p = Path(path)
+    array, meta = load_array(p)
+    channel_dim = meta.get("original_channel_dim")
+    channels = int(array.shape[-1]) if isinstance(channel_dim, int) else 1
+    n_spatial = array.ndim - (1 if channels > 1 else 0)
+    plain = p.suffix.lower() in PLAIN_IMAGE_SUFFIXES
+    if plain:
+        spacing = (default_spacing,) * n_spatial
+        source = f"default {default_spacing:g} mm (no spacing in {p.suffix} files)"
+    else:
+        spacing = tuple(float(s) for s in _pixdim(meta, n_spatial))
+        source = "image header"
+    if modality is None and not plain and (p.is_dir() or p.suffix.lower() in (".dcm", "")):
+        modality = dicom_modality(p)
+    return ImageData(p, array, spacing, source, channels, modality.upper() if modality else None)
+
+
+def _pixdim(meta: dict, n: int) -> list[float]:
+    affine = meta.get("affine")
+    if affine is None:
+        return [1.0] * n
+    a = np.asarray(affine, dtype=float)
+    return [float(np.linalg.norm(a[:n, i])) or 1.0 for i in range(n)]
+
+
+def load_mask(path: str | Path) -> np.ndarray:
+    """An integer label mask (spatial shape only), or ToolCannotHandle if unreadable."""
+    array, _ = load_array(path)
+    array = np.squeeze(array) if array.ndim > 3 else array
+    return np.rint(array).astype(np.int32)
+
+
+def file_stem(path: str | Path) -> str:
+    """A file name without image suffixes (``scan.nii.gz`` -> ``scan``)."""
+    name = Path(path).name
+    for suffix in (".nii.gz", ".nii", ".dcm", *PLAIN_IMAGE_SUFFIXES, ".mha", ".nrrd"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name

@@ -1,0 +1,172 @@
+"""Run MONAI bundle folders with MONAI's own bundle workflow (``ConfigWorkflow``, ``infer``).
+
+Only trusted folders are loaded: a bundle config can execute arbitrary Python (``$`` expressions),
+so bundles are discovered only in ``settings.expert_dirs`` and nothing is ever downloaded.
+Before a bundle runs, the input is checked against the bundle's declared modality, dimensions and
+channels (``metadata.json`` ``mimir`` block, else MONAI's ``network_data_format``); a mismatch is
+:class:`ToolCannotHandle` and nothing is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from mimir.tools.errors import ToolCannotHandle
+from mimir.tools.imaging import ImageData, file_stem
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from mimir.settings import Settings
+
+log = logging.getLogger(__name__)
+_MODALITY_ALIASES = {
+    "MRI": "MR", "MAGNETIC RESONANCE": "MR", "COMPUTED TOMOGRAPHY": "CT", "CT": "CT", "MR": "MR",
+    "FUNDUS": "FUNDUS", "OP": "FUNDUS", "COLOR FUNDUS": "FUNDUS",
+}
+
+
+def normalize_modality(value: str | None) -> str | None:
+    """'MRI', 'magnetic resonance' -> 'MR'; unknown names are upper-cased."""
+    if not value:
+        return None
+    v = value.strip().upper()
+    return _MODALITY_ALIASES.get(v, v)
+
+
+class BundleInfo(BaseModel):
+    """What a bundle declares about itself."""
+
+    name: str
+    root: Path
+    task: Literal["segmentation", "classification"]
+    modalities: tuple[str, ...] = ()
+    dims: int
+    channels: int = 1
+    labels: dict[int, str] = {}
+
+    def label_name(self, value: int) -> str:
+        """The declared name of label ``value`` (or 'label <value>')."""
+        return self.labels.get(value, f"label {value}")
+
+
+def read_bundle(root: Path) -> BundleInfo:
+    """Read ``configs/metadata.json`` (``mimir`` block, else ``network_data_format``)."""
+    meta = json.loads((root / "configs" / "metadata.json").read_text())
+    block = meta.get("mimir")
+    if block:
+        modality = block.get("modality")
+        modalities = modality if isinstance(modality, list) else [modality] if modality else []
+        return BundleInfo(
+            name=root.name, root=root, task=block["task"], dims=int(block["dims"]),
+            modalities=tuple(m for m in (normalize_modality(x) for x in modalities) if m),
+            channels=int(block.get("channels", 1)),
+            labels={int(k): str(v) for k, v in (block.get("labels") or {}).items()},
+        )
+    return _from_network_data_format(root, meta.get("network_data_format") or {})
+
+
+def _from_network_data_format(root: Path, ndf: dict[str, Any]) -> BundleInfo:
+    image = (ndf.get("inputs") or {}).get("image") or {}
+    pred = (ndf.get("outputs") or {}).get("pred") or {}
+    task = "segmentation" if pred.get("type", "image") == "image" else "classification"
+    defs = pred.get("channel_def") or {}
+    modality = normalize_modality(image.get("modality"))
+    return BundleInfo(
+        name=root.name, root=root, task=task, dims=len(image.get("spatial_shape") or [0, 0, 0]),
+        modalities=(modality,) if modality else (), channels=int(image.get("num_channels", 1)),
+        labels={int(k): str(v) for k, v in defs.items()},
+    )
+
+
+def discover_bundles(settings: Settings) -> list[BundleInfo]:
+    """Every bundle folder (a subfolder with ``configs/metadata.json``) in the trusted dirs."""
+    found: list[BundleInfo] = []
+    for d in settings.expert_dirs:
+        if not Path(d).is_dir():
+            continue
+        for sub in sorted(Path(d).iterdir()):
+            if (sub / "configs" / "metadata.json").is_file() and (sub / "configs" / "inference.json").is_file():
+                try:
+                    found.append(read_bundle(sub))
+                except (KeyError, ValueError) as e:
+                    log.warning("skipping bundle %s: metadata is incomplete (%s)", sub, e)
+    return found
+
+
+def check_input(bundle: BundleInfo, image: ImageData) -> None:
+    """Refuse inputs the bundle was not built for (modality, dimensions, channels)."""
+    modality = normalize_modality(image.modality)
+    if bundle.modalities and modality and modality not in bundle.modalities:
+        raise ToolCannotHandle(
+            f"expert '{bundle.name}' is for {'/'.join(bundle.modalities)} images; "
+            f"{image.path.name} is {modality}"
+        )
+    if image.dims != bundle.dims:
+        raise ToolCannotHandle(
+            f"expert '{bundle.name}' takes {bundle.dims}D images; {image.path.name} is "
+            f"{image.dims}D with shape {image.spatial_shape}"
+        )
+    if image.channels != bundle.channels:
+        raise ToolCannotHandle(
+            f"expert '{bundle.name}' takes {bundle.channels}-channel images; {image.path.name} has "
+            f"{image.channels} channel(s)"
+        )
+
+
+def torch_device(settings: Settings) -> str:
+    """The device string for a bundle: cuda when asked or available (auto), else cpu."""
+    if settings.device == "cpu":
+        return "cpu"
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def run_bundle(bundle: BundleInfo, image_path: Path, output_dir: Path, device: str = "cpu") -> list[Path]:
+    """Run the bundle's inference on one image; outputs land in ``output_dir`` only on success."""
+    from monai.bundle import ConfigWorkflow
+
+    configs = bundle.root / "configs"
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir.parent))
+    try:
+        workflow = ConfigWorkflow(
+            config_file=str(configs / "inference.json"), meta_file=str(configs / "metadata.json"),
+            workflow_type="infer", logging_file=None, bundle_root=str(bundle.root),
+            datalist=[{"image": str(image_path)}], output_dir=str(staging),
+            device=f"$torch.device('{device}')",
+        )
+        workflow.initialize()
+        workflow.run()
+        workflow.finalize()
+        output_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for f in sorted(staging.iterdir()):
+            target = output_dir / f.name
+            shutil.move(str(f), target)
+            written.append(target)
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def segmentation_output(output_dir: Path, image_path: Path) -> Path:
+    """Where a segmentation bundle saves the mask: ``{output_dir}/{stem}_seg.nii.gz``."""
+    return output_dir / f"{file_stem(image_path)}_seg.nii.gz"
+
+
+def read_predictions(csv_path: Path) -> list[float]:
+    """The per-class probabilities of the first row of a ClassificationSaver CSV."""
+    with csv_path.open(newline="") as f:
+        for row in csv.reader(f):
+            try:
+                return [float(v) for v in row[1:]]
+            except ValueError:
+                continue  # a header row
+    raise ToolCannotHandle(f"{csv_path} holds no prediction row")

@@ -1,0 +1,153 @@
+"""Call a registered tool: validate, check availability and the cache, run, record.
+
+``ToolRunner(registry, ctx).call(name, args)`` is the one way mimir runs a tool. A result model with
+a ``findings`` field (a list of :class:`FindingSpec`) has those findings written to the timeline,
+linked to the ToolRun, when the context has a session and a patient.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mimir.tools.cache import InputHasher, StoredRun, cache_key, referenced_indices, store_for
+from mimir.tools.errors import ToolArgumentError, ToolUnavailable
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+if TYPE_CHECKING:
+    from mimir.tools.context import ToolContext
+    from mimir.tools.registry import Registry, ToolSpec
+
+log = logging.getLogger(__name__)
+
+
+class FindingSpec(BaseModel):
+    """A finding a tool reports; the runner stores it as a timeline ``Finding``."""
+
+    label: str = Field(description="What was found or measured, e.g. 'tumor volume'")
+    location: str | None = None
+    value: float | None = None
+    unit: str | None = None
+    image_indices: list[int] = Field(default_factory=list)
+
+
+class ToolOutcome(BaseModel):
+    """The result of one call, with its run id and whether it came from the cache."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    tool: str
+    result: BaseModel
+    tool_run_id: int | None
+    cached: bool
+    duration_s: float
+    artifacts: list[str] = Field(default_factory=list)
+
+
+class ToolRunner:
+    """Runs tools of one registry in one context (settings, case images, optional session)."""
+
+    def __init__(self, registry: Registry, ctx: ToolContext) -> None:
+        self.registry = registry
+        self.ctx = ctx
+        self.hasher = InputHasher()
+
+    def call(self, name: str, args: dict[str, Any]) -> ToolOutcome:
+        """Run tool ``name`` with ``args``; cached results are returned without running."""
+        try:
+            spec = self.registry.get(name)
+        except KeyError as e:
+            raise ToolArgumentError(str(e.args[0])) from None
+        parsed = validate_args(spec, args)
+        reason = spec.unavailable_reason(self.ctx.settings)
+        if reason is not None:
+            raise ToolUnavailable(f"tool '{name}' is unavailable: {reason}")
+        arguments = parsed.model_dump(mode="json")
+        hashes = [self.hasher.hash(self.ctx.image_path(i)) for i in referenced_indices(parsed)]
+        key = cache_key(spec.name, spec.version, arguments, hashes)
+        store = store_for(self.ctx)
+        if spec.cacheable and (hit := store.lookup(key)) is not None:
+            log.info("tool %s: cache hit (run %s)", name, hit.id)
+            result = spec.output_model.model_validate(hit.output)
+            return ToolOutcome(tool=name, result=result, tool_run_id=hit.id, cached=True,
+                               duration_s=hit.duration_s, artifacts=hit.artifacts)
+        start = time.perf_counter()
+        result = spec.func(parsed, self.ctx)
+        duration = time.perf_counter() - start
+        artifacts = artifact_paths(result)
+        run = StoredRun(id=0, tool=spec.name, version=spec.version, cache_key=key, arguments=arguments,
+                        output=result.model_dump(mode="json"), artifacts=artifacts, duration_s=duration,
+                        input_hashes=hashes)
+        run_id = store.record(run, patient_pk(self.ctx))
+        record_findings(self.ctx, run_id, list(getattr(result, "findings", None) or []))
+        log.info("tool %s: ran in %.2f s (run %s)", name, duration, run_id)
+        return ToolOutcome(tool=name, result=result, tool_run_id=run_id, cached=False,
+                           duration_s=duration, artifacts=artifacts)
+
+    def stored_run(self, run_id: int) -> StoredRun | None:
+        """A finished run of this context by id (timeline or in-memory)."""
+        return store_for(self.ctx).get(run_id)
+
+
+def validate_args(spec: ToolSpec, args: dict[str, Any]) -> BaseModel:
+    """The parsed input model, or a ToolArgumentError listing each bad field and value."""
+    if not isinstance(args, dict):
+        raise ToolArgumentError(f"arguments to '{spec.name}' must be a JSON object, got {args!r}")
+    try:
+        return spec.input_model.model_validate(args)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "(arguments)"
+            value = "missing" if err["type"] == "missing" else f"got {err.get('input')!r}"
+            problems.append(f"{where}: {err['msg']} ({value})")
+        fields = ", ".join(spec.input_model.model_fields)
+        raise ToolArgumentError(
+            f"bad arguments for '{spec.name}': " + "; ".join(problems) + f". Accepted fields: {fields}"
+        ) from None
+
+
+def artifact_paths(result: BaseModel) -> list[str]:
+    """Files a result points to: fields named ``artifacts`` or ending in ``_path``."""
+    paths: list[str] = []
+    for name in type(result).model_fields:
+        value = getattr(result, name)
+        if name == "artifacts" and isinstance(value, list):
+            paths.extend(str(v) for v in value)
+        elif name.endswith("_path") and isinstance(value, str | Path):
+            paths.append(str(value))
+    return paths
+
+
+def patient_pk(ctx: ToolContext) -> int | None:
+    """The timeline id of ``ctx.patient_id`` (a patient key, or a numeric id), if known."""
+    if ctx.session is None or ctx.patient_id is None:
+        return None
+    from mimir.memory.models import Patient
+    from sqlalchemy import select
+
+    pk = ctx.session.scalars(select(Patient.id).where(Patient.patient_key == ctx.patient_id)).first()
+    if pk is None and ctx.patient_id.isdigit() and ctx.session.get(Patient, int(ctx.patient_id)):
+        pk = int(ctx.patient_id)
+    return pk
+
+
+def record_findings(ctx: ToolContext, tool_run_id: int | None, findings: list[FindingSpec]) -> int:
+    """Write findings linked to a ToolRun when there is a session and a known patient; returns count."""
+    pk = patient_pk(ctx)
+    if ctx.session is None or pk is None or not findings:
+        return 0
+    from mimir.memory.models import Finding, Image
+
+    for spec in findings:
+        ids = [ctx.images[i].image_id for i in spec.image_indices if 0 <= i < len(ctx.images)]
+        images = [img for i in ids if i is not None and (img := ctx.session.get(Image, i)) is not None]
+        study_id = images[-1].series.study_id if images else None
+        ctx.session.add(Finding(
+            patient_id=pk, study_id=study_id, tool_run_id=tool_run_id, label=spec.label,
+            location=spec.location, value=spec.value, unit=spec.unit, images=images,
+        ))
+    ctx.session.flush()
+    return len(findings)
