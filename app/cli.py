@@ -1,0 +1,28 @@
+"""``mimir serve``: the case-review app on 127.0.0.1 unless authentication is configured."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``serve`` command."""
+
+    @app.command()
+    def serve(
+        host: str = typer.Option(None, help="Address to listen on (default 127.0.0.1)"),
+        port: int = typer.Option(None, help="Port (default 7860)"),
+        no_ui: bool = typer.Option(False, "--no-ui", help="Serve the HTTP API only"),
+    ) -> None:
+        """Serve the chat interface and the HTTP API."""
+        import uvicorn
+        from mimir.app.security import check_bind
+        from mimir.app.server import create_app
+
+        from mimir.settings import Settings
+
+        overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+        settings = Settings(**overrides)
+        check_bind(settings)
+        uvicorn.run(create_app(settings, with_ui=not no_ui), host=settings.host, port=settings.port,
+                    log_level="info")

@@ -1,0 +1,101 @@
+"""Pictures for reviewers: thumbnails, mask overlays on their images, and measurement plots.
+
+Images and masks are both read through MONAI's LoadImage (as the tools read them), so a mask lines
+up with its image; 2D raster files (PNG, JPEG, DICOM) come out of MONAI transposed, and are turned
+back for display.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from mimir.tools.imaging import load_array, load_mask
+from PIL import Image as PILImage
+
+RASTER = {".png", ".jpg", ".jpeg", ".dcm", ""}
+#: RGBA per label: non-enhancing lesion amber, enhancing red, further labels cycle.
+LABEL_COLOURS = [(255, 191, 0, 110), (230, 30, 30, 150), (40, 160, 255, 130), (60, 220, 90, 130)]
+
+
+def _display(array: np.ndarray, path: Path) -> np.ndarray:
+    """MONAI array -> (rows, cols[, slices|channels]) as a person looks at it."""
+    a = np.squeeze(np.asarray(array))
+    if path.suffix.lower() in RASTER:
+        return np.swapaxes(a, 0, 1)
+    return np.rot90(a) if a.ndim >= 2 else a
+
+
+def _to_uint8(plane: np.ndarray) -> np.ndarray:
+    plane = plane.astype(np.float32)
+    lo, hi = np.percentile(plane, [1, 99.5]) if plane.size else (0.0, 1.0)
+    if hi <= lo:
+        hi = lo + 1.0
+    return (np.clip((plane - lo) / (hi - lo), 0, 1) * 255).astype(np.uint8)
+
+
+def n_slices(path: str | Path) -> int:
+    """Number of axial slices a viewer can step through (1 for 2D images)."""
+    p = Path(path)
+    a = _display(load_array(p)[0], p)
+    return int(a.shape[2]) if a.ndim == 3 and a.shape[2] not in (3, 4) else 1
+
+
+def _plane(array: np.ndarray, slice_index: int | None) -> np.ndarray:
+    if array.ndim == 3 and array.shape[2] not in (3, 4):
+        k = array.shape[2] // 2 if slice_index is None else int(np.clip(slice_index, 0, array.shape[2] - 1))
+        return array[:, :, k]
+    return array
+
+
+def picture(path: str | Path, slice_index: int | None = None, mask_path: str | Path | None = None) -> PILImage.Image:
+    """The image (one slice of a volume) as RGB, with the mask's labels drawn over it if given."""
+    p = Path(path)
+    plane = _plane(_display(load_array(p)[0], p), slice_index)
+    rgb = plane if plane.ndim == 3 else np.repeat(_to_uint8(plane)[..., None], 3, axis=2)
+    base = PILImage.fromarray(_to_uint8(rgb) if rgb.dtype != np.uint8 else rgb).convert("RGBA")
+    if mask_path is not None:
+        mask = _plane(_display(load_mask(mask_path), p), slice_index)
+        if mask.shape[:2] != plane.shape[:2]:
+            raise ValueError(f"mask shape {mask.shape} does not match image shape {plane.shape}")
+        layer = np.zeros((*mask.shape[:2], 4), np.uint8)
+        for label in (v for v in np.unique(mask) if v > 0):
+            layer[mask == label] = LABEL_COLOURS[(int(label) - 1) % len(LABEL_COLOURS)]
+        base = PILImage.alpha_composite(base, PILImage.fromarray(layer, "RGBA"))
+    return base.convert("RGB")
+
+
+def png_bytes(img: PILImage.Image, max_side: int | None = None) -> bytes:
+    """Encode as PNG, optionally shrunk to ``max_side`` pixels."""
+    if max_side:
+        img = img.copy()
+        img.thumbnail((max_side, max_side))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def trajectory_plot(series: dict[str, list[tuple[str, float]]], unit: str, out: Path) -> Path:
+    """Plot each finding's value over time (one line per label) to a PNG file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.2), dpi=110)
+    for label, points in series.items():
+        if points:
+            xs, ys = zip(*points, strict=True)
+            ax.plot(xs, ys, marker="o", label=label)
+    ax.set_ylabel(unit)
+    ax.set_xlabel("study date")
+    ax.grid(alpha=0.3)
+    if series:
+        ax.legend(fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
