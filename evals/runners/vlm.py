@@ -1,0 +1,134 @@
+"""VLM runners: ``direct`` and ``decomposed``.
+
+``direct`` sends all images in one request (Med-MIM's setting); ``decomposed`` asks for one
+description per image, then a text-only synthesis over the descriptions.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from mimir.evals.items import RunnerInput, RunnerOutput
+from mimir.evals.runners.base import InfraError, RunnerConfig, RunnerConfigError, letter_status
+
+if TYPE_CHECKING:
+    from mimir.settings import Settings
+
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
+
+
+def _client(settings: Settings, config: RunnerConfig, strategy: str) -> Any:
+    from mimir.tools.vlm.factory import make_client
+
+    client = make_client(settings, profile=config.vlm_profile)
+    if client is None:
+        raise RunnerConfigError(
+            "No VLM is configured: add an endpoint (MIMIR_VLM or the config file's [[vlm]] table) "
+            "or a local model (MIMIR_VLM_LOCAL_MODEL) before running the direct or decomposed runner"
+        )
+    if hasattr(client, "strategy"):
+        client.strategy = strategy  # fixed per runner: never 'auto', so runs are comparable
+    return client
+
+
+def _infra_errors() -> tuple[type[BaseException], ...]:
+    from mimir.tools.vlm.base import VLMInfraError
+
+    return (VLMInfraError, TimeoutError, ConnectionError)
+
+
+def _rejected(e: Exception, inp: RunnerInput) -> RunnerOutput:
+    """A request the model refused (too many images, 4xx): the system failed, not the run."""
+    return RunnerOutput(text="", status="tool_failed", abstain_reason=f"VLM rejected the request: {e}")
+
+
+def _output(resp: Any, inp: RunnerInput, t0: float, extra: dict[str, float] | None = None) -> RunnerOutput:
+    letter = resp.letter if inp.closed else None
+    timings = {"vlm_s": float(getattr(resp, "latency_s", 0.0) or 0.0), "total_s": time.perf_counter() - t0}
+    usage = getattr(resp, "usage", None)
+    return RunnerOutput(
+        text=resp.text or "", letter=letter, status=letter_status(letter, inp),
+        abstain_reason=None if letter_status(letter, inp) == "ok" else f"unparsed reply ({resp.parse_status})",
+        timings={**timings, **(extra or {})},
+        usage=usage if isinstance(usage, dict) else (usage.model_dump() if usage is not None else {}),
+    )
+
+
+class DirectRunner:
+    """All images and the question in one VLM request (the joint strategy)."""
+
+    name = "direct"
+    needs_images = True
+
+    def __init__(self, settings: Settings, config: RunnerConfig) -> None:
+        from mimir.tools.vlm.base import VLMRequestRejected
+
+        self._client = _client(settings, config, "joint")
+        self._errors = _infra_errors()
+        self._rejected = VLMRequestRejected
+
+    def run(self, inp: RunnerInput) -> RunnerOutput:
+        """Ask the VLM once with every image."""
+        t0 = time.perf_counter()
+        try:
+            resp = self._client.answer(list(inp.images), inp.question, inp.options or None)
+        except self._errors as e:
+            raise InfraError(f"VLM request failed: {e}") from e
+        except self._rejected as e:
+            return _rejected(e, inp)
+        return _output(resp, inp, t0)
+
+
+class DecomposedRunner:
+    """Describe each image alone, then answer from the descriptions with a text-only request."""
+
+    name = "decomposed"
+    needs_images = True
+
+    def __init__(self, settings: Settings, config: RunnerConfig) -> None:
+        from mimir.tools.vlm.base import VLMRequestRejected
+
+        self._client = _client(settings, config, "decomposed")
+        self._errors = _infra_errors()
+        self._rejected = VLMRequestRejected
+
+    def _describe(self, inp: RunnerInput) -> list[str]:
+        texts = []
+        for image in inp.images:
+            desc = self._client.describe(image)
+            texts.append(desc if isinstance(desc, str) else desc.text)
+        return texts
+
+    def run(self, inp: RunnerInput) -> RunnerOutput:
+        """Per-image descriptions, then a synthesis call that sees no pixels."""
+        t0 = time.perf_counter()
+        if hasattr(self._client, "strategy"):
+            return self._strategy_run(inp, t0)
+        try:
+            descriptions = self._describe(inp)
+            t1 = time.perf_counter()
+            context = "\n".join(
+                f"The {_ORDINALS[i] if i < len(_ORDINALS) else f'#{i + 1}'} image: {d}"
+                for i, d in enumerate(descriptions)
+            )
+            resp = self._client.answer([], f"{context}\n\n{inp.question}", inp.options or None)
+        except self._errors as e:
+            raise InfraError(f"VLM request failed: {e}") from e
+        except self._rejected as e:
+            return _rejected(e, inp)
+        out = _output(resp, inp, t0, {"describe_s": t1 - t0})
+        out.evidence = [{"statement": d, "image_indices": [i]} for i, d in enumerate(descriptions)]
+        return out
+
+    def _strategy_run(self, inp: RunnerInput, t0: float) -> RunnerOutput:
+        """The VLM module's own decomposed strategy (descriptions come back with the answer)."""
+        try:
+            resp = self._client.answer(list(inp.images), inp.question, inp.options or None)
+        except self._errors as e:
+            raise InfraError(f"VLM request failed: {e}") from e
+        except self._rejected as e:
+            return _rejected(e, inp)
+        out = _output(resp, inp, t0)
+        out.evidence = [{"statement": d, "image_indices": [i]} for i, d in enumerate(resp.descriptions)]
+        return out
