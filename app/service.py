@@ -81,11 +81,21 @@ class ReviewService:
     def case_for(self, req: AskRequest) -> Case:
         """The case a request describes: an explicit case, or timeline image ids in the given order."""
         if req.case is not None:
-            return req.case.model_copy(update={"question": req.question or req.case.question})
+            images = [self._checked_image(im) for im in req.case.images]
+            return req.case.model_copy(update={"question": req.question, "images": images})
         if not req.image_ids:
             raise ValueError("Give image_ids (timeline images, in order) or a case")
         images = [CaseImage(path=str(self.image_path(i)), image_id=i) for i in req.image_ids]
         return Case(question=req.question, images=images, patient_id=req.patient_id)
+
+    def _checked_image(self, im: CaseImage) -> CaseImage:
+        """API cases may name timeline images or files under the data directory, nothing else."""
+        if im.image_id is not None:
+            return im.model_copy(update={"path": str(self.image_path(im.image_id))})
+        p = Path(im.path).resolve()
+        if not p.is_relative_to(self.settings.data_dir.resolve()) or not p.is_file():
+            raise ValueError(f"image '{im.path}' is neither a timeline image nor a file under the data directory")
+        return im.model_copy(update={"path": str(p)})
 
     def ask(self, req: AskRequest) -> tuple[str, Iterator[Event]]:
         """Start (or continue) a thread; returns its id and the event stream."""
