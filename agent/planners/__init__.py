@@ -1,1 +1,1 @@
-
+"""Planners behind one interface: ``rules`` (deterministic, the default) and ``llm``."""

@@ -1,0 +1,53 @@
+"""act: run one planned tool call (many run in parallel through ``Send``) and record the outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+from mimir.agent.context import AgentContext
+from mimir.agent.events import emit
+from mimir.agent.state import ActInput, PlannedCall, ToolRecord
+from mimir.tools.cache import referenced_indices
+from mimir.tools.errors import ToolArgumentError, ToolCannotHandle, ToolUnavailable
+
+from mimir.domain import ToolStep
+
+
+def act(task: ActInput, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Call the tool; argument errors and inputs it cannot handle become failed records, not crashes."""
+    call, turn = task["call"], task["turn"]
+    emit("tool_started", node="act", tool=call.tool, arguments=call.args, purpose=call.purpose)
+
+    def progress(fraction: float, message: str) -> None:
+        emit("tool_progress", node="act", tool=call.tool, fraction=fraction, message=message)
+
+    indices = _indices(call)
+    try:
+        with runtime.context.runner(task["case"], progress) as runner:
+            outcome = runner.call(call.tool, dict(call.args))
+    except (ToolArgumentError, ToolCannotHandle) as e:
+        status = ("unavailable" if isinstance(e, ToolUnavailable)
+                  else "bad_arguments" if isinstance(e, ToolArgumentError) else "cannot")
+        step = ToolStep(tool=call.tool, arguments=call.args, image_indices=indices, status=status, summary=str(e)[:300])
+        emit("tool_result", node="act", tool=call.tool, status=status, error=str(e)[:300])
+        return {"records": [ToolRecord(turn=turn, call=call, step=step, error=str(e))], "steps": [step]}
+    result = outcome.result.model_dump(mode="json", exclude={"findings"})
+    step = ToolStep(tool=call.tool, arguments=call.args, image_indices=indices,
+                    status="cached" if outcome.cached else "ok", summary=_summary(result),
+                    tool_run_id=outcome.tool_run_id, duration_s=round(outcome.duration_s, 4),
+                    artifacts=list(outcome.artifacts))
+    emit("tool_result", node="act", tool=call.tool, status=step.status, duration_s=step.duration_s,
+         tool_run_id=outcome.tool_run_id, summary=step.summary)
+    return {"records": [ToolRecord(turn=turn, call=call, step=step, result=result)], "steps": [step]}
+
+
+def _indices(call: PlannedCall) -> list[int]:
+    return sorted(set(referenced_indices(call.args)))
+
+
+def _summary(result: dict[str, Any]) -> str:
+    """A one-line summary of a result for people (no paths, short)."""
+    keep = {k: v for k, v in result.items() if not k.endswith("_path") and k not in ("measurements", "probabilities")}
+    text = ", ".join(f"{k}={v}" for k, v in keep.items())
+    return text[:200]

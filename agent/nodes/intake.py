@@ -1,0 +1,55 @@
+"""intake: start a turn, register the case's images in the timeline and prefetch the patient's history."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import Overwrite
+from mimir.agent.classify import is_follow_up
+from mimir.agent.context import AgentContext
+from mimir.agent.events import emit
+from mimir.agent.state import AgentState
+from mimir.agent.timeline import prefetch
+
+from mimir.domain import Case
+
+_MENTION = re.compile(r"\b(?:the )?(?:first|second|third|fourth|fifth|last) (?:image|one|scan)\b|\bimage \d+\b", re.I)
+
+
+def intake(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Register images, prefetch the timeline, and reset the per-turn fields."""
+    emit("step_started", node="intake")
+    ctx = runtime.context
+    previous = state.get("previous") or {}
+    case = _with_follow_up(state["case"], previous)
+    with ctx.session() as session:
+        if session is not None:
+            from mimir.memory.intake import register_case
+
+            case = register_case(session, case, ctx.settings)
+        timeline = prefetch(session, case)
+    same_images = previous.get("paths") == [i.path for i in case.images]
+    update: dict[str, Any] = {
+        "case": case, "turn": state.get("turn", 0) + 1, "timeline": timeline, "rounds": 0,
+        "started_at": time.time(), "pending": [], "draft": None, "answer": None,
+        "evidence": Overwrite([]), "steps": Overwrite([]), "policy_notes": Overwrite([]),
+    }
+    if not same_images:
+        update["records"] = Overwrite([])
+    emit("step_finished", node="intake", images=len(case.images), known_images=timeline.known_images,
+         prior_studies=len(timeline.studies))
+    return update
+
+
+def _with_follow_up(case: Case, previous: dict[str, Any]) -> Case:
+    """'and in the third image?' becomes the previous question about the third image."""
+    before = previous.get("question")
+    if not before or not is_follow_up(case.question):
+        return case
+    mention = _MENTION.search(case.question)
+    old = _MENTION.search(before)
+    text = before if mention is None or old is None else before[: old.start()] + mention.group(0) + before[old.end():]
+    return case.model_copy(update={"question": text})

@@ -1,0 +1,92 @@
+"""llm_agent / llm_tools: the ReAct loop of a tool-calling chat model over the registry's tools.
+
+A bad tool argument comes back to the model as a ToolMessage asking it to retry (LangGraph's
+``ToolNode`` error handling); a tool that cannot handle an input answers the same way, so the
+model can choose another route.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langgraph.prebuilt import ToolNode
+from langgraph.runtime import Runtime
+from mimir.agent.context import AgentContext
+from mimir.agent.events import emit
+from mimir.agent.planners.common import abstain
+from mimir.agent.planners.llm import SYSTEM_PROMPT, describe_case, draft_from_text
+from mimir.agent.state import AgentState, PlannedCall, ToolRecord
+from mimir.tools.adapters import to_langchain
+from mimir.tools.cache import referenced_indices
+
+from mimir.domain import Evidence, ToolStep
+
+
+def _tool_schemas(ctx: AgentContext) -> list[dict[str, Any]]:
+    return [{"type": "function", "function": {"name": s.name, "description": s.description,
+                                              "parameters": s.json_schema()}}
+            for s in ctx.registry if s.name in ctx.available_tools()]
+
+
+def llm_agent(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """One model turn: tool calls, or the final answer (also when the step budget is spent)."""
+    ctx = runtime.context
+    turn = state.get("turn", 1)
+    new: list[Any] = []
+    if not any(m.id == f"q-{turn}" for m in state.get("messages", [])):
+        if not state.get("messages"):
+            new.append(SystemMessage(SYSTEM_PROMPT, id="system"))
+        new.append(HumanMessage(describe_case(state["case"], state["case"].question, state.get("timeline")),
+                                id=f"q-{turn}"))
+    rounds = state.get("rounds", 0) + 1
+    if rounds > ctx.limits.max_steps or len(state.get("steps", [])) >= ctx.limits.max_tool_calls:
+        return {"messages": new, "rounds": rounds, "draft": abstain("the planner ran out of steps")}
+    if ctx.chat_model is None:
+        raise ValueError("The llm planner needs a chat model (settings.planner_base_url / planner_model)")
+    emit("step_started", node="llm_agent", round=rounds)
+    reply = ctx.chat_model.bind_tools(_tool_schemas(ctx)).invoke([*state.get("messages", []), *new])
+    assert isinstance(reply, AIMessage)
+    update: dict[str, Any] = {"messages": [*new, reply], "rounds": rounds}
+    if not reply.tool_calls:
+        update["draft"] = draft_from_text(str(reply.content), state["question"].options)
+    emit("step_finished", node="llm_agent", tool_calls=[c["name"] for c in reply.tool_calls])
+    return update
+
+
+def llm_tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Run the last message's tool calls through the ToolRunner; errors go back to the model."""
+    ctx = runtime.context
+    calls = state["messages"][-1].tool_calls if isinstance(state["messages"][-1], AIMessage) else []
+    for c in calls:
+        emit("tool_started", node="llm_tools", tool=c["name"], arguments=c["args"])
+    with ctx.runner(state["case"]) as runner:
+        tools = [to_langchain(s, runner) for s in ctx.registry if s.name in ctx.available_tools()]
+        out = ToolNode(tools).invoke({"messages": state["messages"]})
+    messages = [m for m in out["messages"] if isinstance(m, ToolMessage)]
+    by_id = {c["id"]: c for c in calls}
+    steps, records, evidence = [], [], []
+    for m in messages:
+        call = by_id.get(m.tool_call_id, {"name": m.name or "?", "args": {}})
+        step, record = _step(state.get("turn", 1), call, m)
+        steps.append(step)
+        records.append(record)
+        if record.ok:
+            evidence.append(Evidence(statement=f"{step.tool}: {str(m.content)[:160]}", image_indices=step.image_indices,
+                                     tool_run_ids=[step.tool_run_id] if step.tool_run_id is not None else []))
+        emit("tool_result", node="llm_tools", tool=step.tool, status=step.status, duration_s=step.duration_s)
+    return {"messages": messages, "steps": steps, "records": records, "evidence": evidence}
+
+
+def _step(turn: int, call: dict[str, Any], message: ToolMessage) -> tuple[ToolStep, ToolRecord]:
+    art = message.artifact if isinstance(message.artifact, dict) else {}
+    ok = message.status != "error"
+    args = call.get("args", {})
+    step = ToolStep(tool=call["name"], arguments=args, image_indices=sorted(set(referenced_indices(args))),
+                    status=("cached" if art.get("cached") else "ok") if ok else "bad_arguments",
+                    summary=str(message.content)[:200], tool_run_id=art.get("tool_run_id"),
+                    duration_s=float(art.get("duration_s") or 0.0), artifacts=list(art.get("artifacts") or []))
+    record = ToolRecord(turn=turn, call=PlannedCall(tool=call["name"], args=args), step=step,
+                        result={"content": str(message.content)} if ok else None,
+                        error=None if ok else str(message.content))
+    return step, record

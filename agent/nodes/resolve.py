@@ -1,0 +1,68 @@
+"""resolve: bind mentions to images; ask a person when a reference is ambiguous (batch: a stated policy)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+from mimir.agent.context import AgentContext
+from mimir.agent.events import emit
+from mimir.agent.state import AgentState
+
+from mimir.domain import Binding, Resolution
+
+#: The batch policy for ambiguous references, recorded in ``Answer.policy_notes``.
+BATCH_POLICY = "first candidate in case order"
+
+
+def resolve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Run the timeline resolver; on ambiguity interrupt (interactive) or apply the batch policy.
+
+    Everything before ``interrupt()`` is a pure function of the state, so re-running this node on
+    resume is safe.
+    """
+    from mimir.memory.resolver import resolve as resolve_case
+
+    emit("step_started", node="resolve")
+    resolution = resolve_case(state["case"])
+    notes: list[str] = []
+    bindings: list[Binding] = []
+    for b in resolution.bindings:
+        if not b.candidates:
+            bindings.append(b)
+            continue
+        if runtime.context.batch:
+            choice = b.candidates[0]
+            notes.append(f"'{b.mention}' was ambiguous between {b.candidates}; took {choice} ({BATCH_POLICY})")
+        else:
+            choice = _ask(state, b)
+        bindings.append(b.model_copy(update={"image_indices": choice, "candidates": [], "confidence": 1.0,
+                                             "reason": f"{b.reason}; chosen {choice}".lstrip("; ")}))
+    resolved = Resolution(bindings=bindings, ambiguous=False)
+    emit("step_finished", node="resolve", bindings=[b.model_dump(mode="json") for b in bindings])
+    return {"resolution": resolved, "policy_notes": notes}
+
+
+def _ask(state: AgentState, binding: Binding) -> list[int]:
+    """Pause the thread until a person picks a candidate (an index into candidates or image indices)."""
+    images = state["case"].images
+    choice = interrupt({
+        "mention": binding.mention, "reason": binding.reason,
+        "candidates": [{"option": k, "image_indices": c,
+                        "images": [{"index": i, "path": images[i].path, "image_id": images[i].image_id,
+                                    "study_date": str(images[i].study_date or "")} for i in c]}
+                       for k, c in enumerate(binding.candidates)],
+    })
+    return _parse_choice(choice, binding)
+
+
+def _parse_choice(choice: Any, binding: Binding) -> list[int]:
+    if isinstance(choice, dict):
+        choice = choice.get("image_indices", choice.get("option"))
+    if isinstance(choice, int) and 0 <= choice < len(binding.candidates):
+        return list(binding.candidates[choice])
+    if isinstance(choice, list) and choice in binding.candidates:
+        return list(choice)
+    raise ValueError(f"Resume choice {choice!r} is not one of the candidates of '{binding.mention}': "
+                     f"give an option number 0..{len(binding.candidates) - 1} or one of {binding.candidates}")

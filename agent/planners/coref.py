@@ -1,0 +1,78 @@
+"""Co-reference questions: which image is the FLAIR / the left eye, or what a named image shows.
+
+Labels come from timeline metadata (series description, laterality) when every needed image has
+them, else from a classifier expert run on each image.
+"""
+
+from __future__ import annotations
+
+from mimir.agent import options as opt
+from mimir.agent.planners.base import Decision, PlanView
+from mimir.agent.planners.readings import classified_label, sequence_named, sequence_of, side_named
+from mimir.agent.state import Draft, PlannedCall
+
+from mimir.domain import CaseImage, Evidence
+
+CLASSIFIERS = {"sequence": "mr_sequence_classifier", "side": "fundus_laterality_classifier"}
+
+
+def _target(view: PlanView) -> tuple[str, str | None]:
+    stem = view.question.stem
+    if (seq := sequence_named(stem)) is not None or any(sequence_named(v) for v in view.question.options.values()):
+        return "sequence", seq
+    return "side", side_named(stem)
+
+
+def _from_metadata(kind: str, image: CaseImage) -> str | None:
+    return sequence_of(image) if kind == "sequence" else image.laterality if image.laterality in ("L", "R") else None
+
+
+def plan(view: PlanView) -> Decision | None:
+    """Labels still needed (classifier calls), else the option; None hands over to the visual route."""
+    kind, target = _target(view)
+    n, options = len(view.case.images), view.question.options
+    names_images = any(opt.image_of(v, n) is not None for v in options.values())
+    asked = opt.image_of(view.question.stem, n)
+    if names_images and target is None or not names_images and asked is None:
+        return None
+    needed = list(range(n)) if names_images else [asked]
+    labels, evidence, calls = _labels(view, kind, [i for i in needed if i is not None])
+    if calls:
+        return calls
+    if labels is None:
+        return None
+    if names_images:
+        matches = [i for i, lab in labels.items() if lab == target]
+        letter = opt.letter_for_image(options, matches[0], n) if len(matches) == 1 else None
+    else:
+        letter = opt.letter_for_label(options, labels[asked]) if asked is not None else None
+    if not view.question.closed:
+        return Draft(text="; ".join(e.statement for e in evidence), evidence=evidence)
+    return Draft(letter=letter, text=f"{letter}: {options[letter]}", evidence=evidence) if letter else None
+
+
+def _labels(view: PlanView, kind: str, indices: list[int]) -> tuple[dict[int, str] | None, list[Evidence], list[PlannedCall]]:
+    """Per-image labels, the evidence for them, and the classifier calls still to make."""
+    labels: dict[int, str] = {}
+    evidence: list[Evidence] = []
+    calls: list[PlannedCall] = []
+    expert = CLASSIFIERS[kind]
+    for i in indices:
+        if (meta := _from_metadata(kind, view.case.images[i])) is not None:
+            labels[i] = meta
+            evidence.append(Evidence(statement=f"Image {i + 1} is {meta} (timeline metadata)", image_indices=[i],
+                                     values={"label": meta, "source": "metadata"}))
+            continue
+        call = PlannedCall(tool="classify", args={"image_index": i, "expert": expert}, purpose=f"{kind} of image {i + 1}")
+        done = [r for r in view.results("classify") if r.call.args == call.args]
+        if done and (label := classified_label(done[-1].result or {})) is not None:
+            labels[i] = label
+            prob = (done[-1].result or {}).get("probability", "")
+            ids = [done[-1].step.tool_run_id] if done[-1].step.tool_run_id is not None else []
+            evidence.append(Evidence(statement=f"Image {i + 1} is {label} ({expert})", image_indices=[i],
+                                     tool_run_ids=ids, values={"label": label, "probability": prob}))
+        elif "classify" not in view.available or view.attempted(call):
+            return None, [], []
+        else:
+            calls.append(call)
+    return labels, evidence, calls

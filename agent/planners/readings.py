@@ -1,0 +1,96 @@
+"""Read the numbers and labels a planner needs out of compact tool results (plain dicts)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mimir.agent.options import Change
+
+from mimir.domain import CaseImage
+
+#: Relative change under which two sizes count as stable. Progression and response change a lesion's
+#: slice area by 20 % or more and its volume by 30-40 % or more; stable lesions change by a few percent.
+STABLE_BAND = 0.10
+#: Residual enhancing area (mm²) or volume (mL) at or below which a resection counts as gross-total.
+RESIDUAL_MIN = {"mm2": 10.0, "mL": 0.05}
+
+
+def lesion_size(result: dict[str, Any], enhancing_only: bool = False) -> tuple[float, str] | None:
+    """Whole-lesion size of a ``segment`` result: the sum over every foreground label.
+
+    Returns (value, unit) with unit ``mm2`` for 2D or ``mL`` for 3D; an empty mask is (0, unit).
+    ``enhancing_only`` keeps the enhancing label (residual tumour after resection).
+    """
+    items = result.get("measurements")
+    if not isinstance(items, list):
+        return None
+    dims = len(result.get("shape") or []) or 2
+    unit = "mL" if dims >= 3 else "mm2"
+    key = "volume_ml" if unit == "mL" else "area_mm2"
+    total = 0.0
+    for m in items:
+        name = str(m.get("label", "")).lower()
+        if name in ("background", "bg") or m.get("value") == 0:
+            continue
+        if enhancing_only and ("enhanc" not in name or "non" in name):
+            continue
+        total += float(m.get(key) or 0.0)
+    return total, unit
+
+
+def classified_label(result: dict[str, Any]) -> str | None:
+    """The label of a ``classify`` result."""
+    label = result.get("label")
+    return str(label) if label is not None else None
+
+
+def change_between(first: float, last: float) -> tuple[Change, float | None]:
+    """Category and percent change from ``first`` to ``last`` (stable within ±20 %)."""
+    if first <= 0.0:
+        return ("stable", 0.0) if last <= 0.0 else ("increase", None)
+    pct = (last - first) / first * 100.0
+    if abs(pct) < STABLE_BAND * 100:
+        return "stable", pct
+    return ("increase" if pct > 0 else "decrease"), pct
+
+
+def change_from_compare(result: dict[str, Any]) -> Change | None:
+    """The change category of a ``compare`` result, mapped onto the option categories."""
+    from mimir.agent.options import change_of
+
+    for key in ("resection_extent", "category", "change", "trend"):
+        value = result.get(key)
+        if isinstance(value, str) and (c := change_of(value.replace("_", " "))) is not None:
+            return c
+    return None
+
+
+_SEQUENCES = (("T1C", r"t1\s*c|t1[-_ ]?(ce|gd|post|\+c)|post[-_ ]?contrast|contrast"), ("FLAIR", r"flair"),
+              ("T2", r"t2"), ("T1", r"t1"))
+
+
+def sequence_of(image: CaseImage) -> str | None:
+    """The MR sequence named by an image's series description, if any."""
+    text = (image.series_description or "").lower()
+    for name, pattern in _SEQUENCES:
+        if re.search(pattern, text):
+            return name
+    return None
+
+
+def sequence_named(text: str) -> str | None:
+    """The MR sequence a piece of question text asks about (FLAIR before T2, T1C before T1)."""
+    t = text.lower()
+    for name, pattern in (("FLAIR", r"flair"), ("T1C", r"t1\s*c\b|t1[-_ ]?(ce|gd)|post[-_ ]?contrast|contrast[- ]enhanced"),
+                          ("T2", r"\bt2\b|t2[-_ ]weighted"), ("T1", r"\bt1\b|t1[-_ ]weighted")):
+        if re.search(pattern, t):
+            return name
+    return None
+
+
+def side_named(text: str) -> str | None:
+    """'L' or 'R' when the text asks about the left or right eye/side."""
+    t = text.lower()
+    left, right = bool(re.search(r"\bleft\b|\bos\b", t)), bool(re.search(r"\bright\b|\bod\b", t))
+    return "L" if left and not right else "R" if right and not left else None

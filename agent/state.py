@@ -1,0 +1,89 @@
+"""The graph's typed state. Images appear only as indices, ids and paths: never pixels or base64.
+
+List fields grow through reducers (``operator.add``). ``records`` keeps every tool result of the
+thread, tagged with its turn, so follow-up questions reuse earlier results; ``evidence``, ``steps``
+and ``policy_notes`` belong to the current turn and the intake node resets them (``Overwrite``).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from pydantic import BaseModel, Field
+
+from mimir.domain import Ability, Answer, Case, Evidence, ParsedQuestion, Resolution, ToolStep
+
+
+class PlannedCall(BaseModel):
+    """One tool call a planner wants made."""
+
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    purpose: str = ""
+
+
+class ToolRecord(BaseModel):
+    """A finished (or failed) call: the step shown to users plus the compact result planners read."""
+
+    turn: int
+    call: PlannedCall
+    step: ToolStep
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the tool returned a result."""
+        return self.result is not None
+
+
+class TimelineSummary(BaseModel):
+    """What the timeline knew about the patient before planning (prefetched at intake)."""
+
+    patient_id: str | None = None
+    known_images: int = 0
+    studies: list[dict[str, Any]] = Field(default_factory=list)
+    trajectories: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+
+
+class Draft(BaseModel):
+    """A planner's final decision, turned into an Answer by the answer node."""
+
+    status: Literal["ok", "abstained", "tool_failed"] = "ok"
+    letter: str | None = None
+    text: str = ""
+    reason: str | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class AgentState(TypedDict, total=False):
+    """State of one thread; every turn is one question about the case's images."""
+
+    case: Case
+    turn: int
+    question: ParsedQuestion
+    ability: Ability
+    previous: dict[str, Any]
+    timeline: TimelineSummary
+    resolution: Resolution
+    rounds: int
+    started_at: float
+    pending: list[PlannedCall]
+    draft: Draft | None
+    records: Annotated[list[ToolRecord], operator.add]
+    evidence: Annotated[list[Evidence], operator.add]
+    steps: Annotated[list[ToolStep], operator.add]
+    policy_notes: Annotated[list[str], operator.add]
+    messages: Annotated[list[AnyMessage], add_messages]
+    answer: Answer | None
+
+
+class ActInput(TypedDict):
+    """What one fanned-out ``act`` task receives (through ``Send``)."""
+
+    call: PlannedCall
+    case: Case
+    turn: int
