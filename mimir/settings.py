@@ -39,6 +39,9 @@ class VLMEndpoint(BaseModel):
     api_key: str = "EMPTY"
     max_concurrency: int = 8
     timeout_s: float = 120.0
+    local_media_path: Path | None = Field(
+        default=None, description="Folder the server reads as --allowed-local-media-path (send file:// URLs)"
+    )
 
 
 class Settings(BaseSettings):
