@@ -56,9 +56,11 @@ def ability_of(parsed: ParsedQuestion) -> Ability:
         return "temporal"
     if _COMPARISON.search(stem):
         return "comparison"
+    if _REASONING.search(stem):
+        return "reasoning"
     if names_images or _COREF.search(stem):
         return "coreference"
-    if _REASONING.search(stem) or _REASONING.search(options):
+    if _REASONING.search(options):
         return "reasoning"
     return "other"
 

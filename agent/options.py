@@ -36,6 +36,8 @@ def change_of(text: str) -> Change | None:
     """The change category an option names, or None when it names none or several."""
     t = _norm(text)
     hits = {c for c, words in _CHANGE_WORDS.items() if any(_contains(t, w) for w in words)}
+    if "respon" in t:  # "partial response" / "complete response" are response categories, not resections
+        hits -= {"partial", "gross_total"}
     if {"gross_total", "partial"} <= hits:
         hits -= {"partial"} if "no residual" in t else {"gross_total"}
     if "gross_total" in hits or "partial" in hits:

@@ -13,7 +13,14 @@ from mimir.agent.state import AgentState
 from mimir.domain import Binding, Resolution
 
 #: The batch policy for ambiguous references, recorded in ``Answer.policy_notes``.
-BATCH_POLICY = "first candidate in case order"
+BATCH_POLICY = "the resolver's preferred reading, else the first candidate in case order"
+#: Reasons of mentions the tools settle (a classifier reads the pixels): never asked about.
+_TOOL_DECIDES = ("decide from the pixels", "no metadata")
+
+
+def tool_decides(binding: Binding) -> bool:
+    """True for attribute mentions without metadata ('the FLAIR'): the classifiers resolve these."""
+    return any(r in binding.reason for r in _TOOL_DECIDES)
 
 
 def resolve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -29,17 +36,17 @@ def resolve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
     notes: list[str] = []
     bindings: list[Binding] = []
     for b in resolution.bindings:
-        if not b.candidates:
+        if not b.candidates or tool_decides(b):
             bindings.append(b)
             continue
         if runtime.context.batch:
-            choice = b.candidates[0]
+            choice = b.image_indices or b.candidates[0]
             notes.append(f"'{b.mention}' was ambiguous between {b.candidates}; took {choice} ({BATCH_POLICY})")
         else:
             choice = _ask(state, b)
         bindings.append(b.model_copy(update={"image_indices": choice, "candidates": [], "confidence": 1.0,
                                              "reason": f"{b.reason}; chosen {choice}".lstrip("; ")}))
-    resolved = Resolution(bindings=bindings, ambiguous=False)
+    resolved = Resolution(bindings=bindings, ambiguous=any(b.candidates for b in bindings))
     emit("step_finished", node="resolve", bindings=[b.model_dump(mode="json") for b in bindings])
     return {"resolution": resolved, "policy_notes": notes}
 

@@ -32,7 +32,7 @@ def plan(view: PlanView) -> Decision | None:
     kind, target = _target(view)
     n, options = len(view.case.images), view.question.options
     names_images = any(opt.image_of(v, n) is not None for v in options.values())
-    asked = opt.image_of(view.question.stem, n)
+    asked = _asked_image(view)
     if names_images and target is None or not names_images and asked is None:
         return None
     needed = list(range(n)) if names_images else [asked]
@@ -49,6 +49,16 @@ def plan(view: PlanView) -> Decision | None:
     if not view.question.closed:
         return Draft(text="; ".join(e.statement for e in evidence), evidence=evidence)
     return Draft(letter=letter, text=f"{letter}: {options[letter]}", evidence=evidence) if letter else None
+
+
+def _asked_image(view: PlanView) -> int | None:
+    """The one image the stem names, from the resolver's bindings (after any interrupt), else its wording."""
+    stem = view.question.stem
+    named = {i for b in view.resolution.bindings if b.mention and b.mention in stem and len(b.image_indices) == 1
+             for i in b.image_indices}
+    if len(named) == 1:
+        return named.pop()
+    return opt.image_of(stem, len(view.case.images))
 
 
 def _labels(view: PlanView, kind: str, indices: list[int]) -> tuple[dict[int, str] | None, list[Evidence], list[PlannedCall]]:

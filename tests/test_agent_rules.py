@@ -1,0 +1,129 @@
+"""The rules planner end to end through the graph, with stand-in experts and the real ToolRunner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mimir.agent.classify import classify_question
+from mimir.agent.options import change_of, image_of, letter_for_change, letter_for_label
+from mimir.agent.service import Agent
+from mimir.domain import Case, CaseImage
+from mimir.settings import Settings
+
+from fixtures.agent_cases import CHANGE_OPTIONS, lesion_case
+from fixtures.agent_tools import stand_in_registry
+
+
+@pytest.fixture
+def agent(settings: Settings) -> Agent:
+    return Agent(settings, registry=stand_in_registry())
+
+
+@pytest.mark.parametrize(("text", "ability"), [
+    ("How has the tumour changed since the prior scan?" + CHANGE_OPTIONS, "temporal"),
+    ("Which image shows the larger lesion?\nA: the first image\nB: the second image", "comparison"),
+    ("Which image is the FLAIR sequence?\nA: the first image\nB: the second image", "coreference"),
+    ("What sequence is the second image?\nA: T1\nB: T2\nC: FLAIR", "coreference"),
+    ("What is the most likely diagnosis of the left eye?\nA: AMD\nB: diabetic retinopathy\nC: normal", "reasoning"),
+])
+def test_classifier_names_the_ability(text: str, ability: str) -> None:
+    assert classify_question(text).ability == ability
+
+
+def test_option_mapping_uses_synonyms() -> None:
+    opts = {"A": "The lesion has grown", "B": "No significant change", "C": "Partial response"}
+    assert [letter_for_change(opts, c) for c in ("increase", "stable", "decrease")] == ["A", "B", "C"]
+    assert change_of("Gross-total resection") == "gross_total"
+    assert change_of("Subtotal resection with residual enhancement") == "partial"
+    assert image_of("Image 3", 3) == 2 and image_of("the last scan", 4) == 3 and image_of("Image 5", 3) is None
+    assert letter_for_label({"A": "T1", "B": "T1 post-contrast (T1C)", "C": "T2"}, "T1C") == "B"
+
+
+@pytest.mark.parametrize(("radii", "letter"), [([10, 13, 16], "A"), ([15, 15, 15], "B"), ([16, 13.5, 11], "C")])
+def test_temporal_change_maps_to_option(agent: Agent, tmp_path: Path, radii: list[float], letter: str) -> None:
+    case = lesion_case(tmp_path, radii, "How has the lesion changed over time on these MRI scans?" + CHANGE_OPTIONS)
+    answer = agent.answer(case)
+    assert (answer.status, answer.letter, answer.ability) == ("ok", letter, "temporal")
+    assert [s.tool for s in answer.steps] == ["segment"] * 3
+    assert sorted(i for s in answer.steps for i in s.image_indices) == [0, 1, 2]
+    sizes = [e.values["size"] for e in answer.evidence if "size" in e.values]
+    assert sizes == sorted(sizes, reverse=letter == "C") and all(e.tool_run_ids for e in answer.evidence[:3])
+
+
+def test_resection_extent_from_residual_enhancement(agent: Agent, tmp_path: Path) -> None:
+    q = "Following surgery, what was the extent of resection on MRI?\nA: gross-total resection\nB: partial resection"
+    gtr = agent.answer(lesion_case(tmp_path, [14, 0], q, rims=[0, 8]))
+    partial = agent.answer(lesion_case(tmp_path, [14, 5], q, rims=[0, 8]))
+    assert (gtr.letter, partial.letter) == ("A", "B")
+
+
+def test_comparison_picks_the_larger_image(agent: Agent, tmp_path: Path) -> None:
+    q = "Which image shows the larger lesion?\nA: the first image\nB: the second image"
+    assert agent.answer(lesion_case(tmp_path, [9, 14], q)).letter == "B"
+
+
+def test_coreference_uses_the_classifier_without_metadata(agent: Agent, tmp_path: Path) -> None:
+    q = "Which image is the FLAIR sequence?\nA: the first image\nB: the second image\nC: the third image"
+    answer = agent.answer(lesion_case(tmp_path, [8, 8, 8], q, sequences=["T1", "FLAIR", "T2"]))
+    assert answer.letter == "B" and {s.tool for s in answer.steps} == {"classify"}
+
+
+def test_coreference_prefers_timeline_metadata(agent: Agent, tmp_path: Path) -> None:
+    case = lesion_case(tmp_path, [8, 8], "What sequence is the second image?\nA: T1\nB: T2\nC: FLAIR")
+    case.images[1].series_description = "Ax T2 FLAIR"
+    answer = agent.answer(case)
+    assert answer.letter == "C" and answer.steps == [] and "metadata" in answer.evidence[0].statement
+
+
+def test_question_needing_a_vlm_abstains_without_one(agent: Agent, tmp_path: Path) -> None:
+    q = "What is the most likely diagnosis?\nA: AMD\nB: diabetic retinopathy\nC: normal"
+    answer = agent.answer(lesion_case(tmp_path, [5, 5], q))
+    assert answer.status == "abstained" and answer.letter is None
+    assert "no VLM is configured" in (answer.abstain_reason or "")
+
+
+def test_failing_expert_leads_to_abstention_not_crash(settings: Settings, tmp_path: Path) -> None:
+    agent = Agent(settings, registry=stand_in_registry())
+    q = "How has the haemorrhage changed on these CT scans?" + CHANGE_OPTIONS  # CT: the stand-in has no CT expert
+    answer = agent.answer(lesion_case(tmp_path, [5, 8], q))
+    assert answer.status == "abstained" and {s.status for s in answer.steps} == {"cannot"}
+
+
+def test_tool_limit_stops_the_plan(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "d", planner_max_tool_calls=2).ensure_dirs()
+    answer = Agent(settings, registry=stand_in_registry()).answer(
+        lesion_case(tmp_path, [5, 8, 11], "How has the lesion changed over time on MRI?" + CHANGE_OPTIONS))
+    assert len(answer.steps) == 2 and answer.status == "abstained" and "tool calls" in (answer.abstain_reason or "")
+
+
+def test_results_become_timeline_findings_and_are_cached(agent: Agent, tmp_path: Path, settings: Settings) -> None:
+    import json
+
+    from sqlalchemy import select
+
+    from mimir.memory.db import open_database
+    from mimir.memory.ingest import ingest_paths
+    from mimir.memory.models import Finding
+
+    case = lesion_case(tmp_path, [10, 14], "How has the lesion changed over time on MRI?" + CHANGE_OPTIONS,
+                       patient_id="P-7")
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps([{"path": img.path, "patient_id": "P-7", "date": f"2024-0{i + 1}-01",
+                                     "modality": "MR", "series_description": "T1C"}
+                                    for i, img in enumerate(case.images)]))
+    db = open_database(settings)
+    report = ingest_paths(db, [Path(i.path) for i in case.images], settings, manifest=manifest)
+    assert all(item.image_id for item in report.items)
+    first = agent.answer(case)
+    second = agent.answer(case)
+    with db.session() as s:
+        labels = sorted(s.scalars(select(Finding.label)))
+    assert first.letter == second.letter == "A"
+    assert {st.status for st in first.steps} == {"ok"} and {st.status for st in second.steps} == {"cached"}
+    assert labels.count("enhancing area") == 2
+    later = Agent(settings, registry=stand_in_registry())
+    events = list(later.stream(case))
+    intake = next(e for e in events if e.node == "intake" and e.kind == "step_finished")
+    assert intake.data["known_images"] == 2 and intake.data["prior_studies"] == 2
