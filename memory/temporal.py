@@ -60,7 +60,8 @@ def _bind(m: re.Match[str], groups: list[list[int]], role: str, dated: bool) -> 
     picked = _pick(role, groups)
     text, s, e = m.group(0), m.start(), m.end()
     if not picked:
-        return Hit(s, e, text, [], 0.0, f"'{role}' needs at least two visits", [], True)
+        return Hit(s, e, text, [], 0.0, f"'{role}' needs at least two visits",
+                   [[i] for g in groups for i in g], True)
     why = "by study date" if dated else "undated: case order taken as visit order"
     if len(picked) > 1:
         return Hit(s, e, text, picked[-1], 0.4, f"{role}: several earlier visits ({why})", picked, True)
@@ -103,8 +104,9 @@ def _by_ago(m: re.Match[str], images: list[CaseImage]) -> Hit:
     gap = min(abs((d - target).days) for _, d in dated)
     idx = [i for i, d in dated if abs((d - target).days) == gap]
     conf = 0.9 if gap <= 31 else 0.5
+    cands = [] if conf >= 0.9 else [[i] for i, d in sorted(dated, key=lambda p: abs((p[1] - target).days))]
     return Hit(m.start(), m.end(), m.group(0), idx, conf,
-               f"closest study to {target} ({gap} days off), counted from the latest {latest}", [], conf < 0.9)
+               f"closest study to {target} ({gap} days off), counted from the latest {latest}", cands, conf < 0.9)
 
 
 def find_temporal(text: str, images: list[CaseImage]) -> Iterator[Hit]:
