@@ -90,15 +90,28 @@ def manifest(opts: EvalOptions, settings: Settings, n_items: int) -> dict[str, A
     }
 
 
+#: Built-in runners and whether they need the images (plug-ins say so on the instance).
+IMAGE_RUNNERS = {"agent": True, "direct": True, "decomposed": True,
+                 "chance": False, "blind-first": False, "blind-text": False}
+
+
+def check_images(items: list[EvalItem], opts: EvalOptions) -> None:
+    """Refuse to run items with missing images unless ``--allow-missing``."""
+    missing = missing_report(items)
+    if missing and not opts.allow_missing:
+        raise MissingImagesError(missing, len(items), opts.image_root)
+
+
 def run_eval(opts: EvalOptions, settings: Settings) -> tuple[RunSummary, dict[str, ItemRecord]]:
     """Run (or resume) an evaluation; returns its summary and records."""
     rsettings = run_settings(settings, opts)
     items = load_suite(opts, rsettings)
+    needs_images = IMAGE_RUNNERS.get(opts.runner.name)
+    if needs_images:
+        check_images(items, opts)  # before building the runner: a clear refusal comes first
     runner = make_runner(rsettings, opts.runner)  # refuses early when misconfigured
-    if runner.needs_images and not opts.allow_missing:
-        missing = missing_report(items)
-        if missing:
-            raise MissingImagesError(missing, len(items), opts.image_root)
+    if needs_images is None and runner.needs_images:
+        check_images(items, opts)
     with RunStore(opts.out, manifest(opts, rsettings, len(items)), resume=opts.resume) as store:
         opts.runner.run_id = opts.runner.run_id or store.manifest["started"]
         if opts.engine == "ray":
