@@ -19,8 +19,9 @@ from mimir.agent.planners.llm import SYSTEM_PROMPT, describe_case, draft_from_te
 from mimir.agent.state import AgentState, PlannedCall, ToolRecord
 from mimir.tools.adapters import to_langchain
 from mimir.tools.cache import referenced_indices
+from mimir.tools.runner import ToolOutcome
 
-from mimir.domain import Evidence, ToolStep
+from mimir.domain import Case, Evidence, ToolStep
 
 
 def _tool_schemas(ctx: AgentContext) -> list[dict[str, Any]]:
@@ -60,9 +61,9 @@ def llm_tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, An
     calls = state["messages"][-1].tool_calls if isinstance(state["messages"][-1], AIMessage) else []
     for c in calls:
         emit("tool_started", node="llm_tools", tool=c["name"], arguments=c["args"])
-    with ctx.runner(state["case"]) as runner:
-        tools = [to_langchain(s, runner) for s in ctx.registry if s.name in ctx.available_tools()]
-        out = ToolNode(tools).invoke({"messages": state["messages"]})
+    runner = _PerCallRunner(ctx, state["case"])
+    tools = [to_langchain(s, runner) for s in ctx.registry if s.name in ctx.available_tools()]  # type: ignore[arg-type]
+    out = ToolNode(tools).invoke({"messages": state["messages"]})
     messages = [m for m in out["messages"] if isinstance(m, ToolMessage)]
     by_id = {c["id"]: c for c in calls}
     steps, records, evidence = [], [], []
@@ -76,6 +77,18 @@ def llm_tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, An
                                      tool_run_ids=[step.tool_run_id] if step.tool_run_id is not None else []))
         emit("tool_result", node="llm_tools", tool=step.tool, status=step.status, duration_s=step.duration_s)
     return {"messages": messages, "steps": steps, "records": records, "evidence": evidence}
+
+
+class _PerCallRunner:
+    """Runs each call with its own timeline session: ToolNode runs a message's calls in parallel."""
+
+    def __init__(self, ctx: AgentContext, case: Case) -> None:
+        self.ctx, self.case = ctx, case
+
+    def call(self, name: str, args: dict[str, Any]) -> ToolOutcome:
+        """Like :meth:`ToolRunner.call`."""
+        with self.ctx.runner(self.case) as runner:
+            return runner.call(name, args)
 
 
 def _step(turn: int, call: dict[str, Any], message: ToolMessage) -> tuple[ToolStep, ToolRecord]:

@@ -1,0 +1,60 @@
+"""The llm planner's ReAct loop with a scripted tool-calling model (see fixtures/agent_fake_llm.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from langchain_core.messages import AIMessage, ToolMessage
+
+from fixtures.agent_cases import CHANGE_OPTIONS, lesion_case
+from fixtures.agent_fake_llm import ScriptedToolModel
+from fixtures.agent_tools import stand_in_registry
+from mimir.agent.planners.llm import LLMPlanner
+from mimir.agent.service import Agent
+from mimir.settings import Settings
+
+
+def _call(name: str, args: dict, cid: str) -> dict:
+    return {"name": name, "args": args, "id": cid, "type": "tool_call"}
+
+
+def _agent(settings: Settings, script: list[AIMessage]) -> tuple[Agent, ScriptedToolModel]:
+    model = ScriptedToolModel(responses=script, seen=[])
+    return Agent(settings, registry=stand_in_registry(), planner=LLMPlanner(model)), model
+
+
+def test_bad_argument_returns_to_the_model_as_a_retry_message(settings: Settings, tmp_path: Path) -> None:
+    script = [
+        AIMessage("", tool_calls=[_call("segment", {"image_index": "first"}, "c1")]),
+        AIMessage("", tool_calls=[_call("segment", {"image_index": 0}, "c2"), _call("segment", {"image_index": 1}, "c3")]),
+        AIMessage("The lesion grew from 314 to 616 mm2.\nANSWER: A"),
+    ]
+    agent, model = _agent(settings, script)
+    answer = agent.answer(lesion_case(tmp_path, [10, 14], "How has the lesion changed on MRI?" + CHANGE_OPTIONS))
+    retry = [m for m in model.seen[1] if isinstance(m, ToolMessage)]
+    assert len(retry) == 1 and retry[0].status == "error" and retry[0].tool_call_id == "c1"
+    assert "image_index" in str(retry[0].content) and "fix" in str(retry[0].content).lower()
+    assert set(model.bound_tools) == {"segment", "classify"}
+    results = [m for m in model.seen[2] if isinstance(m, ToolMessage) and m.status != "error"]
+    assert [m.tool_call_id for m in results] == ["c2", "c3"] and '"enhancing"' in str(results[0].content)
+    assert (answer.status, answer.letter) == ("ok", "A")
+    assert [s.status for s in answer.steps] == ["bad_arguments", "ok", "ok"]
+    assert all(s.tool_run_id for s in answer.steps[1:]) and len(answer.evidence) == 2
+
+
+def test_tool_that_cannot_handle_the_input_is_reported_to_the_model(settings: Settings, tmp_path: Path) -> None:
+    script = [AIMessage("", tool_calls=[_call("segment", {"image_index": 0, "expert": "head_ct_haemorrhage_seg"}, "c1")]),
+              AIMessage("ABSTAIN: no expert could segment this image.")]
+    agent, model = _agent(settings, script)
+    answer = agent.answer(lesion_case(tmp_path, [10, 14], "How has the lesion changed?" + CHANGE_OPTIONS))
+    told = [m for m in model.seen[1] if isinstance(m, ToolMessage)][0]
+    assert "cannot handle" in str(told.content)
+    assert answer.status == "abstained" and answer.letter is None and "no expert" in (answer.abstain_reason or "")
+
+
+def test_step_limit_ends_the_loop(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "d", planner_max_steps=2).ensure_dirs()
+    loop = [AIMessage("", tool_calls=[_call("classify", {"image_index": 0}, f"c{i}")]) for i in range(5)]
+    agent, model = _agent(settings, loop)
+    answer = agent.answer(lesion_case(tmp_path, [10, 14], "What sequence is image 1?\nA: T1\nB: T1C"))
+    assert len(model.seen) == 2 and answer.status == "abstained" and "steps" in (answer.abstain_reason or "")

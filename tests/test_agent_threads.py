@@ -1,0 +1,84 @@
+"""Threads on the SQLite checkpointer: interrupts and resume, follow-ups, checkpoint size and content."""
+
+from __future__ import annotations
+
+import base64
+import io
+import sqlite3
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from fixtures.agent_cases import CHANGE_OPTIONS, lesion_case
+from fixtures.agent_tools import stand_in_registry
+from mimir.agent.checkpoint import open_checkpointer
+from mimir.agent.service import Agent
+from mimir.settings import Settings
+
+AMBIGUOUS = "Which sequence is the other image?\nA: T1\nB: T2\nC: FLAIR\nD: T1C"
+
+
+@pytest.fixture
+def agent(settings: Settings) -> Agent:
+    return Agent(settings, registry=stand_in_registry(), checkpointer=open_checkpointer(settings))
+
+
+def test_ambiguous_reference_interrupts_and_resumes(agent: Agent, tmp_path: Path) -> None:
+    case = lesion_case(tmp_path, [6, 6, 6], AMBIGUOUS, sequences=["T1", "FLAIR", "T2"])
+    events = list(agent.stream(case, thread_id="t-amb"))
+    assert events[-1].kind == "interrupt"
+    assert [c["image_indices"] for c in events[-1].data["candidates"]] == [[0], [1], [2]]
+    assert not any(e.kind == "tool_started" for e in events)  # nothing ran before the question was settled
+    resumed = list(agent.resume("t-amb", 1))
+    final = resumed[-1]
+    assert final.kind == "answer" and final.data["answer"]["letter"] == "C"  # image 2 is the FLAIR
+    assert [s["tool"] for s in final.data["answer"]["steps"]] == ["classify"]
+
+
+def test_batch_applies_the_policy_and_never_waits(agent: Agent, tmp_path: Path) -> None:
+    case = lesion_case(tmp_path, [6, 6, 6], AMBIGUOUS, sequences=["T1", "FLAIR", "T2"])
+    answer = agent.answer(case, thread_id="t-batch", batch=True)
+    assert answer.letter == "A"  # the first candidate, image 1, is T1
+    assert len(answer.policy_notes) == 1 and "first candidate" in answer.policy_notes[0]
+
+
+def test_bad_resume_choice_is_refused(agent: Agent, tmp_path: Path) -> None:
+    case = lesion_case(tmp_path, [6, 6], "Which sequence is the other image?\nA: T1\nB: T2", sequences=["T1", "T2"])
+    assert list(agent.stream(case, thread_id="t-bad"))[-1].kind == "interrupt"
+    with pytest.raises(ValueError, match="not one of the candidates"):
+        list(agent.resume("t-bad", 7))
+
+
+def test_follow_up_reuses_the_thread(agent: Agent, tmp_path: Path) -> None:
+    q = "What sequence is the second image?\nA: T1\nB: T2\nC: FLAIR\nD: T1C"
+    case = lesion_case(tmp_path, [6, 6, 6], q, sequences=["T1", "FLAIR", "T2"])
+    first = agent.answer(case, thread_id="t-follow")
+    follow = agent.answer(case.model_copy(update={"question": "and the third image?"}), thread_id="t-follow")
+    again = agent.answer(case.model_copy(update={"question": "and the second image?"}), thread_id="t-follow")
+    assert (first.letter, follow.letter, again.letter) == ("C", "B", "C")
+    assert again.steps == []  # the earlier classification of image 2 is reused from the thread
+    assert len(agent.state("t-follow")["records"]) == 2
+
+
+def _checkpoint_blobs(settings: Settings, thread_id: str) -> tuple[int, bytes]:
+    con = sqlite3.connect(settings.checkpoint_url)
+    rows = con.execute("SELECT checkpoint, metadata FROM checkpoints WHERE thread_id = ?", (thread_id,)).fetchall()
+    writes = con.execute("SELECT value FROM writes WHERE thread_id = ?", (thread_id,)).fetchall()
+    con.close()
+    latest = max(len(c) + len(m) for c, m in rows)
+    return latest, b"".join(bytes(c) + bytes(m) for c, m in rows) + b"".join(bytes(w[0]) for w in writes)
+
+
+def test_three_image_checkpoint_is_small_and_pixel_free(agent: Agent, tmp_path: Path, settings: Settings) -> None:
+    case = lesion_case(tmp_path, [10, 13, 16], "How has the lesion changed over time on MRI?" + CHANGE_OPTIONS)
+    assert agent.answer(case, thread_id="t-size").letter == "A"
+    latest, everything = _checkpoint_blobs(settings, "t-size")
+    assert 0 < latest < 64 * 1024
+    for path in (Path(i.path) for i in case.images):
+        raw = path.read_bytes()
+        assert raw[8:64] not in everything  # no PNG bytes
+        assert base64.b64encode(raw)[:64] not in everything  # no base64 of them
+        pixels = Image.open(io.BytesIO(raw)).tobytes()
+        assert pixels[48 * 96: 48 * 96 + 64] not in everything  # no raw pixel rows
+    assert b"data:image" not in everything and b"iVBORw0KGgo" not in everything
