@@ -8,7 +8,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from mimir.evals.loader import LoaderError, load_file, load_medmim, missing_report
 
 MEDMIM = Path("/work/shared/medmim")

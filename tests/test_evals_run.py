@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
-
 from fixtures.evals_fakes import Recorder
 from mimir.evals.cli import register
 from mimir.evals.execute import run_local
 from mimir.evals.loader import load_file
 from mimir.evals.store import JSONL, RunStore, read_records
+from typer.testing import CliRunner
 
 MEDMIM = Path("/work/shared/medmim")
 TESTS = Path(__file__).resolve().parent
