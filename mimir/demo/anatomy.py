@@ -153,4 +153,4 @@ def display_slice(volume: np.ndarray, z: int, side: int, fill: float = 0.0, orde
     canvas = pad_to_square(img, 128, fill=fill)
     if side == 128:
         return canvas
-    return ndimage.zoom(canvas, side / 128, order=order, mode="nearest").astype(canvas.dtype)
+    return ndimage.zoom(canvas, side / 128, order=order, mode="nearest", grid_mode=True).astype(canvas.dtype)

@@ -101,7 +101,8 @@ def brain_subject(rng: np.random.Generator) -> BrainSubject:
     coords = deformation(rng, tpl.mask.shape)  # type: ignore[arg-type]
     gm, wm, csf = (warp(m, coords) for m in (tpl.gm, tpl.wm, tpl.csf))
     mask = (warp(tpl.mask, coords) > 0.5).astype(np.float32)
-    direction = rng.standard_normal(3)
+    angle = rng.uniform(0, 2 * np.pi)  # mostly in-plane, so a partial rim shows on the axial slice
+    direction = np.array([np.cos(angle), np.sin(angle), rng.uniform(-0.2, 0.2)])
     direction /= np.linalg.norm(direction)
     return BrainSubject(
         gm=gm * mask, wm=wm * mask, csf=csf * mask, mask=mask, t1_texture=warp(tpl.t1, coords) * mask,
@@ -146,6 +147,19 @@ def labels_from_masks(masks: dict[str, np.ndarray]) -> np.ndarray:
     return labels
 
 
+def _soft_masks(masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Slightly blurred component masks (partial volume at the lesion edge), blurred in a bounding box."""
+    any_mask = np.logical_or.reduce(list(masks.values()))
+    soft = {k: np.zeros(m.shape, dtype=np.float32) for k, m in masks.items()}
+    if not any_mask.any():
+        return soft
+    idx = np.argwhere(any_mask)
+    box = tuple(slice(max(int(lo) - 3, 0), int(hi) + 4) for lo, hi in zip(idx.min(0), idx.max(0), strict=True))
+    for k, m in masks.items():
+        soft[k][box] = ndimage.gaussian_filter(m[box].astype(np.float32), 0.6)
+    return soft
+
+
 def brain_visit(subject: BrainSubject, tumour: TumourState, rng: np.random.Generator,
                 zslab: slice | None = None) -> dict[str, np.ndarray]:
     """Render one visit: ``T1``, ``T1C``, ``T2``, ``FLAIR`` (float32 in [0, 1]) and ``labels`` (uint8).
@@ -154,7 +168,7 @@ def brain_visit(subject: BrainSubject, tumour: TumourState, rng: np.random.Gener
     """
     zs = zslab or slice(0, subject.shape[2])
     masks = tumour_masks(subject, tumour, zs)
-    soft = {k: ndimage.gaussian_filter(m.astype(np.float32), 0.6) for k, m in masks.items()}
+    soft = _soft_masks(masks)
     lesion_w = np.clip(sum(soft.values()), 0.0, 1.0)
     texture = 1.0 + 0.06 * subject.shape_field[:, :, zs]
     brain = subject.mask[:, :, zs]
@@ -168,7 +182,7 @@ def brain_visit(subject: BrainSubject, tumour: TumourState, rng: np.random.Gener
             tissue = 0.55 * tissue + 0.45 * t1_tex * 0.85
         lesion = sum(table[k] * soft[k] for k in _COMPONENTS) * texture
         img = ((1.0 - lesion_w) * tissue + lesion) * subject.contrast_gain[contrast] * bias
-        img = img + rng.normal(0.0, 0.018, size=img.shape).astype(np.float32)
+        img = img + 0.018 * rng.standard_normal(size=img.shape, dtype=np.float32)
         out[contrast] = np.clip(img * brain, 0.0, 1.0).astype(np.float32)
     out["labels"] = labels_from_masks(masks) * (brain > 0.5)
     return out
