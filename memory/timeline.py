@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
-
 from mimir.memory.models import Study
 from mimir.memory.queries import patient_by_key, patient_studies
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 
 class SeriesView(BaseModel):

@@ -16,8 +16,7 @@ from skimage import data as skdata
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from memory_postgres import db, postgres_server  # noqa: E402,F401
-
+pytest_plugins = ["memory_postgres"]  # the db fixture: SQLite and a throw-away PostgreSQL server
 from mimir.memory.db import Database  # noqa: E402
 from mimir.memory.ingest import expand_paths, ingest_paths  # noqa: E402
 from mimir.memory.ingest import store as ingest_store  # noqa: E402
@@ -119,7 +118,7 @@ def test_a_failure_inside_a_study_rolls_back_that_study_only(db: Database, setti
     pngs = []
     for i in range(3):
         p = tmp_path / f"im{i}.png"
-        PILImage.fromarray((np.arange(64, dtype=np.uint8).reshape(8, 8) + i)).save(p)
+        PILImage.fromarray(np.arange(64, dtype=np.uint8).reshape(8, 8) + i).save(p)
         pngs.append(p)
     manifest = tmp_path / "m.json"
     manifest.write_text(json.dumps([

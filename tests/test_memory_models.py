@@ -13,8 +13,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from memory_postgres import db, postgres_server  # noqa: E402,F401
-
+pytest_plugins = ["memory_postgres"]  # the db fixture: SQLite and a throw-away PostgreSQL server
 from mimir.memory.db import Database, open_database  # noqa: E402
 from mimir.memory.models import Base, Finding, Image, Patient, Series, Study, ToolRun  # noqa: E402
 

@@ -12,9 +12,7 @@ from pydicom.data import get_testdata_file
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from memory_postgres import db, postgres_server  # noqa: E402,F401
-
-from mimir.domain import Case  # noqa: E402
+pytest_plugins = ["memory_postgres"]  # the db fixture: SQLite and a throw-away PostgreSQL server
 from mimir.memory.db import Database  # noqa: E402
 from mimir.memory.ingest import ingest_paths  # noqa: E402
 from mimir.memory.intake import register_case  # noqa: E402
@@ -28,6 +26,8 @@ from mimir.memory.queries import (  # noqa: E402
     studies_between,
 )
 from mimir.memory.timeline import patient_timeline  # noqa: E402
+
+from mimir.domain import Case  # noqa: E402
 
 # (uid, date, modality, body part): two brain MRs, a chest CT between them, a later brain MR, one undated.
 STUDIES = [

@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+from mimir.memory.resolver import resolve  # noqa: E402
 from resolver_medmim import MEDMIM_DIR, distinct_phrases, oracle  # noqa: E402
 
 from mimir.domain import Case  # noqa: E402
-from mimir.memory.resolver import resolve  # noqa: E402
 
 CASES: list[dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "fixtures" / "resolver_cases.yaml").read_text())
 

@@ -6,9 +6,6 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
-
 from mimir.memory.db import Database
 from mimir.memory.hashing import file_hash
 from mimir.memory.ingest.dicom import read_dicom
@@ -19,6 +16,9 @@ from mimir.memory.ingest.report import IngestItem, IngestReport
 from mimir.memory.ingest.sidecar import ImageMeta, load_manifest
 from mimir.memory.ingest.store import write_study
 from mimir.memory.models import Image
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
 from mimir.settings import Settings
 
 __all__ = ["IngestItem", "IngestReport", "expand_paths", "ingest_paths"]

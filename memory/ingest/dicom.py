@@ -8,12 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import pydicom
+from mimir.memory.ingest.records import (
+    BadFile,
+    ImageRecord,
+    SkipFile,
+    derived_uid,
+    guess_sequence,
+    norm_laterality,
+)
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.tag import Tag
 
-from mimir.memory.ingest.records import BadFile, ImageRecord, SkipFile, derived_uid, guess_sequence, norm_laterality
-
-_PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # PixelData, FloatPixelData, DoubleFloatPixelData
+_PIXEL_TAGS = (Tag(0x7FE00010), Tag(0x7FE00008), Tag(0x7FE00009))  # PixelData, FloatPixelData, DoubleFloatPixelData
 _UNDEFINED = 0xFFFFFFFF
 _DEFER = 1024
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
-from nibabel.filebasedimages import ImageFileError
-
 from mimir.memory.ingest.records import BadFile, ImageRecord, derived_uid, guess_sequence
 from mimir.memory.ingest.sidecar import read_sidecar
+from nibabel.filebasedimages import ImageFileError
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 
@@ -21,7 +21,7 @@ def is_nifti(path: Path) -> bool:
 def read_nifti(path: Path, content_hash: str) -> ImageRecord:
     """Shape and spacing from the header; patient and study facts from ``<file>.json`` if present."""
     try:
-        img = nib.load(str(path))
+        img: Any = nib.load(str(path))  # a spatial image: shape and zooms are header facts
         shape = tuple(int(s) for s in img.shape)
         zooms = [float(z) for z in img.header.get_zooms()[:3]]
     except (ImageFileError, OSError, EOFError, ValueError) as e:

@@ -7,9 +7,8 @@ import json
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
 from mimir.memory.ingest.records import norm_laterality
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class ImageMeta(BaseModel):
@@ -59,8 +58,11 @@ def read_sidecar(path: Path) -> ImageMeta | None:
 
 
 def load_manifest(path: Path) -> dict[str, ImageMeta]:
-    """A CSV or JSON manifest (columns patient, date, modality, description, laterality, view,
-    body_part, path), keyed by resolved absolute image path; relative paths are relative to it."""
+    """A CSV or JSON manifest, keyed by resolved absolute image path.
+
+    Columns: patient, date, modality, description, laterality, view, body_part, path; relative paths
+    are taken relative to the manifest.
+    """
     if path.suffix.lower() == ".json":
         rows = json.loads(path.read_text())
         if isinstance(rows, dict):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from mimir.memory.ingest.records import ImageRecord
 from mimir.memory.models import Image, Patient, Report, Series, Study
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 
 def _patient(session: Session, rec: ImageRecord) -> Patient:

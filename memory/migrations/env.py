@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Connection, create_engine
-
 from mimir.memory.models import Base
+from sqlalchemy import Connection, create_engine
 
 target_metadata = Base.metadata
 
