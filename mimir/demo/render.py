@@ -29,7 +29,17 @@ from mimir.demo.plan import (
     step_changes,
 )
 from mimir.demo.truth import ImageTruth, PatientTruth, VisitTruth
-from mimir.demo.writers import DicomMeta, base_dataset, lps_position, opaque_name, uid, write_instance, write_nifti, write_png, write_series
+from mimir.demo.writers import (
+    DicomMeta,
+    base_dataset,
+    lps_position,
+    opaque_name,
+    uid,
+    write_instance,
+    write_nifti,
+    write_png,
+    write_series,
+)
 
 PNG_SIZE = 256
 MR_DESCRIPTIONS = {"T1": "AX T1", "T1C": "AX T1 POST", "T2": "AX T2", "FLAIR": "AX T2 FLAIR"}
