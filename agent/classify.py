@@ -10,7 +10,7 @@ from mimir.domain import Ability, ParsedQuestion, parse_question
 
 _TEMPORAL = re.compile(
     r"\b(progress\w*|regress\w*|stable|improv\w*|worsen\w*|over time|follow[- ]?up|baseline|prior|previous|"
-    r"earlier|later|since|interval|evolution|evolv\w*|changed?|resection|residual|recurr\w*|response)\b", re.I)
+    r"earlier|later|since|interval|evolution|evolv\w*|changed?|resect\w*|surgery|residual|recurr\w*|response|course|most recent|latest|earliest)\b", re.I)
 _COMPARISON = re.compile(
     r"\b(larger|smaller|bigger|greater|more|less|compare\w*|comparison|differen\w*|both images|"
     r"which (?:image|scan) (?:shows|has) (?:the )?(?:larger|smaller|bigger|more|less))\b", re.I)
@@ -43,22 +43,22 @@ def classify_question(text: str) -> QuestionKind:
 def ability_of(parsed: ParsedQuestion) -> Ability:
     """The ability, deciding by the stem first and the options second.
 
-    Co-reference wins when the options name images or the stem asks *which image*; a change over
-    visits is temporal; a difference between images without time is comparison; a diagnosis or
-    explanation is reasoning.
+    Options that name images make it co-reference (which image is X), unless the stem compares
+    sizes; a change over visits is temporal; a difference between images without time is
+    comparison; a diagnosis or explanation is reasoning.
     """
     stem, options = parsed.stem, " ".join(parsed.options.values())
-    names_images = bool(re.search(r"\b(first|second|third|fourth|last) (image|one|scan)|image \d", options, re.I))
-    if _COREF.search(stem) and (names_images or re.search(r"\bwhich (image|one|scan)\b", stem, re.I)):
-        if not _COMPARISON.search(stem) or not names_images:
-            return "coreference"
+    names_images = bool(re.search(r"\b(first|second|third|fourth|last|middle) (image|one|scan|in line)|image \d",
+                                  options, re.I))
+    if names_images and not _COMPARISON.search(stem):
+        return "coreference"
     if _TEMPORAL.search(stem) or _TEMPORAL.search(options):
         return "temporal"
     if _COMPARISON.search(stem):
         return "comparison"
     if _REASONING.search(stem):
         return "reasoning"
-    if names_images or _COREF.search(stem):
+    if _COREF.search(stem):
         return "coreference"
     if _REASONING.search(options):
         return "reasoning"

@@ -13,12 +13,14 @@ from typing import Literal
 Change = Literal["increase", "decrease", "stable", "gross_total", "partial", "new", "resolved"]
 
 _CHANGE_WORDS: dict[Change, tuple[str, ...]] = {
-    "increase": ("progress", "larger", "bigger", "increas", "grow", "grew", "enlarg", "worse", "expan",
+    "increase": ("progress", "larger", "bigger", "increas", "grow", "grew", "enlarg", "worse", "expan", "advanc",
+                 "deteriorat",
                  "more extensive", "greater"),
-    "decrease": ("improv", "smaller", "decreas", "shrink", "shrank", "reduc", "regress", "respon",
+    "decrease": ("improv", "smaller", "decreas", "shrink", "shrank", "reduc", "regress", "respon", "resolving",
                  "less extensive", "better"),
     "stable": ("stable", "unchanged", "no change", "no significant change", "similar", "same", "no interval"),
     "gross_total": ("gross total", "gross-total", "complete resection", "completely resected", "no residual",
+                    "fully resected", "entirely resected",
                     "total resection", "gtr"),
     "partial": ("partial", "subtotal", "sub-total", "residual", "incomplete", "str"),
     "new": ("new lesion", "newly", "appeared", "new "),
@@ -58,6 +60,8 @@ def image_of(text: str, n_images: int) -> int | None:
         k = int(m.group(1)) - 1
         return k if 0 <= k < n_images else None
     found = [i for w, i in _ORDINALS.items() if re.search(rf"\b{w}\b", t)]
+    if n_images == 3 and re.search(r"\b(middle|centre|center)\b", t):
+        found.append(1)
     if re.search(r"\b(last|latest|final|later|most recent)\b", t):
         found.append(n_images - 1)
     found = sorted(set(found))

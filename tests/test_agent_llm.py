@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from langchain_core.messages import AIMessage, ToolMessage
-
 from fixtures.agent_cases import CHANGE_OPTIONS, lesion_case
 from fixtures.agent_fake_llm import ScriptedToolModel
 from fixtures.agent_tools import stand_in_registry
+from langchain_core.messages import AIMessage, ToolMessage
 from mimir.agent.planners.llm import LLMPlanner
 from mimir.agent.service import Agent
+
 from mimir.settings import Settings
 
 

@@ -11,6 +11,7 @@ from langgraph.types import Overwrite
 from mimir.agent.classify import is_follow_up
 from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
+from mimir.agent.headers import fill_from_headers
 from mimir.agent.state import AgentState
 from mimir.agent.timeline import prefetch
 
@@ -30,6 +31,7 @@ def intake(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
             from mimir.memory.intake import register_case
 
             case = register_case(session, case, ctx.settings)
+        case = fill_from_headers(case)
         timeline = prefetch(session, case)
     same_images = previous.get("paths") == [i.path for i in case.images]
     update: dict[str, Any] = {

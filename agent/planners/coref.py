@@ -6,6 +6,8 @@ them, else from a classifier expert run on each image.
 
 from __future__ import annotations
 
+import re
+
 from mimir.agent import options as opt
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.readings import classified_label, sequence_named, sequence_of, side_named
@@ -14,6 +16,8 @@ from mimir.agent.state import Draft, PlannedCall
 from mimir.domain import CaseImage, Evidence
 
 CLASSIFIERS = {"sequence": "mr_sequence_classifier", "side": "fundus_laterality_classifier"}
+_LATEST = re.compile(r"\b(most recent|latest|newest|last examination)\b", re.I)
+_EARLIEST = re.compile(r"\b(baseline|earliest|oldest|first examination)\b", re.I)
 
 
 def _target(view: PlanView) -> tuple[str, str | None]:
@@ -29,8 +33,10 @@ def _from_metadata(kind: str, image: CaseImage) -> str | None:
 
 def plan(view: PlanView) -> Decision | None:
     """Labels still needed (classifier calls), else the option; None hands over to the visual route."""
-    kind, target = _target(view)
     n, options = len(view.case.images), view.question.options
+    if _LATEST.search(view.question.stem) or _EARLIEST.search(view.question.stem):
+        return by_date(view)
+    kind, target = _target(view)
     names_images = any(opt.image_of(v, n) is not None for v in options.values())
     asked = _asked_image(view)
     if names_images and target is None or not names_images and asked is None:
@@ -49,6 +55,24 @@ def plan(view: PlanView) -> Decision | None:
     if not view.question.closed:
         return Draft(text="; ".join(e.statement for e in evidence), evidence=evidence)
     return Draft(letter=letter, text=f"{letter}: {options[letter]}", evidence=evidence) if letter else None
+
+
+def by_date(view: PlanView) -> Draft | None:
+    """The most recent or the earliest image by study date (None when any date is unknown)."""
+    images = view.case.images
+    dates = [img.study_date for img in images]
+    if any(d is None for d in dates) or len(set(dates)) < len(dates):
+        return None
+    latest = bool(_LATEST.search(view.question.stem))
+    pick = max if latest else min
+    index = pick(range(len(images)), key=lambda i: dates[i])  # type: ignore[arg-type, return-value]
+    evidence = [Evidence(statement=f"Image {i + 1} was taken on {d}", image_indices=[i],
+                         values={"study_date": str(d), "source": "metadata"}) for i, d in enumerate(dates)]
+    which = "most recent" if latest else "earliest"
+    letter = opt.letter_for_image(view.question.options, index, len(images))
+    if not view.question.closed:
+        return Draft(text=f"Image {index + 1} is the {which} ({dates[index]}).", evidence=evidence)
+    return Draft(letter=letter, text=f"{letter}: {view.question.options[letter]}", evidence=evidence) if letter else None
 
 
 def _asked_image(view: PlanView) -> int | None:

@@ -13,7 +13,7 @@ from mimir.domain import CaseImage
 #: slice area by 20 % or more and its volume by 30-40 % or more; stable lesions change by a few percent.
 STABLE_BAND = 0.10
 #: Residual enhancing area (mm²) or volume (mL) at or below which a resection counts as gross-total.
-RESIDUAL_MIN = {"mm2": 10.0, "mL": 0.05}
+RESIDUAL_MIN = {"mm2": 15.0, "mL": 0.05}
 
 
 def lesion_size(result: dict[str, Any], enhancing_only: bool = False) -> tuple[float, str] | None:
@@ -42,7 +42,9 @@ def lesion_size(result: dict[str, Any], enhancing_only: bool = False) -> tuple[f
 def classified_label(result: dict[str, Any]) -> str | None:
     """The label of a ``classify`` result."""
     label = result.get("label")
-    return str(label) if label is not None else None
+    if label is None:
+        return None
+    return {"left": "L", "right": "R"}.get(str(label).lower(), str(label))
 
 
 def change_between(first: float, last: float) -> tuple[Change, float | None]:
