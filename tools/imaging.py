@@ -35,6 +35,14 @@ class ImageData:
         return tuple(self.array.shape[:-1] if self.channels > 1 else self.array.shape)
 
     @property
+    def grey_as_colour(self) -> bool:
+        """A grey image stored with identical colour channels (common for PNG/JPEG exports)."""
+        if self.channels == 1:
+            return False
+        first = self.array[..., :1]
+        return bool(np.all(self.array[..., : min(self.channels, 3)] == first))
+
+    @property
     def dims(self) -> int:
         """2 or 3: spatial axes longer than one voxel."""
         return sum(1 for s in self.spatial_shape if s > 1)

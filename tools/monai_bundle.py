@@ -91,7 +91,12 @@ def discover_bundles(settings: Settings) -> list[BundleInfo]:
         if not Path(d).is_dir():
             continue
         for sub in sorted(Path(d).iterdir()):
-            if (sub / "configs" / "metadata.json").is_file() and (sub / "configs" / "inference.json").is_file():
+            if not (sub / "configs" / "metadata.json").is_file():
+                continue
+            if not (sub / "models" / "model.pt").is_file():
+                log.info("bundle %s has no models/model.pt yet; skipped", sub)
+                continue
+            if (sub / "configs" / "inference.json").is_file():
                 try:
                     found.append(read_bundle(sub))
                 except (KeyError, ValueError) as e:
@@ -112,7 +117,8 @@ def check_input(bundle: BundleInfo, image: ImageData) -> None:
             f"expert '{bundle.name}' takes {bundle.dims}D images; {image.path.name} is "
             f"{image.dims}D with shape {image.spatial_shape}"
         )
-    if image.channels != bundle.channels:
+    grey_ok = bundle.channels == 1 and image.grey_as_colour  # the bundle's reader converts to grey
+    if image.channels != bundle.channels and not grey_ok:
         raise ToolCannotHandle(
             f"expert '{bundle.name}' takes {bundle.channels}-channel images; {image.path.name} has "
             f"{image.channels} channel(s)"

@@ -14,10 +14,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel
-
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import RegistrationError
+from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from mimir.settings import Settings
@@ -155,7 +154,8 @@ class Registry:
 def _check_signature(f: Callable[..., Any]) -> tuple[type[BaseModel], type[BaseModel]]:
     """Return (input model, output model) or refuse the function."""
     try:
-        hints = typing.get_type_hints(f)
+        # ToolContext is supplied so modules may import it under TYPE_CHECKING only.
+        hints = typing.get_type_hints(f, localns={"ToolContext": ToolContext})
     except NameError as e:
         raise RegistrationError(f"tool '{f.__name__}': cannot resolve type hints ({e})") from e
     params = list(inspect.signature(f).parameters)

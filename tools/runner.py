@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mimir.tools.cache import InputHasher, StoredRun, cache_key, referenced_indices, store_for
+from mimir.tools.cache import INDEX_FIELDS, InputHasher, StoredRun, cache_key, referenced_indices, store_for
 from mimir.tools.errors import ToolArgumentError, ToolUnavailable
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -66,11 +66,11 @@ class ToolRunner:
             raise ToolUnavailable(f"tool '{name}' is unavailable: {reason}")
         arguments = parsed.model_dump(mode="json")
         hashes = [self.hasher.hash(self.ctx.image_path(i)) for i in referenced_indices(parsed)]
-        key = cache_key(spec.name, spec.version, arguments, hashes)
+        key = cache_key(spec.name, spec.version, without_indices(arguments), hashes)
         store = store_for(self.ctx)
         if spec.cacheable and (hit := store.lookup(key)) is not None:
             log.info("tool %s: cache hit (run %s)", name, hit.id)
-            result = spec.output_model.model_validate(hit.output)
+            result = spec.output_model.model_validate(rebind_indices(hit.output, arguments))
             return ToolOutcome(tool=name, result=result, tool_run_id=hit.id, cached=True,
                                duration_s=hit.duration_s, artifacts=hit.artifacts)
         start = time.perf_counter()
@@ -107,6 +107,20 @@ def validate_args(spec: ToolSpec, args: dict[str, Any]) -> BaseModel:
         raise ToolArgumentError(
             f"bad arguments for '{spec.name}': " + "; ".join(problems) + f". Accepted fields: {fields}"
         ) from None
+
+
+def without_indices(value: Any) -> Any:
+    """Arguments with image indices removed: the images' content hashes stand in for them."""
+    if isinstance(value, dict):
+        return {k: without_indices(v) for k, v in value.items() if k not in INDEX_FIELDS}
+    if isinstance(value, list):
+        return [without_indices(v) for v in value]
+    return value
+
+
+def rebind_indices(output: dict[str, Any], arguments: dict[str, Any]) -> dict[str, Any]:
+    """A cached output with this call's top-level image indices (same content, other position)."""
+    return {**output, **{k: arguments[k] for k in INDEX_FIELDS if k in output and k in arguments}}
 
 
 def artifact_paths(result: BaseModel) -> list[str]:
