@@ -22,6 +22,15 @@ from pydicom.tag import Tag
 
 _PIXEL_TAGS = (Tag(0x7FE00010), Tag(0x7FE00008), Tag(0x7FE00009))  # PixelData, FloatPixelData, DoubleFloatPixelData
 _UNDEFINED = 0xFFFFFFFF
+#: The only attributes ingest reads: parsing just these keeps header reads fast.
+_WANTED = [
+    "PatientID", "PatientName", "PatientBirthDate", "PatientSex", "StudyInstanceUID", "SeriesInstanceUID",
+    "SOPInstanceUID", "SOPClassUID", "StudyDate", "SeriesDate", "AcquisitionDate", "StudyTime", "StudyID",
+    "AccessionNumber", "Modality", "StudyDescription", "SeriesDescription", "ProtocolName", "BodyPartExamined",
+    "ViewPosition", "ImageLaterality", "Laterality", "SeriesNumber", "InstanceNumber", "Rows", "Columns",
+    "NumberOfFrames", "PixelSpacing", "ImagerPixelSpacing", "SliceThickness", "DirectoryRecordSequence",
+    *_PIXEL_TAGS,
+]
 _DEFER = 1024
 
 
@@ -37,7 +46,7 @@ def parse_da(value: Any) -> date | None:
 def _read(path: Path, force: bool) -> tuple[Dataset, list[str]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ds = pydicom.dcmread(path, defer_size=_DEFER, force=force)
+        ds = pydicom.dcmread(path, defer_size=_DEFER, force=force, specific_tags=_WANTED)
     return ds, [str(w.message) for w in caught]
 
 

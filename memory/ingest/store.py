@@ -35,7 +35,9 @@ def _study(session: Session, rec: ImageRecord) -> Study:
     return st
 
 
-def _series(session: Session, rec: ImageRecord, study: Study) -> Series:
+def _series(session: Session, rec: ImageRecord, study: Study, cache: dict[str, Series]) -> Series:
+    if rec.series_uid in cache:
+        return cache[rec.series_uid]
     se = session.scalar(select(Series).where(Series.series_uid == rec.series_uid))
     if se is None:
         se = Series(
@@ -45,6 +47,7 @@ def _series(session: Session, rec: ImageRecord, study: Study) -> Series:
         )
         session.add(se)
         session.flush()
+    cache[rec.series_uid] = se
     return se
 
 
@@ -67,8 +70,9 @@ def write_study(session: Session, records: list[ImageRecord], storage_dir: Path,
     """Add the images of one study (all records share ``study_uid``); returns them flushed, with ids."""
     study = _study(session, records[0])
     images = []
+    cache: dict[str, Series] = {}
     for rec in records:
-        se = _series(session, rec, study)
+        se = _series(session, rec, study, cache)
         img = Image(
             series_id=se.id, sop_uid=rec.sop_uid, content_hash=rec.content_hash,
             storage_path=stored_path(rec, storage_dir, copy), file_format=rec.file_format,
