@@ -34,6 +34,8 @@ def _run(
     allow_missing: bool = typer.Option(False, "--allow-missing", help="Record items with missing images as missing_image"),
     subset: list[str] = typer.Option(None, "--subset", help="Only these subsets"),
     limit: int = typer.Option(None, "--limit", help="Only the first N items"),
+    judge_base_url: str = typer.Option(None, "--judge-base-url", help="OpenAI-compatible endpoint of an LLM judge for open answers"),
+    judge_model: str = typer.Option(None, "--judge-model", help="LLM judge model"),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary"),
 ) -> None:
     """Run a batch evaluation and print its summary."""
@@ -61,6 +63,7 @@ def _run(
             patients=patients, runner=config, concurrency=concurrency, timeout_s=timeout,
             out=out or Path("runs") / f"{kind}-{runner.replace(':', '_')}", resume=resume, engine=engine,  # type: ignore[arg-type]
             ray_address=ray_address, allow_missing=allow_missing, subsets=subset or [], limit=limit,
+            judge_base_url=judge_base_url, judge_model=judge_model,
         )
         summary, _ = run_eval(opts, settings)
     except (RunnerConfigError, MissingImagesError, RunStoreError, ValueError) as e:

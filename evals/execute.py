@@ -122,17 +122,20 @@ def _drive(queue: list[EvalItem], pool: ThreadPoolExecutor, call: Callable[[Eval
     with ctx:
         flight: dict[Future[ItemRecord], EvalItem] = {}
         while queue or flight:
-            while queue and len(flight) < concurrency:
-                item = queue.pop()
-                flight[pool.submit(call, item)] = item
-            done, _ = wait(flight, timeout=0.5, return_when=FIRST_COMPLETED)
+            finished: list[ItemRecord] = []
+            done, _ = wait(flight, timeout=0.5, return_when=FIRST_COMPLETED) if flight else (set(), set())
             for fut in done:
                 flight.pop(fut)
-                finish(fut.result())
+                finished.append(fut.result())
             for fut, item in list(_overdue(flight, started, timeout_s)):
                 flight.pop(fut)
                 msg = f"timed out after {timeout_s:.0f}s"
-                finish(make_record(item, runner_name, "infra_error", error=msg, latency_s=timeout_s or 0.0))
+                finished.append(make_record(item, runner_name, "infra_error", error=msg, latency_s=timeout_s or 0.0))
+            while queue and len(flight) < concurrency:  # refill first: storing must not idle the runner
+                item = queue.pop()
+                flight[pool.submit(call, item)] = item
+            for rec in finished:
+                finish(rec)
 
 
 def _overdue(flight: dict[Future[ItemRecord], EvalItem], started: dict[str, float],

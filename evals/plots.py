@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from mimir.evals.scoring import GroupSummary
@@ -17,7 +19,7 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
-def _bars(labels: list[str], groups: list[dict[str, GroupSummary]] | list[dict[int, GroupSummary]],
+def _bars(labels: list[str], groups: Sequence[Mapping[Any, GroupSummary]],
           title: str, xlabel: str, path: Path) -> Path:
     """Grouped bars (one colour per run) with 95% interval error bars."""
     plt = _pyplot()
@@ -26,9 +28,9 @@ def _bars(labels: list[str], groups: list[dict[str, GroupSummary]] | list[dict[i
     width = 0.8 / max(1, len(labels))
     fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(names) * max(1, len(labels)) * 0.6), 4.0))
     for i, (label, g) in enumerate(zip(labels, groups, strict=True)):
-        acc = [g[n].accuracy if n in g and g[n].accuracy is not None else np.nan for n in names]  # type: ignore[index]
-        low = [a - g[n].ci_low if n in g and g[n].ci_low is not None else 0 for n, a in zip(names, acc, strict=True)]  # type: ignore[index]
-        high = [g[n].ci_high - a if n in g and g[n].ci_high is not None else 0 for n, a in zip(names, acc, strict=True)]  # type: ignore[index]
+        acc = [g[n].accuracy if n in g and g[n].accuracy is not None else np.nan for n in names]
+        low = [a - g[n].ci_low if n in g and g[n].ci_low is not None else 0 for n, a in zip(names, acc, strict=True)]
+        high = [g[n].ci_high - a if n in g and g[n].ci_high is not None else 0 for n, a in zip(names, acc, strict=True)]
         ax.bar(x + i * width - 0.4 + width / 2, acc, width, yerr=[low, high], capsize=3, label=label)
     ax.set_xticks(x, [str(n) for n in names])
     ax.set_ylim(0, 1)

@@ -115,7 +115,8 @@ def summarize_group(records: list[ItemRecord]) -> GroupSummary:
         g.accuracy = float(np.mean(scored))
         g.ci_low, g.ci_high = bootstrap_interval(scored)
     if opened:
-        g.open = {k: float(np.mean([o[k] for o in opened])) for k in opened[0]}
+        keys = dict.fromkeys(k for o in opened for k in o)  # "judge" only where the judge ran
+        g.open = {k: float(np.mean([o[k] for o in opened if k in o])) for k in keys}
     return g
 
 

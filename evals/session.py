@@ -39,6 +39,9 @@ class EvalOptions(BaseModel):
     subsets: list[str] = Field(default_factory=list)
     limit: int | None = None
     progress: bool = True
+    judge_base_url: str | None = None
+    judge_model: str | None = None
+    judge_api_key: str = "EMPTY"
 
 
 class MissingImagesError(RuntimeError):
@@ -110,6 +113,11 @@ def run_eval(opts: EvalOptions, settings: Settings) -> tuple[RunSummary, dict[st
     if needs_images:
         check_images(items, opts)  # before building the runner: a clear refusal comes first
     runner = make_runner(rsettings, opts.runner)  # refuses early when misconfigured
+    judge = None
+    if opts.judge_base_url or opts.judge_model:
+        from mimir.evals.judge import Judge
+
+        judge = Judge(opts.judge_base_url, opts.judge_model, opts.judge_api_key)
     if needs_images is None and runner.needs_images:
         check_images(items, opts)
     with RunStore(opts.out, manifest(opts, rsettings, len(items)), resume=opts.resume) as store:
@@ -122,6 +130,12 @@ def run_eval(opts: EvalOptions, settings: Settings) -> tuple[RunSummary, dict[st
             from mimir.evals.execute import run_local
 
             records = run_local(items, runner, store, opts.concurrency, opts.timeout_s, opts.progress)
+        if judge is not None:
+            from mimir.evals.judge import judge_open
+
+            for rec in judge_open(judge, items, records):
+                store.append(rec)
+                records[rec.key] = rec
     ordered = [records[it.key] for it in items if it.key in records]
     return summarize(ordered, opts.runner.name), records
 

@@ -7,7 +7,7 @@ description per image, then a text-only synthesis over the descriptions.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from mimir.evals.items import RunnerInput, RunnerOutput
 from mimir.evals.runners.base import InfraError, RunnerConfig, RunnerConfigError, letter_status
@@ -15,20 +15,23 @@ from mimir.evals.runners.base import InfraError, RunnerConfig, RunnerConfigError
 if TYPE_CHECKING:
     from mimir.settings import Settings
 
+Strategy = Literal["joint", "decomposed"]
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 
 
-def _client(settings: Settings, config: RunnerConfig, strategy: str) -> Any:
+def _client(settings: Settings, config: RunnerConfig, strategy: Strategy) -> Any:
+    """The configured VLM client with a fixed strategy (never 'auto', so runs stay comparable)."""
     from mimir.tools.vlm.factory import make_client
 
-    client = make_client(settings, profile=config.vlm_profile)
+    try:
+        client = make_client(settings, profile=config.vlm_profile, strategy=strategy)
+    except KeyError as e:
+        raise RunnerConfigError(str(e)) from e
     if client is None:
         raise RunnerConfigError(
             "No VLM is configured: add an endpoint (MIMIR_VLM or the config file's [[vlm]] table) "
             "or a local model (MIMIR_VLM_LOCAL_MODEL) before running the direct or decomposed runner"
         )
-    if hasattr(client, "strategy"):
-        client.strategy = strategy  # fixed per runner: never 'auto', so runs are comparable
     return client
 
 
