@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -10,6 +11,8 @@ from mimir.agent.events import emit
 from mimir.agent.state import ActInput, PlannedCall, ToolRecord
 from mimir.tools.cache import referenced_indices
 from mimir.tools.errors import ToolArgumentError, ToolCannotHandle, ToolUnavailable
+from mimir.tools.runner import ToolOutcome
+from sqlalchemy.exc import IntegrityError
 
 from mimir.domain import ToolStep
 
@@ -24,8 +27,7 @@ def act(task: ActInput, runtime: Runtime[AgentContext]) -> dict[str, Any]:
 
     indices = _indices(call)
     try:
-        with runtime.context.runner(task["case"], progress) as runner:
-            outcome = runner.call(call.tool, dict(call.args))
+        outcome = run_call(runtime.context, task, progress)
     except (ToolArgumentError, ToolCannotHandle) as e:
         status = ("unavailable" if isinstance(e, ToolUnavailable)
                   else "bad_arguments" if isinstance(e, ToolArgumentError) else "cannot")
@@ -40,6 +42,21 @@ def act(task: ActInput, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     emit("tool_result", node="act", tool=call.tool, status=step.status, duration_s=step.duration_s,
          tool_run_id=outcome.tool_run_id, summary=step.summary)
     return {"records": [ToolRecord(turn=turn, call=call, step=step, result=result)], "steps": [step]}
+
+
+def run_call(ctx: AgentContext, task: ActInput, progress: Callable[[float, str], None] | None) -> ToolOutcome:
+    """Call through a runner with its own session; retry once when a parallel identical call won the race.
+
+    Two images with the same content give two calls with one cache key: the one recorded second
+    violates the unique key, and its retry reads the first one's run from the cache.
+    """
+    call = task["call"]
+    try:
+        with ctx.runner(task["case"], progress) as runner:
+            return runner.call(call.tool, dict(call.args))
+    except IntegrityError:
+        with ctx.runner(task["case"], progress) as runner:
+            return runner.call(call.tool, dict(call.args))
 
 
 def _indices(call: PlannedCall) -> list[int]:

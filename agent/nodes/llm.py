@@ -14,6 +14,7 @@ from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
+from mimir.agent.nodes.act import run_call
 from mimir.agent.planners.common import abstain
 from mimir.agent.planners.llm import SYSTEM_PROMPT, describe_case, draft_from_text
 from mimir.agent.state import AgentState, PlannedCall, ToolRecord
@@ -86,9 +87,8 @@ class _PerCallRunner:
         self.ctx, self.case = ctx, case
 
     def call(self, name: str, args: dict[str, Any]) -> ToolOutcome:
-        """Like :meth:`ToolRunner.call`."""
-        with self.ctx.runner(self.case) as runner:
-            return runner.call(name, args)
+        """Like :meth:`ToolRunner.call` (with act's retry when a parallel identical call won the race)."""
+        return run_call(self.ctx, {"call": PlannedCall(tool=name, args=args), "case": self.case, "turn": 0}, None)
 
 
 def _step(turn: int, call: dict[str, Any], message: ToolMessage) -> tuple[ToolStep, ToolRecord]:
