@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import nibabel
 import numpy as np
 import pytest
+from mimir.memory.db import Database
+from mimir.memory.ingest import expand_paths, ingest_paths
+from mimir.memory.ingest import store as ingest_store
+from mimir.memory.models import Image, Patient, Series, Study
 from PIL import Image as PILImage
 from pydicom.data import get_testdata_file, get_testdata_files
 from skimage import data as skdata
 from sqlalchemy import func, select
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-pytest_plugins = ["memory_postgres"]  # the db fixture: SQLite and a throw-away PostgreSQL server
-from mimir.memory.db import Database  # noqa: E402
-from mimir.memory.ingest import expand_paths, ingest_paths  # noqa: E402
-from mimir.memory.ingest import store as ingest_store  # noqa: E402
-from mimir.memory.models import Image, Patient, Series, Study  # noqa: E402
+pytest_plugins = ["fixtures.memory_postgres"]  # the db fixture: SQLite and a throw-away PostgreSQL server
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 NIB_DATA = Path(nibabel.__file__).parent / "tests" / "data"

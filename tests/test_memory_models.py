@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from mimir.memory.db import Database, open_database
+from mimir.memory.models import Base, Finding, Image, Patient, Series, Study, ToolRun
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-pytest_plugins = ["memory_postgres"]  # the db fixture: SQLite and a throw-away PostgreSQL server
-from mimir.memory.db import Database, open_database  # noqa: E402
-from mimir.memory.models import Base, Finding, Image, Patient, Series, Study, ToolRun  # noqa: E402
+pytest_plugins = ["fixtures.memory_postgres"]  # the db fixture: SQLite and a throw-away PostgreSQL server
 
 
 def test_migration_matches_models(db: Database) -> None:

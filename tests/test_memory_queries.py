@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
-from pydicom.data import get_testdata_file
-from sqlalchemy import select
-
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-pytest_plugins = ["memory_postgres"]  # the db fixture: SQLite and a throw-away PostgreSQL server
-from mimir.memory.db import Database  # noqa: E402
-from mimir.memory.ingest import ingest_paths  # noqa: E402
-from mimir.memory.intake import register_case  # noqa: E402
-from mimir.memory.models import Finding, Patient, Study  # noqa: E402
-from mimir.memory.queries import (  # noqa: E402
+from mimir.memory.db import Database
+from mimir.memory.ingest import ingest_paths
+from mimir.memory.intake import register_case
+from mimir.memory.models import Finding, Patient, Study
+from mimir.memory.queries import (
     baseline,
     finding_trajectory,
     nearest_prior,
@@ -25,9 +19,13 @@ from mimir.memory.queries import (  # noqa: E402
     priors,
     studies_between,
 )
-from mimir.memory.timeline import patient_timeline  # noqa: E402
+from mimir.memory.timeline import patient_timeline
+from pydicom.data import get_testdata_file
+from sqlalchemy import select
 
-from mimir.domain import Case  # noqa: E402
+from mimir.domain import Case
+
+pytest_plugins = ["fixtures.memory_postgres"]  # the db fixture: SQLite and a throw-away PostgreSQL server
 
 # (uid, date, modality, body part): two brain MRs, a chest CT between them, a later brain MR, one undated.
 STUDIES = [

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from fixtures.resolver_medmim import MEDMIM_DIR, distinct_phrases, oracle
+from mimir.memory.resolver import resolve
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from mimir.memory.resolver import resolve  # noqa: E402
-from resolver_medmim import MEDMIM_DIR, distinct_phrases, oracle  # noqa: E402
-
-from mimir.domain import Case  # noqa: E402
+from mimir.domain import Case
 
 CASES: list[dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "fixtures" / "resolver_cases.yaml").read_text())
 
