@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,33 +23,13 @@ log = logging.getLogger(__name__)
 SUITE_INDEX = "suite.json"
 
 
-def _demo_cli(args: list[str], data_dir: Path | None = None) -> None:
-    """Run a ``mimir demo`` command in process (data_dir sets MIMIR_DATA_DIR for its Settings)."""
-    import typer
-    from mimir.demo.cli import register
-
-    app = typer.Typer()
-    register(app)
-    old = os.environ.get("MIMIR_DATA_DIR")
-    if data_dir is not None:
-        os.environ["MIMIR_DATA_DIR"] = str(data_dir)
-    try:
-        app(["demo", *args], standalone_mode=False)
-    finally:
-        if data_dir is not None:
-            if old is None:
-                os.environ.pop("MIMIR_DATA_DIR", None)
-            else:
-                os.environ["MIMIR_DATA_DIR"] = old
-
-
 def build_demo_suite(seed: int, patients: int, out: Path) -> Path:
     """Build (once per seed and size) the demo suite under ``out``; return its folder."""
+    from mimir.demo.build import build_demo
+
     folder = Path(out) / f"demo-suite-s{seed}-p{patients}"
     if not (folder / SUITE_INDEX).is_file():
-        _demo_cli(["build", "--patients", str(patients), "--seed", str(seed), "--out", str(folder)])
-    if not (folder / SUITE_INDEX).is_file():
-        raise LoaderError(f"mimir demo build wrote no {SUITE_INDEX} in {folder}")
+        build_demo(folder, patients=patients, seed=seed)
     return folder
 
 
@@ -74,11 +53,24 @@ def load_suite_folder(folder: Path) -> list[EvalItem]:
     return items
 
 
-def demo_items(seed: int, patients: int, out: Path, settings: Settings) -> list[EvalItem]:
-    """Build the demo suite into the run folder, load it into the run's timeline, return its items."""
+def demo_items(seed: int, patients: int, out: Path, settings: Settings, load_timeline: bool = True) -> list[EvalItem]:
+    """Build the demo suite into the run folder, load it into the run's timeline, return its items.
+
+    Only the DICOM, series and NIfTI files are ingested: the PNG variant stays metadata-free, as
+    Med-MIM is, so its images reach the agent with nothing but pixels.
+    """
     folder = build_demo_suite(seed, patients, Path(out))
     marker = Path(settings.data_dir) / ".demo-loaded"
     if not marker.is_file():
-        _demo_cli(["load", str(folder)], data_dir=Path(settings.data_dir))
+        from mimir.memory.db import open_database
+
+        from mimir.demo.load import load_demo
+
+        db = open_database(settings)
+        try:
+            report = load_demo(db, folder, settings, include_png=False)
+        finally:
+            db.dispose()
+        log.info("demo suite loaded into the run timeline: %s", report.counts)
         marker.write_text(str(folder))
     return load_suite_folder(folder)

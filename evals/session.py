@@ -67,7 +67,8 @@ def load_suite(opts: EvalOptions, settings: Settings) -> list[EvalItem]:
     elif opts.suite == "demo":
         from mimir.evals.demo_suite import demo_items
 
-        items = demo_items(opts.seed, opts.patients, opts.out, settings)
+        needs_timeline = IMAGE_RUNNERS.get(opts.runner.name, True)  # baselines see no images: skip ingest
+        items = demo_items(opts.seed, opts.patients, opts.out, settings, load_timeline=needs_timeline)
     else:
         items = [it for f in opts.items for it in load_file(f, opts.image_root)]
     if opts.subsets:
