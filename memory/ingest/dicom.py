@@ -18,19 +18,18 @@ from mimir.memory.ingest.records import (
 )
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.tag import Tag
+from pydicom.tag import BaseTag, Tag
 
 _PIXEL_TAGS = (Tag(0x7FE00010), Tag(0x7FE00008), Tag(0x7FE00009))  # PixelData, FloatPixelData, DoubleFloatPixelData
 _UNDEFINED = 0xFFFFFFFF
 #: The only attributes ingest reads: parsing just these keeps header reads fast.
-_WANTED = [
+_WANTED: list[BaseTag] = [Tag(k) for k in (
     "PatientID", "PatientName", "PatientBirthDate", "PatientSex", "StudyInstanceUID", "SeriesInstanceUID",
     "SOPInstanceUID", "SOPClassUID", "StudyDate", "SeriesDate", "AcquisitionDate", "StudyTime", "StudyID",
     "AccessionNumber", "Modality", "StudyDescription", "SeriesDescription", "ProtocolName", "BodyPartExamined",
     "ViewPosition", "ImageLaterality", "Laterality", "SeriesNumber", "InstanceNumber", "Rows", "Columns",
     "NumberOfFrames", "PixelSpacing", "ImagerPixelSpacing", "SliceThickness", "DirectoryRecordSequence",
-    *_PIXEL_TAGS,
-]
+)] + list(_PIXEL_TAGS)
 _DEFER = 1024
 
 
