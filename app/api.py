@@ -6,8 +6,10 @@ import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Response, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from mimir.app import render, uploads
 from mimir.app.schemas import AskRequest, IngestResult, PatientSummary, ResumeRequest, Timeline
@@ -16,6 +18,7 @@ from starlette.concurrency import iterate_in_threadpool
 
 from mimir.domain import Event
 
+ImageId = Annotated[int, PathParam(ge=1, le=2**53 - 1)]
 PNG = {"content": {"image/png": {}}, "description": "PNG image"}
 SSE = {"content": {"text/event-stream": {}}, "description": "Server-Sent Events; the last is 'answer' or 'interrupt'"}
 
@@ -59,7 +62,7 @@ def build_router(service: ReviewService, guard) -> APIRouter:  # noqa: ANN001 - 
             return Response(out.read_bytes(), media_type="image/png")
 
     @r.get("/images/{image_id}/thumbnail", response_class=Response, responses={200: PNG, 404: {}})
-    def thumbnail(image_id: int, size: int = Query(160, ge=32, le=1024)) -> Response:
+    def thumbnail(image_id: ImageId, size: int = Query(160, ge=32, le=1024)) -> Response:
         """A small picture of a timeline image (middle slice of a volume)."""
         try:
             img = render.picture(service.image_path(image_id))
@@ -68,7 +71,8 @@ def build_router(service: ReviewService, guard) -> APIRouter:  # noqa: ANN001 - 
         return Response(render.png_bytes(img, size), media_type="image/png")
 
     @r.get("/images/{image_id}/view", response_class=Response, responses={200: PNG, 404: {}})
-    def view(image_id: int, slice_index: int | None = Query(None, ge=0), tool_run_id: int | None = None) -> Response:
+    def view(image_id: ImageId, slice_index: int | None = Query(None, ge=0, le=100000),
+             tool_run_id: int | None = Query(None, ge=1, le=2**53 - 1)) -> Response:
         """A timeline image, optionally with a segmentation tool run's mask drawn over it."""
         try:
             mask = tool_run_mask(service.db, service.settings, tool_run_id) if tool_run_id else None
@@ -98,7 +102,7 @@ def build_router(service: ReviewService, guard) -> APIRouter:  # noqa: ANN001 - 
             raise HTTPException(400, str(e)) from e
         return StreamingResponse(iterate_in_threadpool(_sse(thread_id, events)), media_type="text/event-stream")
 
-    @r.post("/threads/{thread_id}/resume", response_class=StreamingResponse, responses={200: SSE, 404: {}})
+    @r.post("/threads/{thread_id}/resume", response_class=StreamingResponse, responses={200: SSE, 400: {}, 404: {}})
     def resume(thread_id: str, req: ResumeRequest) -> StreamingResponse:
         """Resume a thread that paused on an ambiguous reference, with the reviewer's choice."""
         try:

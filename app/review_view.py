@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 from mimir.app import render
-from mimir.app.schemas import AskRequest
+from mimir.app.schemas import AskByImages
 from mimir.app.service import NotFound, ReviewService, findings_series, tool_run_mask
 
 from mimir.domain import Answer, Event
@@ -159,7 +159,7 @@ def on_ask(service: ReviewService, question: str, ids: list[int] | None, key: st
         yield (history + [{"role": "assistant", "content": "Choose at least one image first."}], thread_id,
                *(gr.update(),) * 4, gr.update(visible=False), gr.update(visible=False))
         return
-    thread_id, events = service.ask(AskRequest(question=question, image_ids=list(ids), patient_id=key,
+    thread_id, events = service.ask(AskByImages(question=question, image_ids=list(ids), patient_id=key,
                                                thread_id=thread_id))
     yield from _stream(service, events, thread_id, history, list(ids), key)
 

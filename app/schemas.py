@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from mimir.domain import Case
+
+#: A database id: positive and exactly representable in JSON (2**53 - 1).
+DbId = Annotated[int, Field(ge=1, le=2**53 - 1)]
 
 
 class PatientSummary(BaseModel):
@@ -48,20 +52,34 @@ class Timeline(BaseModel):
     studies: list[StudyEntry]
 
 
-class AskRequest(BaseModel):
-    """A question about a case: images by timeline id (``image_ids``) or a full case."""
+class AskByImages(BaseModel):
+    """A question about timeline images, in the order given."""
+
+    model_config = ConfigDict(extra="forbid")
 
     question: str = Field(min_length=1, max_length=4000)
-    patient_id: str | None = None
-    image_ids: list[int] = Field(default_factory=list, max_length=16)
-    case: Case | None = None
+    image_ids: list[DbId] = Field(min_length=1, max_length=16)
+    patient_id: str | None = Field(default=None, max_length=128)
     thread_id: str | None = Field(default=None, max_length=128)
+
+
+class AskByCase(BaseModel):
+    """A question about a full case (images must be timeline images or files under the data dir)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=4000)
+    case: Case
+    thread_id: str | None = Field(default=None, max_length=128)
+
+
+AskRequest = AskByImages | AskByCase
 
 
 class ResumeRequest(BaseModel):
     """The reviewer's choice for an interrupted thread: the candidate's image indices."""
 
-    choice: list[int] = Field(min_length=1, max_length=16)
+    choice: list[Annotated[int, Field(ge=0, le=64)]] = Field(min_length=1, max_length=16)
 
 
 class IngestResult(BaseModel):

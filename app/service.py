@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from mimir.app.schemas import AskRequest, ImageEntry, PatientSummary, StudyEntry, Timeline
+from mimir.app.schemas import AskByCase, AskRequest, ImageEntry, PatientSummary, StudyEntry, Timeline
 from mimir.memory.db import Database, open_database
 from mimir.memory.models import Image, Patient, Series, Study
 from sqlalchemy import func, select
@@ -80,11 +80,9 @@ class ReviewService:
 
     def case_for(self, req: AskRequest) -> Case:
         """The case a request describes: an explicit case, or timeline image ids in the given order."""
-        if req.case is not None:
+        if isinstance(req, AskByCase):
             images = [self._checked_image(im) for im in req.case.images]
             return req.case.model_copy(update={"question": req.question, "images": images})
-        if not req.image_ids:
-            raise ValueError("Give image_ids (timeline images, in order) or a case")
         images = [CaseImage(path=str(self.image_path(i)), image_id=i) for i in req.image_ids]
         return Case(question=req.question, images=images, patient_id=req.patient_id)
 
@@ -92,9 +90,13 @@ class ReviewService:
         """API cases may name timeline images or files under the data directory, nothing else."""
         if im.image_id is not None:
             return im.model_copy(update={"path": str(self.image_path(im.image_id))})
-        p = Path(im.path).resolve()
-        if not p.is_relative_to(self.settings.data_dir.resolve()) or not p.is_file():
-            raise ValueError(f"image '{im.path}' is neither a timeline image nor a file under the data directory")
+        try:
+            p = Path(im.path).resolve()
+            usable = p.is_relative_to(self.settings.data_dir.resolve()) and p.is_file()
+        except (ValueError, OSError):  # NUL bytes, over-long names
+            usable = False
+        if not usable:
+            raise NotFound(f"image '{im.path}' is neither a timeline image nor a file under the data directory")
         return im.model_copy(update={"path": str(p)})
 
     def ask(self, req: AskRequest) -> tuple[str, Iterator[Event]]:

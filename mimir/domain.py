@@ -32,7 +32,7 @@ class CaseImage(BaseModel):
     view: str | None = None
     laterality: Laterality | None = None
     body_part: str | None = None
-    image_id: int | None = Field(default=None, description="Timeline Image id, set at intake")
+    image_id: int | None = Field(default=None, ge=1, le=2**53 - 1, description="Timeline Image id, set at intake")
 
 
 class Case(BaseModel):
