@@ -96,3 +96,27 @@ def test_serve_vlm_refuses_open_binding_without_a_key(tmp_path: Path) -> None:
     register(app)
     result = CliRunner().invoke(app, ["serve-vlm", "--model-path", str(tmp_path), "--host", "0.0.0.0"])
     assert result.exit_code != 0 and "api-key" in result.output
+
+
+def test_medm_vl_without_its_code_says_how_to_install(tmp_path: Path) -> None:
+    from mimir.tools.vlm.medm_backend import MedMVLBackend
+    from mimir.tools.vlm.profiles import get_profile
+    from mimir.tools.vlm.server import load_backend
+
+    with pytest.raises(ModuleNotFoundError, match="MedM-VL's code is not installed: pip install"):
+        load_backend(tmp_path, get_profile("medm-vl-ct-chest-3b"), "cpu", "auto")
+    assert MedMVLBackend.__name__  # the module imports without MedM-VL installed
+
+
+def test_vlm_check_on_a_dead_server_fails_cleanly() -> None:
+    import typer
+    from fixtures.vlm_servers import free_port
+    from mimir.tools.vlm.cli import register
+
+    app = typer.Typer()
+    register(app)
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    result = CliRunner().invoke(app, ["vlm", "check", "--url", url, "--model", "m", "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert not report["answered"] and "cannot list models" in report["error"]
