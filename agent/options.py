@@ -24,7 +24,7 @@ _CHANGE_WORDS: dict[Change, tuple[str, ...]] = {
                     "total resection", "gtr"),
     "partial": ("partial", "subtotal", "sub-total", "residual", "incomplete", "str"),
     "new": ("new lesion", "newly", "appeared", "new "),
-    "resolved": ("resolved", "disappeared", "no longer"),
+    "resolved": ("resolved", "disappeared", "no longer", "complete response", "complete resolution"),
 }
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "1st": 0, "2nd": 1, "3rd": 2,
              "4th": 3, "initial": 0, "earlier": 0, "former": 0}
@@ -42,6 +42,8 @@ def change_of(text: str) -> Change | None:
         hits -= {"partial", "gross_total"}
     if {"gross_total", "partial"} <= hits:
         hits -= {"partial"} if "no residual" in t else {"gross_total"}
+    if "resolved" in hits:
+        hits = {"resolved"}
     if "gross_total" in hits or "partial" in hits:
         hits -= {"increase", "decrease", "stable", "resolved"}
     return next(iter(hits)) if len(hits) == 1 else None

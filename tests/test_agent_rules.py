@@ -79,7 +79,7 @@ def test_question_needing_a_vlm_abstains_without_one(agent: Agent, tmp_path: Pat
     q = "What is the most likely diagnosis?\nA: AMD\nB: diabetic retinopathy\nC: normal"
     answer = agent.answer(lesion_case(tmp_path, [5, 5], q))
     assert answer.status == "abstained" and answer.letter is None
-    assert "no VLM is configured" in (answer.abstain_reason or "")
+    assert "no VLM is configured" in (answer.abstain_reason or "") and not answer.steps
 
 
 def test_failing_expert_leads_to_abstention_not_crash(settings: Settings, tmp_path: Path) -> None:
@@ -124,3 +124,15 @@ def test_results_become_timeline_findings_and_are_cached(agent: Agent, tmp_path:
     events = list(later.stream(case))
     intake = next(e for e in events if e.node == "intake" and e.kind == "step_finished")
     assert intake.data["known_images"] == 2 and intake.data["prior_studies"] == 2
+
+
+def test_configured_vlm_answers_visual_questions_and_backs_up_failed_experts(settings: Settings, tmp_path: Path) -> None:
+    from fixtures.agent_tools import with_vlm_stand_in
+
+    agent = Agent(settings, registry=with_vlm_stand_in(stand_in_registry(), "B"))
+    q = "What is the most likely diagnosis?\nA: AMD\nB: diabetic retinopathy\nC: normal"
+    diag = agent.answer(lesion_case(tmp_path, [5, 5], q))
+    assert (diag.status, diag.letter, [s.tool for s in diag.steps]) == ("ok", "B", ["vlm_answer"])
+    assert diag.steps[0].arguments["options"]["B"] == "diabetic retinopathy"
+    ct = agent.answer(lesion_case(tmp_path, [5, 8], "How has the haemorrhage changed on these CT scans?" + CHANGE_OPTIONS))
+    assert [s.tool for s in ct.steps] == ["segment", "segment", "vlm_answer"] and ct.letter == "B"

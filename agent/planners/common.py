@@ -7,14 +7,17 @@ import re
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.state import Draft, PlannedCall
 
+from mimir.domain import Evidence
+
 SEGMENTATION_EXPERTS = {"MR": "brain_mri_lesion_seg", "CT": "head_ct_haemorrhage_seg"}
 
 
 def visual(view: PlanView, why: str) -> Decision:
     """Ask the VLM (once); abstain with the reason when none is configured or it failed."""
-    call = PlannedCall(tool="vlm_answer", args={"question": view.case.question,
-                                                "image_indices": list(range(len(view.case.images)))},
-                       purpose="visual judgement")
+    args: dict[str, object] = {"question": view.question.stem, "image_indices": list(range(len(view.case.images)))}
+    if view.question.closed:
+        args["options"] = dict(view.question.options)
+    call = PlannedCall(tool="vlm_answer", args=args, purpose="visual judgement")
     done = view.results("vlm_answer")
     if done:
         result = done[-1].result or {}
@@ -25,15 +28,16 @@ def visual(view: PlanView, why: str) -> Decision:
         return Draft(letter=letter, text=text or f"{letter}: {view.question.options.get(str(letter), '')}")
     if "vlm_answer" not in view.available or not view.vlm_configured:
         return abstain(f"{why} needs visual judgement and no VLM is configured "
-                       "(set MIMIR_VLM or --vlm to enable it)")
+                       "(configure a VLM endpoint, e.g. MIMIR_VLM='[{\"profile\": ..., \"base_url\": ...}]')")
     if view.attempted(call):
         return abstain(f"{why} needs visual judgement and the VLM failed: {view.failed('vlm_answer')[-1].error}")
     return [call]
 
 
-def abstain(reason: str) -> Draft:
-    """An explicit abstention."""
-    return Draft(status="abstained", text=f"I cannot answer this reliably: {reason}.", reason=reason)
+def abstain(reason: str, evidence: list[Evidence] | None = None) -> Draft:
+    """An explicit abstention (with whatever was measured on the way)."""
+    return Draft(status="abstained", text=f"I cannot answer this reliably: {reason}.", reason=reason,
+                 evidence=evidence or [])
 
 
 def modality_hint(view: PlanView, index: int) -> str | None:

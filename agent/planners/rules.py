@@ -12,6 +12,7 @@ from __future__ import annotations
 from mimir.agent.planners import coref, sizes
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.common import visual
+from mimir.agent.state import Draft
 
 
 class RulesPlanner:
@@ -27,5 +28,9 @@ class RulesPlanner:
             decision = coref.plan(view)
         else:
             decision = None
-        return decision if decision is not None else visual(view, why=f"a {view.ability} question")
+        if decision is None:
+            return visual(view, why=f"this {view.ability} question")
+        if isinstance(decision, Draft) and decision.status == "abstained" and view.vlm_configured:
+            return visual(view, why=decision.reason or "this question")  # next-best route: the VLM
+        return decision
 

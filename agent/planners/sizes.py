@@ -73,7 +73,7 @@ def conclude(view: PlanView, records: dict[int, ToolRecord]) -> Decision | None:
     return choose(view, sized, change, evidence)
 
 
-def choose(view: PlanView, sized: dict[int, float], change: opt.Change, evidence: list[Evidence]) -> Draft | None:
+def choose(view: PlanView, sized: dict[int, float], change: opt.Change, evidence: list[Evidence]) -> Draft:
     """The option for this change (or the text answer of an open question)."""
     options, n = view.question.options, len(view.case.images)
     if not view.question.closed:
@@ -89,7 +89,7 @@ def choose(view: PlanView, sized: dict[int, float], change: opt.Change, evidence
             truth = asked == change
             letter = opt.pick(options, lambda v: opt.yes_no(v) is truth)
     if letter is None:
-        return None
+        return common.abstain(f"the measured change ({change}) matches no single option", evidence)
     return Draft(letter=letter, text=f"{letter}: {options[letter]}", evidence=evidence)
 
 

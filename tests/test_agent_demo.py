@@ -1,0 +1,62 @@
+"""The rules planner on a freshly generated demo suite (Med-MIM format, png and dicom variants).
+
+With oracle experts (the demo's own labels) the planner's routing, option mapping and thresholds
+are measured alone; with mimir's trained experts, when their weights are installed, the whole path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fixtures.agent_demo import demo_items, oracle_registry, score
+from mimir.agent.service import Agent
+from mimir.settings import Settings
+
+pytestmark = pytest.mark.slow
+ABILITIES = ("temporal", "comparison", "coreference")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from mimir.demo.build import build_demo
+
+    out = tmp_path_factory.mktemp("demo")
+    build_demo(out, patients=5, seed=11, workers=1)
+    return out
+
+
+@pytest.mark.parametrize("variant", ["png", "dicom"])
+def test_rules_planner_with_oracle_experts(demo: Path, settings: Settings, variant: str) -> None:
+    agent = Agent(settings, registry=oracle_registry(demo))
+    for ability in ABILITIES:
+        counts = score(agent, demo, ability, variant)
+        n = sum(counts.values())
+        assert n > 0 and counts["correct"] / n >= 0.95, (ability, variant, counts)
+        assert counts["wrong"] == 0, (ability, variant, counts)
+
+
+def test_fundus_diagnosis_abstains_without_a_vlm(demo: Path, settings: Settings) -> None:
+    agent = Agent(settings, registry=oracle_registry(demo))
+    fundus = [(c, g) for c, g in demo_items(demo, "reasoning", "png") if "fundus" in c.question or "eye" in c.question]
+    assert fundus
+    for case, _ in fundus:
+        answer = agent.answer(case)
+        assert answer.status == "abstained" and answer.letter is None and "VLM" in (answer.abstain_reason or "")
+
+
+def _experts_trained(settings: Settings) -> bool:
+    names = ("brain_mri_lesion_seg", "head_ct_haemorrhage_seg", "mr_sequence_classifier", "fundus_laterality_classifier")
+    return all((settings.expert_dirs[0] / n / "models" / "model.pt").is_file() for n in names)
+
+
+@pytest.mark.parametrize("variant", ["png", "dicom"])
+def test_rules_planner_with_mimirs_experts(demo: Path, settings: Settings, variant: str) -> None:
+    if not _experts_trained(settings):
+        pytest.skip("mimir's experts are not trained here (mimir experts train)")
+    agent = Agent(settings)
+    for ability in ABILITIES:
+        counts = score(agent, demo, ability, variant)
+        n = sum(counts.values())
+        assert counts["correct"] / n >= 0.95, (ability, variant, counts)
