@@ -65,7 +65,7 @@ def ct_template() -> np.ndarray:
     import nibabel as nib
 
     img = nib.load(str(_ct_atlas_path()))
-    hu = np.asarray(img.dataobj, dtype=np.float32)
+    hu = np.asarray(img.dataobj, dtype=np.float32)  # type: ignore[attr-defined]
     hu = hu[: hu.shape[0] // 2 * 2, : hu.shape[1] // 2 * 2, : hu.shape[2] // 2 * 2]
     hu = hu.reshape(hu.shape[0] // 2, 2, hu.shape[1] // 2, 2, hu.shape[2] // 2, 2).mean(axis=(1, 3, 5))
     brain = ndimage.binary_fill_holes(ndimage.binary_closing(hu != 0, iterations=2))

@@ -53,7 +53,7 @@ class BuildResult(BaseModel):
     manifest_csv: str = "manifest.csv"
     manifest_json: str = "manifest.json"
     images: int = 0
-    seconds: float = Field(0.0, description="Wall time of the build (not written to suite.json)")
+    seconds: float = Field(default=0.0, description="Wall time of the build (not written to suite.json)")
 
 
 def _prepare(out: Path) -> None:

@@ -155,7 +155,7 @@ def coreference(rng: np.random.Generator, p: PatientTruth) -> list[QItem]:
         names = ordinal_options(rng, 2)
         side = pick(rng, ["L", "R"])
         word = {"L": "left", "R": "right"}[side]
-        correct = names[[im.laterality for im in eyes].index(side)]
+        correct = names[[str(im.laterality) for im in eyes].index(side)]
         items.append(QItem("coreference", f"Which of these fundus photographs shows the {word} eye?", eyes, correct, list(names),
                            patient_id=p.patient_id))
     return items

@@ -50,7 +50,7 @@ class VisitTruth(BaseModel):
     necrotic_ml: float = 0.0
     oedema_ml: float = 0.0
     cavity_ml: float = 0.0
-    slice_lesion_mm2: float = Field(0.0, description="Whole-lesion area on the PNG slice")
+    slice_lesion_mm2: float = Field(default=0.0, description="Whole-lesion area on the PNG slice")
     slice_enhancing_mm2: float = 0.0
     images: list[ImageTruth] = Field(default_factory=list)
 

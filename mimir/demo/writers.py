@@ -21,6 +21,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element, write_file_meta_info
 from pydicom.uid import (
+    UID,
     CTImageStorage,
     ExplicitVRLittleEndian,
     MRImageStorage,
@@ -37,7 +38,7 @@ def opaque_name(*parts: object) -> str:
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:20]
 
 
-def uid(*parts: object) -> str:
+def uid(*parts: object) -> UID:
     """A deterministic DICOM UID under pydicom's root."""
     return generate_uid(entropy_srcs=[str(p) for p in parts])
 
@@ -134,7 +135,7 @@ def _set_pixels(ds: Dataset, pixels: np.ndarray) -> None:
     ds.PixelData = np.ascontiguousarray(data).tobytes()
 
 
-def write_instance(path: Path, ds: Dataset, pixels: np.ndarray, instance: int, sop_uid: str,
+def write_instance(path: Path, ds: Dataset, pixels: np.ndarray, instance: int, sop_uid: UID,
                    position: tuple[float, float, float] | None = None, spacing: float | None = None) -> None:
     """Write one instance of ``ds``'s series (``ds`` is reused: only per-instance fields change)."""
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = sop_uid
