@@ -55,7 +55,7 @@ def diameters_2d(region: np.ndarray, spacing: tuple[float, float]) -> tuple[floa
     axis = (hull[j] - hull[i]) / longest
     perp = np.array([-axis[1], axis[0]])
     along, across = pts @ axis, pts @ perp
-    step = float(min(spacing))
+    step = float(min(spacing)) / 2  # widths are accurate to about one pixel
     bins = np.floor((along - along.min()) / step).astype(int)
     width = 0.0
     for b in np.unique(bins):

@@ -68,8 +68,7 @@ def measure(args: MeasureArgs, ctx: ToolContext) -> MeasureResult:
     number of connected components. Give a segmentation's tool_run_id or a mask file path.
     """
     case_image = ctx.image(args.image_index)
-    default = args.spacing_mm[0] if args.spacing_mm else 1.0
-    image = load_image(case_image.path, case_image.modality, default_spacing=default)
+    image = load_image(case_image.path, case_image.modality)
     path, names = (_mask_from_run(ctx, args.segment_run_id) if args.segment_run_id is not None
                    else (str(args.mask_path), {}))
     mask = squeeze_to(load_mask(path), image.spatial_shape)
@@ -78,8 +77,11 @@ def measure(args: MeasureArgs, ctx: ToolContext) -> MeasureResult:
             f"mask {_name(path)} has shape {tuple(mask.shape)} but image {image.path.name} has "
             f"shape {image.spatial_shape}; they do not belong together"
         )
-    spacing = tuple(args.spacing_mm) if args.spacing_mm and "default" in image.spacing_source else image.spacing
-    source = "given spacing_mm" if spacing != image.spacing else image.spacing_source
+    spacing, source = image.spacing, image.spacing_source
+    if args.spacing_mm and image.spacing_source.startswith("default"):
+        spacing, source = tuple(args.spacing_mm) * (1 if len(args.spacing_mm) > 1 else mask.ndim), "given spacing_mm"
+    elif args.spacing_mm:
+        source += " (spacing_mm ignored: the file has its own)"
     gray = image.array.mean(axis=-1) if image.channels > 1 else image.array
     measured = measure_mask(mask, spacing, names, gray)
     return MeasureResult(

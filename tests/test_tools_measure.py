@@ -1,0 +1,159 @@
+"""measure and compare: numbers a reader can check by hand, on real images."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pydicom.data
+import pytest
+from mimir.memory.db import open_database
+from mimir.memory.models import Finding, Patient, ToolRun
+from mimir.tools import build_registry
+from mimir.tools.context import ToolContext
+from mimir.tools.errors import ToolArgumentError, ToolCannotHandle
+from mimir.tools.imaging import load_image
+from mimir.tools.runner import ToolRunner
+from PIL import Image
+from sqlalchemy import select
+
+from mimir.domain import CaseImage
+from mimir.settings import Settings
+from tests.fixtures.tools_bundles import mni_slice_png, mni_volume
+
+
+def _runner(settings: Settings, *paths: Path, **kw: object) -> ToolRunner:
+    images = [CaseImage(path=str(p)) for p in paths]
+    return ToolRunner(build_registry(settings, plugins=False), ToolContext(settings, images=images, **kw))
+
+
+def _disc(shape: tuple[int, int], centre: tuple[int, int], r: float) -> np.ndarray:
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    return (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= r * r
+
+
+def test_png_mask_area_diameters_components_intensity(settings: Settings, tmp_path: Path) -> None:
+    png = mni_slice_png(tmp_path)
+    h, w = np.asarray(Image.open(png)).shape
+    mask = np.zeros((h, w), np.uint8)
+    mask[10:20, 10:30] = 1  # 10 x 20 px rectangle
+    mask[60:70, 60:70] = 1  # a second, separate component of label 1
+    mask |= (_disc((h, w), (40, 50), 8) * 2).astype(np.uint8)
+    mask_path = tmp_path / "mask.png"
+    Image.fromarray(mask).save(mask_path)
+    out = _runner(settings, png).call("measure", {"image_index": 0, "mask_path": str(mask_path),
+                                                  "spacing_mm": [0.5, 0.5]})
+    res = out.result
+    by = {m.value: m for m in res.measurements}
+    assert res.spacing_source == "given spacing_mm" and res.dims == 2
+    assert by[1].components == 2 and by[2].components == 1
+    assert by[1].area_mm2 == pytest.approx((200 + 100) * 0.25)
+    assert by[2].longest_diameter_mm == pytest.approx(8.5, abs=0.6)  # 17 px across at 0.5 mm
+    assert by[2].perpendicular_diameter_mm == pytest.approx(by[2].longest_diameter_mm, abs=1.0)
+    image = load_image(png).array
+    expected = image[np.asarray(Image.open(mask_path)).T == 2].mean()  # MONAI reads PNGs width first
+    assert by[2].mean_intensity == pytest.approx(float(expected))
+
+
+def test_nifti_volume_in_ml_with_header_spacing(settings: Settings, tmp_path: Path) -> None:
+    vol = mni_volume(tmp_path)
+    img = nib.load(vol)
+    mask = np.zeros(img.shape, np.uint8)
+    mask[10:13, 10:13, 10:13] = 1
+    mask[10:11, 20:25, 15] = 3  # a 5-voxel line in one slice: 30 mm long at 6 mm spacing
+    nib.save(nib.Nifti1Image(mask, img.affine), tmp_path / "m.nii.gz")
+    res = _runner(settings, vol).call("measure", {"image_index": 0, "mask_path": str(tmp_path / "m.nii.gz")}).result
+    by = {m.value: m for m in res.measurements}
+    assert res.spacing_mm == pytest.approx([6, 6, 6]) and res.spacing_source == "image header"
+    assert by[1].volume_ml == pytest.approx(27 * 216 / 1000)
+    assert by[3].longest_diameter_mm == pytest.approx(np.hypot(30, 6), abs=0.01)  # corner to corner
+    assert by[3].perpendicular_diameter_mm == pytest.approx(6.0, abs=1.0)  # about one voxel wide
+
+
+def test_ct_dicom_intensity_is_hu(settings: Settings, tmp_path: Path) -> None:
+    ct = tmp_path / "CT_small.dcm"
+    shutil.copy(pydicom.data.get_testdata_file("CT_small.dcm"), ct)
+    ds = pydicom.dcmread(ct)
+    hu = ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    mask = np.zeros((128, 128), np.uint8)
+    mask[40:60, 50:90] = 1
+    nib.save(nib.Nifti1Image(mask, np.eye(4)), tmp_path / "m.nii.gz")
+    res = _runner(settings, ct).call("measure", {"image_index": 0, "mask_path": str(tmp_path / "m.nii.gz")}).result
+    assert res.intensity_unit == "HU"
+    assert res.spacing_mm == pytest.approx([float(s) for s in ds.PixelSpacing])
+    region = load_image(ct).array[mask == 1]
+    assert res.measurements[0].mean_intensity == pytest.approx(float(region.mean()))
+    assert hu.min() <= res.measurements[0].mean_intensity <= hu.max()
+
+
+def test_mask_shape_mismatch_names_both_shapes(settings: Settings, tmp_path: Path) -> None:
+    vol = mni_volume(tmp_path)
+    nib.save(nib.Nifti1Image(np.ones((10, 10, 10), np.uint8), np.eye(4)), tmp_path / "small.nii.gz")
+    runner = _runner(settings, vol)
+    shape = nib.load(vol).shape
+    with pytest.raises(ToolCannotHandle, match=re.escape(f"shape (10, 10, 10) but image mni_t1.nii.gz has shape {shape}")):
+        runner.call("measure", {"image_index": 0, "mask_path": str(tmp_path / "small.nii.gz")})
+    assert runner.stored_run(1) is None
+
+
+def test_measure_needs_exactly_one_mask_source(settings: Settings, tmp_path: Path) -> None:
+    runner = _runner(settings, mni_slice_png(tmp_path))
+    with pytest.raises(ToolArgumentError, match="exactly one of segment_run_id or mask_path"):
+        runner.call("measure", {"image_index": 0})
+    with pytest.raises(ToolArgumentError, match="Unknown segment_run_id 7"):
+        runner.call("measure", {"image_index": 0, "segment_run_id": 7})
+
+
+def _tp(*values: float, key: str = "sum_diameters_mm") -> list[dict[str, object]]:
+    return [{"timepoint": f"t{i}", key: v} for i, v in enumerate(values)]
+
+
+@pytest.mark.parametrize(
+    ("values", "category"),
+    [
+        ((100, 80, 69), "PR"),  # -31 % from baseline
+        ((100, 80, 72), "SD"),  # -28 %
+        ((100, 90, 108), "PD"),  # +20 % from nadir 90 and +18 mm
+        ((10, 12), "SD"),  # +20 % but only 2 mm: not PD
+        ((50, 0), "CR"),
+    ],
+)
+def test_recist_categories(settings: Settings, values: tuple[float, ...], category: str) -> None:
+    res = _runner(settings).call("compare", {"timepoints": _tp(*values)}).result
+    assert res.changes[0].category == category
+    assert res.changes[0].absolute_change == pytest.approx(values[-1] - values[0])
+
+
+def test_volume_category_and_resection(settings: Settings) -> None:
+    res = _runner(settings).call("compare", {"timepoints": _tp(10.0, 3.0, key="volume_ml")}).result
+    assert (res.changes[0].category, res.changes[0].percent_change) == ("PR", -70.0)
+    cases = {0.0: (100.0, "gross-total", "2A"), 1.0: (96.67, "near-total", "2B"), 10.0: (66.67, "partial", "3B")}
+    for post, expected in cases.items():
+        r = _runner(settings).call("compare", {"timepoints": _tp(30.0, post, key="volume_ml"), "resection": True})
+        assert (r.result.resection_extent_pct, r.result.resection_category, r.result.rano_resect_class) == expected
+
+
+def test_compare_writes_findings_linked_to_its_run(settings: Settings) -> None:
+    db = open_database(settings)
+    with db.session() as s:
+        s.add(Patient(patient_key="P7"))
+    with db.session() as s:
+        out = _runner(settings, session=s, patient_id="P7").call(
+            "compare", {"label": "tumour", "timepoints": _tp(100, 60)}
+        )
+    with db.session() as s:
+        findings = s.scalars(select(Finding)).all()
+        assert [(f.label, f.value, f.location, f.tool_run_id) for f in findings] == [
+            ("tumour sum_diameters change", -40.0, "PR", out.tool_run_id)
+        ]
+        assert s.get(ToolRun, out.tool_run_id).tool == "compare"
+
+
+def test_compare_argument_errors_are_readable(settings: Settings) -> None:
+    with pytest.raises(ToolArgumentError, match=r"timepoints: .*at least 2"):
+        _runner(settings).call("compare", {"timepoints": _tp(10)})
+    with pytest.raises(ToolArgumentError, match="volume_ml must be given for every timepoint"):
+        _runner(settings).call("compare", {"timepoints": [{"timepoint": "a", "volume_ml": 1}, {"timepoint": "b"}]})
