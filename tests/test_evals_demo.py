@@ -1,0 +1,44 @@
+"""The demo suite goes through the same loader as Med-MIM, and the agent runs on it end to end."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from mimir.evals.demo_suite import build_demo_suite, load_suite_folder
+from mimir.evals.runners import RunnerConfig
+from mimir.evals.session import EvalOptions, run_eval
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory) -> Path:
+    return build_demo_suite(seed=3, patients=1, out=tmp_path_factory.mktemp("demo"))
+
+
+def test_demo_files_load_with_suite_counts(suite):
+    index = json.loads((suite / "suite.json").read_text())
+    items = load_suite_folder(suite)
+    n = Counter(it.subset for it in items)
+    closed = Counter(it.subset for it in items if it.closed)
+    for f in index["files"]:
+        name = f"{f['ability']}-{f['variant']}"
+        assert (n[name], closed[name]) == (f["items"], f["closed"]), name
+    assert {it.source for it in items} == {"DEMO"}
+    assert all(not it.missing_images for it in items)
+    assert {it.ability for it in items} <= {"temporal", "comparison", "coreference", "reasoning"}
+
+
+@pytest.mark.slow
+def test_agent_runs_demo_dicom_items_with_timeline(suite, tmp_path, settings):
+    out = tmp_path / "run"
+    (out).mkdir()
+    (out / suite.name).symlink_to(suite, target_is_directory=True)  # reuse the built suite
+    opts = EvalOptions(suite="demo", seed=3, patients=1, runner=RunnerConfig(name="agent"), out=out,
+                       subsets=["coreference-dicom"], limit=3, concurrency=1, progress=False)
+    summary, records = run_eval(opts, settings)
+    assert summary.overall.n == 3 and len(records) == 3
+    assert summary.overall.counts["infra_error"] == 0
+    assert (out / "data" / ".demo-loaded").is_file()
+    assert all(r.runner == "agent" for r in records.values())
