@@ -21,8 +21,8 @@ def register(app: typer.Typer) -> None:
 
         from mimir.settings import Settings
 
-        overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-        settings = Settings(**overrides)
+        settings = Settings()
+        settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
         check_bind(settings)
         uvicorn.run(create_app(settings, with_ui=not no_ui), host=settings.host, port=settings.port,
                     log_level="info")

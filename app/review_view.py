@@ -123,7 +123,8 @@ def on_overlay(service: ReviewService, pick: str | None, slice_index: float | No
     run_id, image_id = (int(x) for x in pick.split(":"))
     mask = tool_run_mask(service.db, service.settings, run_id)
     path = service.image_path(image_id)
-    return render.picture(path, int(slice_index) if render.n_slices(path) > 1 else None, mask)
+    volume = render.n_slices(path) > 1 and slice_index is not None
+    return render.picture(path, int(slice_index) if volume and slice_index is not None else None, mask)
 
 
 def _stream(service: ReviewService, events: Iterator[Event], thread_id: str, history: History,
