@@ -99,7 +99,9 @@ def build() -> dict[str, Any]:
 
     profiles = load_profiles(ROOT / "prompts" / "models.yaml")
     services: dict[str, Any] = {}
-    endpoints, planner, depends = [], None, {"postgres": {"condition": "service_healthy"}}
+    endpoints: list[dict[str, str]] = []
+    planner: tuple[str, Any] | None = None
+    depends: dict[str, dict[str, Any]] = {"postgres": {"condition": "service_healthy"}}
     for name, p in profiles.items():
         svc = service_name("vllm" if p.vllm else "serve-vlm", name)
         services[svc] = vllm_service(name, p) if p.vllm else serve_vlm_service(name, p)
