@@ -65,6 +65,14 @@ def test_streaming_matches_the_full_answer(served: str, tmp_path: Path) -> None:
     images = retina_pngs(tmp_path, 2)
     streamed = "".join(client.stream(images, "compare the image"))
     assert streamed.strip() == client.answer(images, "compare the image").text
+    with httpx.stream("POST", served + "/chat/completions", json={
+            "model": "tiny-vlm", "stream": True, "stream_options": {"include_usage": True}, "max_tokens": 3,
+            "messages": client.backend.request_params(client._question_request("compare", None, client.visuals(images)))["messages"],  # type: ignore[attr-defined]
+    }) as r:
+        events = [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    usage = json.loads(events[-2])["usage"]
+    assert usage["prompt_tokens"] > 2 * 16 and usage["completion_tokens"] >= 1
 
 
 def test_bad_requests_are_400(served: str) -> None:

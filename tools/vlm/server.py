@@ -146,7 +146,9 @@ def create_app(backend: VLMBackend, profile: ModelProfile, *, api_key: str | Non
         try:
             if body.get("stream"):
                 include = bool((body.get("stream_options") or {}).get("include_usage"))
-                return StreamingResponse(_sse(name, backend.stream(request), include, 0),
+                counter = getattr(backend, "count_prompt_tokens", None)
+                prompt_tokens = counter(request) if include and counter else 0
+                return StreamingResponse(_sse(name, backend.stream(request), include, prompt_tokens),
                                          media_type="text/event-stream")
             gen = backend.generate(request)
         except VLMRequestRejected as e:
