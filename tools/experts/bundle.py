@@ -1,0 +1,73 @@
+"""Run one of mimir's bundles exactly as mimir's runner does: MONAI's ``ConfigWorkflow``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+class _NoLoggingConfNotice(logging.Filter):
+    """Drop MONAI's notice that a bundle ships no ``configs/logging.conf``.
+
+    mimir's bundles ship none on purpose: applying one would replace the application's root handlers.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Default logging file" not in record.getMessage()
+
+
+def run_bundle(bundle: Path, images: list[Path], output_dir: Path, device: str = "cpu") -> None:
+    """Run ``bundle``'s ``configs/inference.json`` on ``images``, writing results to ``output_dir``."""
+    from monai.bundle import ConfigWorkflow
+
+    monai_log = logging.getLogger("monai.bundle.workflows")
+    if not any(isinstance(f, _NoLoggingConfNotice) for f in monai_log.filters):
+        monai_log.addFilter(_NoLoggingConfNotice())
+    workflow = ConfigWorkflow(
+        config_file=str(bundle / "configs" / "inference.json"),
+        meta_file=str(bundle / "configs" / "metadata.json"),
+        workflow_type="infer",
+        logging_file=None,
+        bundle_root=str(bundle),
+        datalist=[{"image": str(p)} for p in images],
+        output_dir=str(output_dir),
+        device=torch.device(device),
+    )
+    workflow.initialize()
+    workflow.run()
+    workflow.finalize()
+
+
+def read_mask(output_dir: Path, image: Path) -> np.ndarray:
+    """The mask a segmentation bundle saved for ``image``, in MONAI's (columns, rows) layout."""
+    import nibabel as nib
+
+    stem = image.name.split(".")[0]
+    path = output_dir / f"{stem}_seg.nii.gz"
+    if not path.exists():
+        raise FileNotFoundError(f"The bundle wrote no mask for {image} (expected {path})")
+    return np.asarray(nib.load(str(path)).dataobj)  # type: ignore[attr-defined]
+
+
+def read_predictions(output_dir: Path) -> dict[str, np.ndarray]:
+    """``predictions.csv`` of a classification bundle: image path -> class probabilities in label order.
+
+    MONAI's ClassificationSaver writes one row per image with no header: the image path as given
+    in the datalist, then one softmax probability per class.
+    """
+    rows: dict[str, np.ndarray] = {}
+    with open(output_dir / "predictions.csv", newline="") as f:
+        for row in csv.reader(f):
+            if row:
+                rows[row[0]] = np.asarray([float(v) for v in row[1:]], dtype=np.float32)
+    return rows
+
+
+def read_metadata(bundle: Path) -> dict[str, object]:
+    """The bundle's ``configs/metadata.json``."""
+    return dict(json.loads((bundle / "configs" / "metadata.json").read_text()))

@@ -1,0 +1,70 @@
+"""CLI: ``mimir experts list|train|evaluate`` for mimir's own MONAI experts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+experts_app = typer.Typer(help="mimir's own MONAI experts: list, train from scratch, evaluate.", no_args_is_help=True)
+
+
+@experts_app.command("list")
+def list_experts(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
+    """List the shipped experts with their task, modality and labels."""
+    from mimir.tools.experts.bundle import read_metadata
+    from mimir.tools.experts.train import PLANS, bundle_dir
+
+    from mimir.output import emit
+
+    rows = [{"name": n, "version": (m := read_metadata(bundle_dir(n)))["version"], **dict(m["mimir"])} for n in PLANS]
+    emit(rows, as_json=as_json, human="\n".join(f"{r['name']}  {r['task']}  {r['modality']}  {r['labels']}" for r in rows))
+
+
+@experts_app.command("train")
+def train(
+    name: str = typer.Argument(..., help="Expert name, e.g. brain_mri_lesion_seg"),
+    seed: int = typer.Option(0, "--seed", help="Seed for the generated training data and torch"),
+    out: Path | None = typer.Option(None, "--out", help="Bundle folder to write (default: the shipped one)"),
+    threads: int = typer.Option(2, "--threads", help="torch CPU threads"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
+    """Train an expert from scratch on freshly generated demo data and write models/model.pt."""
+    from mimir.tools.experts.train import PLANS, train_expert
+
+    from mimir.output import emit, fail
+
+    if name not in PLANS:
+        fail(f"Unknown expert {name!r}; known: {', '.join(PLANS)}")
+    record = train_expert(name, seed, out, threads)
+    emit(record, as_json=as_json, human=f"{name}: trained in {record['duration_s']} s, final loss {record['final_loss']}")
+
+
+@experts_app.command("evaluate")
+def evaluate(
+    name: str = typer.Argument(..., help="Expert name, e.g. brain_mri_lesion_seg"),
+    seed: int = typer.Option(..., "--seed", help="Seed for fresh samples; must not be a training seed"),
+    n: int = typer.Option(100, "--n", help="Number of images to evaluate"),
+    bundle: Path | None = typer.Option(None, "--bundle", help="Bundle folder (default: the shipped one)"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
+    """Run the bundle on fresh generated 256x256 PNGs and report Dice or accuracy."""
+    from mimir.tools.experts.evaluate import evaluate_expert
+    from mimir.tools.experts.train import PLANS
+
+    from mimir.output import emit, fail
+
+    if name not in PLANS:
+        fail(f"Unknown expert {name!r}; known: {', '.join(PLANS)}")
+    try:
+        report = evaluate_expert(name, seed, n, bundle)
+    except ValueError as exc:
+        fail(str(exc))
+        return
+    human = f"{name} (seed {seed}, n={report.n}): " + ", ".join(f"{k}={v:.4f}" for k, v in report.metrics.items())
+    emit(report, as_json=as_json, human=human)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``experts`` command group to mimir's CLI."""
+    app.add_typer(experts_app, name="experts")

@@ -1,0 +1,93 @@
+"""Training and evaluation samples for mimir's experts, drawn from the demo generator.
+
+Two layouts matter. The generator returns numpy arrays as images are shown (rows, columns).
+MONAI's image readers (PIL for PNG, pydicom for DICOM) return the spatial axes swapped
+(columns, rows), and the bundles' inference transforms keep that layout, so the networks are
+trained on ``to_monai_layout`` arrays: exactly what ``LoadImaged`` + ``EnsureChannelFirstd``
+produce from a PNG or DICOM of the same picture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+#: MR contrasts in the sequence classifier's label order.
+SEQUENCES: tuple[str, ...] = ("T1", "T1C", "T2", "FLAIR")
+#: Eye sides in the laterality classifier's label order.
+SIDES: tuple[str, ...] = ("L", "R")
+#: Spatial size every expert is trained at (inference resizes to it and back).
+TRAIN_SIZE = 128
+
+
+@dataclass(frozen=True)
+class RawSample:
+    """One picture as the generator made it: ``image`` (H, W) or (H, W, 3) in [0, 1]; ``target``."""
+
+    image: np.ndarray
+    target: np.ndarray | int
+    group: str = ""
+
+
+def to_monai_layout(image: np.ndarray) -> np.ndarray:
+    """Channel-first array with the spatial axes swapped, as MONAI's readers return a picture."""
+    if image.ndim == 2:
+        return np.ascontiguousarray(image.T[None])
+    return np.ascontiguousarray(image.transpose(2, 1, 0))
+
+
+def as_png_intensity(image: np.ndarray) -> np.ndarray:
+    """8-bit quantised then min-max scaled to [0, 1]: what ``ScaleIntensityd`` sees from a PNG."""
+    q = np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.float32)
+    lo, hi = float(q.min()), float(q.max())
+    return (q - lo) / (hi - lo) if hi > lo else q * 0.0
+
+
+def _mri_lesion(rng: np.random.Generator, size: int) -> list[RawSample]:
+    from mimir.demo.synth import mri_slice_sample
+
+    images, label = mri_slice_sample(rng, size=size)
+    return [RawSample(images[seq], label.astype(np.uint8), seq) for seq in SEQUENCES]
+
+
+def _ct_haemorrhage(rng: np.random.Generator, size: int) -> list[RawSample]:
+    from mimir.demo.synth import ct_slice_sample
+
+    image, label = ct_slice_sample(rng, size=size)
+    return [RawSample(image, (label > 0).astype(np.uint8), "CT")]
+
+
+def _mr_sequence(rng: np.random.Generator, size: int) -> list[RawSample]:
+    from mimir.demo.synth import mri_slice_sample
+
+    images, _ = mri_slice_sample(rng, size=size)
+    return [RawSample(images[seq], i, seq) for i, seq in enumerate(SEQUENCES)]
+
+
+def _fundus_side(rng: np.random.Generator, size: int) -> list[RawSample]:
+    from mimir.demo.synth import fundus_sample
+
+    image, side, _ = fundus_sample(rng, size=size)
+    return [RawSample(image, SIDES.index(side), side)]
+
+
+DRAWERS: dict[str, Callable[[np.random.Generator, int], list[RawSample]]] = {
+    "brain_mri_lesion_seg": _mri_lesion,
+    "head_ct_haemorrhage_seg": _ct_haemorrhage,
+    "mr_sequence_classifier": _mr_sequence,
+    "fundus_laterality_classifier": _fundus_side,
+}
+
+
+def draw_raw(name: str, rng: np.random.Generator, count: int, sizes: tuple[int, ...] = (TRAIN_SIZE,)) -> list[RawSample]:
+    """Draw at least ``count`` raw samples for expert ``name``, cycling through image ``sizes``."""
+    if name not in DRAWERS:
+        raise KeyError(f"Unknown expert {name!r}; known: {', '.join(DRAWERS)}")
+    out: list[RawSample] = []
+    calls = 0
+    while len(out) < count:
+        out += DRAWERS[name](rng, sizes[calls % len(sizes)])
+        calls += 1
+    return out

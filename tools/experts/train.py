@@ -1,0 +1,182 @@
+"""Train mimir's experts from scratch on freshly generated demo data (CPU, a few minutes each).
+
+``train_expert(name, seed)`` draws a pool of samples from the demo generator with
+``numpy.random.default_rng(seed)``, builds the network from the bundle's own ``network_def``,
+trains it with ``torch.manual_seed(seed)`` and writes ``models/model.pt`` (a state dict) and
+``models/training.json`` (the seeds used, so ``evaluate`` can refuse them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mimir.tools.experts.data import TRAIN_SIZE, RawSample, as_png_intensity, draw_raw, to_monai_layout
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+#: Folder holding the shipped bundles (one sub-folder per expert).
+EXPERTS_ROOT = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class TrainPlan:
+    """How one expert is trained: task, pool size (samples), epochs, batch size, learning rate."""
+
+    task: str
+    samples: int
+    epochs: int
+    batch_size: int = 16
+    lr: float = 2e-3
+    sizes: tuple[int, ...] = (TRAIN_SIZE, 2 * TRAIN_SIZE)
+    patch: int = 0  # segmentation: train on square crops of this size (0 = whole image)
+
+
+PLANS: dict[str, TrainPlan] = {
+    "brain_mri_lesion_seg": TrainPlan("segmentation", samples=1200, epochs=8, patch=64),
+    "head_ct_haemorrhage_seg": TrainPlan("segmentation", samples=800, epochs=8, patch=64),
+    "mr_sequence_classifier": TrainPlan("classification", samples=800, epochs=5),
+    "fundus_laterality_classifier": TrainPlan("classification", samples=600, epochs=6),
+}
+
+
+def bundle_dir(name: str) -> Path:
+    """The shipped bundle folder of expert ``name``."""
+    if name not in PLANS:
+        raise KeyError(f"Unknown expert {name!r}; known: {', '.join(PLANS)}")
+    return EXPERTS_ROOT / name
+
+
+def build_network(bundle: Path) -> nn.Module:
+    """Instantiate the bundle's ``network_def`` from its ``configs/inference.json``."""
+    from monai.bundle import ConfigParser
+
+    parser = ConfigParser()
+    parser.read_config(str(bundle / "configs" / "inference.json"))
+    net = parser.get_parsed_content("network_def", instantiate=True)
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"network_def of {bundle} is {type(net).__name__}, not a torch module")
+    return net
+
+
+def to_network_input(sample: RawSample) -> tuple[torch.Tensor, torch.Tensor]:
+    """One sample as the bundle's preprocessing leaves it: (C, 128, 128) in [0, 1], plus its target."""
+    image = torch.from_numpy(to_monai_layout(as_png_intensity(sample.image)))
+    target = torch.as_tensor(np.asarray(sample.target).astype(np.int64))
+    if image.shape[-1] != TRAIN_SIZE or image.shape[-2] != TRAIN_SIZE:
+        image = F.interpolate(image[None], size=(TRAIN_SIZE, TRAIN_SIZE), mode="area")[0]
+    if target.ndim == 2:
+        target = target.T.contiguous()
+        if target.shape[-1] != TRAIN_SIZE:
+            target = F.interpolate(target[None, None].float(), size=(TRAIN_SIZE, TRAIN_SIZE), mode="nearest")[0, 0]
+        target = target.long()
+    return image, target
+
+
+def make_tensors(samples: list[RawSample]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack samples into network inputs and targets."""
+    pairs = [to_network_input(s) for s in samples]
+    return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
+
+
+def random_crops(x: torch.Tensor, y: torch.Tensor, size: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Square crops of a batch; two in three are centred on a random foreground pixel when there is one."""
+    xs, ys = [], []
+    limit = x.shape[-1] - size
+    for img, lab in zip(x, y, strict=True):
+        fg = torch.nonzero(lab > 0)
+        if len(fg) and torch.rand(1, generator=gen).item() < 2 / 3:
+            centre = fg[int(torch.randint(len(fg), (1,), generator=gen))]
+            r0, c0 = (int(v) - size // 2 for v in centre)
+        else:
+            r0, c0 = (int(v) for v in torch.randint(limit + 1, (2,), generator=gen))
+        r0, c0 = min(max(r0, 0), limit), min(max(c0, 0), limit)
+        xs.append(img[:, r0 : r0 + size, c0 : c0 + size])
+        ys.append(lab[r0 : r0 + size, c0 : c0 + size])
+    return torch.stack(xs), torch.stack(ys)
+
+
+def _loss_fn(task: str) -> nn.Module:
+    if task == "segmentation":
+        from monai.losses import DiceCELoss
+
+        return DiceCELoss(to_onehot_y=True, softmax=True)
+    return nn.CrossEntropyLoss()
+
+
+def _fit(net: nn.Module, x: torch.Tensor, y: torch.Tensor, plan: TrainPlan, gen: torch.Generator) -> list[float]:
+    loss_fn = _loss_fn(plan.task)
+    opt = torch.optim.AdamW(net.parameters(), lr=plan.lr, weight_decay=1e-4)
+    steps = plan.epochs * ((len(x) + plan.batch_size - 1) // plan.batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=plan.lr, total_steps=steps)
+    losses: list[float] = []
+    net.train()
+    for epoch in range(plan.epochs):
+        order = torch.randperm(len(x), generator=gen)
+        total = 0.0
+        for start in range(0, len(x), plan.batch_size):
+            idx = order[start : start + plan.batch_size]
+            inputs, target = x[idx], y[idx]
+            if plan.patch:
+                inputs, target = random_crops(inputs, target, plan.patch, gen)
+            if plan.task == "segmentation":
+                target = target[:, None]
+            loss = loss_fn(net(inputs), target)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+        losses.append(total / len(x))
+        log.info("epoch %d/%d loss %.4f", epoch + 1, plan.epochs, losses[-1])
+    net.eval()
+    return losses
+
+
+def _prepare_out(name: str, out: Path) -> None:
+    src = bundle_dir(name)
+    if out.resolve() == src.resolve():
+        return
+    for sub in ("configs", "docs"):
+        if (src / sub).exists():
+            shutil.copytree(src / sub, out / sub, dirs_exist_ok=True)
+
+
+def train_expert(name: str, seed: int, out: Path | None = None, threads: int = 2) -> dict[str, object]:
+    """Train expert ``name`` from scratch with ``seed``; write the bundle to ``out`` (default: shipped)."""
+    out = out or bundle_dir(name)
+    plan = PLANS[name]
+    _prepare_out(name, out)
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    started = time.monotonic()
+    samples = draw_raw(name, np.random.default_rng(seed), plan.samples, plan.sizes)
+    x, y = make_tensors(samples)
+    log.info("%s: %d samples generated in %.1f s", name, len(x), time.monotonic() - started)
+    net = build_network(out)
+    losses = _fit(net, x, y, plan, torch.Generator().manual_seed(seed))
+    (out / "models").mkdir(parents=True, exist_ok=True)
+    weights = out / "models" / "model.pt"
+    torch.save(net.state_dict(), weights)
+    record = {
+        "expert": name,
+        "seed": seed,
+        "training_seeds": [seed],
+        "plan": asdict(plan),
+        "final_loss": round(losses[-1], 5),
+        "duration_s": round(time.monotonic() - started, 1),
+        "threads": threads,
+        "torch_version": torch.__version__,
+        "model_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+    }
+    (out / "models" / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record
