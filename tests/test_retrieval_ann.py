@@ -1,0 +1,62 @@
+"""Filters run inside the FAISS search: results respect them even when most neighbours are excluded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from mimir.tools.retrieval import ann
+
+
+def _data(n: int = 3000, d: int = 32, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return ann.normalise(rng.standard_normal((n, d)))
+
+
+def _exact(x: np.ndarray, q: np.ndarray, allowed: np.ndarray, k: int) -> list[int]:
+    scores = x[allowed] @ q
+    return [int(allowed[i]) for i in np.argsort(-scores)[:k]]
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+@pytest.mark.parametrize("exact_filter_max", [20_000, 10])
+def test_filtered_search_returns_only_allowed_ids_even_when_neighbours_are_excluded(kind, exact_filter_max, monkeypatch):
+    monkeypatch.setattr(ann, "EXACT_FILTER_MAX", exact_filter_max)  # 10: HNSW walks the graph with a selector
+    x = _data()
+    ids = np.arange(x.shape[0], dtype=np.int64) * 7 + 3  # ids are not positions
+    index = ann.make_index(x.shape[1], kind)
+    index.add_with_ids(x, ids)
+    q = x[0]
+    nearest = index.search(q[None], 50)[1][0]
+    # Allow every 10th vector, and none of the 50 nearest: a post-filter of the top 50 would find nothing.
+    allowed_pos = np.array([i for i in range(0, x.shape[0], 10) if ids[i] not in set(nearest)])
+    allowed = ids[allowed_pos]
+    scores, found = ann.search(index, q[None], 3, allowed)
+    assert len(found[0]) == 3 and set(found[0]) <= set(allowed)
+    truth = [int(ids[p]) for p in _exact(x, q, allowed_pos, 3)]
+    assert list(found[0]) == truth
+    assert np.all(np.diff(scores[0]) <= 1e-6)
+
+
+def test_tiny_filter_with_hnsw_finds_every_allowed_vector():
+    x = _data(n=2000)
+    index = ann.make_index(x.shape[1], "hnsw")
+    index.add_with_ids(x, np.arange(2000, dtype=np.int64))
+    allowed = np.array([5, 900, 1999], dtype=np.int64)
+    _, found = ann.search(index, x[10][None], 10, allowed)
+    assert sorted(i for i in found[0] if i >= 0) == [5, 900, 1999]
+
+
+def test_empty_filter_returns_nothing():
+    x = _data(n=100)
+    index = ann.make_index(x.shape[1], "flat")
+    index.add_with_ids(x, np.arange(100, dtype=np.int64))
+    _, found = ann.search(index, x[:1], 5, np.array([], dtype=np.int64))
+    assert (found == -1).all()
+
+
+def test_index_kind_follows_collection_size():
+    assert ann.choose_kind(10) == "flat"
+    assert ann.choose_kind(ann.FLAT_MAX_VECTORS) == "flat"
+    assert ann.choose_kind(ann.FLAT_MAX_VECTORS + 1) == "hnsw"
+    assert ann.kind_of(ann.make_index(8, "hnsw")) == "hnsw"
+    assert ann.kind_of(ann.make_index(8, "flat")) == "flat"
