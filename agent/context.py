@@ -49,6 +49,10 @@ class AgentContext:
     limits: Limits = field(default_factory=Limits)
     #: Builds the runner for a tool context; the default is the real :class:`ToolRunner`.
     runner_factory: Callable[[ToolContext], ToolRunner] | None = None
+    #: DICOM header metadata already read (shared by the runs of one Agent).
+    header_cache: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    #: Case images the timeline already knows (shared by the runs of one Agent).
+    known_images: dict[Any, Any] = field(default_factory=dict)
     _available: set[str] | None = field(default=None, init=False, repr=False)
 
     @contextmanager

@@ -56,7 +56,7 @@ class Agent:
         self.planner = planner or make_planner(settings)
         self._deps = dict(settings=settings, registry=registry, planner=self.planner, database=database, vlm=vlm,
                           chat_model=getattr(self.planner, "model", None), runner_factory=runner_factory,
-                          limits=Limits.from_settings(settings))
+                          limits=Limits.from_settings(settings), header_cache={}, known_images={})
         self._checkpointer = checkpointer
         self._one_shot = build_graph()
         self._threads: Any | None = None

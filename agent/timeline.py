@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mimir.agent.state import TimelineSummary
 
-from mimir.domain import Case
+from mimir.domain import Case, CaseImage
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from mimir.settings import Settings
 
 #: At most this many studies and trajectory points are kept (the summary lives in the checkpoint).
 MAX_ITEMS = 20
@@ -38,3 +41,35 @@ def prefetch(session: Session | None, case: Case) -> TimelineSummary:
         for label in labels
     }
     return TimelineSummary(patient_id=case.patient_id, known_images=known, studies=studies, trajectories=trajectories)
+
+
+#: Images the timeline already knows, keyed by (path, size, mtime): a known image stays known, so
+#: repeated questions skip re-hashing its file. Unknown images are looked up every time.
+KnownImages = dict[tuple[str, int, int], CaseImage]
+
+
+def register(session: Session, case: Case, settings: Settings, known: KnownImages) -> Case:
+    """``memory.intake.register_case`` for the images not already known to this agent."""
+    from mimir.memory.intake import register_case
+
+    keys = [_key(img.path) for img in case.images]
+    todo = [img for img, k in zip(case.images, keys, strict=True) if k is None or k not in known]
+    found = iter(register_case(session, case.model_copy(update={"images": todo}), settings).images if todo else [])
+    images: list[CaseImage] = []
+    for img, k in zip(case.images, keys, strict=True):
+        if k is not None and k in known:
+            images.append(known[k].model_copy(update={f: getattr(img, f) for f in img.model_fields_set if f != "path"}))
+            continue
+        new = next(found)
+        if k is not None and new.image_id is not None:
+            known[k] = new
+        images.append(new)
+    return case.model_copy(update={"images": images})
+
+
+def _key(path: str) -> tuple[str, int, int] | None:
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return path, st.st_size, st.st_mtime_ns

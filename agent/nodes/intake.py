@@ -13,7 +13,7 @@ from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
 from mimir.agent.headers import fill_from_headers
 from mimir.agent.state import AgentState
-from mimir.agent.timeline import prefetch
+from mimir.agent.timeline import prefetch, register
 
 from mimir.domain import Case
 
@@ -28,10 +28,8 @@ def intake(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     case = _with_follow_up(state["case"], previous)
     with ctx.session() as session:
         if session is not None:
-            from mimir.memory.intake import register_case
-
-            case = register_case(session, case, ctx.settings)
-        case = fill_from_headers(case)
+            case = register(session, case, ctx.settings, ctx.known_images)
+        case = fill_from_headers(case, ctx.header_cache)
         timeline = prefetch(session, case)
     same_images = previous.get("paths") == [i.path for i in case.images]
     update: dict[str, Any] = {
