@@ -23,9 +23,10 @@ def patient_choices(service: ReviewService, query: str) -> list[tuple[str, str]]
 
 
 def _image_label(study: Any, img: Any) -> str:
-    what = img.series_description or img.sequence or img.view or img.file_format
+    what = img.series_description or img.sequence or img.view or "image"
     side = f" {img.laterality}" if img.laterality else ""
-    return f"{study.study_date or 'undated'} · {study.modality or '?'} · {what}{side} (#{img.image_id})"
+    kind = f"{img.file_format}, middle of {img.series_size}" if img.series_size > 1 else img.file_format
+    return f"{study.study_date or 'undated'} · {study.modality or '?'} · {what}{side} [{kind}] #{img.image_id}"
 
 
 def on_patient(service: ReviewService, key: str | None) -> tuple:

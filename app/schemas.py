@@ -32,6 +32,7 @@ class ImageEntry(BaseModel):
     laterality: str | None = None
     file_format: str
     thumbnail_url: str
+    series_size: int = Field(default=1, description="Images in the series; >1 means this is its middle slice")
 
 
 class StudyEntry(BaseModel):

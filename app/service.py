@@ -83,8 +83,12 @@ class ReviewService:
         if isinstance(req, AskByCase):
             images = [self._checked_image(im) for im in req.case.images]
             return req.case.model_copy(update={"question": req.question, "images": images})
+        from mimir.memory.intake import register_case
+
         images = [CaseImage(path=str(self.image_path(i)), image_id=i) for i in req.image_ids]
-        return Case(question=req.question, images=images, patient_id=req.patient_id)
+        case = Case(question=req.question, images=images, patient_id=req.patient_id)
+        with self.db.session() as s:  # dates and series from the timeline, so answers can say "MR of <date>"
+            return register_case(s, case, self.settings)
 
     def _checked_image(self, im: CaseImage) -> CaseImage:
         """API cases may name timeline images or files under the data directory, nothing else."""
@@ -139,14 +143,18 @@ class ReviewService:
 
 
 def _study_entry(st: Study) -> StudyEntry:
-    images = [
-        ImageEntry(
+    """One entry per series: its image, or the middle slice of a multi-image series."""
+    images = []
+    for se in sorted(st.series, key=_series_order):
+        if not se.images:
+            continue
+        ordered = sorted(se.images, key=lambda im: (im.instance_number or 0, im.id))
+        img = ordered[len(ordered) // 2]
+        images.append(ImageEntry(
             image_id=img.id, series_description=se.description, sequence=se.sequence, view=se.view,
-            laterality=se.laterality, file_format=img.file_format, thumbnail_url=f"/api/images/{img.id}/thumbnail",
-        )
-        for se in sorted(st.series, key=_series_order)
-        for img in se.images
-    ]
+            laterality=se.laterality, file_format=img.file_format, series_size=len(ordered),
+            thumbnail_url=f"/api/images/{img.id}/thumbnail",
+        ))
     return StudyEntry(study_id=st.id, study_date=st.study_date, modality=st.modality,
                       description=st.description, body_part=st.body_part, images=images)
 

@@ -17,7 +17,7 @@ def build_ui(service: ReviewService) -> gr.Blocks:
         with gr.Row():
             with gr.Column(scale=1, min_width=320):
                 search = gr.Textbox(label="Search patients", elem_id="search")
-                patient = gr.Dropdown(choices=rv.patient_choices(service, ""), label="Patient", elem_id="patient",
+                patient = gr.Dropdown(choices=rv.patient_choices(service, ""), value=None, label="Patient", elem_id="patient",
                                       filterable=True)
                 timeline = gr.Markdown(elem_id="timeline")
                 images = gr.CheckboxGroup(choices=[], label="Images for the question (in timeline order)",
@@ -44,6 +44,7 @@ def build_ui(service: ReviewService) -> gr.Blocks:
                 resume = gr.Button("Continue with this choice", visible=False, elem_id="resume")
                 export = gr.DownloadButton("Export review (Markdown)", elem_id="export")
 
+        ui.load(lambda: gr.update(choices=rv.patient_choices(service, "")), None, patient)
         search.change(lambda q: gr.update(choices=rv.patient_choices(service, q)), search, patient)
         patient.change(lambda p: rv.on_patient(service, p), patient, [timeline, images, reviews, plot])
         images.change(lambda ids: rv.on_images(service, ids), images, gallery)
