@@ -61,7 +61,7 @@ class Recorder:
         return _Runner()
 
 
-NODE_TIME: collections.Counter[str] = collections.Counter()
+NODE_TIME: collections.defaultdict[str, float] = collections.defaultdict(float)
 
 
 def time_nodes() -> None:
@@ -102,8 +102,9 @@ def main() -> None:
         build_demo(demo, patients=5, seed=3, workers=1)
     settings = Settings(data_dir=tmp / "data").ensure_dirs()
     if args.load and not args.no_timeline:
-        from mimir.demo.load import load_demo
         from mimir.memory.db import open_database
+
+        from mimir.demo.load import load_demo
 
         load_demo(open_database(settings), demo, settings)
     registry = oracle_registry(demo)

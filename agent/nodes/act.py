@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from mimir.agent.context import AgentContext
@@ -29,8 +29,8 @@ def act(task: ActInput, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     try:
         outcome = run_call(runtime.context, task, progress)
     except (ToolArgumentError, ToolCannotHandle) as e:
-        status = ("unavailable" if isinstance(e, ToolUnavailable)
-                  else "bad_arguments" if isinstance(e, ToolArgumentError) else "cannot")
+        status: StepStatus = ("unavailable" if isinstance(e, ToolUnavailable)
+                              else "bad_arguments" if isinstance(e, ToolArgumentError) else "cannot")
         step = ToolStep(tool=call.tool, arguments=call.args, image_indices=indices, status=status, summary=str(e)[:300])
         emit("tool_result", node="act", tool=call.tool, status=status, error=str(e)[:300])
         return {"records": [ToolRecord(turn=turn, call=call, step=step, error=str(e))], "steps": [step]}
@@ -42,6 +42,9 @@ def act(task: ActInput, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     emit("tool_result", node="act", tool=call.tool, status=step.status, duration_s=step.duration_s,
          tool_run_id=outcome.tool_run_id, summary=step.summary)
     return {"records": [ToolRecord(turn=turn, call=call, step=step, result=result)], "steps": [step]}
+
+
+StepStatus = Literal["ok", "cached", "cannot", "bad_arguments", "unavailable"]
 
 
 def run_call(ctx: AgentContext, task: ActInput, progress: Callable[[float, str], None] | None) -> ToolOutcome:

@@ -66,7 +66,7 @@ def llm_tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, An
     tools = [to_langchain(s, runner) for s in ctx.registry if s.name in ctx.available_tools()]  # type: ignore[arg-type]
     out = ToolNode(tools).invoke({"messages": state["messages"]})
     messages = [m for m in out["messages"] if isinstance(m, ToolMessage)]
-    by_id = {c["id"]: c for c in calls}
+    by_id: dict[str | None, dict[str, Any]] = {c["id"]: dict(c) for c in calls}
     steps, records, evidence = [], [], []
     for m in messages:
         call = by_id.get(m.tool_call_id, {"name": m.name or "?", "args": {}})

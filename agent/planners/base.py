@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 from mimir.agent.state import Draft, PlannedCall, TimelineSummary, ToolRecord
 
@@ -38,7 +38,7 @@ class PlanView:
         return any(r.call.tool == call.tool and r.call.args == call.args for r in self.records)
 
 
-Decision = list[PlannedCall] | Draft
+Decision: TypeAlias = list[PlannedCall] | Draft
 
 
 class Planner(Protocol):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.common import abstain
 from mimir.agent.state import Draft, PlannedCall
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -37,7 +37,7 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
         raise ValueError("The llm planner needs MIMIR_PLANNER_BASE_URL and MIMIR_PLANNER_MODEL "
                          "(an OpenAI-compatible server with a chat model)")
     return ChatOpenAI(base_url=settings.planner_base_url, model=settings.planner_model,
-                      api_key=settings.planner_api_key, temperature=0.0, timeout=settings.planner_timeout_s)
+                      api_key=SecretStr(settings.planner_api_key), temperature=0.0, timeout=settings.planner_timeout_s)
 
 
 def describe_case(view_case: Any, question: str, timeline: Any | None = None) -> str:
