@@ -23,7 +23,8 @@ app = typer.Typer(
 #: Modules whose ``register(app)`` adds commands, in help order.
 COMMAND_MODULES = (
     "mimir.memory.cli",       # ingest, resolve, db, timeline
-    "mimir.demo.cli",         # demo build|load|quickstart
+    "mimir.demo.cli",         # demo build|load
+    "mimir.quickstart",       # demo quickstart
     "mimir.tools.cli",        # tools list|run
     "mimir.tools.experts.cli",  # experts train|evaluate
     "mimir.tools.vlm.cli",    # vlm check, serve-vlm
