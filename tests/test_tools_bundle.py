@@ -193,3 +193,14 @@ def test_no_bundles_makes_segment_unavailable(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "d", experts_dir=empty)
     reason = build_registry(settings, plugins=False).get("segment").unavailable_reason(settings)
     assert reason is not None and "no segmentation bundle" in reason and str(empty) in reason
+
+
+def test_measure_takes_a_segment_run_id(bsettings: Settings, images: dict[str, Path]) -> None:
+    runner = _runner(bsettings, CaseImage(path=str(images["vol"]), modality="MR"))
+    seg = runner.call("segment", {"image_index": 0, "expert": "mr3d_seg"})
+    measured = runner.call("measure", {"image_index": 0, "segment_run_id": seg.tool_run_id}).result
+    assert measured.mask_path == seg.result.mask_path
+    assert [(m.label, m.volume_ml) for m in measured.measurements] == [
+        (m.label, m.volume_ml) for m in seg.result.measurements
+    ]
+    assert measured.intensity_unit == "image units"

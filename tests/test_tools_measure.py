@@ -65,10 +65,15 @@ def test_nifti_volume_in_ml_with_header_spacing(settings: Settings, tmp_path: Pa
     mask[10:13, 10:13, 10:13] = 1
     mask[10:11, 20:25, 15] = 3  # a 5-voxel line in one slice: 30 mm long at 6 mm spacing
     nib.save(nib.Nifti1Image(mask, img.affine), tmp_path / "m.nii.gz")
-    res = _runner(settings, vol).call("measure", {"image_index": 0, "mask_path": str(tmp_path / "m.nii.gz")}).result
+    runner = _runner(settings, vol)
+    res = runner.call("measure", {"image_index": 0, "mask_path": str(tmp_path / "m.nii.gz")}).result
     by = {m.value: m for m in res.measurements}
     assert res.spacing_mm == pytest.approx([6, 6, 6]) and res.spacing_source == "image header"
     assert by[1].volume_ml == pytest.approx(27 * 216 / 1000)
+    mask[mask == 1] = 0  # an edited mask file at the same path is measured again, not served from cache
+    nib.save(nib.Nifti1Image(mask, img.affine), tmp_path / "m.nii.gz")
+    again = runner.call("measure", {"image_index": 0, "mask_path": str(tmp_path / "m.nii.gz")})
+    assert not again.cached and [m.value for m in again.result.measurements] == [3]
     assert by[3].longest_diameter_mm == pytest.approx(np.hypot(30, 6), abs=0.01)  # corner to corner
     assert by[3].perpendicular_diameter_mm == pytest.approx(6.0, abs=1.0)  # about one voxel wide
 

@@ -66,6 +66,7 @@ class ToolRunner:
             raise ToolUnavailable(f"tool '{name}' is unavailable: {reason}")
         arguments = parsed.model_dump(mode="json")
         hashes = [self.hasher.hash(self.ctx.image_path(i)) for i in referenced_indices(parsed)]
+        hashes += [self.hasher.hash(p) for p in referenced_files(arguments)]
         key = cache_key(spec.name, spec.version, without_indices(arguments), hashes)
         store = store_for(self.ctx)
         if spec.cacheable and (hit := store.lookup(key)) is not None:
@@ -107,6 +108,11 @@ def validate_args(spec: ToolSpec, args: dict[str, Any]) -> BaseModel:
         raise ToolArgumentError(
             f"bad arguments for '{spec.name}': " + "; ".join(problems) + f". Accepted fields: {fields}"
         ) from None
+
+
+def referenced_files(arguments: dict[str, Any]) -> list[Path]:
+    """Existing files named by top-level ``*_path`` arguments (e.g. a mask): their content counts too."""
+    return [Path(v) for k, v in arguments.items() if k.endswith("_path") and isinstance(v, str) and Path(v).is_file()]
 
 
 def without_indices(value: Any) -> Any:
