@@ -27,6 +27,7 @@ class PromptBook:
     def __init__(self, data: dict[str, Any]) -> None:
         self._data = data
         self._env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+        self._compiled: dict[str, jinja2.Template] = {}
 
     @classmethod
     def from_file(cls, path: Path) -> PromptBook:
@@ -42,6 +43,12 @@ class PromptBook:
             raise KeyError(f"prompt {name!r} is not in the prompt file; known: {sorted(self._data)}")
         return str(self._data[name][part])
 
+    def _compile(self, text: str) -> jinja2.Template:
+        """Compile a template once; later renders reuse it."""
+        if text not in self._compiled:
+            self._compiled[text] = self._env.from_string(text)
+        return self._compiled[text]
+
     def render(
         self, name: PromptName, *, profile: str | None = None, system_override: str | None = None, **variables: Any
     ) -> RenderedPrompt:
@@ -49,8 +56,7 @@ class PromptBook:
         base = system_override or str(self._data["system"]).strip()
         parts = {}
         for part in ("system", "user"):
-            tpl = self._env.from_string(self.template(name, part, profile))  # type: ignore[arg-type]
-            parts[part] = tpl.render(base=base, **variables).strip()
+            parts[part] = self._compile(self.template(name, part, profile)).render(base=base, **variables).strip()
         return RenderedPrompt(**parts)
 
 
