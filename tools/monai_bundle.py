@@ -74,7 +74,9 @@ def read_bundle(root: Path) -> BundleInfo:
 def _from_network_data_format(root: Path, ndf: dict[str, Any]) -> BundleInfo:
     image = (ndf.get("inputs") or {}).get("image") or {}
     pred = (ndf.get("outputs") or {}).get("pred") or {}
-    task = "segmentation" if pred.get("type", "image") == "image" else "classification"
+    task: Literal["segmentation", "classification"] = (
+        "segmentation" if pred.get("type", "image") == "image" else "classification"
+    )
     defs = pred.get("channel_def") or {}
     modality = normalize_modality(image.get("modality"))
     return BundleInfo(

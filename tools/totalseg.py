@@ -158,7 +158,7 @@ def totalsegmentator(args: TotalSegArgs, ctx: ToolContext) -> TotalSegResult:
     names = {int(k): v for k, v in reply["labels"].items() if int(k) != 0}
     import nibabel as nib
 
-    img = nib.load(output)
+    img = nib.nifti1.load(output)
     mask = np.asarray(img.dataobj).astype(np.int32)
     voxel_ml = float(np.prod(img.header.get_zooms()[:3])) / 1000.0
     counts = np.bincount(mask.ravel(), minlength=max(names, default=0) + 1)
