@@ -10,7 +10,7 @@ from mimir.domain import Ability, ParsedQuestion, parse_question
 
 _TEMPORAL = re.compile(
     r"\b(progress\w*|regress\w*|stable|improv\w*|worsen\w*|over time|follow[- ]?up|baseline|prior|previous|"
-    r"earlier|later|since|interval|evolution|evolv\w*|changed?|resect\w*|surgery|residual|recurr\w*|response|course|most recent|latest|earliest)\b", re.I)
+    r"earlier|later|since|interval|evolution|evolv\w*|chang\w*|resect\w*|surgery|residual|recurr\w*|response|course|most recent|latest|earliest)\b", re.I)
 _COMPARISON = re.compile(
     r"\b(larger|smaller|bigger|greater|more|less|compare\w*|comparison|differen\w*|both images|"
     r"which (?:image|scan) (?:shows|has) (?:the )?(?:larger|smaller|bigger|more|less))\b", re.I)

@@ -53,7 +53,10 @@ def plan(view: PlanView) -> Decision | None:
     else:
         letter = opt.letter_for_label(options, labels[asked]) if asked is not None else None
     if not view.question.closed:
-        return Draft(text="; ".join(e.statement for e in evidence), evidence=evidence)
+        names = {"T1": "T1-weighted", "T1C": "T1-weighted post-contrast", "T2": "T2-weighted", "FLAIR": "FLAIR",
+                 "L": "the left eye", "R": "the right eye"}
+        text = "; ".join(f"Image {i + 1} is {names.get(lab, lab)}" for i, lab in labels.items())
+        return Draft(text=text + ".", evidence=evidence)
     return Draft(letter=letter, text=f"{letter}: {options[letter]}", evidence=evidence) if letter else None
 
 

@@ -77,7 +77,7 @@ def choose(view: PlanView, sized: dict[int, float], change: opt.Change, evidence
     """The option for this change (or the text answer of an open question)."""
     options, n = view.question.options, len(view.case.images)
     if not view.question.closed:
-        return Draft(text=evidence[-1].statement + ". " + "; ".join(e.statement for e in evidence[:-1]), evidence=evidence)
+        return Draft(text=describe(sized, change, evidence), evidence=evidence)
     letter = opt.letter_for_change(options, change)
     if letter is None and any(opt.image_of(v, n) is not None for v in options.values()):
         want_small = bool(re.search(r"\b(smaller|less|least|decreas|shrunk)", view.question.stem, re.I))
@@ -91,6 +91,19 @@ def choose(view: PlanView, sized: dict[int, float], change: opt.Change, evidence
     if letter is None:
         return common.abstain(f"the measured change ({change}) matches no single option", evidence)
     return Draft(letter=letter, text=f"{letter}: {options[letter]}", evidence=evidence)
+
+
+_WORDS = {"increase": "larger (progressing)", "decrease": "smaller (improving)", "stable": "about the same size (stable)",
+          "gross_total": "gone from the enhancing region (gross-total resection)",
+          "partial": "partly left (partial resection)", "new": "new", "resolved": "no longer visible (resolved)"}
+
+
+def describe(sized: dict[int, float], change: opt.Change, evidence: list[Evidence]) -> str:
+    """An open answer: the change in words, then the sizes."""
+    order = list(sized)
+    unit = evidence[0].values.get("unit", "")
+    sizes = " -> ".join(f"{sized[i]:.1f} {unit} (image {i + 1})" for i in order)
+    return f"The lesion is {_WORDS[change]} on image {order[-1] + 1} compared with image {order[0] + 1}: {sizes}."
 
 
 def _asks_resection(view: PlanView) -> bool:
