@@ -28,6 +28,7 @@ from mimir.demo.plan import (
     measure_mri,
     step_changes,
 )
+from mimir.demo.series import write_series
 from mimir.demo.truth import ImageTruth, PatientTruth, VisitTruth
 from mimir.demo.writers import (
     DicomMeta,
@@ -38,7 +39,6 @@ from mimir.demo.writers import (
     write_instance,
     write_nifti,
     write_png,
-    write_series,
 )
 
 PNG_SIZE = 256

@@ -16,10 +16,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 from PIL import Image
-from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.filebase import DicomBytesIO
-from pydicom.filewriter import write_data_element, write_file_meta_info
 from pydicom.uid import (
     UID,
     CTImageStorage,
@@ -121,7 +118,8 @@ def base_dataset(meta: DicomMeta) -> Dataset:
     return ds
 
 
-def _set_pixels(ds: Dataset, pixels: np.ndarray) -> None:
+def set_pixels(ds: Dataset, pixels: np.ndarray) -> None:
+    """Image pixel module and pixel data: RGB uint8 for (H, W, 3), 12-bit MONOCHROME2 otherwise."""
     if pixels.ndim == 3:
         ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PlanarConfiguration = 3, "RGB", 0
         ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
@@ -145,7 +143,7 @@ def write_instance(path: Path, ds: Dataset, pixels: np.ndarray, instance: int, s
         ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
         ds.PixelSpacing = [spacing, spacing]
         ds.SliceLocation = round(float(position[2]), 4)
-    _set_pixels(ds, pixels)
+    set_pixels(ds, pixels)
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
 
@@ -159,69 +157,3 @@ def lps_position(affine: np.ndarray, i: float, j: float, k: float) -> tuple[floa
     """Patient (LPS) position of RAS voxel (i, j, k)."""
     x, y, z = (affine @ np.array([i, j, k, 1.0]))[:3]
     return -float(x), -float(y), float(z)
-
-
-class SeriesWriter:
-    """Writes the instances of one series, encoding the shared header elements only once.
-
-    A series shares all but a handful of elements (SOP instance UID, instance number, position,
-    slice location, pixel data), so their encoded bytes are cached and merged in tag order with the
-    per-instance elements; the result is the file ``Dataset.save_as`` would write (see the tests).
-    """
-
-    def __init__(self, ds: Dataset) -> None:
-        self._meta = ds.file_meta
-        self._static = {elem.tag: _encode_element(elem) for elem in ds}
-
-    def write(self, path: Path, dynamic: Dataset) -> None:
-        """Write one instance whose per-instance elements are in ``dynamic``."""
-        self._meta.MediaStorageSOPInstanceUID = dynamic.SOPInstanceUID
-        fp = _bytes_io()
-        fp.write(b"\x00" * 128 + b"DICM")
-        write_file_meta_info(fp, self._meta, enforce_standard=True)
-        parts = dict(self._static)
-        parts.update({elem.tag: _encode_element(elem) for elem in dynamic})
-        fp.write(b"".join(parts[tag] for tag in sorted(parts)))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(fp.getvalue())
-
-
-def _bytes_io() -> DicomBytesIO:
-    fp = DicomBytesIO()
-    fp.is_little_endian, fp.is_implicit_VR = True, False
-    return fp
-
-
-def _encode_element(elem: DataElement) -> bytes:
-    fp = _bytes_io()
-    write_data_element(fp, elem, ["iso8859"])
-    return bytes(fp.getvalue())
-
-
-def write_series(folder: Path, volume: np.ndarray, affine: np.ndarray, meta: DicomMeta, to_stored: float,
-                 offset: float = 0.0, step: int = 2) -> int:
-    """Write every ``step``-th axial slice as one DICOM file; returns the number written.
-
-    Stored value = (value + ``offset``) * ``to_stored`` (CT: HU + 1024, with RescaleIntercept -1024).
-    """
-    ds = base_dataset(meta)
-    spacing = float(abs(affine[0, 0]))
-    ds.SliceThickness, ds.SpacingBetweenSlices = spacing, spacing * step
-    ds.ImageOrientationPatient, ds.PixelSpacing = [1, 0, 0, 0, 1, 0], [spacing, spacing]
-    nx, ny, nz = volume.shape
-    _set_pixels(ds, lps_slice(volume, 0))
-    del ds.PixelData
-    writer = SeriesWriter(ds)
-    slices = range(step // 2, nz, step)
-    for n, k in enumerate(slices, start=1):
-        dyn = Dataset()
-        dyn.SOPInstanceUID = uid(meta.series_uid, "instance", k)
-        dyn.InstanceNumber = n
-        position = lps_position(affine, nx - 1, ny - 1, k)
-        dyn.ImagePositionPatient = [round(float(v), 4) for v in position]
-        dyn.SliceLocation = round(float(position[2]), 4)
-        pixels = np.clip(np.round((lps_slice(volume, k) + offset) * to_stored), 0, 4095).astype(np.uint16)
-        dyn.PixelData = pixels.tobytes()
-        dyn["PixelData"].VR = "OW"
-        writer.write(folder / f"{opaque_name(meta.series_uid, k)}.dcm", dyn)
-    return len(slices)
