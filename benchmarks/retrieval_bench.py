@@ -18,6 +18,7 @@ import json
 import os
 import tempfile
 import time
+from typing import Any
 
 import faiss
 import numpy as np
@@ -129,17 +130,18 @@ def main() -> None:
     t0 = time.perf_counter()
     truth = exact_top(xb, xq[: a.recall_queries], 10)
     print(f"exact top-10 for {a.recall_queries} queries in {time.perf_counter() - t0:.1f} s")
-    result: dict[str, object] = {"n": a.n, "dim": a.dim, "kind": kind, "build_s": build_s,
-                                 "rss_delta_mb": rss1 - rss0, "index_bytes": index_bytes(index), "runs": []}
+    runs: list[dict[str, float]] = []
+    result: dict[str, Any] = {"n": a.n, "dim": a.dim, "kind": kind, "build_s": build_s,
+                                 "rss_delta_mb": rss1 - rss0, "index_bytes": index_bytes(index), "runs": runs}
     faiss.omp_set_num_threads(1)  # one query at a time: no OpenMP fan-out, as in a serving process
     efs = [int(e) for e in a.ef.split(",")] if kind == "hnsw" else [0]
-    inner = faiss.downcast_index(index.index)
+    inner: Any = faiss.downcast_index(index.index)  # type: ignore[attr-defined]
     for ef in efs:
         if kind == "hnsw":
             inner.hnsw.efSearch = ef
         m = measure(index, xq, truth, 10)
         m["efSearch"] = ef
-        result["runs"].append(m)  # type: ignore[union-attr]
+        runs.append(m)
         print(f"efSearch={ef:>4}: median {m['median_ms']:.3f} ms, p95 {m['p95_ms']:.3f} ms, "
               f"recall@10 {m['recall@10']:.4f}", flush=True)
     print(f"index bytes: {result['index_bytes'] / 2**20:.0f} MiB")

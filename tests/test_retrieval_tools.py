@@ -92,3 +92,20 @@ def test_tools_register_with_availability(settings, tmp_path):
     assert "ingest" in (reg.get("find_priors").unavailable_reason(settings) or "")
     open_database(settings).dispose()
     assert reg.get("find_priors").unavailable_reason(settings) is None
+
+
+def test_image_vectors_join_the_ranking_when_an_image_embedder_is_configured(settings, tmp_path):
+    settings = settings.model_copy(update={"retrieval_image_embedder": "thumbnail"})
+    service.forget_open_indexes()
+    db = open_database(settings)
+    with db.session() as s:
+        studies = build_timeline(s, tmp_path / "pictures")
+        uid = studies[("P1", date(2022, 1, 11))].study_uid
+    with db.session() as s:
+        out = find_priors(PriorsArgs(study_uid=uid), ToolContext(settings=settings, session=s))
+    service.forget_open_indexes()
+    db.dispose()
+    by_date = {p.study_date: p for p in out.priors}
+    same_picture, other_picture = by_date[date(2021, 1, 12)], by_date[date(2021, 6, 3)]
+    assert same_picture.image_similarity is not None and other_picture.image_similarity is not None
+    assert same_picture.image_similarity > 0.99 > other_picture.image_similarity
