@@ -49,6 +49,8 @@ def plan(view: PlanView) -> Decision | None:
         return None
     if names_images:
         matches = [i for i, lab in labels.items() if lab == target]
+        if len(matches) != 1 and target is not None:
+            matches = _most_probable(view, target, evidence)
         letter = opt.letter_for_image(options, matches[0], n) if len(matches) == 1 else None
     else:
         letter = opt.letter_for_label(options, labels[asked]) if asked is not None else None
@@ -58,6 +60,30 @@ def plan(view: PlanView) -> Decision | None:
         text = "; ".join(f"Image {i + 1} is {names.get(lab, lab)}" for i, lab in labels.items())
         return Draft(text=text + ".", evidence=evidence)
     return Draft(letter=letter, text=f"{letter}: {options[letter]}", evidence=evidence) if letter else None
+
+
+#: The question says one image is the target; when no classifier names it first, the image with the
+#: highest probability for it is taken only if that probability is at least this many times the next.
+PROBABILITY_MARGIN = 2.0
+
+
+def _most_probable(view: PlanView, target: str, evidence: list[Evidence]) -> list[int]:
+    """[the image most probably showing ``target``] when it stands out clearly, else []."""
+    names = {"L": "left", "R": "right"}
+    probs: dict[int, float] = {}
+    for r in view.results("classify"):
+        p = (r.result or {}).get("probabilities") or {}
+        value = p.get(target, p.get(names.get(target, target)))
+        if value is not None:
+            probs[int(r.call.args["image_index"])] = float(value)
+    ranked = sorted(probs, key=lambda i: probs[i], reverse=True)
+    if len(ranked) < 2 or probs[ranked[0]] < PROBABILITY_MARGIN * max(probs[ranked[1]], 1e-6):
+        return []
+    best = ranked[0]
+    evidence.append(Evidence(statement=f"No image was classified {target} first; image {best + 1} is the most "
+                                       f"probable ({probs[best]:.2f} vs {probs[ranked[1]]:.2f})",
+                             image_indices=ranked, values={f"p_{target}_image{i + 1}": round(probs[i], 4) for i in ranked}))
+    return [best]
 
 
 def by_date(view: PlanView) -> Draft | None:
