@@ -139,3 +139,22 @@ def test_cli_lists_and_runs_tools(settings: Settings, ct: Path, monkeypatch: pyt
     assert first["result"]["changes"][0]["category"] == "PR" and second["cached"] is True
     bad = CliRunner().invoke(app, ["tools", "run", "compare", "--case", str(case), "--args", "{}"])
     assert bad.exit_code == 2 and "timepoints" in bad.output
+
+
+def test_recording_a_key_twice_keeps_one_tool_run(settings: Settings) -> None:
+    from mimir.memory.db import open_database
+    from mimir.memory.models import ToolRun
+    from mimir.tools.cache import SessionStore, StoredRun
+    from sqlalchemy import func, select
+
+    db = open_database(settings)
+
+    def run() -> StoredRun:
+        return StoredRun(id=0, tool="compare", version="1", cache_key="k" * 64, arguments={}, output={"a": 1},
+                         artifacts=[], duration_s=0.1)
+
+    with db.session() as s:
+        first = SessionStore(s).record(run(), None)
+    with db.session() as s:  # e.g. a parallel call that missed the lookup
+        assert SessionStore(s).record(run(), None) == first
+        assert s.scalar(select(func.count()).select_from(ToolRun)) == 1

@@ -111,8 +111,17 @@ class SessionStore:
             arguments=run.arguments, output=run.output, artifacts=run.artifacts,
             duration_s=run.duration_s, status="ok", patient_id=patient_id,
         )
-        self.session.add(row)
-        self.session.flush()
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            with self.session.begin_nested():  # a concurrent run may have recorded the same key
+                self.session.add(row)
+        except IntegrityError:
+            existing = self.lookup(run.cache_key)
+            if existing is None:
+                raise
+            run.id = existing.id
+            return existing.id
         run.id = row.id
         return row.id
 
