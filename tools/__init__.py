@@ -20,9 +20,6 @@ BUILTIN_TOOL_MODULES = (
     "mimir.tools.totalseg",
     "mimir.tools.measure",
     "mimir.tools.compare",
-)
-#: Modules added by other parts of mimir; each is skipped while it does not exist yet.
-OPTIONAL_TOOL_MODULES = (
     "mimir.tools.vlm.tool",
     "mimir.tools.retrieval.tools",
 )
@@ -36,14 +33,6 @@ def build_registry(settings: Settings | None = None, *, plugins: bool = True) ->
     registry = Registry("mimir")
     for name in BUILTIN_TOOL_MODULES:
         importlib.import_module(name).register(registry)
-    for name in OPTIONAL_TOOL_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name != name:
-                raise
-            continue
-        module.register(registry)
     if plugins:
         load_plugins(registry)
     return registry
