@@ -34,7 +34,7 @@ def test_bad_argument_returns_to_the_model_as_a_retry_message(settings: Settings
     retry = [m for m in model.seen[1] if isinstance(m, ToolMessage)]
     assert len(retry) == 1 and retry[0].status == "error" and retry[0].tool_call_id == "c1"
     assert "image_index" in str(retry[0].content) and "fix" in str(retry[0].content).lower()
-    assert set(model.bound_tools) == {"segment", "classify"}
+    assert set(model.bound_tools) == {"segment", "classify", "compare"}
     results = [m for m in model.seen[2] if isinstance(m, ToolMessage) and m.status != "error"]
     assert [m.tool_call_id for m in results] == ["c2", "c3"] and '"enhancing"' in str(results[0].content)
     assert (answer.status, answer.letter) == ("ok", "A")

@@ -44,8 +44,9 @@ def test_temporal_change_maps_to_option(agent: Agent, tmp_path: Path, radii: lis
     case = lesion_case(tmp_path, radii, "How has the lesion changed over time on these MRI scans?" + CHANGE_OPTIONS)
     answer = agent.answer(case)
     assert (answer.status, answer.letter, answer.ability) == ("ok", letter, "temporal")
-    assert [s.tool for s in answer.steps] == ["segment"] * 3
-    assert sorted(i for s in answer.steps for i in s.image_indices) == [0, 1, 2]
+    assert [s.tool for s in answer.steps] == ["segment"] * 3 + ["compare"]
+    assert sorted(i for s in answer.steps[:3] for i in s.image_indices) == [0, 1, 2]
+    assert any("category" in e.values for e in answer.evidence)
     sizes = [e.values["size"] for e in answer.evidence if "size" in e.values]
     assert sizes == sorted(sizes, reverse=letter == "C") and all(e.tool_run_ids for e in answer.evidence[:3])
 

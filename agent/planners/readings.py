@@ -57,17 +57,6 @@ def change_between(first: float, last: float) -> tuple[Change, float | None]:
     return ("increase" if pct > 0 else "decrease"), pct
 
 
-def change_from_compare(result: dict[str, Any]) -> Change | None:
-    """The change category of a ``compare`` result, mapped onto the option categories."""
-    from mimir.agent.options import change_of
-
-    for key in ("resection_extent", "category", "change", "trend"):
-        value = result.get(key)
-        if isinstance(value, str) and (c := change_of(value.replace("_", " "))) is not None:
-            return c
-    return None
-
-
 _SEQUENCES = (("T1C", r"t1\s*c|t1[-_ ]?(ce|gd|post|\+c)|post[-_ ]?contrast|contrast"), ("FLAIR", r"flair"),
               ("T2", r"t2"), ("T1", r"t1"))
 

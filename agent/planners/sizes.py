@@ -7,7 +7,7 @@ import re
 from mimir.agent import options as opt
 from mimir.agent.planners import common
 from mimir.agent.planners.base import Decision, PlanView
-from mimir.agent.planners.readings import RESIDUAL_MIN, change_between, change_from_compare, lesion_size
+from mimir.agent.planners.readings import RESIDUAL_MIN, change_between, lesion_size
 from mimir.agent.state import Draft, PlannedCall, ToolRecord
 
 from mimir.domain import Evidence
@@ -46,7 +46,26 @@ def plan(view: PlanView) -> Decision | None:
         calls.append(untried[0])
     if calls:
         return calls
+    if (call := compare_call(view, sizes)) is not None and not view.attempted(call):
+        return [call]
     return conclude(view, sizes)
+
+
+def compare_call(view: PlanView, records: dict[int, ToolRecord]) -> PlannedCall | None:
+    """``compare`` over the timepoints (RECIST on the longest diameter in 2D, volume in 3D), if available."""
+    if "compare" not in view.available or len(records) < 2:
+        return None
+    points = []
+    for i, rec in records.items():
+        items = [m for m in (rec.result or {}).get("measurements", []) if m.get("value") != 0]
+        date = view.case.images[i].study_date
+        point: dict[str, object] = {"timepoint": str(date) if date else f"image {i + 1}", "image_index": i}
+        if len((rec.result or {}).get("shape") or []) >= 3:
+            point["volume_ml"] = round(sum(float(m.get("volume_ml") or 0.0) for m in items), 4)
+        else:
+            point["sum_diameters_mm"] = round(max((float(m.get("longest_diameter_mm") or 0.0) for m in items), default=0.0), 3)
+        points.append(point)
+    return PlannedCall(tool="compare", args={"label": "lesion", "timepoints": points}, purpose="change over timepoints")
 
 
 def conclude(view: PlanView, records: dict[int, ToolRecord]) -> Decision | None:
@@ -63,9 +82,13 @@ def conclude(view: PlanView, records: dict[int, ToolRecord]) -> Decision | None:
     change, pct = change_between(sized[order[0]], sized[order[-1]])
     if _asks_resection(view):
         change = _resection(records[order[-1]], unit, evidence)
-    compared = view.results("compare")
-    if compared and (c := change_from_compare(compared[-1].result or {})) is not None:
-        change = c
+    for rec in view.results("compare")[-1:]:
+        for ch in (rec.result or {}).get("changes", []):
+            evidence.append(Evidence(
+                statement=f"compare ({(rec.result or {}).get('standard', 'RECIST')}): {ch.get('quantity')} "
+                          f"{ch.get('baseline')} -> {ch.get('last')} {ch.get('unit')}, category {ch.get('category')}",
+                tool_run_ids=_ids(rec), image_indices=list(records),
+                values={"category": str(ch.get("category")), "percent_change": ch.get("percent_change") or "n/a"}))
     pct_text = f"{pct:+.0f}%" if pct is not None else "new"
     evidence.append(Evidence(statement=f"From image {order[0] + 1} to image {order[-1] + 1}: {change} ({pct_text})",
                              image_indices=[order[0], order[-1]],
