@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from fixtures.agent_cases import lesion_case
 from fixtures.agent_tools import stand_in_registry
+
 from mimir.agent.checkpoint import open_checkpointer
 from mimir.agent.service import Agent
 from mimir.settings import Settings
