@@ -27,7 +27,6 @@ def ask(
     ``mimir ask --case CASE.json`` or ``mimir ask --patient ID --images A B ... "question"``.
     """
     from mimir.agent.service import Agent
-
     from mimir.output import emit, fail
     from mimir.settings import Settings
 
@@ -78,7 +77,6 @@ def _live(agent: object, case: Case, thread: str | None) -> None:
     import uuid
 
     from mimir.agent.service import Agent
-
     from mimir.output import emit
 
     assert isinstance(agent, Agent)

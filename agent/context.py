@@ -12,13 +12,13 @@ from mimir.tools.runner import ToolRunner
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
-    from mimir.agent.planners.base import Planner
-    from mimir.memory.db import Database
-    from mimir.tools.registry import Registry
     from sqlalchemy.orm import Session
 
+    from mimir.agent.planners.base import Planner
     from mimir.domain import Case
+    from mimir.memory.db import Database
     from mimir.settings import Settings
+    from mimir.tools.registry import Registry
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Literal
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer, Send
+
 from mimir.agent.context import AgentContext
 from mimir.agent.nodes.act import act
 from mimir.agent.nodes.answer import answer

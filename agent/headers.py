@@ -37,8 +37,9 @@ def _fill(img: CaseImage, cache: HeaderCache) -> CaseImage:
 def _read(path: str) -> dict[str, Any]:
     """Metadata fields of one DICOM file (empty when unreadable)."""
     import pydicom
-    from mimir.memory.ingest.dicom import record_from_dataset
     from pydicom.errors import InvalidDicomError
+
+    from mimir.memory.ingest.dicom import record_from_dataset
 
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True)

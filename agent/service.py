@@ -8,20 +8,20 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from langgraph.types import Command
+
 from mimir.agent.context import AgentContext, Limits
 from mimir.agent.graph import build_graph
-
 from mimir.domain import Answer, Case, Event
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
+
     from mimir.agent.planners.base import Planner
     from mimir.memory.db import Database
+    from mimir.settings import Settings
     from mimir.tools.context import ToolContext
     from mimir.tools.registry import Registry
     from mimir.tools.runner import ToolRunner
-
-    from mimir.settings import Settings
 
 log = logging.getLogger(__name__)
 

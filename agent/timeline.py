@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mimir.agent.state import TimelineSummary
-
 from mimir.domain import Case, CaseImage
 
 if TYPE_CHECKING:

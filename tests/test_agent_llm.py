@@ -8,9 +8,9 @@ from fixtures.agent_cases import CHANGE_OPTIONS, lesion_case
 from fixtures.agent_fake_llm import ScriptedToolModel
 from fixtures.agent_tools import stand_in_registry
 from langchain_core.messages import AIMessage, ToolMessage
+
 from mimir.agent.planners.llm import LLMPlanner
 from mimir.agent.service import Agent
-
 from mimir.settings import Settings
 
 
@@ -58,3 +58,19 @@ def test_step_limit_ends_the_loop(tmp_path: Path) -> None:
     agent, model = _agent(settings, loop)
     answer = agent.answer(lesion_case(tmp_path, [10, 14], "What sequence is image 1?\nA: T1\nB: T1C"))
     assert len(model.seen) == 2 and answer.status == "abstained" and "steps" in (answer.abstain_reason or "")
+
+
+def test_json_plan_mode_for_servers_without_tool_calling(settings: Settings, tmp_path: Path) -> None:
+    def plan(**args: object) -> AIMessage:
+        return AIMessage("", tool_calls=[_call("JsonStep", dict(args), "p")])
+
+    script = [plan(calls=[{"tool": "classify", "args": {"image_index": 0}}, {"tool": "classify", "args": {"image_index": 1}}]),
+              plan(final="ANSWER: B")]
+    model = ScriptedToolModel(responses=script, seen=[])
+    agent = Agent(settings, registry=stand_in_registry(), planner=LLMPlanner(model, tool_calling=False))
+    case = lesion_case(tmp_path, [6, 6], "Which image is the FLAIR?\nA: the first image\nB: the second image",
+                       sequences=["T2", "FLAIR"])
+    answer = agent.answer(case)
+    assert [s.tool for s in answer.steps] == ["classify", "classify"] and answer.letter == "B"
+    second_prompt = str(model.seen[1][-1].content)
+    assert '"label": "FLAIR"' in second_prompt and '"label": "T2"' in second_prompt  # results reach the model

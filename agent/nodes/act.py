@@ -6,15 +6,15 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
+from sqlalchemy.exc import IntegrityError
+
 from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
 from mimir.agent.state import ActInput, PlannedCall, ToolRecord
+from mimir.domain import ToolStep
 from mimir.tools.cache import referenced_indices
 from mimir.tools.errors import ToolArgumentError, ToolCannotHandle, ToolUnavailable
 from mimir.tools.runner import ToolOutcome
-from sqlalchemy.exc import IntegrityError
-
-from mimir.domain import ToolStep
 
 
 def act(task: ActInput, runtime: Runtime[AgentContext]) -> dict[str, Any]:

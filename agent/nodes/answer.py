@@ -6,10 +6,10 @@ import time
 from typing import Any
 
 from langgraph.runtime import Runtime
+
 from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
 from mimir.agent.state import AgentState, Draft
-
 from mimir.domain import Answer
 
 

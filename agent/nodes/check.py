@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.runtime import Runtime
+
 from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
 from mimir.agent.state import AgentState

@@ -8,13 +8,13 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
+
 from mimir.agent.classify import is_follow_up
 from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
 from mimir.agent.headers import fill_from_headers
 from mimir.agent.state import AgentState
 from mimir.agent.timeline import prefetch, register
-
 from mimir.domain import Case
 
 _MENTION = re.compile(r"\b(?:the )?(?:first|second|third|fourth|fifth|last) (?:image|one|scan)\b|\bimage \d+\b", re.I)

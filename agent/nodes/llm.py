@@ -12,17 +12,17 @@ from typing import Any
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
+
 from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
 from mimir.agent.nodes.act import run_call
 from mimir.agent.planners.common import abstain
 from mimir.agent.planners.llm import SYSTEM_PROMPT, describe_case, draft_from_text
 from mimir.agent.state import AgentState, PlannedCall, ToolRecord
+from mimir.domain import Case, Evidence, ToolStep
 from mimir.tools.adapters import to_langchain
 from mimir.tools.cache import referenced_indices
 from mimir.tools.runner import ToolOutcome
-
-from mimir.domain import Case, Evidence, ToolStep
 
 
 def _tool_schemas(ctx: AgentContext) -> list[dict[str, Any]]:

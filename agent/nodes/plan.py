@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from langgraph.runtime import Runtime
+
 from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
 from mimir.agent.planners.base import PlanView

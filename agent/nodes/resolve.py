@@ -6,10 +6,10 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
+
 from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
 from mimir.agent.state import AgentState
-
 from mimir.domain import Binding, Resolution
 
 #: The batch policy for ambiguous references, recorded in ``Answer.policy_notes``.

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeAlias
 
 from mimir.agent.state import Draft, PlannedCall, TimelineSummary, ToolRecord
-
 from mimir.domain import Ability, Case, ParsedQuestion, Resolution
 
 

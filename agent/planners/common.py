@@ -6,7 +6,6 @@ import re
 
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.state import Draft, PlannedCall
-
 from mimir.domain import Evidence
 
 SEGMENTATION_EXPERTS = {"MR": "brain_mri_lesion_seg", "CT": "head_ct_haemorrhage_seg"}

@@ -12,7 +12,6 @@ from mimir.agent import options as opt
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.readings import classified_label, sequence_named, sequence_of, side_named
 from mimir.agent.state import Draft, PlannedCall
-
 from mimir.domain import CaseImage, Evidence
 
 CLASSIFIERS = {"sequence": "mr_sequence_classifier", "side": "fundus_laterality_classifier"}

@@ -11,10 +11,11 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, Field, SecretStr
+
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.common import abstain
 from mimir.agent.state import Draft, PlannedCall
-from pydantic import BaseModel, Field, SecretStr
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -74,6 +75,13 @@ class JsonStep(BaseModel):
     final: str | None = Field(default=None, description="'ANSWER: <letter>' / text, or 'ABSTAIN: <reason>'")
 
 
+def _structured_kwargs(model: BaseChatModel) -> dict[str, Any]:
+    """OpenAI-compatible servers without tool calling take a JSON-schema response format."""
+    from langchain_openai import ChatOpenAI
+
+    return {"method": "json_schema"} if isinstance(model, ChatOpenAI) else {}
+
+
 class LLMPlanner:
     """A chat model as planner; ``tool_calling`` selects the ReAct loop or JSON plans."""
 
@@ -89,9 +97,10 @@ class LLMPlanner:
                 for r in view.records]
         prompt = (describe_case(view.case, view.case.question, view.timeline)
                   + f"\nAvailable tools: {sorted(view.available)}\nResults so far: {json.dumps(done, default=str)}")
-        structured = self.model.with_structured_output(JsonStep, method="json_schema")
+        structured = self.model.with_structured_output(JsonStep, **_structured_kwargs(self.model))
         step = structured.invoke([("system", SYSTEM_PROMPT), ("human", prompt)])
-        assert isinstance(step, JsonStep)
+        if not isinstance(step, JsonStep):
+            raise TypeError(f"the planner model returned {type(step).__name__}, not a JSON plan")
         if step.final is not None or not step.calls:
             return draft_from_text(step.final or "ABSTAIN: the planner gave no plan", view.question.options)
         fresh = [c for c in step.calls if not view.attempted(c)]

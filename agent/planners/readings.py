@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 from mimir.agent.options import Change
-
 from mimir.domain import CaseImage
 
 #: Relative change under which two sizes count as stable. Progression and response change a lesion's

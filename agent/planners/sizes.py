@@ -9,7 +9,6 @@ from mimir.agent.planners import common
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.readings import RESIDUAL_MIN, change_between, lesion_size
 from mimir.agent.state import Draft, PlannedCall, ToolRecord
-
 from mimir.domain import Evidence
 
 
