@@ -9,8 +9,9 @@ import pytest
 import typer
 from fixtures.agent_cases import CHANGE_OPTIONS, lesion_case
 from fixtures.agent_tools import stand_in_registry
-from mimir.agent import cli
 from typer.testing import CliRunner
+
+from mimir.agent import cli
 
 
 @pytest.fixture

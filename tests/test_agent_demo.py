@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from fixtures.agent_demo import demo_items, oracle_registry, score
+
 from mimir.agent.service import Agent
 from mimir.settings import Settings
 

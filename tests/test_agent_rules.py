@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from fixtures.agent_cases import CHANGE_OPTIONS, lesion_case
 from fixtures.agent_tools import stand_in_registry
+
 from mimir.agent.classify import classify_question
 from mimir.agent.options import change_of, image_of, letter_for_change, letter_for_label
 from mimir.agent.service import Agent
-
 from mimir.settings import Settings
 
 
@@ -100,10 +100,11 @@ def test_tool_limit_stops_the_plan(tmp_path: Path) -> None:
 def test_results_become_timeline_findings_and_are_cached(agent: Agent, tmp_path: Path, settings: Settings) -> None:
     import json
 
+    from sqlalchemy import select
+
     from mimir.memory.db import open_database
     from mimir.memory.ingest import ingest_paths
     from mimir.memory.models import Finding
-    from sqlalchemy import select
 
     case = lesion_case(tmp_path, [10, 14], "How has the lesion changed over time on MRI?" + CHANGE_OPTIONS,
                        patient_id="P-7")

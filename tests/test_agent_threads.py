@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from fixtures.agent_cases import CHANGE_OPTIONS, lesion_case
 from fixtures.agent_tools import stand_in_registry
-from mimir.agent.checkpoint import open_checkpointer
-from mimir.agent.service import Agent
 from PIL import Image
 
+from mimir.agent.checkpoint import open_checkpointer
+from mimir.agent.service import Agent
 from mimir.settings import Settings
 
 AMBIGUOUS = "Which sequence is the other image?\nA: T1\nB: T2\nC: FLAIR\nD: T1C"
