@@ -29,11 +29,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fixtures.agent_demo import demo_items, oracle_registry  # noqa: E402
+
 from mimir.agent.service import Agent  # noqa: E402
+from mimir.settings import Settings  # noqa: E402
 from mimir.tools.context import ToolContext  # noqa: E402
 from mimir.tools.runner import ToolOutcome, ToolRunner  # noqa: E402
-
-from mimir.settings import Settings  # noqa: E402
 
 ABILITIES = ("temporal", "comparison", "coreference")
 
@@ -102,9 +102,8 @@ def main() -> None:
         build_demo(demo, patients=5, seed=3, workers=1)
     settings = Settings(data_dir=tmp / "data").ensure_dirs()
     if args.load and not args.no_timeline:
-        from mimir.memory.db import open_database
-
         from mimir.demo.load import load_demo
+        from mimir.memory.db import open_database
 
         load_demo(open_database(settings), demo, settings)
     registry = oracle_registry(demo)
