@@ -22,6 +22,7 @@ from typing import Any
 
 import faiss
 import numpy as np
+
 from mimir.tools.retrieval import ann
 
 

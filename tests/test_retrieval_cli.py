@@ -7,11 +7,11 @@ from datetime import date
 
 import pytest
 import typer
+from typer.testing import CliRunner
+
 from mimir.memory.db import open_database
 from mimir.memory.models import Patient
 from mimir.tools.retrieval.cli import register
-from typer.testing import CliRunner
-
 from tests.fixtures.retrieval_timeline import add_study, build_timeline
 
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mimir.memory.db import open_database
-from mimir.memory.models import Study
-from mimir.tools.context import ToolContext
-from mimir.tools.retrieval import service
-from mimir.tools.retrieval.tools import PriorsArgs, SimilarArgs, find_priors, similar_cases
 from sqlalchemy import select
 
 from mimir.demo.build import build_demo
 from mimir.demo.load import load_demo
 from mimir.demo.render import BuildOptions
+from mimir.memory.db import open_database
+from mimir.memory.models import Study
 from mimir.settings import Settings
+from mimir.tools.context import ToolContext
+from mimir.tools.retrieval import service
+from mimir.tools.retrieval.tools import PriorsArgs, SimilarArgs, find_priors, similar_cases
 
 pytestmark = pytest.mark.slow
 

@@ -6,6 +6,8 @@ from datetime import date
 
 import numpy as np
 import pytest
+from sqlalchemy import select
+
 from mimir.memory.db import open_database
 from mimir.memory.models import Patient, Study
 from mimir.tools.retrieval import ann
@@ -13,8 +15,6 @@ from mimir.tools.retrieval.embedders import MiniLMTextEmbedder
 from mimir.tools.retrieval.index import TEXT, RetrievalIndex
 from mimir.tools.retrieval.service import default_text_embedder
 from mimir.tools.retrieval.store import Filters
-from sqlalchemy import select
-
 from tests.fixtures.retrieval_timeline import add_study, build_timeline
 
 

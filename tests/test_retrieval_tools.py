@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
+from mimir.domain import CaseImage
 from mimir.memory.db import open_database
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import ToolArgumentError
 from mimir.tools.registry import Registry
 from mimir.tools.retrieval import service
 from mimir.tools.retrieval.tools import PriorsArgs, SimilarArgs, find_priors, register, similar_cases
-
-from mimir.domain import CaseImage
 from tests.fixtures.retrieval_timeline import build_timeline
 
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from mimir.memory.models import Finding, Image, Patient, Report, Series, Study
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+
+from mimir.memory.models import Finding, Image, Patient, Report, Series, Study
 
 
 @dataclass

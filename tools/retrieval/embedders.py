@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
+
 from mimir.tools.errors import ToolUnavailable
 
 if TYPE_CHECKING:
@@ -119,8 +120,9 @@ class ThumbnailEmbedder:
 
     @staticmethod
     def _one(path: Path) -> np.ndarray:
-        from mimir.tools.imaging import load_image
         from skimage.transform import resize
+
+        from mimir.tools.imaging import load_image
 
         img = load_image(path)
         arr = np.asarray(img.array, dtype=np.float32)
@@ -223,8 +225,9 @@ class LocalModelImageEmbedder:
 
 def _rgb_slice(path: Path) -> np.ndarray:
     """The middle 2D slice of an image as 224x224 uint8 RGB."""
-    from mimir.tools.imaging import load_image
     from skimage.transform import resize
+
+    from mimir.tools.imaging import load_image
 
     img = load_image(path)
     arr = np.squeeze(np.asarray(img.array, dtype=np.float32))
@@ -240,13 +243,15 @@ def _rgb_slice(path: Path) -> np.ndarray:
 def expert_embedders(settings: Settings) -> list[ImageEmbedder]:
     """One embedder per trained mimir expert bundle whose metadata names a modality."""
     try:
-        import mimir.tools.experts.embed  # noqa: F401
+        from mimir.tools.experts import embed as expert_embed
     except ModuleNotFoundError:
         log.info("no expert encoder installed (mimir.tools.experts.embed); image vectors off")
         return []
+    preferred = str(getattr(expert_embed, "DEFAULT_EMBEDDER", ""))
     found: list[ImageEmbedder] = []
     for root in settings.expert_dirs:
-        for meta in sorted(Path(root).glob("*/configs/metadata.json")):
+        metas = sorted(Path(root).glob("*/configs/metadata.json"), key=lambda m: m.parent.parent.name != preferred)
+        for meta in metas:
             if not (meta.parent.parent / "models" / "model.pt").is_file():
                 continue  # not trained yet
             modality = json.loads(meta.read_text()).get("mimir", {}).get("modality")

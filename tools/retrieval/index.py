@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING
 
 import faiss
 import numpy as np
+from sqlalchemy.orm import Session
+
 from mimir.tools.errors import ToolCannotHandle
 from mimir.tools.retrieval import ann
 from mimir.tools.retrieval.documents import ImageRef, StudyDoc, describe_change, fingerprint, study_documents
 from mimir.tools.retrieval.embedders import ImageEmbedder, TextEmbedder, embedder_for
 from mimir.tools.retrieval.status import IndexStatus, SpaceInfo, UpdateReport
 from mimir.tools.retrieval.store import Filters, IdMap, VectorRow
-from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     from mimir.settings import Settings

@@ -11,10 +11,11 @@ import logging
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from sqlalchemy.orm import Session
+
 from mimir.tools.retrieval.documents import fingerprint
 from mimir.tools.retrieval.embedders import MiniLMTextEmbedder, TextEmbedder, image_embedders
 from mimir.tools.retrieval.index import RetrievalIndex
-from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     from mimir.settings import Settings

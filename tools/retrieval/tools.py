@@ -11,6 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from mimir.memory.hashing import file_hash
 from mimir.memory.models import Image, Series, Study
 from mimir.tools.errors import ToolArgumentError, ToolCannotHandle
@@ -18,15 +22,11 @@ from mimir.tools.retrieval.index import TEXT, RetrievalIndex
 from mimir.tools.retrieval.service import open_index
 from mimir.tools.retrieval.store import Filters
 from mimir.tools.retrieval.views import Change, StudyRef, changes, later_studies, study_refs
-from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
+    from mimir.settings import Settings
     from mimir.tools.context import ToolContext
     from mimir.tools.registry import Registry
-
-    from mimir.settings import Settings
 
 
 class StudyQuery(BaseModel):

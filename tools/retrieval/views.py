@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from mimir.memory.models import Finding, Image, Series, Study
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from mimir.memory.models import Finding, Image, Series, Study
 
 
 class FindingValue(BaseModel):
