@@ -82,3 +82,12 @@ def test_three_image_checkpoint_is_small_and_pixel_free(agent: Agent, tmp_path: 
         pixels = Image.open(io.BytesIO(raw)).tobytes()
         assert pixels[48 * 96: 48 * 96 + 64] not in everything  # no raw pixel rows
     assert b"data:image" not in everything and b"iVBORw0KGgo" not in everything
+
+
+def test_attribute_mentions_are_left_to_the_classifiers(agent: Agent, tmp_path: Path) -> None:
+    q = "Which image is the FLAIR?\nA: the first image\nB: the second image"
+    events = list(agent.stream(lesion_case(tmp_path, [6, 6], q, sequences=["T2", "FLAIR"]), thread_id="t-attr"))
+    assert not any(e.kind == "interrupt" for e in events)
+    assert events[-1].kind == "answer" and events[-1].data["answer"]["letter"] == "B"
+    kinds = [e.kind for e in events]
+    assert kinds.index("tool_started") < kinds.index("tool_result") < kinds.index("answer")
