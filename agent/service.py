@@ -26,6 +26,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class AwaitingChoice(RuntimeError):
+    """An interactive ``answer()`` paused on an ambiguous reference; resume with :meth:`Agent.resume`."""
+
+    def __init__(self, thread_id: str, question: dict[str, Any]) -> None:
+        super().__init__(f"thread {thread_id} waits for a choice about '{question.get('mention')}': "
+                         f"call Agent.resume('{thread_id}', option) or use stream()")
+        self.thread_id = thread_id
+        self.question = question
+
+
 def make_planner(settings: Settings, name: str | None = None) -> Planner:
     """The configured planner: ``rules`` (default) or ``llm`` (a chat model with tool calling)."""
     if (name or settings.planner) == "llm":
@@ -77,13 +87,14 @@ class Agent:
 
     def answer(self, case: Case, thread_id: str | None = None, batch: bool = True) -> Answer:
         """Answer one case; with ``thread_id`` the question joins (or starts) a thread."""
+        if thread_id is None and not batch:
+            thread_id = uuid.uuid4().hex  # an interactive run may pause, which needs a thread
         graph = self._one_shot if thread_id is None else self.threads
         config = {"configurable": {"thread_id": thread_id}} if thread_id else {}
         state = graph.invoke({"case": case}, config, context=self._context(batch))
         if state.get("__interrupt__"):
-            raise RuntimeError(f"thread {thread_id} paused for a choice; use stream()/resume() interactively")
-        result = state["answer"]
-        assert isinstance(result, Answer)
+            raise AwaitingChoice(str(thread_id), state["__interrupt__"][0].value)
+        result: Answer = state["answer"]
         return result
 
     def stream(self, case: Case, thread_id: str | None = None, batch: bool = False) -> Iterator[Event]:

@@ -91,3 +91,13 @@ def test_attribute_mentions_are_left_to_the_classifiers(agent: Agent, tmp_path: 
     assert events[-1].kind == "answer" and events[-1].data["answer"]["letter"] == "B"
     kinds = [e.kind for e in events]
     assert kinds.index("tool_started") < kinds.index("tool_result") < kinds.index("answer")
+
+
+def test_interactive_answer_raises_awaiting_choice(agent: Agent, tmp_path: Path) -> None:
+    from mimir.agent.service import AwaitingChoice
+
+    case = lesion_case(tmp_path, [6, 6, 6], AMBIGUOUS, sequences=["T1", "FLAIR", "T2"])
+    with pytest.raises(AwaitingChoice) as info:
+        agent.answer(case, batch=False)
+    assert len(info.value.question["candidates"]) == 3
+    assert list(agent.resume(info.value.thread_id, 2))[-1].data["answer"]["letter"] == "B"
