@@ -49,6 +49,8 @@ def describe_case(view_case: Any, question: str, timeline: Any | None = None) ->
         lines.append(f"- image {i}: {json.dumps(meta) if meta else 'no metadata'}")
     if timeline is not None and timeline.studies:
         lines.append(f"Timeline studies: {json.dumps(timeline.studies, default=str)}")
+    if timeline is not None and timeline.trajectories:
+        lines.append(f"Earlier measurements (timeline findings): {json.dumps(timeline.trajectories, default=str)}")
     return "\n".join(lines)
 
 
