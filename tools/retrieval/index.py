@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 import re
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,6 +90,8 @@ class RetrievalIndex:
         self.idmap = IdMap(self.dir / "idmap.sqlite")
         self.spaces: dict[str, faiss.Index] = {}
         self.tombstones: dict[str, int] = {}
+        self.lock = threading.RLock()
+        self._gpu: dict[str, faiss.Index] = {}
         self.status = IndexStatus(state="missing", reason="not loaded yet", path=str(self.dir))
 
     # -- checks -----------------------------------------------------------------------------------
@@ -192,6 +195,7 @@ class RetrievalIndex:
 
     def remove_studies(self, study_ids: Sequence[int]) -> None:
         """Remove the vectors of ``study_ids`` (flat: from FAISS; HNSW: masked, compacted later)."""
+        self._gpu.clear()
         for space, ids in self.idmap.remove_studies(list(study_ids)).items():
             index = self.spaces.get(space)
             if index is None or ids.size == 0:
@@ -229,6 +233,7 @@ class RetrievalIndex:
                          embedder.name, embedder.version)
 
     def _add(self, space: str, vecs: np.ndarray, rows: list[VectorRow]) -> None:
+        self._gpu.clear()
         if space not in self.spaces:
             self.spaces[space] = ann.make_index(vecs.shape[1], ann.choose_kind(len(rows)))
         self.spaces[space].add_with_ids(ann.normalise(vecs), np.array([r.id for r in rows], dtype=np.int64))
@@ -271,21 +276,32 @@ class RetrievalIndex:
     # -- reading ----------------------------------------------------------------------------------
     def search(self, space: str, query: np.ndarray, k: int, filters: Filters) -> list[Hit]:
         """Top-``k`` vectors of ``space`` similar to ``query`` among those passing ``filters``."""
-        index = self.spaces.get(space)
-        if index is None:
-            return []
-        allowed = self.idmap.allowed(space, filters)
-        scores, ids = ann.search(index, query.reshape(1, -1), min(k, max(1, allowed.size)), allowed)
+        with self.lock:
+            index = self.spaces.get(space)
+            if index is None:
+                return []
+            allowed = self.idmap.allowed(space, filters)
+            k = min(k, max(1, allowed.size))
+            if allowed.size == index.ntotal:  # nothing filtered out: a GPU copy may answer (flat only)
+                if space not in self._gpu:
+                    self._gpu[space] = ann.use_gpu_if_available(index)
+                scores, ids = ann.search(self._gpu[space], query.reshape(1, -1), k)
+            else:
+                scores, ids = ann.search(index, query.reshape(1, -1), k, allowed)
+            return self._hits(ids, scores)
+
+    def _hits(self, ids: np.ndarray, scores: np.ndarray) -> list[Hit]:
         found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
         rows = self.idmap.rows([i for i, _ in found])
         return [Hit(rows[i], s) for i, s in found if i in rows]
 
     def study_vector(self, space: str, study_id: int) -> np.ndarray | None:
         """The mean stored vector of a study in ``space`` (None when it has none)."""
-        index, ids = self.spaces.get(space), self.idmap.vector_ids(space, study_id)
-        if index is None or ids.size == 0:
-            return None
-        return ann.normalise(index.reconstruct_batch(ids).mean(axis=0, keepdims=True))[0]
+        with self.lock:
+            index, ids = self.spaces.get(space), self.idmap.vector_ids(space, study_id)
+            if index is None or ids.size == 0:
+                return None
+            return ann.normalise(index.reconstruct_batch(ids).mean(axis=0, keepdims=True))[0]
 
     def require_ready(self) -> None:
         """Refuse to answer from an index that is not loaded and current."""

@@ -8,6 +8,7 @@ fingerprint and updates the index first if the timeline changed.
 from __future__ import annotations
 
 import logging
+import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _open: dict[tuple[str, str], RetrievalIndex] = {}
+_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -38,15 +40,18 @@ def make_index(settings: Settings, text: TextEmbedder | None = None) -> Retrieva
 def open_index(settings: Settings, session: Session) -> RetrievalIndex:
     """The process's index for ``settings``, loaded or rebuilt, and current with the timeline."""
     key = (str(settings.index_dir.resolve()), settings.retrieval_image_embedder)
-    index = _open.get(key)
-    if index is None:
-        index = make_index(settings)
-        index.load_or_rebuild(session)
-        _open[key] = index
-    elif index.idmap.get_meta("fingerprint") != fingerprint(session):
-        report = index.update(session)
-        log.info("retrieval index updated: %s", report.summary())
-    index.require_ready()
+    with _lock:
+        index = _open.get(key)
+        if index is None:
+            index = make_index(settings)
+            _open[key] = index
+            with index.lock:
+                index.load_or_rebuild(session)
+    with index.lock:
+        if index.idmap.get_meta("fingerprint") != fingerprint(session):
+            report = index.update(session)
+            log.info("retrieval index updated: %s", report.summary())
+        index.require_ready()
     return index
 
 

@@ -102,7 +102,8 @@ class IdMap:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.conn = sqlite3.connect(str(path))
+        # Tools run in worker threads; every use of one IdMap is serialised by its RetrievalIndex's lock.
+        self.conn = sqlite3.connect(str(path), check_same_thread=False)
         self.conn.executescript(SCHEMA)
 
     def close(self) -> None:
