@@ -14,11 +14,13 @@ import pytest
 from PIL import Image
 
 from mimir.demo.build import build_demo
+from mimir.demo.load import load_demo
 from mimir.demo.render import BuildOptions
 from mimir.demo.series import write_series
 from mimir.demo.truth import GroundTruth
 from mimir.demo.writers import DicomMeta
 from mimir.domain import parse_question
+from mimir.memory.db import open_database
 
 SEED = 5
 N_PATIENTS = 4  # two MRI patients, one head CT, one fundus pair
@@ -211,10 +213,6 @@ def test_manifest_rows_describe_every_png(demo):
 
 
 def test_load_into_timeline(demo, settings):
-    from mimir.memory.db import open_database
-
-    from mimir.demo.load import load_demo
-
     db = open_database(settings)
     try:
         report = load_demo(db, demo, settings)
@@ -223,3 +221,16 @@ def test_load_into_timeline(demo, settings):
         db.dispose()
     assert report.counts["failed"] == 0 and report.counts["ingested"] > 100
     assert again.counts["ingested"] == 0
+
+
+def test_monai_reads_series_key_image_and_nifti(demo, truth):
+    from monai.transforms import LoadImage
+
+    im = next(i for i in truth.patients[0].visits[0].images if i.sequence == "T1C")
+    series = LoadImage(reader="PydicomReader", image_only=True)(str(demo / im.series_dir))
+    assert tuple(series.shape) == (99, 117, len(range(1, 95, 2)))  # every other 2 mm slice
+    assert float(series.affine[2, 2]) == pytest.approx(4.0)
+    key = LoadImage(reader="PydicomReader", image_only=True)(str(demo / im.dicom))
+    assert tuple(key.shape) == (256, 256)
+    volume = LoadImage(image_only=True)(str(demo / im.nifti))
+    assert tuple(volume.shape) == (99, 117, 95) and 0.5 < float(volume.max()) <= 1.0
