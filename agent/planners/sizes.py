@@ -80,7 +80,11 @@ def conclude(view: PlanView, records: dict[int, ToolRecord]) -> Decision | None:
                 for i in order]
     change, pct = change_between(sized[order[0]], sized[order[-1]])
     if _asks_resection(view):
-        change = _resection(records[order[-1]], unit, evidence)
+        resected = _resection(records[order[0]], records[order[-1]], unit, evidence)
+        if resected is None:
+            return common.abstain("the segmentation shows no enhancing tumour before surgery, so the extent of "
+                                  "resection cannot be judged from it", evidence)
+        change = resected
     for rec in view.results("compare")[-1:]:
         for ch in (rec.result or {}).get("changes", []):
             evidence.append(Evidence(
@@ -133,8 +137,15 @@ def _asks_resection(view: PlanView) -> bool:
         re.search(r"resect", view.question.stem, re.I))
 
 
-def _resection(post: ToolRecord, unit: str, evidence: list[Evidence]) -> opt.Change:
-    """Gross-total when no enhancing tumour is left on the post-operative image, else partial."""
+def _resection(pre: ToolRecord, post: ToolRecord, unit: str, evidence: list[Evidence]) -> opt.Change | None:
+    """Gross-total when no enhancing tumour is left on the post-operative image, else partial.
+
+    None when the pre-operative image shows no enhancing tumour: the segmentation is then not
+    trustworthy for this question (an enhancing tumour is what was resected).
+    """
+    before = (lesion_size(pre.result or {}, enhancing_only=True) or (0.0, unit))[0]
+    if before <= RESIDUAL_MIN[unit]:
+        return None
     residual = (lesion_size(post.result or {}, enhancing_only=True) or (0.0, unit))[0]
     change: opt.Change = "gross_total" if residual <= RESIDUAL_MIN[unit] else "partial"
     i = post.call.args.get("image_index", 0)
