@@ -6,9 +6,12 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
 from mimir.memory.db import Database
 from mimir.memory.hashing import file_hash
-from mimir.memory.ingest.dicom import read_dicom
+from mimir.memory.ingest.dicom import read_dicom_file
 from mimir.memory.ingest.images import is_raster, read_raster
 from mimir.memory.ingest.nifti import is_nifti, read_nifti
 from mimir.memory.ingest.records import BadFile, ImageRecord, SkipFile
@@ -16,9 +19,6 @@ from mimir.memory.ingest.report import IngestItem, IngestReport
 from mimir.memory.ingest.sidecar import ImageMeta, load_manifest
 from mimir.memory.ingest.store import write_study
 from mimir.memory.models import Image
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
-
 from mimir.settings import Settings
 
 __all__ = ["IngestItem", "IngestReport", "expand_paths", "ingest_paths"]
@@ -53,12 +53,11 @@ def _read_one(path: Path, manifest: dict[str, ImageMeta]) -> ImageRecord:
         raise BadFile("no such file")
     if _is_sidecar(path):
         raise SkipFile("metadata sidecar of an image file")
-    digest = file_hash(path)
     if is_nifti(path):
-        return read_nifti(path, digest)
+        return read_nifti(path, file_hash(path))
     if is_raster(path):
-        return read_raster(path, digest, manifest.get(str(path.resolve())))
-    return read_dicom(path, digest)
+        return read_raster(path, file_hash(path), manifest.get(str(path.resolve())))
+    return read_dicom_file(path)
 
 
 def _known_hashes(db: Database, hashes: list[str]) -> set[str]:
@@ -91,8 +90,7 @@ def _store(db: Database, groups: dict[str, list[tuple[int, ImageRecord]]], setti
         recs = [r for _, r in members]
         try:
             with db.session() as s:
-                images = write_study(s, recs, settings.storage_dir, copy)
-                ids = [img.id for img in images]
+                ids = write_study(s, recs, settings.storage_dir, copy)
         except (SQLAlchemyError, OSError) as e:
             log.warning("study %s rolled back: %s", study_uid, e)
             for n, r in members:

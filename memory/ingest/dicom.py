@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import warnings
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.tag import BaseTag, Tag
+
+from mimir.memory.ingest.dicom_scan import fast_values
 from mimir.memory.ingest.records import (
     BadFile,
     ImageRecord,
@@ -16,9 +24,6 @@ from mimir.memory.ingest.records import (
     guess_sequence,
     norm_laterality,
 )
-from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
-from pydicom.tag import BaseTag, Tag
 
 _PIXEL_TAGS = (Tag(0x7FE00010), Tag(0x7FE00008), Tag(0x7FE00009))  # PixelData, FloatPixelData, DoubleFloatPixelData
 _UNDEFINED = 0xFFFFFFFF
@@ -31,13 +36,18 @@ _WANTED: list[BaseTag] = [Tag(k) for k in (
     "NumberOfFrames", "PixelSpacing", "ImagerPixelSpacing", "SliceThickness", "DirectoryRecordSequence",
 )] + list(_PIXEL_TAGS)
 _DEFER = 1024
+_HEAD = 1 << 20  # bytes read per chunk; files larger than _WHOLE are parsed from their first chunk only
+_WHOLE = 64 << 20
+Getter = Callable[[str], Any]
 
 
 def parse_da(value: Any) -> date | None:
     """A DICOM DA value (YYYYMMDD) as a date; None when empty or malformed."""
-    text = str(value or "").strip()
+    text = str(value or "").strip()[:8]
     try:
-        return datetime.strptime(text[:8], "%Y%m%d").date()
+        if len(text) == 8 and text.isascii() and text.isdigit():  # the common case, without strptime
+            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        return datetime.strptime(text, "%Y%m%d").date()
     except ValueError:
         return None
 
@@ -100,19 +110,18 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _str(ds: Dataset, key: str) -> str | None:
-    value = ds.get(key, None)
+def _text(value: Any) -> str | None:
     text = str(value).strip() if value is not None else ""
     return text or None
 
 
-def _spacing(ds: Dataset) -> list[float] | None:
-    ps = ds.get("PixelSpacing", None) or ds.get("ImagerPixelSpacing", None)
+def _spacing(get: Getter) -> list[float] | None:
+    ps = get("PixelSpacing") or get("ImagerPixelSpacing")
     if not ps:
         return None
     try:
         out = [float(v) for v in ps]
-        thick = ds.get("SliceThickness", None)
+        thick = get("SliceThickness")
         if thick not in (None, ""):
             out.append(float(thick))
         return out
@@ -120,31 +129,47 @@ def _spacing(ds: Dataset) -> list[float] | None:
         return None
 
 
+def dataset_getter(ds: Dataset) -> Getter:
+    """Values of ``ds`` by keyword (None when absent), each converted by pydicom once, on first use."""
+    cache: dict[str, Any] = {}
+
+    def get(key: str) -> Any:
+        if key not in cache:
+            cache[key] = ds.get(key, None)
+        return cache[key]
+
+    return get
+
+
 def record_from_dataset(path: Path, ds: Dataset, content_hash: str) -> ImageRecord:
     """Map DICOM attributes onto the timeline's fields, deriving deterministic ids where absent."""
-    patient_key = _str(ds, "PatientID") or f"anonymous:{_str(ds, 'StudyInstanceUID') or path.parent}"
-    study_date = parse_da(ds.get("StudyDate", None) or ds.get("SeriesDate", None) or ds.get("AcquisitionDate", None))
-    study_uid = _str(ds, "StudyInstanceUID") or derived_uid(
-        "study", patient_key, study_date, _str(ds, "AccessionNumber"), _str(ds, "StudyID"), path.parent
+    return record_from_values(path, dataset_getter(ds), content_hash)
+
+
+def record_from_values(path: Path, get: Getter, content_hash: str) -> ImageRecord:
+    """``record_from_dataset`` over any keyword -> value lookup that answers like ``Dataset.get``."""
+    def s(key: str) -> str | None:
+        return _text(get(key))
+
+    patient_key = s("PatientID") or f"anonymous:{s('StudyInstanceUID') or path.parent}"
+    study_date = parse_da(get("StudyDate") or get("SeriesDate") or get("AcquisitionDate"))
+    study_uid = s("StudyInstanceUID") or derived_uid(
+        "study", patient_key, study_date, s("AccessionNumber"), s("StudyID"), path.parent
     )
-    series_uid = _str(ds, "SeriesInstanceUID") or derived_uid(
-        "series", study_uid, _str(ds, "SeriesNumber"), _str(ds, "Modality")
-    )
-    desc = _str(ds, "SeriesDescription")
-    frames = _int(ds.get("NumberOfFrames", None))
+    series_uid = s("SeriesInstanceUID") or derived_uid("series", study_uid, s("SeriesNumber"), s("Modality"))
+    desc = s("SeriesDescription")
     return ImageRecord(
         path=str(path), content_hash=content_hash, file_format="dicom", patient_key=patient_key,
-        study_uid=study_uid, series_uid=series_uid, patient_name=_str(ds, "PatientName"),
-        birth_date=parse_da(ds.get("PatientBirthDate", None)), sex=_str(ds, "PatientSex"),
-        study_date=study_date, study_time=_str(ds, "StudyTime"), modality=_str(ds, "Modality"),
-        study_description=_str(ds, "StudyDescription"), accession=_str(ds, "AccessionNumber"),
-        body_part=_str(ds, "BodyPartExamined"), series_description=desc,
-        sequence=guess_sequence(desc, _str(ds, "ProtocolName")) if _str(ds, "Modality") == "MR" else None,
-        view=_str(ds, "ViewPosition"),
-        laterality=norm_laterality(_str(ds, "ImageLaterality") or _str(ds, "Laterality")),
-        series_number=_int(ds.get("SeriesNumber", None)), sop_uid=_str(ds, "SOPInstanceUID"),
-        rows=_int(ds.get("Rows", None)), cols=_int(ds.get("Columns", None)),
-        n_slices=frames, spacing=_spacing(ds), instance_number=_int(ds.get("InstanceNumber", None)),
+        study_uid=study_uid, series_uid=series_uid, patient_name=s("PatientName"),
+        birth_date=parse_da(get("PatientBirthDate")), sex=s("PatientSex"),
+        study_date=study_date, study_time=s("StudyTime"), modality=s("Modality"),
+        study_description=s("StudyDescription"), accession=s("AccessionNumber"),
+        body_part=s("BodyPartExamined"), series_description=desc,
+        sequence=guess_sequence(desc, s("ProtocolName")) if s("Modality") == "MR" else None,
+        view=s("ViewPosition"), laterality=norm_laterality(s("ImageLaterality") or s("Laterality")),
+        series_number=_int(get("SeriesNumber")), sop_uid=s("SOPInstanceUID"),
+        rows=_int(get("Rows")), cols=_int(get("Columns")), n_slices=_int(get("NumberOfFrames")),
+        spacing=_spacing(get), instance_number=_int(get("InstanceNumber")),
     )
 
 
@@ -155,3 +180,19 @@ def read_dicom(path: Path, content_hash: str) -> ImageRecord:
         return record_from_dataset(path, ds, content_hash)
     except (ValueError, TypeError, KeyError, OSError, EOFError) as e:
         raise BadFile(f"malformed header: {type(e).__name__}: {e}") from e
+
+
+def read_dicom_file(path: Path) -> ImageRecord:
+    """Hash and headers of one DICOM file from a single read; pydicom decides whenever the file is unusual."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        head = f.read(size if size <= _WHOLE else _HEAD)
+        h.update(head)
+        while chunk := f.read(_HEAD):
+            h.update(chunk)
+    digest = h.hexdigest()
+    values = fast_values(head, size)
+    if values is None:
+        return read_dicom(path, digest)
+    return record_from_values(path, values.get, digest)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mimir.memory.ingest.records import BadFile, ImageRecord, SkipFile, derived_uid, guess_sequence
-from mimir.memory.ingest.sidecar import ImageMeta
 from PIL import Image as PILImage
 from PIL import UnidentifiedImageError
+
+from mimir.memory.ingest.records import BadFile, ImageRecord, SkipFile, derived_uid, guess_sequence
+from mimir.memory.ingest.sidecar import ImageMeta
 
 RASTER_SUFFIXES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
 

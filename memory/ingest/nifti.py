@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import nibabel as nib
+from nibabel.filebasedimages import ImageFileError
+
 from mimir.memory.ingest.records import BadFile, ImageRecord, derived_uid, guess_sequence
 from mimir.memory.ingest.sidecar import read_sidecar
-from nibabel.filebasedimages import ImageFileError
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 

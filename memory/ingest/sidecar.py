@@ -7,8 +7,9 @@ import json
 from datetime import date
 from pathlib import Path
 
-from mimir.memory.ingest.records import norm_laterality
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mimir.memory.ingest.records import norm_laterality
 
 
 class ImageMeta(BaseModel):

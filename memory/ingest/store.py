@@ -5,10 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
 from mimir.memory.ingest.records import ImageRecord
 from mimir.memory.models import Image, Patient, Report, Series, Study
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+
+_IN_CHUNK = 500
 
 
 def _patient(session: Session, rec: ImageRecord) -> Patient:
@@ -35,20 +38,20 @@ def _study(session: Session, rec: ImageRecord) -> Study:
     return st
 
 
-def _series(session: Session, rec: ImageRecord, study: Study, cache: dict[str, Series]) -> Series:
-    if rec.series_uid in cache:
-        return cache[rec.series_uid]
-    se = session.scalar(select(Series).where(Series.series_uid == rec.series_uid))
-    if se is None:
-        se = Series(
-            study_id=study.id, series_uid=rec.series_uid, modality=rec.modality,
-            description=rec.series_description, sequence=rec.sequence, view=rec.view,
-            laterality=rec.laterality, body_part=rec.body_part, series_number=rec.series_number,
-        )
-        session.add(se)
-        session.flush()
-    cache[rec.series_uid] = se
-    return se
+def _series_ids(session: Session, records: list[ImageRecord], study: Study) -> dict[str, int]:
+    """Series id per series UID of ``records``: one query for those already stored, one flush for new ones."""
+    uids = list(dict.fromkeys(rec.series_uid for rec in records))
+    found = {se.series_uid: se for se in session.scalars(select(Series).where(Series.series_uid.in_(uids)))}
+    for rec in records:
+        if rec.series_uid not in found:
+            found[rec.series_uid] = se = Series(
+                study_id=study.id, series_uid=rec.series_uid, modality=rec.modality,
+                description=rec.series_description, sequence=rec.sequence, view=rec.view,
+                laterality=rec.laterality, body_part=rec.body_part, series_number=rec.series_number,
+            )
+            session.add(se)
+    session.flush()
+    return {uid: se.id for uid, se in found.items()}
 
 
 def stored_path(rec: ImageRecord, storage_dir: Path, copy: bool) -> str:
@@ -66,20 +69,21 @@ def stored_path(rec: ImageRecord, storage_dir: Path, copy: bool) -> str:
     return str(dest)
 
 
-def write_study(session: Session, records: list[ImageRecord], storage_dir: Path, copy: bool) -> list[Image]:
-    """Add the images of one study (all records share ``study_uid``); returns them flushed, with ids."""
+def write_study(session: Session, records: list[ImageRecord], storage_dir: Path, copy: bool) -> list[int]:
+    """Add the images of one study (all records share ``study_uid``) in one batch; returns their ids, in order."""
     study = _study(session, records[0])
-    images = []
-    cache: dict[str, Series] = {}
-    for rec in records:
-        se = _series(session, rec, study, cache)
-        img = Image(
-            series_id=se.id, sop_uid=rec.sop_uid, content_hash=rec.content_hash,
-            storage_path=stored_path(rec, storage_dir, copy), file_format=rec.file_format,
-            frame=rec.frame, rows=rec.rows, cols=rec.cols, n_slices=rec.n_slices,
-            spacing=rec.spacing, instance_number=rec.instance_number,
-        )
-        session.add(img)
-        images.append(img)
-    session.flush()
-    return images
+    series = _series_ids(session, records, study)
+    rows = [
+        {"series_id": series[rec.series_uid], "sop_uid": rec.sop_uid, "content_hash": rec.content_hash,
+         "storage_path": stored_path(rec, storage_dir, copy), "file_format": rec.file_format,
+         "frame": rec.frame, "rows": rec.rows, "cols": rec.cols, "n_slices": rec.n_slices,
+         "spacing": rec.spacing, "instance_number": rec.instance_number}
+        for rec in records
+    ]
+    session.execute(insert(Image.__table__), rows)  # Core executemany: no ORM bookkeeping per row
+    hashes = [r["content_hash"] for r in rows]
+    ids: dict[str, int] = {}
+    for i in range(0, len(hashes), _IN_CHUNK):  # content hashes are unique: they name the new rows
+        query = select(Image.content_hash, Image.id).where(Image.content_hash.in_(hashes[i : i + _IN_CHUNK]))
+        ids.update((h, n) for h, n in session.execute(query))
+    return [ids[h] for h in hashes]
