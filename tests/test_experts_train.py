@@ -1,0 +1,66 @@
+"""Training an expert from scratch writes a complete, reproducible bundle; evaluate guards its seeds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from mimir.tools.experts import train as train_mod
+from mimir.tools.experts.cli import register
+from mimir.tools.experts.evaluate import evaluate_expert
+from mimir.tools.experts.train import TrainPlan, train_expert
+from typer.testing import CliRunner
+
+NAME = "fundus_laterality_classifier"
+
+
+@pytest.fixture
+def tiny_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    plans = dict(train_mod.PLANS)
+    plans[NAME] = TrainPlan("classification", samples=6, epochs=1, batch_size=3, sizes=(64,))
+    monkeypatch.setattr(train_mod, "PLANS", plans)
+
+
+@pytest.mark.usefixtures("tiny_plan")
+def test_train_writes_a_reproducible_bundle(tmp_path: Path) -> None:
+    first = train_expert(NAME, seed=7, out=tmp_path / "a")
+    second = train_expert(NAME, seed=7, out=tmp_path / "b")
+    other = train_expert(NAME, seed=8, out=tmp_path / "c")
+    for part in ("configs/inference.json", "configs/metadata.json", "docs/README.md", "models/model.pt"):
+        assert (tmp_path / "a" / part).is_file()
+    record = json.loads((tmp_path / "a/models/training.json").read_text())
+    assert record["training_seeds"] == [7] and record["plan"]["samples"] == 6
+    assert first["model_sha256"] == second["model_sha256"] != other["model_sha256"]
+
+
+@pytest.mark.usefixtures("tiny_plan")
+def test_evaluate_refuses_training_seeds_and_runs_the_trained_bundle(tmp_path: Path) -> None:
+    train_expert(NAME, seed=7, out=tmp_path)
+    with pytest.raises(ValueError, match="Seed 7 was used to train"):
+        evaluate_expert(NAME, 7, n=4, bundle=tmp_path)
+    report = evaluate_expert(NAME, 9, n=4, bundle=tmp_path)
+    assert report.n == 4 and 0.0 <= report.metrics["accuracy"] <= 1.0
+
+
+def _cli() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        pass
+
+    register(app)
+    return app
+
+
+def test_cli_lists_experts_and_refuses_a_training_seed() -> None:
+    runner = CliRunner()
+    listed = runner.invoke(_cli(), ["experts", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    names = {row["name"] for row in json.loads(listed.stdout)}
+    assert names == set(train_mod.PLANS)
+    refused = runner.invoke(_cli(), ["experts", "evaluate", NAME, "--seed", "0", "--json"])
+    assert refused.exit_code == 2
+    assert "Seed 0 was used to train" in refused.output
