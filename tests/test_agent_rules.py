@@ -138,3 +138,9 @@ def test_configured_vlm_answers_visual_questions_and_backs_up_failed_experts(set
     assert diag.steps[0].arguments["options"]["B"] == "diabetic retinopathy"
     ct = agent.answer(lesion_case(tmp_path, [5, 8], "How has the haemorrhage changed on these CT scans?" + CHANGE_OPTIONS))
     assert [s.tool for s in ct.steps] == ["segment", "segment", "vlm_answer"] and ct.letter == "B"
+
+
+def test_no_lesion_found_anywhere_abstains(agent: Agent, tmp_path: Path) -> None:
+    q = "Which of the two scans shows the larger lesion on MRI?\nA: the first image\nB: the second image"
+    answer = agent.answer(lesion_case(tmp_path, [-1, -1], q))  # no lesion pixels at all
+    assert answer.status == "abstained" and "no lesion" in (answer.abstain_reason or "")

@@ -78,6 +78,8 @@ def conclude(view: PlanView, records: dict[int, ToolRecord]) -> Decision | None:
     evidence = [Evidence(statement=f"Image {i + 1}: whole lesion {sized[i]:.1f} {unit}",
                          tool_run_ids=_ids(records[i]), image_indices=[i], values={"size": round(sized[i], 3), "unit": unit})
                 for i in order]
+    if max(sized.values()) <= 0.0:
+        return common.abstain("the segmentation found no lesion on any image, so there is nothing to compare", evidence)
     change, pct = change_between(sized[order[0]], sized[order[-1]])
     if _asks_resection(view):
         resected = _resection(records[order[0]], records[order[-1]], unit, evidence)
@@ -107,8 +109,9 @@ def choose(view: PlanView, sized: dict[int, float], change: opt.Change, evidence
     letter = opt.letter_for_change(options, change)
     if letter is None and any(opt.image_of(v, n) is not None for v in options.values()):
         want_small = bool(re.search(r"\b(smaller|less|least|decreas|shrunk)", view.question.stem, re.I))
-        pick = (min if want_small else max)(sized, key=lambda i: sized[i])
-        letter = opt.letter_for_image(options, pick, n)
+        ranked = sorted(sized, key=lambda i: sized[i], reverse=not want_small)
+        if sized[ranked[0]] != sized[ranked[1]]:
+            letter = opt.letter_for_image(options, ranked[0], n)
     if letter is None and any(opt.yes_no(v) is not None for v in options.values()):
         asked = opt.change_of(view.question.stem)
         if asked is not None:
