@@ -1,8 +1,9 @@
 """Brain MRI with a glioblastoma-like lesion on a per-patient deformed MNI152 brain.
 
 Four contrasts come from tissue fractions (CSF, grey and white matter) and lesion components:
-T1 (WM > GM > CSF), T1 post-contrast (T1 with a bright enhancing rim), T2 (CSF > GM > WM, oedema
-bright) and FLAIR (CSF and cavity fluid dark, oedema bright).
+T1 (WM > GM > CSF), T1 post-contrast (T1 with a bright enhancing rim and the physiological
+enhancement of dura, venous sinuses, choroid plexus and cortical veins from :mod:`mimir.demo.enhance`),
+T2 (CSF > GM > WM, oedema bright) and FLAIR (CSF and cavity fluid dark, oedema bright).
 
 Label convention: 0 background, 1 non-enhancing lesion (oedema, necrotic core, resection cavity),
 2 enhancing tumour. Whole lesion = labels 1 or 2.
@@ -25,6 +26,7 @@ from mimir.demo.anatomy import (
     smooth_field,
     warp,
 )
+from mimir.demo.enhance import LEVEL_RANGE, blend, enhancement_map, lesion_free
 
 CONTRASTS: tuple[str, ...] = ("T1", "T1C", "T2", "FLAIR")
 
@@ -74,6 +76,8 @@ class BrainSubject:
     shape_field: np.ndarray
     rim_direction: tuple[float, float, float]
     contrast_gain: dict[str, float]
+    enhancement: np.ndarray
+    enhancement_level: float
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -107,12 +111,15 @@ def brain_subject(rng: np.random.Generator) -> BrainSubject:
     angle = rng.uniform(0, 2 * np.pi)  # mostly in-plane, so a partial rim shows on the axial slice
     direction = np.array([np.cos(angle), np.sin(angle), rng.uniform(-0.2, 0.2)])
     direction /= np.linalg.norm(direction)
+    # a spawned child stream, so the parent's draws (and every plan drawn after) stay as they were
+    child = rng.spawn(1)[0]
     return BrainSubject(
         gm=gm * mask, wm=wm * mask, csf=csf * mask, mask=mask, t1_texture=warp(tpl.t1, coords) * mask,
         affine=tpl.affine.copy(), centre_vox=_pick_centre(rng, mask, wm),
         shape_field=smooth_field(rng, tpl.mask.shape, coarse=6),
         rim_direction=(float(direction[0]), float(direction[1]), float(direction[2])),
         contrast_gain={c: float(rng.uniform(0.93, 1.07)) for c in CONTRASTS},
+        enhancement=enhancement_map(child, coords, mask), enhancement_level=float(child.uniform(*LEVEL_RANGE)),
     )
 
 
@@ -177,12 +184,16 @@ def brain_visit(subject: BrainSubject, tumour: TumourState, rng: np.random.Gener
     brain = subject.mask[:, :, zs]
     t1_tex = subject.t1_texture[:, :, zs]
     bias = bias_field(rng, brain.shape, 0.1)
+    enhancing_normal = lesion_free(subject.enhancement[:, :, zs], np.logical_or.reduce(list(masks.values())))
+    level = subject.enhancement_level * float(rng.spawn(1)[0].uniform(0.96, 1.03))
     out: dict[str, np.ndarray] = {}
     for contrast in CONTRASTS:
         table = INTENSITY[contrast]
         tissue = sum(table[t] * getattr(subject, t)[:, :, zs] for t in ("csf", "gm", "wm"))
         if contrast in ("T1", "T1C"):
             tissue = 0.55 * tissue + 0.45 * t1_tex * 0.85
+        if contrast == "T1C":
+            tissue = blend(tissue, enhancing_normal, level)
         lesion = sum(table[k] * soft[k] for k in _COMPONENTS) * texture
         img = ((1.0 - lesion_w) * tissue + lesion) * subject.contrast_gain[contrast] * bias
         img = img + 0.018 * rng.standard_normal(size=img.shape, dtype=np.float32)
