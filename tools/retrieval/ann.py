@@ -24,7 +24,7 @@ IndexKind = Literal["flat", "hnsw"]
 #: Collections up to this many vectors use exact search (about 75 MB of 384-d vectors).
 FLAT_MAX_VECTORS = 50_000
 HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 40
+HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
 #: With HNSW, filtered searches allowing at most this many vectors are answered exactly.
 EXACT_FILTER_MAX = 20_000
