@@ -6,6 +6,7 @@ import re
 
 from pydantic import BaseModel
 
+from mimir.agent.options import change_of
 from mimir.domain import Ability, ParsedQuestion, parse_question
 
 _TEMPORAL = re.compile(
@@ -52,7 +53,8 @@ def ability_of(parsed: ParsedQuestion) -> Ability:
                                   options, re.I))
     if names_images and not _COMPARISON.search(stem):
         return "coreference"
-    if _TEMPORAL.search(stem) or _TEMPORAL.search(options):
+    named_changes = sum(change_of(v) is not None for v in parsed.options.values())
+    if _TEMPORAL.search(stem) or _TEMPORAL.search(options) or named_changes >= 2 and not _COMPARISON.search(stem):
         return "temporal"
     if _COMPARISON.search(stem):
         return "comparison"

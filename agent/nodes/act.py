@@ -32,15 +32,14 @@ def act(task: ActInput, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         status: StepStatus = ("unavailable" if isinstance(e, ToolUnavailable)
                               else "bad_arguments" if isinstance(e, ToolArgumentError) else "cannot")
         step = ToolStep(tool=call.tool, arguments=call.args, image_indices=indices, status=status, summary=str(e)[:300])
-        emit("tool_result", node="act", tool=call.tool, status=status, error=str(e)[:300])
+        emit("tool_result", node="act", **step.model_dump(mode="json"), error=str(e)[:300])
         return {"records": [ToolRecord(turn=turn, call=call, step=step, error=str(e))], "steps": [step]}
     result = outcome.result.model_dump(mode="json", exclude={"findings"})
     step = ToolStep(tool=call.tool, arguments=call.args, image_indices=indices,
                     status="cached" if outcome.cached else "ok", summary=_summary(result),
                     tool_run_id=outcome.tool_run_id, duration_s=round(outcome.duration_s, 4),
                     artifacts=list(outcome.artifacts))
-    emit("tool_result", node="act", tool=call.tool, status=step.status, duration_s=step.duration_s,
-         tool_run_id=outcome.tool_run_id, summary=step.summary)
+    emit("tool_result", node="act", **step.model_dump(mode="json"))
     return {"records": [ToolRecord(turn=turn, call=call, step=step, result=result)], "steps": [step]}
 
 
