@@ -11,11 +11,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Response, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import iterate_in_threadpool
+
 from mimir.app import render, uploads
 from mimir.app.schemas import AskRequest, IngestResult, PatientSummary, ResumeRequest, Timeline
 from mimir.app.service import NotFound, ReviewService, findings_series, tool_run_mask
-from starlette.concurrency import iterate_in_threadpool
-
 from mimir.domain import Event
 
 ImageId = Annotated[int, PathParam(ge=1, le=2**53 - 1)]
@@ -54,11 +54,11 @@ def build_router(service: ReviewService, guard) -> APIRouter:  # noqa: ANN001 - 
     def findings_plot(patient_key: str) -> Response:
         """Each measured finding of the patient over time."""
         try:
-            series, unit = findings_series(service.db, patient_key)
+            series = findings_series(service.db, patient_key)
         except NotFound as e:
             raise _not_found(e) from e
         with tempfile.TemporaryDirectory() as d:
-            out = render.trajectory_plot(series, unit, Path(d) / "plot.png")
+            out = render.trajectory_plot(series, Path(d) / "plot.png")
             return Response(out.read_bytes(), media_type="image/png")
 
     @r.get("/images/{image_id}/thumbnail", response_class=Response, responses={200: PNG, 404: {}})

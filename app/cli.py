@@ -16,9 +16,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve the chat interface and the HTTP API."""
         import uvicorn
+
         from mimir.app.security import check_bind
         from mimir.app.server import create_app
-
         from mimir.settings import Settings
 
         settings = Settings()

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from mimir.app import render
 from mimir.app.service import ReviewService, findings_series, tool_run_mask
-
 from mimir.domain import Answer, Event
 
 
@@ -43,9 +42,9 @@ def export_review(service: ReviewService, thread_id: str) -> Path:
         lines += _overlays(service, answer, case, out)
     key = case.get("patient_id")
     if key:
-        series, unit = findings_series(service.db, key)
+        series = findings_series(service.db, key)
         if series:
-            render.trajectory_plot(series, unit, out / "measurements.png")
+            render.trajectory_plot(series, out / "measurements.png")
             lines += ["", "## Measurements over time", "", "![measurements](measurements.png)"]
     (out / "review.md").write_text("\n".join(lines) + "\n")
     (out / "review.json").write_text(json.dumps(review, default=str))

@@ -11,8 +11,9 @@ import io
 from pathlib import Path
 
 import numpy as np
-from mimir.tools.imaging import load_array, load_mask
 from PIL import Image as PILImage
+
+from mimir.tools.imaging import load_array, load_mask
 
 RASTER = {".png", ".jpg", ".jpeg", ".dcm", ""}
 #: RGBA per label: non-enhancing lesion amber, enhancing red, further labels cycle.
@@ -76,24 +77,26 @@ def png_bytes(img: PILImage.Image, max_side: int | None = None) -> bytes:
     return buf.getvalue()
 
 
-def trajectory_plot(series: dict[str, list[tuple[str, float]]], unit: str, out: Path) -> Path:
-    """Plot each finding's value over time (one line per label) to a PNG file."""
+def trajectory_plot(series: dict[str, tuple[str, list[tuple[str, float]]]], out: Path) -> Path:
+    """Plot each finding over time to a PNG: one panel per unit, one line per label."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.2), dpi=110)
-    for label, points in series.items():
-        if points:
+    by_unit: dict[str, dict[str, list[tuple[str, float]]]] = {}
+    for label, (unit, points) in series.items():
+        by_unit.setdefault(unit or "value", {})[label] = points
+    units = sorted(by_unit, key=lambda u: (u not in ("mm2", "mm²", "mL", "ml"), u))[:3]
+    fig, axes = plt.subplots(1, max(len(units), 1), figsize=(4.2 * max(len(units), 1), 3.2), dpi=110, squeeze=False)
+    for ax, unit in zip(axes[0], units, strict=False):
+        for label, points in by_unit[unit].items():
             xs, ys = zip(*points, strict=True)
             ax.plot(xs, ys, marker="o", label=label)
-    ax.set_ylabel(unit)
-    ax.set_xlabel("study date")
-    ax.grid(alpha=0.3)
-    if series:
-        ax.legend(fontsize=8)
-    fig.autofmt_xdate()
+        ax.set_ylabel(unit)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=7)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+
 from mimir.app import render
 from mimir.app.schemas import AskByImages
 from mimir.app.service import NotFound, ReviewService, findings_series, tool_run_mask
-
 from mimir.domain import Answer, Event
 
 History = list[dict[str, Any]]
@@ -55,11 +55,11 @@ def _reviews_of(service: ReviewService, key: str) -> list[dict[str, str]]:
 
 
 def _plot(service: ReviewService, key: str) -> str | None:
-    series, unit = findings_series(service.db, key)
+    series = findings_series(service.db, key)
     if not series:
         return None
     out = service.settings.data_dir / "reviews" / "plots" / f"{key}.png"
-    return str(render.trajectory_plot(series, unit, out))
+    return str(render.trajectory_plot(series, out))
 
 
 def on_images(service: ReviewService, ids: list[int] | None) -> list[tuple[Any, str]]:

@@ -9,11 +9,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from fastapi import FastAPI  # noqa: E402
+
+from mimir import __version__  # noqa: E402
 from mimir.app.api import build_router  # noqa: E402
 from mimir.app.security import token_guard  # noqa: E402
 from mimir.app.service import ReviewService  # noqa: E402
-
-from mimir import __version__  # noqa: E402
 from mimir.settings import Settings  # noqa: E402
 
 
@@ -32,6 +32,7 @@ def create_app(settings: Settings, *, with_ui: bool = True) -> FastAPI:
     app.include_router(build_router(service, token_guard(settings)))
     if with_ui:
         import gradio as gr
+
         from mimir.app.ui import build_ui
 
         blocks = build_ui(service)

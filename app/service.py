@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from mimir.app.schemas import AskByCase, AskRequest, ImageEntry, PatientSummary, StudyEntry, Timeline
-from mimir.memory.db import Database, open_database
-from mimir.memory.models import Image, Patient, Series, Study
 from sqlalchemy import func, select
 
+from mimir.app.schemas import AskByCase, AskRequest, ImageEntry, PatientSummary, StudyEntry, Timeline
 from mimir.domain import Case, CaseImage, Event
+from mimir.memory.db import Database, open_database
+from mimir.memory.models import Image, Patient, Series, Study
 from mimir.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -163,8 +163,12 @@ def _series_order(se: Series) -> tuple[int, int]:
     return (se.series_number if se.series_number is not None else 10**6, se.id)
 
 
-def findings_series(db: Database, patient_key: str) -> tuple[dict[str, list[tuple[str, float]]], str]:
-    """Each measured finding label of a patient over time: {label: [(date, value)]}, and the unit."""
+#: One measured quantity over time: its unit and (date, value) points.
+Trajectory = tuple[str, list[tuple[str, float]]]
+
+
+def findings_series(db: Database, patient_key: str) -> dict[str, Trajectory]:
+    """Each measured finding label of a patient over time: {label: (unit, [(date, value)])}."""
     from mimir.memory.models import Finding
 
     with db.session() as s:
@@ -177,13 +181,12 @@ def findings_series(db: Database, patient_key: str) -> tuple[dict[str, list[tupl
             .where(Finding.patient_id == patient.id, Finding.value.is_not(None))
             .order_by(Study.study_date, Finding.id)
         ).all()
-    series: dict[str, dict[str, float]] = {}
+    points: dict[str, dict[str, float]] = {}
     units: dict[str, str] = {}
     for label, value, unit, day in rows:
-        series.setdefault(label, {})[str(day)] = float(value)  # latest run per date wins
+        points.setdefault(label, {})[str(day)] = float(value)  # the latest run per date wins
         units[label] = unit or ""
-    common = next(iter(set(units.values())), "") if len(set(units.values())) == 1 else "value"
-    return {k: sorted(v.items()) for k, v in series.items()}, common
+    return {label: (units[label], sorted(p.items())) for label, p in points.items()}
 
 
 def tool_run_mask(db: Database, settings: Settings, tool_run_id: int) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gradio as gr
+
 from mimir.app import review_view as rv
 from mimir.app.service import ReviewService
 
