@@ -101,3 +101,12 @@ def test_interactive_answer_raises_awaiting_choice(agent: Agent, tmp_path: Path)
         agent.answer(case, batch=False)
     assert len(info.value.question["candidates"]) == 3
     assert list(agent.resume(info.value.thread_id, 2))[-1].data["answer"]["letter"] == "B"
+
+
+def test_tool_result_events_carry_the_whole_step(agent: Agent, tmp_path: Path) -> None:
+    q = "Which image is the FLAIR?\nA: the first image\nB: the second image"
+    events = list(agent.stream(lesion_case(tmp_path, [6, 6], q, sequences=["T2", "FLAIR"])))
+    results = [e for e in events if e.kind == "tool_result"]
+    assert sorted(tuple(e.data["image_indices"]) for e in results) == [(0,), (1,)]
+    assert all(e.tool == "classify" and e.data["arguments"]["expert"] == "mr_sequence_classifier"
+               and e.data["tool_run_id"] for e in results)

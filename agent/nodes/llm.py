@@ -76,7 +76,7 @@ def llm_tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, An
         if record.ok:
             evidence.append(Evidence(statement=f"{step.tool}: {str(m.content)[:160]}", image_indices=step.image_indices,
                                      tool_run_ids=[step.tool_run_id] if step.tool_run_id is not None else []))
-        emit("tool_result", node="llm_tools", tool=step.tool, status=step.status, duration_s=step.duration_s)
+        emit("tool_result", node="llm_tools", **step.model_dump(mode="json"))
     return {"messages": messages, "steps": steps, "records": records, "evidence": evidence}
 
 
