@@ -5,7 +5,7 @@ unit sphere; each cluster varies along its own low-dimensional subspace (as sent
 embeddings do) with its own spread, plus a little isotropic noise; cluster sizes are uneven.
 Queries are fresh draws from the same mixture. Prints build time, single-query latency (median,
 p95), recall@10 against exact search (IndexFlatIP) and memory (RSS delta and index bytes),
-for a sweep of HNSW efSearch values.
+for a sweep of IVF nprobe (or HNSW efSearch) values.
 
     python benchmarks/retrieval_bench.py --n 200000
     python benchmarks/retrieval_bench.py            # 1,000,000 vectors
@@ -69,10 +69,12 @@ class Mixture:
         return ann.normalise(out[perm])
 
 
-def build(xb: np.ndarray) -> tuple[faiss.Index, float]:
-    kind = ann.choose_kind(len(xb))
-    index = ann.make_index(xb.shape[1], kind)
+def build(xb: np.ndarray, kind: ann.IndexKind) -> tuple[faiss.Index, float]:
+    index = ann.make_index(xb.shape[1], kind, len(xb))
     t0 = time.perf_counter()
+    ann.train(index, xb)
+    if kind == "ivf":
+        print(f"  trained {ann.nlist_for(len(xb))} lists  {time.perf_counter() - t0:8.1f} s", flush=True)
     step = 100_000
     for s in range(0, len(xb), step):
         index.add_with_ids(xb[s:s + step], np.arange(s, min(s + step, len(xb)), dtype=np.int64))
@@ -114,7 +116,10 @@ def main() -> None:
     ap.add_argument("--clusters", type=int, default=3000)
     ap.add_argument("--queries", type=int, default=1000, help="single queries timed")
     ap.add_argument("--recall-queries", type=int, default=300, help="queries checked against exact search")
+    ap.add_argument("--kind", choices=["auto", "flat", "ivf", "hnsw"], default="auto",
+                    help="index kind (auto: the one mimir chooses for N)")
     ap.add_argument("--ef", default="32,64,96,128,192", help="HNSW efSearch values to sweep")
+    ap.add_argument("--nprobe", default="16,32,48,64,96,128", help="IVF nprobe values to sweep")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
@@ -122,9 +127,10 @@ def main() -> None:
     t0 = time.perf_counter()
     mix = Mixture(a.dim, a.clusters, rank=32, rng=rng)
     xb, xq = mix.sample(a.n), mix.sample(a.queries)
-    print(f"data: {a.n:,} x {a.dim} in {time.perf_counter() - t0:.1f} s; threads={faiss.omp_get_max_threads()}")
+    print(f"data: {a.n:,} x {a.dim} in {time.perf_counter() - t0:.1f} s; threads={faiss.omp_get_max_threads()}; "
+          f"load {os.getloadavg()[0]:.1f}")
     rss0 = rss_mb()
-    index, build_s = build(xb)
+    index, build_s = build(xb, ann.choose_kind(a.n) if a.kind == "auto" else a.kind)
     rss1 = rss_mb()
     kind = ann.kind_of(index)
     print(f"built {kind} in {build_s:.1f} s; RSS +{rss1 - rss0:.0f} MB")
@@ -135,16 +141,19 @@ def main() -> None:
     result: dict[str, Any] = {"n": a.n, "dim": a.dim, "kind": kind, "build_s": build_s,
                                  "rss_delta_mb": rss1 - rss0, "index_bytes": index_bytes(index), "runs": runs}
     faiss.omp_set_num_threads(1)  # one query at a time: no OpenMP fan-out, as in a serving process
-    efs = [int(e) for e in a.ef.split(",")] if kind == "hnsw" else [0]
+    knob = {"hnsw": "efSearch", "ivf": "nprobe"}.get(kind, "exact")
+    values = {"hnsw": a.ef, "ivf": a.nprobe}.get(kind, "0")
     inner: Any = faiss.downcast_index(index.index)  # type: ignore[attr-defined]
-    for ef in efs:
+    for v in (int(e) for e in values.split(",")):
         if kind == "hnsw":
-            inner.hnsw.efSearch = ef
+            inner.hnsw.efSearch = v
+        elif kind == "ivf":
+            inner.nprobe = v
         m = measure(index, xq, truth, 10)
-        m["efSearch"] = ef
+        m[knob] = v
         runs.append(m)
-        print(f"efSearch={ef:>4}: median {m['median_ms']:.3f} ms, p95 {m['p95_ms']:.3f} ms, "
-              f"recall@10 {m['recall@10']:.4f}", flush=True)
+        print(f"{knob}={v:>4}: median {m['median_ms']:.3f} ms, p95 {m['p95_ms']:.3f} ms, "
+              f"recall@10 {m['recall@10']:.4f}  (load {os.getloadavg()[0]:.1f})", flush=True)
     print(f"index bytes: {result['index_bytes'] / 2**20:.0f} MiB")
     if a.json:
         print(json.dumps(result))

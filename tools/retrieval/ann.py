@@ -1,44 +1,66 @@
 """FAISS index construction and search: the index kind is chosen by collection size.
 
-Below :data:`FLAT_MAX_VECTORS` vectors the index is exact (``IndexFlatIP``); above, it is HNSW
-(``IndexHNSWFlat``, M = :data:`HNSW_M`). Vectors are L2-normalised, so inner product = cosine.
-Every index is wrapped in ``IndexIDMap2`` so that FAISS ids are mimir's vector ids.
+Below :data:`FLAT_MAX_VECTORS` vectors the index is exact (``IndexFlatIP``); above, it is IVF-Flat
+(``IndexIVFFlat``, :func:`nlist_for` lists, trained on a sample of the first vectors added,
+:data:`IVF_NPROBE` lists probed). HNSW (``IndexHNSWFlat``, M = :data:`HNSW_M`) remains available
+by name. Vectors are L2-normalised, so inner product = cosine. Every index is wrapped in
+``IndexIDMap2`` so that FAISS ids are mimir's vector ids; add vectors through :func:`add`, which
+trains an IVF index on its first batch.
 
-Filters run inside the search through ``SearchParameters(sel=...)``. With HNSW, a very selective
-filter (few allowed vectors) is answered exactly over the allowed vectors instead, because graph
-search with a tiny allowed set can miss allowed neighbours.
+Filters run inside the search through ``SearchParameters(sel=...)``. With HNSW or IVF, a very
+selective filter (few allowed vectors) is answered exactly over the allowed vectors instead,
+because a graph walk or a few probed lists can miss allowed neighbours.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import Any, Literal
 
 import faiss
 import numpy as np
 
 log = logging.getLogger(__name__)
 
-IndexKind = Literal["flat", "hnsw"]
+IndexKind = Literal["flat", "ivf", "hnsw"]
 
 #: Collections up to this many vectors use exact search (about 75 MB of 384-d vectors).
 FLAT_MAX_VECTORS = 50_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
-#: With HNSW, filtered searches allowing at most this many vectors are answered exactly.
+IVF_NPROBE = 64
+#: k-means iterations and training points per list when an IVF index is trained.
+IVF_TRAIN_ITER = 10
+IVF_TRAIN_PER_LIST = 40
+#: With HNSW or IVF, filtered searches allowing at most this many vectors are answered exactly.
 EXACT_FILTER_MAX = 20_000
 
 
 def choose_kind(n_vectors: int) -> IndexKind:
     """The index kind for a collection of ``n_vectors``."""
-    return "flat" if n_vectors <= FLAT_MAX_VECTORS else "hnsw"
+    return "flat" if n_vectors <= FLAT_MAX_VECTORS else "ivf"
 
 
-def make_index(dim: int, kind: IndexKind) -> faiss.IndexIDMap2:
-    """An empty inner-product index of ``kind`` whose ids are caller-chosen int64 ids."""
+def nlist_for(n_vectors: int) -> int:
+    """IVF list count for ``n_vectors``: the power of two nearest 4 * sqrt(N), at most 16384.
+
+    Never more lists than leave :data:`IVF_TRAIN_PER_LIST` training points each (at least one list).
+    """
+    target = 4 * max(1, n_vectors) ** 0.5
+    nlist = min(16384, 2 ** round(np.log2(target)))
+    return int(max(1, min(nlist, n_vectors // IVF_TRAIN_PER_LIST)))
+
+
+def make_index(dim: int, kind: IndexKind, n_vectors: int = 0) -> faiss.IndexIDMap2:
+    """An empty inner-product index of ``kind`` whose ids are caller-chosen int64 ids.
+
+    ``n_vectors`` (the expected collection size) sets the IVF list count; IVF needs :func:`add`.
+    """
     if kind == "flat":
         inner: faiss.Index = faiss.IndexFlatIP(dim)
+    elif kind == "ivf":
+        inner = _make_ivf(dim, nlist_for(n_vectors or FLAT_MAX_VECTORS))
     else:
         hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
@@ -47,10 +69,55 @@ def make_index(dim: int, kind: IndexKind) -> faiss.IndexIDMap2:
     return faiss.IndexIDMap2(inner)
 
 
+def _make_ivf(dim: int, nlist: int) -> faiss.IndexIVFFlat:
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    ivf.nprobe = IVF_NPROBE
+    ivf.cp.niter = IVF_TRAIN_ITER
+    ivf.set_direct_map_type(faiss.DirectMap.Array)  # type: ignore[attr-defined]  # reconstruct() for exact filters
+    return ivf
+
+
+def add(index: faiss.IndexIDMap2, vecs: np.ndarray, ids: np.ndarray, seed: int = 0) -> None:
+    """Add unit ``vecs`` under ``ids``; an untrained IVF index is first trained on a sample of them."""
+    vecs = np.ascontiguousarray(vecs, dtype=np.float32)
+    train(index, vecs, seed)
+    index.add_with_ids(vecs, np.ascontiguousarray(ids, dtype=np.int64))
+
+
+def train(index: faiss.IndexIDMap2, vecs: np.ndarray, seed: int = 0) -> None:
+    """Train an untrained IVF index on a sample of ``vecs`` (other kinds need no training)."""
+    inner = _inner(index)
+    if index.is_trained or not isinstance(inner, faiss.IndexIVF):
+        return
+    if len(vecs) < inner.nlist:
+        raise ValueError(f"an IVF index of {inner.nlist} lists needs at least that many vectors to train")
+    n_train = min(len(vecs), IVF_TRAIN_PER_LIST * inner.nlist)
+    sample = np.sort(np.random.default_rng(seed).choice(len(vecs), n_train, replace=False))
+    inner.cp.seed = seed
+    index.train(np.ascontiguousarray(vecs[sample], dtype=np.float32))
+
+
+def _inner(index: faiss.Index) -> Any:
+    return faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else index
+
+
 def kind_of(index: faiss.Index) -> IndexKind:
     """The kind of a (possibly ID-mapped) index read back from disk."""
-    inner = faiss.downcast_index(index.index) if isinstance(index, faiss.IndexIDMap) else index
-    return "hnsw" if isinstance(inner, faiss.IndexHNSW) else "flat"
+    inner = _inner(index)
+    if isinstance(inner, faiss.IndexHNSW):
+        return "hnsw"
+    return "ivf" if isinstance(inner, faiss.IndexIVF) else "flat"
+
+
+def suits(index: faiss.Index, n_vectors: int) -> bool:
+    """Whether ``index`` is the right kind (and, for IVF, list count within 4x) for ``n_vectors``."""
+    kind = choose_kind(n_vectors)
+    if kind_of(index) != kind:
+        return False
+    if kind != "ivf":
+        return True
+    ratio = _inner(index).nlist / nlist_for(n_vectors)
+    return 0.25 <= ratio <= 4
 
 
 def normalise(x: np.ndarray) -> np.ndarray:
@@ -74,17 +141,26 @@ def search(
     allowed = np.ascontiguousarray(np.unique(allowed), dtype=np.int64)
     if allowed.size == 0:
         return np.full((len(q), k), -np.inf, dtype=np.float32), np.full((len(q), k), -1, dtype=np.int64)
-    if kind_of(index) == "hnsw" and allowed.size <= EXACT_FILTER_MAX:
+    kind = kind_of(index)
+    if kind != "flat" and allowed.size <= EXACT_FILTER_MAX:
         return _exact_over(index, q, k, allowed)
+    return index.search(q, k, params=_filter_params(index, kind, allowed, k))
+
+
+def _filter_params(index: faiss.IndexIDMap2, kind: IndexKind, allowed: np.ndarray, k: int) -> faiss.SearchParameters:
+    """Search parameters restricting to ``allowed``, widened as the filter gets more selective."""
     selector = faiss.IDSelectorBatch(allowed)
-    if kind_of(index) == "hnsw":
+    fraction = max(allowed.size / max(1, index.ntotal), 1e-6)
+    if kind == "hnsw":
         # Raise efSearch with selectivity so the graph walk still finds k allowed neighbours.
-        fraction = allowed.size / max(1, index.ntotal)
-        ef = int(min(4096, max(HNSW_EF_SEARCH, HNSW_EF_SEARCH / max(fraction, 1e-6) ** 0.5, 2 * k)))
-        params: faiss.SearchParameters = faiss.SearchParametersHNSW(sel=selector, efSearch=ef)  # type: ignore[attr-defined]
-    else:
-        params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-    return index.search(q, k, params=params)
+        ef = int(min(4096, max(HNSW_EF_SEARCH, HNSW_EF_SEARCH / fraction ** 0.5, 2 * k)))
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=ef)  # type: ignore[attr-defined]
+    if kind == "ivf":
+        # Probe more lists as fewer vectors are allowed, so about as many allowed vectors are scanned.
+        nlist = _inner(index).nlist
+        nprobe = int(min(nlist, max(IVF_NPROBE, IVF_NPROBE / fraction ** 0.5)))
+        return faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)  # type: ignore[call-arg]
+    return faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
 
 
 def _exact_over(
@@ -100,7 +176,7 @@ def _exact_over(
 def use_gpu_if_available(index: faiss.IndexIDMap2) -> faiss.Index:
     """A GPU copy of a flat index when faiss-gpu sees GPUs; else the index itself.
 
-    HNSW stays on the CPU (FAISS has no GPU HNSW); GPU flat search gives the same results.
+    HNSW and IVF stay on the CPU; GPU flat search gives the same results.
     """
     if kind_of(index) != "flat" or not hasattr(faiss, "get_num_gpus") or faiss.get_num_gpus() == 0:
         return index

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 TEXT = "text"
 FORMAT = 1
-#: HNSW cannot delete in place; removed vectors are masked until they exceed this share, then compacted.
+#: IVF and HNSW do not delete in place here; removed vectors are masked until they exceed this share, then compacted.
 COMPACT_FRACTION = 0.2
 
 
@@ -194,7 +194,7 @@ class RetrievalIndex:
         return UpdateReport(added=added, changed=changed, removed=removed)
 
     def remove_studies(self, study_ids: Sequence[int]) -> None:
-        """Remove the vectors of ``study_ids`` (flat: from FAISS; HNSW: masked, compacted later)."""
+        """Remove the vectors of ``study_ids`` (flat: from FAISS; IVF, HNSW: masked, compacted later)."""
         self._gpu.clear()
         for space, ids in self.idmap.remove_studies(list(study_ids)).items():
             index = self.spaces.get(space)
@@ -235,8 +235,8 @@ class RetrievalIndex:
     def _add(self, space: str, vecs: np.ndarray, rows: list[VectorRow]) -> None:
         self._gpu.clear()
         if space not in self.spaces:
-            self.spaces[space] = ann.make_index(vecs.shape[1], ann.choose_kind(len(rows)))
-        self.spaces[space].add_with_ids(ann.normalise(vecs), np.array([r.id for r in rows], dtype=np.int64))
+            self.spaces[space] = ann.make_index(vecs.shape[1], ann.choose_kind(len(rows)), len(rows))
+        ann.add(self.spaces[space], ann.normalise(vecs), np.array([r.id for r in rows], dtype=np.int64))
         self.idmap.add(rows)
 
     def save(self, session: Session) -> None:
@@ -265,12 +265,12 @@ class RetrievalIndex:
         index = self.spaces[space]
         live_ids = self.idmap.allowed(space, Filters())
         masked = self.tombstones.get(space, 0)
-        if ann.kind_of(index) == ann.choose_kind(live_ids.size) and masked <= COMPACT_FRACTION * max(1, index.ntotal):
+        if ann.suits(index, live_ids.size) and masked <= COMPACT_FRACTION * max(1, index.ntotal):
             return
         vecs = index.reconstruct_batch(live_ids) if live_ids.size else np.zeros((0, index.d), np.float32)
-        fresh = ann.make_index(index.d, ann.choose_kind(live_ids.size))
+        fresh = ann.make_index(index.d, ann.choose_kind(live_ids.size), live_ids.size)
         if live_ids.size:
-            fresh.add_with_ids(vecs, live_ids)
+            ann.add(fresh, vecs, live_ids)
         self.spaces[space], self.tombstones[space] = fresh, 0
 
     # -- reading ----------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ class SpaceInfo(BaseModel):
     embedder: str
     version: str
     dim: int
-    kind: str = Field(description="flat (exact) or hnsw")
+    kind: str = Field(description="flat (exact), ivf or hnsw")
     vectors: int
 
 
