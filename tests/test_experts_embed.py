@@ -6,9 +6,10 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
+
 from mimir.tools.experts.embed import DEFAULT_EMBEDDER, embed_images, embedder_version
 from mimir.tools.experts.train import bundle_dir
-from PIL import Image
 
 
 def _slices() -> dict[str, np.ndarray]:

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 import typer
+from typer.testing import CliRunner
+
 from mimir.tools.experts import train as train_mod
 from mimir.tools.experts.cli import register
 from mimir.tools.experts.evaluate import evaluate_expert
 from mimir.tools.experts.train import TrainPlan, train_expert
-from typer.testing import CliRunner
 
 NAME = "fundus_laterality_classifier"
 

@@ -12,10 +12,9 @@ experts_app = typer.Typer(help="mimir's own MONAI experts: list, train from scra
 @experts_app.command("list")
 def list_experts(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
     """List the shipped experts with their task, modality and labels."""
+    from mimir.output import emit
     from mimir.tools.experts.bundle import read_metadata
     from mimir.tools.experts.train import PLANS, bundle_dir
-
-    from mimir.output import emit
 
     rows = [{"name": n, "version": (m := read_metadata(bundle_dir(n)))["version"], **dict(m["mimir"])} for n in PLANS]
     emit(rows, as_json=as_json, human="\n".join(f"{r['name']}  {r['task']}  {r['modality']}  {r['labels']}" for r in rows))
@@ -30,9 +29,8 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """Train an expert from scratch on freshly generated demo data and write models/model.pt."""
-    from mimir.tools.experts.train import PLANS, train_expert
-
     from mimir.output import emit, fail
+    from mimir.tools.experts.train import PLANS, train_expert
 
     if name not in PLANS:
         fail(f"Unknown expert {name!r}; known: {', '.join(PLANS)}")
@@ -49,10 +47,9 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """Run the bundle on fresh generated 256x256 PNGs and report Dice or accuracy."""
+    from mimir.output import emit, fail
     from mimir.tools.experts.evaluate import evaluate_expert
     from mimir.tools.experts.train import PLANS
-
-    from mimir.output import emit, fail
 
     if name not in PLANS:
         fail(f"Unknown expert {name!r}; known: {', '.join(PLANS)}")

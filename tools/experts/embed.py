@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+
 from mimir.tools.experts.data import TRAIN_SIZE, to_monai_layout
 
 #: Bundle whose encoder mimir embeds images with by default.

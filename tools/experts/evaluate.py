@@ -12,11 +12,12 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
+from pydantic import BaseModel, Field
+
 from mimir.tools.experts.bundle import read_mask, read_predictions, run_bundle
 from mimir.tools.experts.data import RawSample, draw_raw
 from mimir.tools.experts.train import PLANS, bundle_dir
-from PIL import Image
-from pydantic import BaseModel, Field
 
 #: Image size the evaluation samples are generated at (the demo's PNG size).
 EVAL_SIZE = 256

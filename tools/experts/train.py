@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mimir.tools.experts.data import TRAIN_SIZE, RawSample, as_png_intensity, draw_raw, to_monai_layout
 from torch import nn
+
+from mimir.tools.experts.data import TRAIN_SIZE, RawSample, as_png_intensity, draw_raw, to_monai_layout
 
 log = logging.getLogger(__name__)
 
