@@ -105,7 +105,12 @@ class GroupSummary(BaseModel):
 
 
 def summarize_group(records: list[ItemRecord]) -> GroupSummary:
-    """Accuracy with interval, status counts and open metrics of a list of records."""
+    """Accuracy with interval, status counts and open metrics of a list of records.
+
+    Records are taken in key order, so the bootstrap interval does not depend on the order in which
+    items finished (concurrent and Ray runs finish in any order).
+    """
+    records = sorted(records, key=lambda r: r.key)
     counts = Counter(r.status for r in records)
     scored = [r.score for r in records if r.closed and r.status not in EXCLUDED and r.score is not None]
     opened = [r.open_scores for r in records if not r.closed and r.status not in EXCLUDED and r.open_scores]

@@ -64,3 +64,11 @@ def test_summary_groups_by_subset_ability_source():
     assert s.subsets["s"].accuracy == 1.0 and s.subsets["t"].accuracy == 0.0
     assert set(s.sources) == {"X", "Y"} and set(s.abilities) == {"temporal", "reasoning"}
     assert s.overall.accuracy == 0.5
+
+
+def test_summary_does_not_depend_on_finishing_order():
+    rng = np.random.default_rng(3)
+    recs = [make_record(_item(i), "r", "ok", RunnerOutput(letter="B" if rng.random() < 0.6 else "C"))
+            for i in range(60)]
+    shuffled = [recs[i] for i in rng.permutation(len(recs))]
+    assert summarize_group(shuffled) == summarize_group(recs)

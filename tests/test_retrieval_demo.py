@@ -66,16 +66,16 @@ def test_similar_cases_come_from_other_patients(demo):
 
 
 def test_default_image_vectors_come_from_the_trained_expert_encoder(demo):
-    from mimir.tools.experts.embed import embedder_version
+    from mimir.tools.experts.embed import DEFAULT_EMBEDDER, embedder_version
 
     settings, db = demo
     experts = settings.model_copy(update={"retrieval_image_embedder": "experts",
                                           "data_dir": settings.data_dir.parent / "data-experts"}).ensure_dirs()
-    bundle = next(d for d in settings.expert_dirs[0].iterdir() if d.name == "mr_sequence_classifier")
+    bundle = next(d for d in settings.expert_dirs[0].iterdir() if d.name == DEFAULT_EMBEDDER)
     with db.session() as s:
         follow_up = _latest_mr_follow_up(s)
         out = find_priors(PriorsArgs(study_uid=follow_up.study_uid), ToolContext(settings=experts, session=s))
         index = service.open_index(experts, s)
-    space = index.status.spaces["image:expert:mr_sequence_classifier"]
+    space = index.status.spaces[f"image:expert:{DEFAULT_EMBEDDER}"]
     assert space.version == embedder_version(bundle) and space.vectors > 0
     assert all(p.image_similarity is not None for p in out.priors if p.modality == "MR")
