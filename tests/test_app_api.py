@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, settings as hsettings
+from hypothesis import HealthCheck
+from hypothesis import settings as hsettings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from mimir.app.security import check_bind
 from mimir.app.server import create_app

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from fixtures.app_server import LiveServer, live_server  # noqa: F401 - pytest fixture
 
 pytestmark = pytest.mark.browser

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
-from mimir.tools.vlm.profiles import load_profiles
 
 from mimir.settings import VLMEndpoint
+from mimir.tools.vlm.profiles import load_profiles
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKER = ROOT / "docker"

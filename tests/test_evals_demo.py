@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from mimir.evals.demo_suite import build_demo_suite, load_suite_folder
 from mimir.evals.runners import RunnerConfig
 from mimir.evals.session import EvalOptions, run_eval

@@ -8,9 +8,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from fixtures.paths import MEDMIM_DIR
+
 from mimir.evals.loader import LoaderError, load_file, load_medmim, missing_report
 
-MEDMIM = Path("/work/shared/medmim")
+MEDMIM = MEDMIM_DIR
 pytestmark = pytest.mark.skipif(not (MEDMIM / "README.md").is_file(), reason="Med-MIM files not present")
 
 # The README's table: n and closed/open per subset.

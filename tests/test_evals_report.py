@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import pytest
 import typer
 from fixtures.evals_fakes import LastOption
+from fixtures.paths import MEDMIM_DIR
+from PIL import Image
+from typer.testing import CliRunner
+
 from mimir.evals.cli import register
 from mimir.evals.execute import run_local
 from mimir.evals.loader import load_file
 from mimir.evals.report import diff_runs, write_report
 from mimir.evals.runners.baselines import BlindFirstRunner
 from mimir.evals.store import RunStore
-from PIL import Image
-from typer.testing import CliRunner
 
-MEDMIM = Path("/work/shared/medmim")
+MEDMIM = MEDMIM_DIR
 pytestmark = pytest.mark.skipif(not (MEDMIM / "README.md").is_file(), reason="Med-MIM files not present")
 
 

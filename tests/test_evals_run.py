@@ -15,13 +15,15 @@ from pathlib import Path
 import pytest
 import typer
 from fixtures.evals_fakes import Recorder
+from fixtures.paths import MEDMIM_DIR
+from typer.testing import CliRunner
+
 from mimir.evals.cli import register
 from mimir.evals.execute import run_local
 from mimir.evals.loader import load_file
 from mimir.evals.store import JSONL, RunStore, read_records
-from typer.testing import CliRunner
 
-MEDMIM = Path("/work/shared/medmim")
+MEDMIM = MEDMIM_DIR
 TESTS = Path(__file__).resolve().parent
 pytestmark = pytest.mark.skipif(not (MEDMIM / "README.md").is_file(), reason="Med-MIM files not present")
 

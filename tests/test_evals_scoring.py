@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from mimir.evals.execute import make_record
 from mimir.evals.items import EvalItem, RunnerOutput
 from mimir.evals.scoring import bootstrap_interval, open_scores, summarize, summarize_group, token_f1

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 import typer
-from mimir.memory.cli import register
 from pydicom.data import get_testdata_file
 from typer.testing import CliRunner
+
+from mimir.memory.cli import register
 
 
 @pytest.fixture

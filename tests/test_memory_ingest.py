@@ -9,14 +9,15 @@ from pathlib import Path
 import nibabel
 import numpy as np
 import pytest
-from mimir.memory.db import Database
-from mimir.memory.ingest import expand_paths, ingest_paths
-from mimir.memory.ingest import store as ingest_store
-from mimir.memory.models import Image, Patient, Series, Study
 from PIL import Image as PILImage
 from pydicom.data import get_testdata_file, get_testdata_files
 from skimage import data as skdata
 from sqlalchemy import func, select
+
+from mimir.memory.db import Database
+from mimir.memory.ingest import expand_paths, ingest_paths
+from mimir.memory.ingest import store as ingest_store
+from mimir.memory.models import Image, Patient, Series, Study
 
 pytest_plugins = ["fixtures.memory_postgres"]  # the db fixture: SQLite and a throw-away PostgreSQL server
 

@@ -7,10 +7,11 @@ from datetime import date
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from mimir.memory.db import Database, open_database
-from mimir.memory.models import Base, Finding, Image, Patient, Series, Study, ToolRun
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
+
+from mimir.memory.db import Database, open_database
+from mimir.memory.models import Base, Finding, Image, Patient, Series, Study, ToolRun
 
 pytest_plugins = ["fixtures.memory_postgres"]  # the db fixture: SQLite and a throw-away PostgreSQL server
 

@@ -7,6 +7,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from pydicom.data import get_testdata_file
+from sqlalchemy import select
+
+from mimir.domain import Case
 from mimir.memory.db import Database
 from mimir.memory.ingest import ingest_paths
 from mimir.memory.intake import register_case
@@ -20,10 +24,6 @@ from mimir.memory.queries import (
     studies_between,
 )
 from mimir.memory.timeline import patient_timeline
-from pydicom.data import get_testdata_file
-from sqlalchemy import select
-
-from mimir.domain import Case
 
 pytest_plugins = ["fixtures.memory_postgres"]  # the db fixture: SQLite and a throw-away PostgreSQL server
 

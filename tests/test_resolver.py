@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 from fixtures.resolver_medmim import MEDMIM_DIR, distinct_phrases, oracle
-from mimir.memory.resolver import resolve
 
 from mimir.domain import Case
+from mimir.memory.resolver import resolve
 
 CASES: list[dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "fixtures" / "resolver_cases.yaml").read_text())
 

@@ -8,19 +8,19 @@ from pathlib import Path
 import nibabel as nib
 import pydicom.data
 import pytest
-from mimir.memory.db import open_database
-from mimir.memory.models import Finding, Patient, ToolRun
-from mimir.tools import build_registry
-from mimir.tools.context import ToolContext
-from mimir.tools.errors import ToolArgumentError, ToolCannotHandle
-from mimir.tools.monai_bundle import read_bundle
-from mimir.tools.runner import ToolRunner
 from monai.bundle import ConfigWorkflow
 from PIL import Image
 from sqlalchemy import func, select
 
 from mimir.domain import CaseImage
+from mimir.memory.db import open_database
+from mimir.memory.models import Finding, Patient, ToolRun
 from mimir.settings import Settings
+from mimir.tools import build_registry
+from mimir.tools.context import ToolContext
+from mimir.tools.errors import ToolArgumentError, ToolCannotHandle
+from mimir.tools.monai_bundle import read_bundle
+from mimir.tools.runner import ToolRunner
 from tests.fixtures.tools_bundles import make_bundle, mni_slice_png, mni_volume
 
 MR2 = {0: "background", 1: "brain"}

@@ -10,18 +10,18 @@ import nibabel as nib
 import numpy as np
 import pydicom.data
 import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from mimir.domain import CaseImage
 from mimir.memory.db import open_database
 from mimir.memory.models import Finding, Patient, ToolRun
+from mimir.settings import Settings
 from mimir.tools import build_registry
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import ToolArgumentError, ToolCannotHandle
 from mimir.tools.imaging import load_image
 from mimir.tools.runner import ToolRunner
-from PIL import Image
-from sqlalchemy import select
-
-from mimir.domain import CaseImage
-from mimir.settings import Settings
 from tests.fixtures.tools_bundles import mni_slice_png, mni_volume
 
 

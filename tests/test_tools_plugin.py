@@ -7,15 +7,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
+
+from mimir.domain import CaseImage
+from mimir.settings import Settings
 from mimir.tools import build_registry
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import RegistrationError
 from mimir.tools.registry import Registry
 from mimir.tools.runner import ToolRunner
-from pydantic import BaseModel
-
-from mimir.domain import CaseImage
-from mimir.settings import Settings
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "tools.md"
 

@@ -11,17 +11,17 @@ import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
+from pydantic import BaseModel, Field
+from typer.testing import CliRunner
+
+from mimir.domain import CaseImage
+from mimir.settings import Settings
 from mimir.tools import build_registry
 from mimir.tools.adapters import to_langchain
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import ToolUnavailable
 from mimir.tools.registry import Registry
 from mimir.tools.runner import ToolRunner
-from pydantic import BaseModel, Field
-from typer.testing import CliRunner
-
-from mimir.domain import CaseImage
-from mimir.settings import Settings
 
 TIMEPOINTS = [{"timepoint": "2024-01", "sum_diameters_mm": 50}, {"timepoint": "2024-06", "sum_diameters_mm": 30}]
 
@@ -120,6 +120,7 @@ def test_tool_node_propagates_bugs(settings: Settings, ct: Path) -> None:
 
 def test_cli_lists_and_runs_tools(settings: Settings, ct: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import typer
+
     from mimir.tools.cli import register
 
     app = typer.Typer()
@@ -142,10 +143,11 @@ def test_cli_lists_and_runs_tools(settings: Settings, ct: Path, monkeypatch: pyt
 
 
 def test_recording_a_key_twice_keeps_one_tool_run(settings: Settings) -> None:
+    from sqlalchemy import func, select
+
     from mimir.memory.db import open_database
     from mimir.memory.models import ToolRun
     from mimir.tools.cache import SessionStore, StoredRun
-    from sqlalchemy import func, select
 
     db = open_database(settings)
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 from fixtures.vlm_images import retina_pngs
 from fixtures.vlm_tiny import TOKENS_PER_IMAGE, build_model, build_processor, save_tiny_vlm
+
 from mimir.tools.vlm.base import ChatRequest, VLMRequestRejected
 from mimir.tools.vlm.hf_backend import HFBackend, resolve_device
 from mimir.tools.vlm.profiles import generic_profile
@@ -93,6 +94,7 @@ def test_client_answers_closed_question_over_three_images(backend: HFBackend, im
 
 def test_volumes_are_rejected_by_2d_models(backend: HFBackend, tmp_path: Path) -> None:
     import numpy as np
+
     from mimir.tools.vlm.base import Visual
 
     request = ChatRequest(system="s", text="t", visuals=[Visual(kind="volume", label="v", volume=np.zeros((2, 2, 2)))])

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from fixtures.vlm_images import retina_pngs
 from fixtures.vlm_servers import ScriptedServer, completion
+from pydantic import TypeAdapter
+
 from mimir.tools.vlm.base import ImageLimitExceeded, VLMInfraError, VLMRequestRejected
 from mimir.tools.vlm.openai_backend import OpenAIBackend
 from mimir.tools.vlm.profiles import get_profile
 from mimir.tools.vlm.strategies import StrategyClient
-from pydantic import TypeAdapter
 
 OPTIONS = {"A": "larger", "B": "stable", "C": "smaller"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mimir.tools.vlm.parsing import parse_closed
 
 OPTS = {"A": "The lesion is larger", "B": "stable", "C": "The lesion is smaller", "D": "Resolved"}

@@ -11,13 +11,14 @@ import pytest
 from fixtures.vlm_images import retina_pngs
 from fixtures.vlm_servers import run_uvicorn
 from fixtures.vlm_tiny import save_tiny_vlm
+from typer.testing import CliRunner
+
 from mimir.tools.vlm.base import ImageLimitExceeded
 from mimir.tools.vlm.hf_backend import HFBackend
 from mimir.tools.vlm.openai_backend import OpenAIBackend
 from mimir.tools.vlm.profiles import generic_profile
 from mimir.tools.vlm.server import create_app
 from mimir.tools.vlm.strategies import StrategyClient
-from typer.testing import CliRunner
 
 LIMIT = 2
 
@@ -85,6 +86,7 @@ def test_bad_requests_are_400(served: str) -> None:
 
 def test_vlm_check_reports_answer_and_limit(served: str) -> None:
     import typer
+
     from mimir.tools.vlm.cli import register
 
     app = typer.Typer()
@@ -98,6 +100,7 @@ def test_vlm_check_reports_answer_and_limit(served: str) -> None:
 
 def test_serve_vlm_refuses_open_binding_without_a_key(tmp_path: Path) -> None:
     import typer
+
     from mimir.tools.vlm.cli import register
 
     app = typer.Typer()
@@ -119,6 +122,7 @@ def test_medm_vl_without_its_code_says_how_to_install(tmp_path: Path) -> None:
 def test_vlm_check_on_a_dead_server_fails_cleanly() -> None:
     import typer
     from fixtures.vlm_servers import free_port
+
     from mimir.tools.vlm.cli import register
 
     app = typer.Typer()

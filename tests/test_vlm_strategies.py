@@ -9,6 +9,9 @@ import jinja2
 import numpy as np
 import pytest
 from fixtures.vlm_images import ct_volume_nifti, retina_pngs
+
+from mimir.domain import CaseImage
+from mimir.settings import Settings, VLMEndpoint
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import ToolArgumentError, ToolUnavailable
 from mimir.tools.registry import Registry
@@ -19,9 +22,6 @@ from mimir.tools.vlm.prompting import default_book
 from mimir.tools.vlm.strategies import StrategyClient
 from mimir.tools.vlm.tool import register
 from mimir.tools.vlm.visuals import load_visuals
-
-from mimir.domain import CaseImage
-from mimir.settings import Settings, VLMEndpoint
 
 
 class RecordingBackend:
