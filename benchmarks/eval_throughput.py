@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 from aiohttp import web
+from PIL import Image
+
 from mimir.evals.execute import run_local
 from mimir.evals.loader import load_file
 from mimir.evals.runners import RunnerConfig, make_runner
 from mimir.evals.store import RunStore
-from PIL import Image
-
 from mimir.settings import Settings, VLMEndpoint
 
 

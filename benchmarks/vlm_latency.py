@@ -20,8 +20,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 
 def bench_parser(n: int = 20000) -> float:
-    from mimir.tools.vlm.parsing import parse_closed
     from test_vlm_parsing import CASES
+
+    from mimir.tools.vlm.parsing import parse_closed
 
     start = time.perf_counter()
     for i in range(n):
@@ -36,6 +37,7 @@ def bench_server(url: str | None, model: str, profile_name: str | None, repeats:
     from fixtures.vlm_images import retina_pngs
     from fixtures.vlm_servers import run_uvicorn
     from fixtures.vlm_tiny import save_tiny_vlm
+
     from mimir.tools.vlm.factory import profile_for
     from mimir.tools.vlm.hf_backend import HFBackend
     from mimir.tools.vlm.openai_backend import OpenAIBackend

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+
 from mimir.evals.cli import register
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_show_locals=False)

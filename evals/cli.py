@@ -47,7 +47,6 @@ def _run(
     from mimir.evals.runners import RunnerConfig, RunnerConfigError
     from mimir.evals.session import EvalOptions, MissingImagesError, run_eval, summary_json
     from mimir.evals.store import RunStoreError
-
     from mimir.settings import Settings
 
     settings = Settings()

@@ -62,9 +62,8 @@ def demo_items(seed: int, patients: int, out: Path, settings: Settings, load_tim
     folder = build_demo_suite(seed, patients, Path(out))
     marker = Path(settings.data_dir) / ".demo-loaded"
     if not marker.is_file():
-        from mimir.memory.db import open_database
-
         from mimir.demo.load import load_demo
+        from mimir.memory.db import open_database
 
         db = open_database(settings)
         try:

@@ -14,6 +14,7 @@ from typing import Any
 
 import jinja2
 import yaml
+
 from mimir.evals.items import EXCLUDED, EvalItem, ItemRecord
 from mimir.evals.runners.base import InfraError, RunnerConfigError
 

@@ -15,10 +15,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mimir.evals.items import EvalItem
 from pydantic import BaseModel
 
 from mimir.domain import Ability, parse_question
+from mimir.evals.items import EvalItem
 
 log = logging.getLogger(__name__)
 

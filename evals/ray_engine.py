@@ -15,7 +15,6 @@ from mimir.evals.runners.base import RunnerConfig
 
 if TYPE_CHECKING:
     from mimir.evals.store import RunStore
-
     from mimir.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -25,7 +24,6 @@ def run_shard(settings_data: dict[str, Any], config_data: dict[str, Any],
               items_data: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Worker side: build the runner once, answer the shard's items in order."""
     from mimir.evals.runners import make_runner
-
     from mimir.settings import Settings
 
     runner = make_runner(Settings(**settings_data), RunnerConfig(**config_data))

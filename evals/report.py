@@ -6,10 +6,11 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from mimir.evals.items import EXCLUDED, ItemRecord
 from mimir.evals.scoring import GroupSummary, RunSummary, summarize, summarize_group
 from mimir.evals.store import read_manifest, read_records
-from pydantic import BaseModel
 
 
 class LoadedRun(BaseModel):

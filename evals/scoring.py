@@ -15,8 +15,9 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from mimir.evals.items import EXCLUDED, STATUSES, EvalItem, ItemRecord, RunnerOutput
 from pydantic import BaseModel, Field
+
+from mimir.evals.items import EXCLUDED, STATUSES, EvalItem, ItemRecord, RunnerOutput
 
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20250519

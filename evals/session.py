@@ -6,14 +6,14 @@ import logging
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel, Field
+
+from mimir import __version__
 from mimir.evals.items import EvalItem, ItemRecord
 from mimir.evals.loader import load_file, load_medmim, missing_report
 from mimir.evals.runners import RunnerConfig, make_runner
 from mimir.evals.scoring import RunSummary, summarize
 from mimir.evals.store import RunStore
-from pydantic import BaseModel, Field
-
-from mimir import __version__
 from mimir.settings import Settings
 
 log = logging.getLogger(__name__)

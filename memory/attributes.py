@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
+from mimir.domain import CaseImage
 from mimir.memory.ingest.records import guess_sequence
 from mimir.memory.mentions import Hit
-
-from mimir.domain import CaseImage
 
 Test = Callable[[CaseImage], bool | None]  # None: this image's metadata cannot tell
 #: Modality words ("the MRI") usually describe every image of a single-modality case; with no

@@ -17,10 +17,10 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
 ) -> None:
     """Add image files to the patient timeline; prints one status per file."""
-    from mimir.memory.db import open_database
-    from mimir.memory.ingest import ingest_paths
     from rich.progress import Progress
 
+    from mimir.memory.db import open_database
+    from mimir.memory.ingest import ingest_paths
     from mimir.output import emit, err_console
     from mimir.settings import Settings
 
@@ -47,9 +47,8 @@ def resolve_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """Show which images the question's mentions refer to."""
-    from mimir.memory.resolver import resolve
-
     from mimir.domain import Case
+    from mimir.memory.resolver import resolve
     from mimir.output import emit, fail
 
     try:
@@ -68,7 +67,6 @@ def resolve_cmd(
 def upgrade() -> None:
     """Create or migrate the timeline database to the latest schema."""
     from mimir.memory.db import open_database
-
     from mimir.output import emit
     from mimir.settings import Settings
 
@@ -84,7 +82,6 @@ def timeline(
     """List a patient's studies in date order with their series."""
     from mimir.memory.db import open_database
     from mimir.memory.timeline import patient_timeline
-
     from mimir.output import emit, fail
     from mimir.settings import Settings
 

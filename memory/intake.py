@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from mimir.memory.hashing import file_hash
-from mimir.memory.models import Image, Series, Study
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mimir.domain import Case, CaseImage
+from mimir.memory.hashing import file_hash
+from mimir.memory.models import Image, Series, Study
 from mimir.settings import Settings
 
 log = logging.getLogger(__name__)

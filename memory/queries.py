@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from mimir.memory.models import Finding, Patient, Study
 from pydantic import BaseModel
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
+
+from mimir.memory.models import Finding, Patient, Study
 
 
 class TrajectoryPoint(BaseModel):

@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from mimir.domain import Binding, Case, CaseImage, Resolution, parse_question
 from mimir.memory.attributes import find_attributes
 from mimir.memory.mentions import Hit, find_positional
 from mimir.memory.temporal import find_temporal
-
-from mimir.domain import Binding, Case, CaseImage, Resolution, parse_question
 
 _OTHER = re.compile(r"\bthe\s+other(?:\s+(?:one|image|picture|scan|view|eye|x-?ray))?\b", re.I)
 

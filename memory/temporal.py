@@ -7,9 +7,8 @@ import re
 from collections.abc import Iterator
 from datetime import date
 
-from mimir.memory.mentions import NOUN, Hit
-
 from mimir.domain import CaseImage
+from mimir.memory.mentions import NOUN, Hit
 
 _NUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
         "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "eighteen": 18, "twenty-four": 24}

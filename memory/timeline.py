@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from mimir.memory.models import Study
-from mimir.memory.queries import patient_by_key, patient_studies
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+
+from mimir.memory.models import Study
+from mimir.memory.queries import patient_by_key, patient_studies
 
 
 class SeriesView(BaseModel):

@@ -63,7 +63,7 @@ _OPTION_LINE = re.compile(r"^\s*\(?([A-Z])[:).]\s*(.+?)\s*$")
 
 
 class ParsedQuestion(BaseModel):
-    """A question split into its stem and lettered options (Med-MIM's ``\\nA: ...`` lines)."""
+    """A question split into its stem and lettered options (Med-MIM's trailing ``A: ...`` lines)."""
 
     stem: str
     options: dict[str, str] = Field(default_factory=dict)

@@ -92,6 +92,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments first, then MIMIR_* variables, then the MIMIR_CONFIG file."""
         return (init_settings, env_settings, _TomlSource(settings_cls))
 
     # Derived locations: computed, never stored, so they follow data_dir.

@@ -9,9 +9,8 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mimir.tools.registry import Registry
-
     from mimir.settings import Settings
+    from mimir.tools.registry import Registry
 
 #: Modules whose ``register(registry)`` adds built-in tools, in the order a planner sees them.
 BUILTIN_TOOL_MODULES = (

@@ -13,6 +13,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.tools import StructuredTool, ToolException
+
 from mimir.tools.errors import ToolArgumentError, ToolCannotHandle
 
 if TYPE_CHECKING:

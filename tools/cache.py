@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mimir.memory.hashing import file_hash
 from pydantic import BaseModel
 
+from mimir.memory.hashing import file_hash
+
 if TYPE_CHECKING:
-    from mimir.tools.context import ToolContext
     from sqlalchemy.orm import Session
+
+    from mimir.tools.context import ToolContext
 
 log = logging.getLogger(__name__)
 INDEX_FIELDS = ("image_index", "image_indices")
@@ -87,8 +89,9 @@ class SessionStore:
 
     def lookup(self, cache_key: str) -> StoredRun | None:
         """The ok ToolRun with this key, if any."""
-        from mimir.memory.models import ToolRun
         from sqlalchemy import select
+
+        from mimir.memory.models import ToolRun
 
         row = self.session.scalars(
             select(ToolRun).where(ToolRun.cache_key == cache_key, ToolRun.status == "ok")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel, Field
+
 from mimir.tools.cache import InputHasher
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import ToolCannotHandle
@@ -11,7 +13,6 @@ from mimir.tools.experts_select import availability, pick_bundle
 from mimir.tools.imaging import load_image
 from mimir.tools.monai_bundle import read_predictions, run_bundle, torch_device
 from mimir.tools.runner import FindingSpec
-from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
     from mimir.tools.registry import Registry

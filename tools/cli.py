@@ -15,9 +15,8 @@ tools_app = typer.Typer(help="List and run mimir's tools.", no_args_is_help=True
 @tools_app.command("list")
 def list_tools(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
     """Every tool with its schema and whether it can run here (and why not)."""
-    from mimir.tools import build_registry
-
     from mimir.settings import Settings
+    from mimir.tools import build_registry
 
     settings = Settings()
     described = [spec.describe(settings) for spec in build_registry(settings)]
@@ -36,14 +35,13 @@ def run_tool(
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """Run one tool on a case's images and print its result."""
+    from mimir.domain import Case
     from mimir.memory.db import open_database
+    from mimir.settings import Settings
     from mimir.tools import build_registry
     from mimir.tools.context import ToolContext
     from mimir.tools.errors import ToolArgumentError, ToolCannotHandle
     from mimir.tools.runner import ToolRunner
-
-    from mimir.domain import Case
-    from mimir.settings import Settings
 
     try:
         parsed = json.loads(args)

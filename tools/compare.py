@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from pydantic import BaseModel, Field, model_validator
+
 from mimir.tools.context import ToolContext
 from mimir.tools.runner import FindingSpec
-from pydantic import BaseModel, Field, model_validator
 
 if TYPE_CHECKING:
     from mimir.tools.registry import Registry

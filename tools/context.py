@@ -7,15 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mimir.domain import CaseImage
 from mimir.tools.errors import ToolArgumentError
 
-from mimir.domain import CaseImage
-
 if TYPE_CHECKING:
-    from mimir.tools.cache import RunStore
     from sqlalchemy.orm import Session
 
     from mimir.settings import Settings
+    from mimir.tools.cache import RunStore
 
 
 @dataclass

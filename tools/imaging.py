@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from mimir.tools.errors import ToolCannotHandle
 
 log = logging.getLogger(__name__)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel, Field, model_validator
+
 from mimir.tools.cache import store_for
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import ToolArgumentError, ToolCannotHandle
 from mimir.tools.geometry import LabelMeasurement, measure_mask, squeeze_to
 from mimir.tools.imaging import load_image, load_mask
 from mimir.tools.runner import FindingSpec
-from pydantic import BaseModel, Field, model_validator
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -17,9 +17,10 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import BaseModel
+
 from mimir.tools.errors import ToolCannotHandle
 from mimir.tools.imaging import ImageData, file_stem
-from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from mimir.settings import Settings

@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import BaseModel
+
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import RegistrationError
-from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from mimir.settings import Settings

@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from mimir.tools.cache import INDEX_FIELDS, InputHasher, StoredRun, cache_key, referenced_indices, store_for
 from mimir.tools.errors import ToolArgumentError, ToolUnavailable
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 if TYPE_CHECKING:
     from mimir.tools.context import ToolContext
@@ -145,8 +146,9 @@ def patient_pk(ctx: ToolContext) -> int | None:
     """The timeline id of ``ctx.patient_id`` (a patient key, or a numeric id), if known."""
     if ctx.session is None or ctx.patient_id is None:
         return None
-    from mimir.memory.models import Patient
     from sqlalchemy import select
+
+    from mimir.memory.models import Patient
 
     pk = ctx.session.scalars(select(Patient.id).where(Patient.patient_key == ctx.patient_id)).first()
     if pk is None and ctx.patient_id.isdigit() and ctx.session.get(Patient, int(ctx.patient_id)):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel, Field
+
 from mimir.tools.cache import InputHasher
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import ToolCannotHandle
@@ -12,7 +14,6 @@ from mimir.tools.geometry import LabelMeasurement, measure_mask, squeeze_to
 from mimir.tools.imaging import load_image, load_mask
 from mimir.tools.monai_bundle import run_bundle, segmentation_output, torch_device
 from mimir.tools.runner import FindingSpec
-from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
     from mimir.tools.registry import Registry

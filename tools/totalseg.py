@@ -18,17 +18,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, Field
+
 from mimir.tools.cache import InputHasher
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import ToolCannotHandle, ToolUnavailable
 from mimir.tools.imaging import load_image
 from mimir.tools.runner import FindingSpec
-from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
-    from mimir.tools.registry import Registry
-
     from mimir.settings import Settings
+    from mimir.tools.registry import Registry
 
 log = logging.getLogger(__name__)
 TaskName = Literal["total", "total_mr", "lung_vessels", "body", "cerebral_bleed", "hip_implant",

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mimir.domain import Case, CaseImage
 from mimir.evals.items import RunnerInput, RunnerOutput
 from mimir.evals.runners.base import RunnerConfig
-
-from mimir.domain import Case, CaseImage
 
 if TYPE_CHECKING:
     from mimir.settings import Settings

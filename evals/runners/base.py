@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal, Protocol
 
-from mimir.evals.items import RunnerInput, RunnerOutput
 from pydantic import BaseModel, Field
+
+from mimir.evals.items import RunnerInput, RunnerOutput
 
 
 class InfraError(RuntimeError):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
-from mimir.memory.models import Base
 from sqlalchemy import Connection, create_engine
+
+from mimir.memory.models import Base
 
 target_metadata = Base.metadata
 

@@ -6,9 +6,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel
+
 from mimir.tools.vlm.base import ChatRequest, ImageLimitExceeded, Visual, VLMError, VLMRequestRejected
 from mimir.tools.vlm.openai_backend import OpenAIBackend
-from pydantic import BaseModel
 
 
 class CheckReport(BaseModel):

@@ -29,9 +29,8 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """List models, send a two-image request, probe the per-prompt image limit, time it."""
-    from mimir.tools.vlm.check import human, run_check
-
     from mimir.output import emit
+    from mimir.tools.vlm.check import human, run_check
 
     report = run_check(url, model, api_key, max_images)
     emit(report, as_json=as_json, human=human(report))
@@ -52,11 +51,11 @@ def serve_vlm(
 ) -> None:
     """Serve a local VLM (transformers, or MedM-VL via its own code) as an OpenAI-compatible API."""
     import uvicorn
+
+    from mimir.output import fail
     from mimir.tools.vlm.check import default_media_root
     from mimir.tools.vlm.factory import profile_for
     from mimir.tools.vlm.server import create_app, load_backend
-
-    from mimir.output import fail
 
     if not _is_loopback(host) and not api_key:
         fail(f"refusing to serve on {host} without --api-key (or MIMIR_SERVE_VLM_API_KEY): only loopback is open")

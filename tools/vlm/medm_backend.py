@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from mimir.tools.vlm.base import ChatRequest, Generation, Usage, VLMRequestRejected
 from mimir.tools.vlm.hf_backend import resolve_device
 

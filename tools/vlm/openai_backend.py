@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import openai
+
 from mimir.tools.vlm.base import (
     ChatRequest,
     Generation,

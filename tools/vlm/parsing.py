@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 
-from mimir.tools.vlm.base import ParseStatus
 from pydantic import BaseModel
+
+from mimir.tools.vlm.base import ParseStatus
 
 _MARKUP = re.compile(r"[*_`#>]+")
 _EXPLICIT = re.compile(

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from mimir.tools.vlm.base import Strategy
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from mimir.tools.vlm.base import Strategy
 
 
 class VLLMService(BaseModel):

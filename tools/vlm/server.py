@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+
 from mimir.tools.vlm.base import ChatRequest, Visual, VLMBackend, VLMRequestRejected
 from mimir.tools.vlm.profiles import ModelProfile
 from mimir.tools.vlm.visuals import decode_data_url

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel, Field
+
+from mimir.settings import Settings
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import ToolArgumentError, ToolCannotHandle, ToolUnavailable
 from mimir.tools.registry import Registry
 from mimir.tools.vlm.base import VLMClient, VLMRequestRejected, VLMResponse
 from mimir.tools.vlm.factory import NO_VLM, make_client, unavailable_reason
-from pydantic import BaseModel, Field
-
-from mimir.settings import Settings
 
 
 class VLMAnswerArgs(BaseModel):

@@ -11,6 +11,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+
 from mimir.tools.vlm.base import ImageRef, Visual
 from mimir.tools.vlm.profiles import ModelProfile, VolumeSpec
 
