@@ -69,11 +69,6 @@ def test_sequence_classifier_separates_t2_flair_and_t1_family(sequence_report: E
     assert sequence_report.metrics["accuracy"] >= 0.9, sequence_report
 
 
-@pytest.mark.xfail(
-    reason="the demo generator's T1 and T1C differ only in enhancing tumour, so slices without it are "
-    "ambiguous (see tools/experts/mr_sequence_classifier/docs/README.md)",
-    strict=False,
-)
 def test_sequence_accuracy_floor(sequence_report: EvaluationReport) -> None:
     assert sequence_report.metrics["accuracy"] >= 0.98, sequence_report
 
