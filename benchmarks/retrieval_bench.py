@@ -103,6 +103,46 @@ def measure(index: faiss.Index, xq: np.ndarray, truth: np.ndarray, k: int) -> di
             f"recall@{k}": hits / (n_recall * k)}
 
 
+def sweep(index: faiss.Index, kind: str, a: argparse.Namespace, xq: np.ndarray,
+          truth: np.ndarray) -> list[dict[str, float]]:
+    """Unfiltered latency and recall for each efSearch (HNSW) or nprobe (IVF) value."""
+    knob = {"hnsw": "efSearch", "ivf": "nprobe"}.get(kind, "exact")
+    values = {"hnsw": a.ef, "ivf": a.nprobe}.get(kind, "0")
+    inner: Any = faiss.downcast_index(index.index)  # type: ignore[attr-defined]
+    runs = []
+    for v in (int(e) for e in values.split(",")):
+        if kind == "hnsw":
+            inner.hnsw.efSearch = v
+        elif kind == "ivf":
+            inner.nprobe = v
+        m = measure(index, xq, truth, 10)
+        m[knob] = v
+        runs.append(m)
+        print(f"{knob}={v:>4}: median {m['median_ms']:.3f} ms, p95 {m['p95_ms']:.3f} ms, "
+              f"recall@10 {m['recall@10']:.4f}  (load {os.getloadavg()[0]:.1f})", flush=True)
+    return runs
+
+
+def filtered(index: faiss.Index, xb: np.ndarray, xq: np.ndarray, fraction: float, k: int,
+             rng: np.random.Generator) -> dict[str, float]:
+    """Latency (whole ``ann.search`` call, selector included) and recall with a random filter."""
+    allowed = np.sort(rng.choice(len(xb), max(1, int(fraction * len(xb))), replace=False)).astype(np.int64)
+    truth = allowed[exact_top(xb[allowed], xq, k)]
+    lat, hits = [], 0
+    for i in range(len(xq)):
+        t0 = time.perf_counter()
+        _, ids = ann.search(index, xq[i:i + 1], k, allowed)
+        lat.append(time.perf_counter() - t0)
+        assert set(ids[0][ids[0] >= 0]) <= set(allowed.tolist()), "a result outside the filter"
+        hits += len(set(ids[0]) & set(truth[i]))
+    ms = np.array(lat) * 1000
+    m = {"fraction": fraction, "allowed": float(allowed.size), "median_ms": float(np.median(ms)),
+         "p95_ms": float(np.percentile(ms, 95)), f"recall@{k}": hits / (len(xq) * k)}
+    print(f"filter {fraction:.3f} ({allowed.size:,} allowed): median {m['median_ms']:.2f} ms, "
+          f"p95 {m['p95_ms']:.2f} ms, recall@{k} {m[f'recall@{k}']:.4f}", flush=True)
+    return m
+
+
 def index_bytes(index: faiss.Index) -> int:
     with tempfile.NamedTemporaryFile(suffix=".faiss") as f:
         faiss.write_index(index, f.name)
@@ -120,6 +160,8 @@ def main() -> None:
                     help="index kind (auto: the one mimir chooses for N)")
     ap.add_argument("--ef", default="32,64,96,128,192", help="HNSW efSearch values to sweep")
     ap.add_argument("--nprobe", default="16,32,48,64,96,128", help="IVF nprobe values to sweep")
+    ap.add_argument("--filters", default="0.5,0.05,0.01", help="allowed fractions for filtered searches")
+    ap.add_argument("--filter-queries", type=int, default=100, help="queries per filtered setting")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
@@ -141,19 +183,9 @@ def main() -> None:
     result: dict[str, Any] = {"n": a.n, "dim": a.dim, "kind": kind, "build_s": build_s,
                                  "rss_delta_mb": rss1 - rss0, "index_bytes": index_bytes(index), "runs": runs}
     faiss.omp_set_num_threads(1)  # one query at a time: no OpenMP fan-out, as in a serving process
-    knob = {"hnsw": "efSearch", "ivf": "nprobe"}.get(kind, "exact")
-    values = {"hnsw": a.ef, "ivf": a.nprobe}.get(kind, "0")
-    inner: Any = faiss.downcast_index(index.index)  # type: ignore[attr-defined]
-    for v in (int(e) for e in values.split(",")):
-        if kind == "hnsw":
-            inner.hnsw.efSearch = v
-        elif kind == "ivf":
-            inner.nprobe = v
-        m = measure(index, xq, truth, 10)
-        m[knob] = v
-        runs.append(m)
-        print(f"{knob}={v:>4}: median {m['median_ms']:.3f} ms, p95 {m['p95_ms']:.3f} ms, "
-              f"recall@10 {m['recall@10']:.4f}  (load {os.getloadavg()[0]:.1f})", flush=True)
+    runs.extend(sweep(index, kind, a, xq, truth))
+    result["filtered"] = [filtered(index, xb, xq[: a.filter_queries], f, 10, rng)
+                          for f in (float(x) for x in a.filters.split(",") if x)]
     print(f"index bytes: {result['index_bytes'] / 2**20:.0f} MiB")
     if a.json:
         print(json.dumps(result))

@@ -88,3 +88,25 @@ def test_ivf_needs_enough_vectors_to_train():
     index = ann.make_index(8, "ivf", 1_000_000)
     with pytest.raises(ValueError, match="4096 lists"):
         ann.add(index, _data(n=100, d=8), np.arange(100, dtype=np.int64))
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_filter_excluding_only_the_nearest_vector_skips_just_that_one(kind, monkeypatch):
+    monkeypatch.setattr(ann, "EXACT_FILTER_MAX", 10)  # broad filters go through the bitmap selector
+    x = _data()
+    index = ann.make_index(x.shape[1], kind, len(x))
+    ann.add(index, x, np.arange(len(x), dtype=np.int64))
+    ann_ids = np.arange(len(x), dtype=np.int64)
+    _, unfiltered = ann.search(index, x[4][None], 5)
+    assert unfiltered[0][0] == 4
+    _, found = ann.search(index, x[4][None], 4, ann_ids[ann_ids != 4])
+    assert list(found[0]) == list(unfiltered[0][1:])
+
+
+def test_negative_ids_are_filtered_too():
+    x = _data(n=200)
+    index = ann.make_index(x.shape[1], "flat")
+    ids = np.arange(200, dtype=np.int64) - 100
+    ann.add(index, x, ids)
+    _, found = ann.search(index, x[0][None], 3, np.array([-100, -7, 50, 50]))
+    assert sorted(found[0]) == [-100, -7, 50]

@@ -138,19 +138,38 @@ def search(
     k = max(1, k)
     if allowed is None:
         return index.search(q, k)
-    allowed = np.ascontiguousarray(np.unique(allowed), dtype=np.int64)
+    allowed = np.ascontiguousarray(allowed, dtype=np.int64).ravel()
     if allowed.size == 0:
         return np.full((len(q), k), -np.inf, dtype=np.float32), np.full((len(q), k), -1, dtype=np.int64)
     kind = kind_of(index)
     if kind != "flat" and allowed.size <= EXACT_FILTER_MAX:
-        return _exact_over(index, q, k, allowed)
-    return index.search(q, k, params=_filter_params(index, kind, allowed, k))
+        return _exact_over(index, q, k, np.unique(allowed))
+    selector, n_allowed, keep = _selector(allowed)
+    params = _filter_params(index, kind, selector, n_allowed, k)
+    result = index.search(q, k, params=params)
+    del keep  # the bitmap must outlive the search
+    return result
 
 
-def _filter_params(index: faiss.IndexIDMap2, kind: IndexKind, allowed: np.ndarray, k: int) -> faiss.SearchParameters:
-    """Search parameters restricting to ``allowed``, widened as the filter gets more selective."""
-    selector = faiss.IDSelectorBatch(allowed)
-    fraction = max(allowed.size / max(1, index.ntotal), 1e-6)
+def _selector(allowed: np.ndarray) -> tuple[faiss.IDSelector, int, np.ndarray]:
+    """(selector, distinct allowed count, array the selector reads) for ``allowed`` ids.
+
+    A bitmap over ids 0..max: built in about a millisecond for a million ids, where a hash set
+    (``IDSelectorBatch``) takes a hundred times longer. Negative ids fall back to the hash set.
+    """
+    if allowed.min() < 0:
+        unique = np.unique(allowed)
+        return faiss.IDSelectorBatch(unique), int(unique.size), unique
+    bits = np.zeros(int(allowed.max()) + 1, dtype=bool)
+    bits[allowed] = True
+    packed = np.packbits(bits, bitorder="little")
+    return faiss.IDSelectorBitmap(packed.size, faiss.swig_ptr(packed)), int(bits.sum()), packed
+
+
+def _filter_params(index: faiss.IndexIDMap2, kind: IndexKind, selector: faiss.IDSelector,
+                   n_allowed: int, k: int) -> faiss.SearchParameters:
+    """Search parameters restricting to ``selector``, widened as the filter gets more selective."""
+    fraction = max(n_allowed / max(1, index.ntotal), 1e-6)
     if kind == "hnsw":
         # Raise efSearch with selectivity so the graph walk still finds k allowed neighbours.
         ef = int(min(4096, max(HNSW_EF_SEARCH, HNSW_EF_SEARCH / fraction ** 0.5, 2 * k)))
