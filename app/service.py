@@ -123,23 +123,23 @@ class ReviewService:
         path = self.reviews_dir / f"{thread_id}.json"
         if not path.exists():
             raise NotFound(f"Unknown thread '{thread_id}'")
-        return json.loads(path.read_text())
+        review = json.loads(path.read_text())
+        log_path = path.with_suffix(".events.jsonl")
+        lines = log_path.read_text().splitlines() if log_path.exists() else []
+        review["events"] = [json.loads(line) for line in lines if line.strip()]
+        return review
 
     def _recorded(self, thread_id: str, events: Iterator[Event]) -> Iterator[Event]:
-        for ev in events:
-            self._append_event(thread_id, ev)
-            yield ev
+        """Append each event to the thread's log (one JSON line) as it streams past."""
+        with (self.reviews_dir / f"{thread_id}.events.jsonl").open("a") as log_file:
+            for ev in events:
+                log_file.write(ev.model_dump_json() + "\n")
+                log_file.flush()
+                yield ev
 
     def _save_review(self, thread_id: str, data: dict) -> None:
         path = self.reviews_dir / f"{thread_id}.json"
-        old = json.loads(path.read_text()) if path.exists() else {"thread_id": thread_id, "events": []}
-        old.update(data)
-        path.write_text(json.dumps(old, default=str))
-
-    def _append_event(self, thread_id: str, ev: Event) -> None:
-        review = self.review(thread_id)
-        review["events"].append(ev.model_dump(mode="json"))
-        self._save_review(thread_id, review)
+        path.write_text(json.dumps({"thread_id": thread_id, **data}, default=str))
 
 
 def _study_entry(st: Study) -> StudyEntry:
