@@ -1,0 +1,73 @@
+"""A review through the API: events stream as SSE, the thread persists, and it exports to Markdown."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from fixtures.app_server import build_demo_timeline
+
+from mimir.app.export import export_review
+from mimir.app.server import create_app
+
+QUESTION = "Looking at the second image versus the first, has the brain tumour progressed?\nA: progressing\nB: stable\nC: improving"
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+    settings, _ = build_demo_timeline(tmp_path_factory.mktemp("review"))
+    return TestClient(create_app(settings, with_ui=False))
+
+
+def _sse(text: str) -> list[tuple[str, dict]]:
+    events = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def _mri_pair(client: TestClient) -> tuple[str, list[int]]:
+    key = next(p["patient_key"] for p in client.get("/api/patients").json() if p["patient_key"].endswith("0000"))
+    tl = client.get(f"/api/patients/{key}/timeline").json()
+    return key, [im["image_id"] for st in tl["studies"][:2] for im in st["images"]
+                 if im["sequence"] == "T1C" and im["file_format"] == "dicom"]
+
+
+def test_ask_streams_steps_then_the_answer_and_exports(client: TestClient) -> None:
+    key, ids = _mri_pair(client)
+    r = client.post("/api/ask", json={"question": QUESTION, "image_ids": ids, "patient_id": key})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    events = _sse(r.text)
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "thread" and kinds[-1] == "answer"
+    assert kinds.index("tool_result") < kinds.index("answer")
+    segments = [d for k, d in events if k == "tool_result" and d["tool"] == "segment"]
+    assert sorted(i for d in segments for i in d["data"]["image_indices"]) == [0, 1]
+    answer = events[-1][1]["data"]
+    answer = answer.get("answer", answer)
+    assert answer["letter"] == "A" and answer["status"] == "ok"  # patient 0 progresses (seed 0)
+
+    thread_id = events[0][1]["thread_id"]
+    saved = client.get(f"/api/threads/{thread_id}").json()
+    assert saved["case"]["patient_id"] == key and len(saved["events"]) == len(events) - 1
+
+    service = client.app.state.service
+    zpath = export_review(service, thread_id)
+    with zipfile.ZipFile(zpath) as zf:
+        names = set(zf.namelist())
+        md = zf.read("review.md").decode()
+    assert {"review.md", "image_1.png", "image_2.png", "measurements.png"} <= names
+    assert any(n.startswith("overlay_") for n in names)
+    assert "## Answer" in md and "![measurements](measurements.png)" in md
+    assert Path(zpath).resolve().is_relative_to(service.settings.data_dir.resolve())
+
+
+def test_findings_plot_after_measurement(client: TestClient) -> None:
+    key, ids = _mri_pair(client)
+    client.post("/api/ask", json={"question": QUESTION, "image_ids": ids, "patient_id": key})
+    r = client.get(f"/api/patients/{key}/findings.png")
+    assert r.status_code == 200 and r.content[:8] == b"\x89PNG\r\n\x1a\n"
