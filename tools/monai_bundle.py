@@ -137,10 +137,29 @@ def torch_device(settings: Settings) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+class _NoLoggingConfNotice(logging.Filter):
+    """Drop MONAI's notice that a bundle ships no ``configs/logging.conf``.
+
+    mimir's bundles ship none on purpose (applying one would replace the application's logging), and
+    MONAI prints the notice on stdout, where it would corrupt ``--json`` output.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Default logging file" not in record.getMessage()
+
+
+def quiet_logging_conf_notice() -> None:
+    """Install the filter once on MONAI's bundle-workflow logger."""
+    monai_log = logging.getLogger("monai.bundle.workflows")
+    if not any(isinstance(f, _NoLoggingConfNotice) for f in monai_log.filters):
+        monai_log.addFilter(_NoLoggingConfNotice())
+
+
 def run_bundle(bundle: BundleInfo, image_path: Path, output_dir: Path, device: str = "cpu") -> list[Path]:
     """Run the bundle's inference on one image; outputs land in ``output_dir`` only on success."""
     from monai.bundle import ConfigWorkflow
 
+    quiet_logging_conf_notice()
     configs = bundle.root / "configs"
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir.parent))

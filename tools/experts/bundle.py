@@ -4,30 +4,19 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
 import torch
 
 
-class _NoLoggingConfNotice(logging.Filter):
-    """Drop MONAI's notice that a bundle ships no ``configs/logging.conf``.
-
-    mimir's bundles ship none on purpose: applying one would replace the application's root handlers.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "Default logging file" not in record.getMessage()
-
-
 def run_bundle(bundle: Path, images: list[Path], output_dir: Path, device: str = "cpu") -> None:
     """Run ``bundle``'s ``configs/inference.json`` on ``images``, writing results to ``output_dir``."""
     from monai.bundle import ConfigWorkflow
 
-    monai_log = logging.getLogger("monai.bundle.workflows")
-    if not any(isinstance(f, _NoLoggingConfNotice) for f in monai_log.filters):
-        monai_log.addFilter(_NoLoggingConfNotice())
+    from mimir.tools.monai_bundle import quiet_logging_conf_notice
+
+    quiet_logging_conf_notice()
     workflow = ConfigWorkflow(
         config_file=str(bundle / "configs" / "inference.json"),
         meta_file=str(bundle / "configs" / "metadata.json"),
