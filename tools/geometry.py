@@ -102,3 +102,44 @@ def measure_mask(
     names = labels or {}
     values = [int(v) for v in np.unique(mask) if v != 0]
     return [measure_label(mask, v, names.get(v, f"label {v}"), spacing, image) for v in values]
+
+
+class IndexLesion(BaseModel):
+    """The index (target) lesion: the largest connected foreground component, followed over visits.
+
+    As in RECIST/RANO follow-up, change is judged on the target lesion; smaller separate foci
+    are reported beside it (``other_components``), not added to it.
+    """
+
+    size: float = Field(description="Area (mm², 2D) or volume (mL, 3D) of the component")
+    unit: str = Field(description="mm2 or mL")
+    enhancing_size: float = Field(description="Part of it labelled enhancing, same unit")
+    longest_diameter_mm: float
+    centroid_mm: list[float]
+    other_components: int = Field(description="Further separate foci, not part of the index lesion")
+    other_size: float = Field(description="Their total size, same unit")
+
+
+def index_lesion(mask: np.ndarray, spacing: tuple[float, ...], labels: dict[int, str] | None = None) -> IndexLesion | None:
+    """The largest connected component of all non-zero labels (full connectivity), or None if empty."""
+    foreground = mask > 0
+    comp, n = ndimage.label(foreground, structure=np.ones((3,) * mask.ndim, dtype=bool))
+    if n == 0:
+        return None
+    counts = np.bincount(comp.ravel())[1:]
+    biggest = int(np.argmax(counts)) + 1
+    region = comp == biggest
+    enhancing = [v for v, name in (labels or {}).items() if "enhanc" in name.lower() and "non" not in name.lower()]
+    voxel = float(np.prod(spacing[: mask.ndim]))
+    scale, unit = (1.0, "mm2") if mask.ndim == 2 else (1e-3, "mL")
+    longest = diameters_2d(region, (spacing[0], spacing[1]))[0] if mask.ndim == 2 else max(
+        (diameters_2d(region[:, :, k], (spacing[0], spacing[1]))[0] for k in np.flatnonzero(region.any(axis=(0, 1)))),
+        default=0.0,
+    )
+    centroid = np.argwhere(region).mean(axis=0) * np.asarray(spacing[: mask.ndim], dtype=float)
+    return IndexLesion(
+        size=round(float(region.sum()) * voxel * scale, 4), unit=unit,
+        enhancing_size=round(float((region & np.isin(mask, enhancing)).sum()) * voxel * scale, 4),
+        longest_diameter_mm=round(float(longest), 3), centroid_mm=[round(float(c), 2) for c in centroid],
+        other_components=n - 1, other_size=round(float((foreground & ~region).sum()) * voxel * scale, 4),
+    )

@@ -10,7 +10,7 @@ from mimir.tools.cache import InputHasher
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import ToolCannotHandle
 from mimir.tools.experts_select import availability, pick_bundle
-from mimir.tools.geometry import LabelMeasurement, measure_mask, squeeze_to
+from mimir.tools.geometry import IndexLesion, LabelMeasurement, index_lesion, measure_mask, squeeze_to
 from mimir.tools.imaging import load_image, load_mask
 from mimir.tools.monai_bundle import run_bundle, segmentation_output, torch_device
 from mimir.tools.runner import FindingSpec
@@ -39,6 +39,9 @@ class SegmentResult(BaseModel):
     spacing_mm: list[float]
     spacing_source: str
     measurements: list[LabelMeasurement]
+    index_lesion: IndexLesion | None = Field(
+        default=None, description="Largest connected lesion (the target followed over visits); None if empty"
+    )
     findings: list[FindingSpec] = Field(default_factory=list)
 
 
@@ -64,6 +67,7 @@ def segment(args: SegmentArgs, ctx: ToolContext) -> SegmentResult:
         expert=bundle.name, image_index=args.image_index, labels_present=[m.label for m in measured],
         mask_path=str(mask_file), shape=list(mask.shape), spacing_mm=list(image.spacing),
         spacing_source=image.spacing_source, measurements=measured,
+        index_lesion=index_lesion(mask, image.spacing, bundle.labels),
         findings=[_finding(m, args.image_index) for m in measured],
     )
 
@@ -79,6 +83,6 @@ def _finding(m: LabelMeasurement, index: int) -> FindingSpec:
 def register(registry: Registry) -> None:
     """Add ``segment`` to ``registry``."""
     registry.tool(
-        segment, version="1", modalities=("CT", "MR", "FUNDUS"), dims=(2, 3),
+        segment, version="2", modalities=("CT", "MR", "FUNDUS"), dims=(2, 3),
         availability=availability("segmentation"), tags=("expert", "segmentation"),
     )

@@ -16,7 +16,10 @@ RESIDUAL_MIN = {"mm2": 15.0, "mL": 0.05}
 
 
 def lesion_size(result: dict[str, Any], enhancing_only: bool = False) -> tuple[float, str] | None:
-    """Whole-lesion size of a ``segment`` result: the sum over every foreground label.
+    """Whole-lesion size of a ``segment`` result.
+
+    That is the index lesion when the tool reports one (the largest connected lesion, as followed in
+    RECIST/RANO), else the sum over every foreground label.
 
     Returns (value, unit) with unit ``mm2`` for 2D or ``mL`` for 3D; an empty mask is (0, unit).
     ``enhancing_only`` keeps the enhancing label (residual tumour after resection).
@@ -26,6 +29,11 @@ def lesion_size(result: dict[str, Any], enhancing_only: bool = False) -> tuple[f
         return None
     dims = len(result.get("shape") or []) or 2
     unit = "mL" if dims >= 3 else "mm2"
+    if "index_lesion" in result:  # the target lesion; separate small foci are not added to it
+        target = result["index_lesion"]
+        if target is None:
+            return 0.0, unit
+        return float(target["enhancing_size" if enhancing_only else "size"]), unit
     key = "volume_ml" if unit == "mL" else "area_mm2"
     total = 0.0
     for m in items:

@@ -62,7 +62,10 @@ def compare_call(view: PlanView, records: dict[int, ToolRecord]) -> PlannedCall 
         if len((rec.result or {}).get("shape") or []) >= 3:
             point["volume_ml"] = round(sum(float(m.get("volume_ml") or 0.0) for m in items), 4)
         else:
-            point["sum_diameters_mm"] = round(max((float(m.get("longest_diameter_mm") or 0.0) for m in items), default=0.0), 3)
+            target = (rec.result or {}).get("index_lesion")
+            longest = float(target["longest_diameter_mm"]) if target else max(
+                (float(m.get("longest_diameter_mm") or 0.0) for m in items), default=0.0)
+            point["sum_diameters_mm"] = round(longest, 3)
         points.append(point)
     return PlannedCall(tool="compare", args={"label": "lesion", "timepoints": points}, purpose="change over timepoints")
 
