@@ -162,3 +162,17 @@ def test_compare_argument_errors_are_readable(settings: Settings) -> None:
         _runner(settings).call("compare", {"timepoints": _tp(10)})
     with pytest.raises(ToolArgumentError, match="volume_ml must be given for every timepoint"):
         _runner(settings).call("compare", {"timepoints": [{"timepoint": "a", "volume_ml": 1}, {"timepoint": "b"}]})
+
+
+def test_index_lesion_is_the_largest_connected_lesion_and_foci_are_reported_apart() -> None:
+    from mimir.tools.geometry import index_lesion
+
+    mask = np.zeros((64, 64), dtype=np.uint8)
+    mask[10:30, 10:30] = 1  # 400 px lesion ...
+    mask[15:25, 15:25] = 2  # ... with a 100 px enhancing core
+    mask[50:54, 50:54] = 2  # a separate 16 px enhancing focus
+    target = index_lesion(mask, (0.5, 0.5), {1: "non-enhancing lesion", 2: "enhancing tumour"})
+    assert target is not None
+    assert target.size == 100.0 and target.enhancing_size == 25.0 and target.unit == "mm2"
+    assert target.other_components == 1 and target.other_size == 4.0
+    assert index_lesion(np.zeros((8, 8), dtype=np.uint8), (1.0, 1.0)) is None
