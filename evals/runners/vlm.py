@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from mimir.settings import Settings
 
 Strategy = Literal["joint", "decomposed"]
-_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 
 
 def _client(settings: Settings, config: RunnerConfig, strategy: Strategy) -> Any:
@@ -58,74 +57,23 @@ def _output(resp: Any, inp: RunnerInput, t0: float, extra: dict[str, float] | No
     )
 
 
-class DirectRunner:
-    """All images and the question in one VLM request (the joint strategy)."""
+class _VLMRunner:
+    """Answers an item with the configured VLM under one fixed multi-image strategy."""
 
-    name = "direct"
+    name = ""
+    strategy: Strategy = "joint"
     needs_images = True
 
     def __init__(self, settings: Settings, config: RunnerConfig) -> None:
         from mimir.tools.vlm.base import VLMRequestRejected
 
-        self._client = _client(settings, config, "joint")
+        self._client = _client(settings, config, self.strategy)
         self._errors = _infra_errors()
         self._rejected = VLMRequestRejected
 
     def run(self, inp: RunnerInput) -> RunnerOutput:
-        """Ask the VLM once with every image."""
+        """Ask the VLM; per-image descriptions (decomposed) come back as evidence."""
         t0 = time.perf_counter()
-        try:
-            resp = self._client.answer(list(inp.images), inp.question, inp.options or None)
-        except self._errors as e:
-            raise InfraError(f"VLM request failed: {e}") from e
-        except self._rejected as e:
-            return _rejected(e, inp)
-        return _output(resp, inp, t0)
-
-
-class DecomposedRunner:
-    """Describe each image alone, then answer from the descriptions with a text-only request."""
-
-    name = "decomposed"
-    needs_images = True
-
-    def __init__(self, settings: Settings, config: RunnerConfig) -> None:
-        from mimir.tools.vlm.base import VLMRequestRejected
-
-        self._client = _client(settings, config, "decomposed")
-        self._errors = _infra_errors()
-        self._rejected = VLMRequestRejected
-
-    def _describe(self, inp: RunnerInput) -> list[str]:
-        texts = []
-        for image in inp.images:
-            desc = self._client.describe(image)
-            texts.append(desc if isinstance(desc, str) else desc.text)
-        return texts
-
-    def run(self, inp: RunnerInput) -> RunnerOutput:
-        """Per-image descriptions, then a synthesis call that sees no pixels."""
-        t0 = time.perf_counter()
-        if hasattr(self._client, "strategy"):
-            return self._strategy_run(inp, t0)
-        try:
-            descriptions = self._describe(inp)
-            t1 = time.perf_counter()
-            context = "\n".join(
-                f"The {_ORDINALS[i] if i < len(_ORDINALS) else f'#{i + 1}'} image: {d}"
-                for i, d in enumerate(descriptions)
-            )
-            resp = self._client.answer([], f"{context}\n\n{inp.question}", inp.options or None)
-        except self._errors as e:
-            raise InfraError(f"VLM request failed: {e}") from e
-        except self._rejected as e:
-            return _rejected(e, inp)
-        out = _output(resp, inp, t0, {"describe_s": t1 - t0})
-        out.evidence = [{"statement": d, "image_indices": [i]} for i, d in enumerate(descriptions)]
-        return out
-
-    def _strategy_run(self, inp: RunnerInput, t0: float) -> RunnerOutput:
-        """The VLM module's own decomposed strategy (descriptions come back with the answer)."""
         try:
             resp = self._client.answer(list(inp.images), inp.question, inp.options or None)
         except self._errors as e:
@@ -135,3 +83,17 @@ class DecomposedRunner:
         out = _output(resp, inp, t0)
         out.evidence = [{"statement": d, "image_indices": [i]} for i, d in enumerate(resp.descriptions)]
         return out
+
+
+class DirectRunner(_VLMRunner):
+    """All images and the question in one VLM request (the joint strategy, Med-MIM's setting)."""
+
+    name = "direct"
+    strategy: Strategy = "joint"
+
+
+class DecomposedRunner(_VLMRunner):
+    """One description per image, then a text-only synthesis that sees no pixels."""
+
+    name = "decomposed"
+    strategy: Strategy = "decomposed"
