@@ -155,24 +155,32 @@ def quiet_logging_conf_notice() -> None:
         monai_log.addFilter(_NoLoggingConfNotice())
 
 
-def run_bundle(bundle: BundleInfo, image_path: Path, output_dir: Path, device: str = "cpu") -> list[Path]:
-    """Run the bundle's inference on one image; outputs land in ``output_dir`` only on success."""
+def run_workflow(bundle_root: Path, images: list[Path], output_dir: Path, device: str = "cpu") -> None:
+    """Run a bundle's ``configs/inference.json`` through MONAI's ``ConfigWorkflow`` on ``images``.
+
+    The one place mimir drives a bundle: the tools call it per image, expert evaluation in batches.
+    """
     from monai.bundle import ConfigWorkflow
 
     quiet_logging_conf_notice()
-    configs = bundle.root / "configs"
+    configs = bundle_root / "configs"
+    workflow = ConfigWorkflow(
+        config_file=str(configs / "inference.json"), meta_file=str(configs / "metadata.json"),
+        workflow_type="infer", logging_file=None, bundle_root=str(bundle_root),
+        datalist=[{"image": str(p)} for p in images], output_dir=str(output_dir),
+        device=f"$torch.device('{device}')",
+    )
+    workflow.initialize()
+    workflow.run()
+    workflow.finalize()
+
+
+def run_bundle(bundle: BundleInfo, image_path: Path, output_dir: Path, device: str = "cpu") -> list[Path]:
+    """Run the bundle's inference on one image; outputs land in ``output_dir`` only on success."""
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir.parent))
     try:
-        workflow = ConfigWorkflow(
-            config_file=str(configs / "inference.json"), meta_file=str(configs / "metadata.json"),
-            workflow_type="infer", logging_file=None, bundle_root=str(bundle.root),
-            datalist=[{"image": str(image_path)}], output_dir=str(staging),
-            device=f"$torch.device('{device}')",
-        )
-        workflow.initialize()
-        workflow.run()
-        workflow.finalize()
+        run_workflow(bundle.root, [image_path], staging, device)
         output_dir.mkdir(parents=True, exist_ok=True)
         written = []
         for f in sorted(staging.iterdir()):

@@ -7,29 +7,13 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 
 
 def run_bundle(bundle: Path, images: list[Path], output_dir: Path, device: str = "cpu") -> None:
-    """Run ``bundle``'s ``configs/inference.json`` on ``images``, writing results to ``output_dir``."""
-    from monai.bundle import ConfigWorkflow
+    """Run ``bundle`` on ``images`` in one workflow (batch evaluation), writing to ``output_dir``."""
+    from mimir.tools.monai_bundle import run_workflow
 
-    from mimir.tools.monai_bundle import quiet_logging_conf_notice
-
-    quiet_logging_conf_notice()
-    workflow = ConfigWorkflow(
-        config_file=str(bundle / "configs" / "inference.json"),
-        meta_file=str(bundle / "configs" / "metadata.json"),
-        workflow_type="infer",
-        logging_file=None,
-        bundle_root=str(bundle),
-        datalist=[{"image": str(p)} for p in images],
-        output_dir=str(output_dir),
-        device=torch.device(device),
-    )
-    workflow.initialize()
-    workflow.run()
-    workflow.finalize()
+    run_workflow(bundle, images, output_dir, device)
 
 
 def read_mask(output_dir: Path, image: Path) -> np.ndarray:
