@@ -33,7 +33,11 @@ def make_record(item: EvalItem, runner: str, status: ItemStatus, out: RunnerOutp
 
 
 def process_item(runner: Runner, item: EvalItem) -> ItemRecord:
-    """Run one item: missing images and infrastructure faults become statuses, not exceptions."""
+    """Run one item: missing images, infrastructure faults and the runner's own faults become statuses.
+
+    A runner that raises anything but an infrastructure error has failed on this item: the item is
+    stored as ``tool_failed`` (counted as wrong) with the exception, and the run goes on.
+    """
     if runner.needs_images and item.missing_images:
         return make_record(item, runner.name, "missing_image", error=f"missing: {', '.join(item.missing_images)}")
     t0 = time.perf_counter()
@@ -42,6 +46,11 @@ def process_item(runner: Runner, item: EvalItem) -> ItemRecord:
             out = runner.run(inp)
     except (InfraError, TimeoutError, ConnectionError) as e:
         return make_record(item, runner.name, "infra_error", error=str(e), latency_s=time.perf_counter() - t0)
+    except Exception as e:  # a fault of the system under test: counted as wrong, stored with its cause
+        log.exception("item %s failed", item.key)
+        cause = f"{type(e).__name__}: {e}"
+        return make_record(item, runner.name, "tool_failed", RunnerOutput(status="tool_failed", abstain_reason=cause),
+                           error=cause, latency_s=time.perf_counter() - t0)
     return make_record(item, runner.name, out.status, out, latency_s=time.perf_counter() - t0)
 
 

@@ -131,7 +131,7 @@ class ToolStep(BaseModel):
     tool: str
     arguments: dict[str, Any] = Field(default_factory=dict)
     image_indices: list[int] = Field(default_factory=list)
-    status: Literal["ok", "cached", "cannot", "bad_arguments", "unavailable"] = "ok"
+    status: Literal["ok", "cached", "cannot", "bad_arguments", "unavailable", "failed"] = "ok"
     summary: str = ""
     tool_run_id: int | None = None
     duration_s: float = 0.0

@@ -90,6 +90,27 @@ def test_failing_expert_leads_to_abstention_not_crash(settings: Settings, tmp_pa
     assert answer.status == "abstained" and {s.status for s in answer.steps} == {"cannot"}
 
 
+def test_tool_that_raises_is_recorded_as_failed_and_the_answer_abstains(settings: Settings, tmp_path: Path) -> None:
+    from fixtures.agent_tools import _spec
+
+    from mimir.tools import compare
+    from mimir.tools.registry import Registry
+    from mimir.tools.segment import SegmentArgs, SegmentResult
+
+    def segment(args: SegmentArgs, ctx: object) -> SegmentResult:
+        """A segmenter whose engine breaks (as MONAI's config parser once did under threads)."""
+        raise RuntimeError("dictionary changed size during iteration")
+
+    reg = Registry("broken-segmenter")
+    compare.register(reg)
+    reg.add(_spec("segment", segment, SegmentArgs, SegmentResult))
+    answer = Agent(settings, registry=reg).answer(
+        lesion_case(tmp_path, [5, 8], "How has the lesion changed over time on MRI?" + CHANGE_OPTIONS))
+    assert answer.letter is None and answer.status in ("abstained", "tool_failed")
+    assert answer.steps and {s.status for s in answer.steps} == {"failed"}
+    assert "RuntimeError: dictionary changed size" in answer.steps[0].summary
+
+
 def test_tool_limit_stops_the_plan(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "d", planner_max_tool_calls=2).ensure_dirs()
     answer = Agent(settings, registry=stand_in_registry()).answer(

@@ -123,6 +123,22 @@ def test_timeout_becomes_infra_error_and_is_excluded(tmp_path, monkeypatch):
     assert all("timed out" in (r.error or "") for r in recs.values())
 
 
+def test_runner_fault_is_stored_as_tool_failed_counted_wrong_and_the_run_goes_on(tmp_path):
+    from fixtures.evals_fakes import FaultyRunner
+
+    from mimir.evals.scoring import summarize
+
+    items = load_file(MEDMIM / "Med_MIM_benchmark_Held_out_RAD.json")
+    items = [it for it in items if it.closed][:4]
+    with RunStore(tmp_path / "run", {"runner": "faulty"}) as store:
+        recs = run_local(items, FaultyRunner(), store, concurrency=2, show_progress=False)
+    failed = [r for r in recs.values() if r.status == "tool_failed"]
+    assert len(recs) == 4 and len(failed) == 2  # every second item raises; the others still ran
+    assert all(r.score == 0.0 and "RuntimeError: engine broke" in (r.error or "") for r in failed)
+    summary = summarize(list(read_records(tmp_path / "run").values()), "faulty").overall
+    assert summary.n_scored == 4 and summary.counts["tool_failed"] == 2
+
+
 def _closed_items(tmp_path: Path) -> Path:
     """30 closed VQA-RAD items in a Med-MIM-format file (closed only: open scoring loads nltk, slowly)."""
     rows = json.loads((MEDMIM / "Med_MIM_benchmark_Held_out_RAD.json").read_text())

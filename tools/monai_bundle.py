@@ -14,6 +14,7 @@ import json
 import logging
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -155,6 +156,13 @@ def quiet_logging_conf_notice() -> None:
         monai_log.addFilter(_NoLoggingConfNotice())
 
 
+#: Bundle runs in one process take turns. MONAI's config parser looks components up by walking
+#: ``sys.modules`` while it instantiates them, and a bundle run in another thread imports modules
+#: lazily, so two runs at once can fail with "dictionary changed size during iteration" (seen in
+#: concurrent evaluations). Inference itself uses every core through torch's own threads.
+_WORKFLOW_LOCK = threading.Lock()
+
+
 def run_workflow(bundle_root: Path, images: list[Path], output_dir: Path, device: str = "cpu") -> None:
     """Run a bundle's ``configs/inference.json`` through MONAI's ``ConfigWorkflow`` on ``images``.
 
@@ -164,15 +172,16 @@ def run_workflow(bundle_root: Path, images: list[Path], output_dir: Path, device
 
     quiet_logging_conf_notice()
     configs = bundle_root / "configs"
-    workflow = ConfigWorkflow(
-        config_file=str(configs / "inference.json"), meta_file=str(configs / "metadata.json"),
-        workflow_type="infer", logging_file=None, bundle_root=str(bundle_root),
-        datalist=[{"image": str(p)} for p in images], output_dir=str(output_dir),
-        device=f"$torch.device('{device}')",
-    )
-    workflow.initialize()
-    workflow.run()
-    workflow.finalize()
+    with _WORKFLOW_LOCK:
+        workflow = ConfigWorkflow(
+            config_file=str(configs / "inference.json"), meta_file=str(configs / "metadata.json"),
+            workflow_type="infer", logging_file=None, bundle_root=str(bundle_root),
+            datalist=[{"image": str(p)} for p in images], output_dir=str(output_dir),
+            device=f"$torch.device('{device}')",
+        )
+        workflow.initialize()
+        workflow.run()
+        workflow.finalize()
 
 
 def run_bundle(bundle: BundleInfo, image_path: Path, output_dir: Path, device: str = "cpu") -> list[Path]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -16,9 +17,15 @@ from mimir.tools.cache import referenced_indices
 from mimir.tools.errors import ToolArgumentError, ToolCannotHandle, ToolUnavailable
 from mimir.tools.runner import ToolOutcome
 
+log = logging.getLogger(__name__)
+
 
 def act(task: ActInput, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Call the tool; argument errors and inputs it cannot handle become failed records, not crashes."""
+    """Call the tool; argument errors, inputs it cannot handle and tool faults become failed records, not crashes.
+
+    A fault (any other exception) is logged with its traceback and recorded as ``failed``, so the
+    planner takes the next-best route and one broken tool never ends a batch run.
+    """
     call, turn = task["call"], task["turn"]
     emit("tool_started", node="act", tool=call.tool, arguments=call.args, purpose=call.purpose)
 
@@ -31,9 +38,10 @@ def act(task: ActInput, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     except (ToolArgumentError, ToolCannotHandle) as e:
         status: StepStatus = ("unavailable" if isinstance(e, ToolUnavailable)
                               else "bad_arguments" if isinstance(e, ToolArgumentError) else "cannot")
-        step = ToolStep(tool=call.tool, arguments=call.args, image_indices=indices, status=status, summary=str(e)[:300])
-        emit("tool_result", node="act", **step.model_dump(mode="json"), error=str(e)[:300])
-        return {"records": [ToolRecord(turn=turn, call=call, step=step, error=str(e))], "steps": [step]}
+        return _failed(turn, call, indices, status, str(e))
+    except Exception as e:  # a fault inside the tool or its engine
+        log.exception("tool %s failed on %s", call.tool, call.args)
+        return _failed(turn, call, indices, "failed", f"{type(e).__name__}: {e}")
     result = outcome.result.model_dump(mode="json", exclude={"findings"})
     step = ToolStep(tool=call.tool, arguments=call.args, image_indices=indices,
                     status="cached" if outcome.cached else "ok", summary=_summary(result),
@@ -43,7 +51,13 @@ def act(task: ActInput, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     return {"records": [ToolRecord(turn=turn, call=call, step=step, result=result)], "steps": [step]}
 
 
-StepStatus = Literal["ok", "cached", "cannot", "bad_arguments", "unavailable"]
+StepStatus = Literal["ok", "cached", "cannot", "bad_arguments", "unavailable", "failed"]
+
+
+def _failed(turn: int, call: PlannedCall, indices: list[int], status: StepStatus, error: str) -> dict[str, Any]:
+    step = ToolStep(tool=call.tool, arguments=call.args, image_indices=indices, status=status, summary=error[:300])
+    emit("tool_result", node="act", **step.model_dump(mode="json"), error=error[:300])
+    return {"records": [ToolRecord(turn=turn, call=call, step=step, error=error)], "steps": [step]}
 
 
 def run_call(ctx: AgentContext, task: ActInput, progress: Callable[[float, str], None] | None) -> ToolOutcome:
