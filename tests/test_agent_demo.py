@@ -64,9 +64,6 @@ def test_trained_experts_png(demo: Path, settings: Settings) -> None:
     assert correct / sum(sum(c.values()) for c in results.values()) >= 0.95, results  # few items per ability here
 
 
-@pytest.mark.xfail(reason="brain_mri_lesion_seg misses the thin residual enhancing rim after a partial "
-                          "resection (enhancing Dice 0.74), so on this seed two partial resections read as "
-                          "gross-total (comparison 17/19); temporal and co-reference are all correct", strict=False)
 def test_trained_experts_dicom(demo: Path, settings: Settings) -> None:
     results = _with_experts(demo, settings, "dicom")
     assert all(c.get("wrong", 0) == 0 for c in results.values()), results

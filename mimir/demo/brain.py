@@ -11,6 +11,7 @@ Label convention: 0 background, 1 non-enhancing lesion (oedema, necrotic core, r
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -90,15 +91,27 @@ class BrainSubject:
         return int(round(self.centre_vox[2]))
 
 
-def _pick_centre(rng: np.random.Generator, mask: np.ndarray, wm: np.ndarray) -> tuple[float, float, float]:
-    """A white-matter voxel at least 32 mm deep in the brain (depth measured on a 4 mm grid)."""
+def _centre_candidates(mask: np.ndarray, wm: np.ndarray) -> np.ndarray:
+    """White-matter voxels at least 32 mm deep in the brain (depth measured on a 4 mm grid), (N, 3)."""
     coarse = mask[::2, ::2, ::2] > 0.5
     depth_mm = ndimage.distance_transform_edt(coarse) * VOXEL_MM * 2
     candidates = np.argwhere((depth_mm >= 32.0) & (wm[::2, ::2, ::2] > 0.5))
     if len(candidates) == 0:
         candidates = np.argwhere(depth_mm >= depth_mm.max() * 0.6)
-    c = candidates[rng.integers(len(candidates))] * 2
+    return candidates * 2
+
+
+def _pick_centre(rng: np.random.Generator, candidates: np.ndarray) -> tuple[float, float, float]:
+    c = candidates[rng.integers(len(candidates))]
     return float(c[0]), float(c[1]), float(c[2])
+
+
+def _rim_direction(rng: np.random.Generator) -> tuple[float, float, float]:
+    """A unit vector mostly in the axial plane, so a partial rim shows on the axial slice."""
+    angle = rng.uniform(0, 2 * np.pi)
+    direction = np.array([np.cos(angle), np.sin(angle), rng.uniform(-0.2, 0.2)])
+    direction /= np.linalg.norm(direction)
+    return float(direction[0]), float(direction[1]), float(direction[2])
 
 
 def brain_subject(rng: np.random.Generator) -> BrainSubject:
@@ -108,16 +121,14 @@ def brain_subject(rng: np.random.Generator) -> BrainSubject:
     gm, wm = warp(tpl.gm, coords), warp(tpl.wm, coords)
     mask = (warp(tpl.mask, coords) > 0.5).astype(np.float32)
     csf = np.clip(mask - gm - wm, 0.0, 1.0)
-    angle = rng.uniform(0, 2 * np.pi)  # mostly in-plane, so a partial rim shows on the axial slice
-    direction = np.array([np.cos(angle), np.sin(angle), rng.uniform(-0.2, 0.2)])
-    direction /= np.linalg.norm(direction)
+    direction = _rim_direction(rng)
     # a spawned child stream, so the parent's draws (and every plan drawn after) stay as they were
     child = rng.spawn(1)[0]
     return BrainSubject(
         gm=gm * mask, wm=wm * mask, csf=csf * mask, mask=mask, t1_texture=warp(tpl.t1, coords) * mask,
-        affine=tpl.affine.copy(), centre_vox=_pick_centre(rng, mask, wm),
+        affine=tpl.affine.copy(), centre_vox=_pick_centre(rng, _centre_candidates(mask, wm)),
         shape_field=smooth_field(rng, tpl.mask.shape, coarse=6),
-        rim_direction=(float(direction[0]), float(direction[1]), float(direction[2])),
+        rim_direction=direction,
         contrast_gain={c: float(rng.uniform(0.93, 1.07)) for c in CONTRASTS},
         enhancement=enhancement_map(child, coords, mask), enhancement_level=float(child.uniform(*LEVEL_RANGE)),
     )
@@ -202,32 +213,45 @@ def brain_visit(subject: BrainSubject, tumour: TumourState, rng: np.random.Gener
     return out
 
 
-def random_tumour(rng: np.random.Generator, max_radius_mm: float = 30.0) -> TumourState:
-    """A lesion of random size: none (about 1 in 6), small to large, sometimes operated."""
+def random_tumour(rng: np.random.Generator, max_radius_mm: float = 30.0, postop_share: float = 0.15) -> TumourState:
+    """A lesion of random size: none (about 1 in 6), small to large, operated in ``postop_share`` of the rest.
+
+    Half the operated lesions keep part of their enhancing rim (partial resection).
+    """
     if rng.random() < 1 / 6:
         return TumourState()
     oedema = rng.uniform(6.0, max_radius_mm)
     enhancing = oedema * rng.uniform(0.5, 0.75)
     necrosis = enhancing * rng.uniform(0.0, 0.6)
-    if rng.random() < 0.15:
+    if rng.random() < postop_share:
         return TumourState(oedema_radius_mm=oedema, cavity_radius_mm=enhancing * 0.9,
                            rim_fraction=float(rng.choice([0.0, rng.uniform(0.2, 0.6)])))
     return TumourState(oedema_radius_mm=oedema, enhancing_radius_mm=enhancing, necrosis_radius_mm=necrosis)
 
 
-@functools.lru_cache(maxsize=8)
-def _pooled_subject(key: int) -> BrainSubject:
-    return brain_subject(np.random.default_rng([20240611, key]))
+#: Anatomies per sample pool. Pools are disjoint sets of deformed brains: experts train on pool 0
+#: and are evaluated on pool 1, so evaluation never sees a training anatomy.
+POOL_SIZE = 8
 
 
-def mri_slice_sample(rng: np.random.Generator, size: int = 128) -> tuple[dict[str, np.ndarray], np.ndarray]:
+@functools.lru_cache(maxsize=2 * POOL_SIZE)
+def _pooled_subject(pool: int, key: int) -> tuple[BrainSubject, np.ndarray]:
+    subject = brain_subject(np.random.default_rng([20240611, pool, key]))
+    return subject, _centre_candidates(subject.mask, subject.wm)
+
+
+def mri_slice_sample(rng: np.random.Generator, size: int = 128, pool: int = 0,
+                     postop_share: float = 0.15) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """One axial slice near the lesion centre for each contrast (float32 [0, 1]) and its label slice.
 
-    Subjects come from a per-process pool of 8 deformed brains; tumour, noise and bias are new each
-    call. About 1 in 6 samples has no lesion.
+    The anatomy is one of ``POOL_SIZE`` deformed brains of sample pool ``pool`` (cached per
+    process); the lesion's site, rim direction and state, the noise and the bias field are new on
+    every call, so lesions appear anywhere in the deep white matter. About 1 in 6 samples has no
+    lesion; ``postop_share`` of the others show a resection cavity (see :func:`random_tumour`).
     """
-    subject = _pooled_subject(int(rng.integers(8)))
-    tumour = random_tumour(rng)
+    base, candidates = _pooled_subject(pool, int(rng.integers(POOL_SIZE)))
+    subject = dataclasses.replace(base, centre_vox=_pick_centre(rng, candidates), rim_direction=_rim_direction(rng))
+    tumour = random_tumour(rng, postop_share=postop_share)
     z = int(np.clip(subject.lesion_slice + rng.integers(-3, 4), 1, subject.shape[2] - 2))
     visit = brain_visit(subject, tumour, rng, zslab=slice(z - 1, z + 2))
     images = {c: display_slice(visit[c], 1, size) for c in CONTRASTS}

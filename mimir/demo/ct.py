@@ -7,6 +7,7 @@ brain (about 25-45 HU) mid-grey. Label: 0 background, 1 haemorrhage.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -71,13 +72,22 @@ def ct_subject(rng: np.random.Generator) -> CTSubject:
     coords = deformation(rng, tpl.shape, amplitude_vox=1.0)  # type: ignore[arg-type]
     hu = warp(tpl, coords, cval=-1000.0)
     brain = (hu > -5) & (hu < 90) & ndimage.binary_erosion(hu > -100, iterations=4)
-    depth_mm = ndimage.distance_transform_edt(brain) * VOXEL_MM
-    zmin = int(tpl.shape[2] * 0.35)
-    candidates = np.argwhere(depth_mm >= 22.0)
-    candidates = candidates[candidates[:, 2] >= zmin] if (candidates[:, 2] >= zmin).any() else candidates
-    c = candidates[rng.integers(len(candidates))]
-    return CTSubject(hu=hu, brain=brain, affine=_ras_affine(hu.shape), centre_vox=(float(c[0]), float(c[1]), float(c[2])),
+    c = _pick_centre(rng, _centre_candidates(brain, tpl.shape[2]))
+    return CTSubject(hu=hu, brain=brain, affine=_ras_affine(hu.shape), centre_vox=c,
                      shape_field=smooth_field(rng, hu.shape, coarse=6))
+
+
+def _centre_candidates(brain: np.ndarray, depth_z: int) -> np.ndarray:
+    """Brain voxels at least 22 mm from its edge, in the upper two thirds of the head when any are, (N, 3)."""
+    depth_mm = ndimage.distance_transform_edt(brain) * VOXEL_MM
+    zmin = int(depth_z * 0.35)
+    candidates = np.argwhere(depth_mm >= 22.0)
+    return candidates[candidates[:, 2] >= zmin] if (candidates[:, 2] >= zmin).any() else candidates
+
+
+def _pick_centre(rng: np.random.Generator, candidates: np.ndarray) -> tuple[float, float, float]:
+    c = candidates[rng.integers(len(candidates))]
+    return float(c[0]), float(c[1]), float(c[2])
 
 
 def haemorrhage_mask(subject: CTSubject, bleed: HaemorrhageState, zslab: slice | None = None) -> np.ndarray:
@@ -115,14 +125,24 @@ def random_haemorrhage(rng: np.random.Generator) -> HaemorrhageState:
     return HaemorrhageState(radius_mm=float(rng.uniform(4.0, 22.0)), density_hu=float(rng.uniform(60.0, 90.0)))
 
 
-@functools.lru_cache(maxsize=6)
-def _pooled_subject(key: int) -> CTSubject:
-    return ct_subject(np.random.default_rng([20240612, key]))
+#: Anatomies per sample pool; pools are disjoint (experts train on pool 0, are evaluated on pool 1).
+POOL_SIZE = 6
 
 
-def ct_slice_sample(rng: np.random.Generator, size: int = 128) -> tuple[np.ndarray, np.ndarray]:
-    """One axial head CT slice near the haemorrhage, brain-windowed to [0, 1], and its 0/1 label."""
-    subject = _pooled_subject(int(rng.integers(6)))
+@functools.lru_cache(maxsize=2 * POOL_SIZE)
+def _pooled_subject(pool: int, key: int) -> tuple[CTSubject, np.ndarray]:
+    subject = ct_subject(np.random.default_rng([20240612, pool, key]))
+    return subject, _centre_candidates(subject.brain, subject.shape[2])
+
+
+def ct_slice_sample(rng: np.random.Generator, size: int = 128, pool: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """One axial head CT slice near the haemorrhage, brain-windowed to [0, 1], and its 0/1 label.
+
+    The head is one of ``POOL_SIZE`` deformed atlases of sample pool ``pool``; the haemorrhage's
+    site, size and density and the noise are new on every call.
+    """
+    base, candidates = _pooled_subject(pool, int(rng.integers(POOL_SIZE)))
+    subject = dataclasses.replace(base, centre_vox=_pick_centre(rng, candidates))
     z = int(np.clip(subject.lesion_slice + rng.integers(-3, 4), 1, subject.shape[2] - 2))
     visit = ct_visit(subject, random_haemorrhage(rng), rng, zslab=slice(z - 1, z + 2))
     image = display_slice(window_ct(visit["HU"]), 1, size)

@@ -20,6 +20,12 @@ SEQUENCES: tuple[str, ...] = ("T1", "T1C", "T2", "FLAIR")
 SIDES: tuple[str, ...] = ("L", "R")
 #: Spatial size every expert is trained at (inference resizes to it and back).
 TRAIN_SIZE = 128
+#: Sample pools (disjoint sets of anatomies): experts train on one and are evaluated on the other.
+TRAIN_POOL, EVAL_POOL = 0, 1
+#: Share of operated lesions in the lesion expert's training samples (0.15 elsewhere). A partial
+#: resection's thin residual rim is what decides "partial" versus "gross-total", and at the natural
+#: share it is in about 2 % of training slices; oversampling it is a training-only class balance.
+TRAIN_POSTOP_SHARE = 0.4
 
 
 @dataclass(frozen=True)
@@ -45,35 +51,38 @@ def as_png_intensity(image: np.ndarray) -> np.ndarray:
     return (q - lo) / (hi - lo) if hi > lo else q * 0.0
 
 
-def _mri_lesion(rng: np.random.Generator, size: int) -> list[RawSample]:
+def _mri_lesion(rng: np.random.Generator, size: int, pool: int) -> list[RawSample]:
     from mimir.demo.synth import mri_slice_sample
 
-    images, label = mri_slice_sample(rng, size=size)
+    share = TRAIN_POSTOP_SHARE if pool == TRAIN_POOL else 0.15
+    images, label = mri_slice_sample(rng, size=size, pool=pool, postop_share=share)
     return [RawSample(images[seq], label.astype(np.uint8), seq) for seq in SEQUENCES]
 
 
-def _ct_haemorrhage(rng: np.random.Generator, size: int) -> list[RawSample]:
+def _ct_haemorrhage(rng: np.random.Generator, size: int, pool: int) -> list[RawSample]:
     from mimir.demo.synth import ct_slice_sample
 
-    image, label = ct_slice_sample(rng, size=size)
+    image, label = ct_slice_sample(rng, size=size, pool=pool)
     return [RawSample(image, (label > 0).astype(np.uint8), "CT")]
 
 
-def _mr_sequence(rng: np.random.Generator, size: int) -> list[RawSample]:
+def _mr_sequence(rng: np.random.Generator, size: int, pool: int) -> list[RawSample]:
     from mimir.demo.synth import mri_slice_sample
 
-    images, _ = mri_slice_sample(rng, size=size)
+    images, _ = mri_slice_sample(rng, size=size, pool=pool)
     return [RawSample(images[seq], i, seq) for i, seq in enumerate(SEQUENCES)]
 
 
-def _fundus_side(rng: np.random.Generator, size: int) -> list[RawSample]:
+def _fundus_side(rng: np.random.Generator, size: int, pool: int) -> list[RawSample]:
+    # one photograph, redrawn with new lesions, vessels' contrast and side each call: no anatomy pool
     from mimir.demo.synth import fundus_sample
 
     image, side, _ = fundus_sample(rng, size=size)
     return [RawSample(image, SIDES.index(side), side)]
 
 
-DRAWERS: dict[str, Callable[[np.random.Generator, int], list[RawSample]]] = {
+
+DRAWERS: dict[str, Callable[[np.random.Generator, int, int], list[RawSample]]] = {
     "brain_mri_lesion_seg": _mri_lesion,
     "head_ct_haemorrhage_seg": _ct_haemorrhage,
     "mr_sequence_classifier": _mr_sequence,
@@ -81,13 +90,14 @@ DRAWERS: dict[str, Callable[[np.random.Generator, int], list[RawSample]]] = {
 }
 
 
-def draw_raw(name: str, rng: np.random.Generator, count: int, sizes: tuple[int, ...] = (TRAIN_SIZE,)) -> list[RawSample]:
-    """Draw at least ``count`` raw samples for expert ``name``, cycling through image ``sizes``."""
+def draw_raw(name: str, rng: np.random.Generator, count: int, sizes: tuple[int, ...] = (TRAIN_SIZE,),
+             pool: int = TRAIN_POOL) -> list[RawSample]:
+    """Draw at least ``count`` raw samples for expert ``name`` from anatomy ``pool``, cycling through image ``sizes``."""
     if name not in DRAWERS:
         raise KeyError(f"Unknown expert {name!r}; known: {', '.join(DRAWERS)}")
     out: list[RawSample] = []
     calls = 0
     while len(out) < count:
-        out += DRAWERS[name](rng, sizes[calls % len(sizes)])
+        out += DRAWERS[name](rng, sizes[calls % len(sizes)], pool)
         calls += 1
     return out

@@ -1,6 +1,7 @@
 """Evaluate a shipped (or freshly trained) expert on new demo samples, through the bundle itself.
 
-Samples come from ``numpy.random.default_rng(seed)`` at 256x256, are written as 8-bit PNG files
+Samples come from ``numpy.random.default_rng(seed)`` at 256x256, on anatomies the experts were
+never trained on (sample pool ``EVAL_POOL``), are written as 8-bit PNG files
 (what mimir hands the experts) and run through the bundle's own ``inference.json`` with MONAI's
 ``ConfigWorkflow``; the saved masks and ``predictions.csv`` are scored against the known labels.
 """
@@ -16,7 +17,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from mimir.tools.experts.bundle import read_mask, read_predictions, run_bundle
-from mimir.tools.experts.data import RawSample, draw_raw
+from mimir.tools.experts.data import EVAL_POOL, RawSample, draw_raw
 from mimir.tools.experts.train import PLANS, bundle_dir
 
 #: Image size the evaluation samples are generated at (the demo's PNG size).
@@ -95,7 +96,7 @@ def evaluate_expert(name: str, seed: int, n: int = 100, bundle: Path | None = No
     bundle = bundle or bundle_dir(name)
     if seed in training_seeds(bundle):
         raise ValueError(f"Seed {seed} was used to train {name}; pick another (training seeds: {training_seeds(bundle)})")
-    samples = draw_raw(name, np.random.default_rng(seed), n, (EVAL_SIZE,))[:n]
+    samples = draw_raw(name, np.random.default_rng(seed), n, (EVAL_SIZE,), pool=EVAL_POOL)[:n]
     with tempfile.TemporaryDirectory(prefix=f"mimir-eval-{name}-") as tmp:
         paths = [write_png(s.image, Path(tmp) / f"img{i:04d}.png") for i, s in enumerate(samples)]
         out = Path(tmp) / "out"

@@ -43,8 +43,8 @@ class TrainPlan:
 
 
 PLANS: dict[str, TrainPlan] = {
-    "brain_mri_lesion_seg": TrainPlan("segmentation", samples=1000, epochs=12, lr=3e-3, patch=48),
-    "head_ct_haemorrhage_seg": TrainPlan("segmentation", samples=400, epochs=5, lr=3e-3, patch=48),
+    "brain_mri_lesion_seg": TrainPlan("segmentation", samples=2000, epochs=20, lr=3e-3, patch=64),
+    "head_ct_haemorrhage_seg": TrainPlan("segmentation", samples=1200, epochs=10, lr=3e-3, patch=64),
     "mr_sequence_classifier": TrainPlan("classification", samples=800, epochs=5),
     "fundus_laterality_classifier": TrainPlan("classification", samples=600, epochs=6),
 }
