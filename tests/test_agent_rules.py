@@ -165,3 +165,22 @@ def test_no_lesion_found_anywhere_abstains(agent: Agent, tmp_path: Path) -> None
     q = "Which of the two scans shows the larger lesion on MRI?\nA: the first image\nB: the second image"
     answer = agent.answer(lesion_case(tmp_path, [-1, -1], q))  # no lesion pixels at all
     assert answer.status == "abstained" and "no lesion" in (answer.abstain_reason or "")
+
+
+@pytest.mark.parametrize(("first", "last", "unit", "change"), [
+    (800.0, 720.0, "mm2", "stable"),      # -10 % of a slice area: segmentation noise, not response
+    (704.0, 792.0, "mm2", "stable"),      # +12.5 %
+    (800.0, 700.0, "mm2", "decrease"),    # -12.5 %: a ratio of 1.143, past the 1.135 limit
+    (500.0, 580.0, "mm2", "increase"),    # +16 %
+    (500.0, 420.0, "mm2", "decrease"),    # -16 %
+    (10.0, 11.8, "mL", "stable"),         # +18 % of a volume
+    (10.0, 12.5, "mL", "increase"),       # +25 %
+    (10.0, 0.0, "mm2", "decrease"),       # resolved
+    (0.0, 0.0, "mm2", "stable"),
+    (0.0, 40.0, "mm2", "increase"),       # new
+])
+def test_change_between_reads_noise_as_stable_and_real_change_as_change(first, last, unit, change) -> None:
+    from mimir.agent.planners.readings import change_between
+
+    assert change_between(first, last, unit)[0] == change
+

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 from mimir.agent.options import Change
 from mimir.domain import CaseImage
 
-#: Relative change under which two sizes count as stable. Progression and response change a lesion's
-#: slice area by 20 % or more and its volume by 30-40 % or more; stable lesions change by a few percent.
-STABLE_BAND = 0.10
+#: Size ratio (larger / smaller) under which two measurements count as stable, per unit. A stable
+#: lesion's measurements differ by a few percent (about 3 % in area, 5 % in volume), while growth that
+#: counts starts at +25 % of the bidimensional product in RANO (an area) and +40 % of the volume in
+#: RANO 2.0; shrinkage by the same ratio counts as a decrease. Each limit lies halfway, on a log scale, between the two:
+#: sqrt(1.03 * 1.25) = 1.135 for areas, sqrt(1.05 * 1.40) = 1.212 for volumes. Segmentation noise
+#: of about 10 % on one slice therefore reads as stable, not as a change.
+STABLE_RATIO = {"mm2": math.sqrt(1.03 * 1.25), "mL": math.sqrt(1.05 * 1.40)}
 #: Residual enhancing area (mm²) or volume (mL) at or below which a resection counts as gross-total.
 RESIDUAL_MIN = {"mm2": 15.0, "mL": 0.05}
 
@@ -54,12 +59,12 @@ def classified_label(result: dict[str, Any]) -> str | None:
     return {"left": "L", "right": "R"}.get(str(label).lower(), str(label))
 
 
-def change_between(first: float, last: float) -> tuple[Change, float | None]:
-    """Category and percent change from ``first`` to ``last`` (stable within ±20 %)."""
+def change_between(first: float, last: float, unit: str = "mm2") -> tuple[Change, float | None]:
+    """Category and percent change from ``first`` to ``last`` (stable within ``STABLE_RATIO[unit]``)."""
     if first <= 0.0:
         return ("stable", 0.0) if last <= 0.0 else ("increase", None)
     pct = (last - first) / first * 100.0
-    if abs(pct) < STABLE_BAND * 100:
+    if last > 0.0 and max(last / first, first / last) < STABLE_RATIO[unit]:
         return "stable", pct
     return ("increase" if pct > 0 else "decrease"), pct
 

@@ -83,7 +83,7 @@ def conclude(view: PlanView, records: dict[int, ToolRecord]) -> Decision | None:
                 for i in order]
     if max(sized.values()) <= 0.0:
         return common.abstain("the segmentation found no lesion on any image, so there is nothing to compare", evidence)
-    change, pct = change_between(sized[order[0]], sized[order[-1]])
+    change, pct = change_between(sized[order[0]], sized[order[-1]], unit)
     if _asks_resection(view):
         resected = _resection(records[order[0]], records[order[-1]], unit, evidence)
         if resected is None:
