@@ -204,3 +204,38 @@ def test_measure_takes_a_segment_run_id(bsettings: Settings, images: dict[str, P
         (m.label, m.volume_ml) for m in seg.result.measurements
     ]
     assert measured.intensity_unit == "image units"
+
+
+@pytest.mark.parametrize("fault", [RuntimeError("dictionary changed size during iteration"),
+                                   SystemError("AST constructor recursion depth mismatch (before=96, after=82)")])
+def test_a_fault_from_another_thread_is_retried(bundles: Path, images: dict[str, Path], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch, fault: Exception) -> None:
+    from mimir.tools.monai_bundle import run_workflow
+
+    original, calls = ConfigWorkflow.initialize, []
+
+    def flaky(self: ConfigWorkflow) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise fault
+        return original(self)
+
+    monkeypatch.setattr(ConfigWorkflow, "initialize", flaky)
+    run_workflow(bundles / "mr2d_seg", [images["png"]], tmp_path / "out")
+    assert len(calls) == 2 and _files(tmp_path / "out")
+
+
+def test_other_bundle_errors_are_not_retried(bundles: Path, images: dict[str, Path], tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from mimir.tools.monai_bundle import run_workflow
+
+    calls = []
+
+    def broken(self: ConfigWorkflow) -> object:
+        calls.append(1)
+        raise RuntimeError("size mismatch for model.conv_0")
+
+    monkeypatch.setattr(ConfigWorkflow, "initialize", broken)
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        run_workflow(bundles / "mr2d_seg", [images["png"]], tmp_path / "out")
+    assert len(calls) == 1

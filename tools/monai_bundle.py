@@ -161,6 +161,12 @@ def quiet_logging_conf_notice() -> None:
 #: lazily, so two runs at once can fail with "dictionary changed size during iteration" (seen in
 #: concurrent evaluations). Inference itself uses every core through torch's own threads.
 _WORKFLOW_LOCK = threading.Lock()
+#: Faults that come from other threads, not from the bundle or the image: any thread that imports a
+#: module changes ``sys.modules`` under the parser's walk, and CPython 3.11 can raise a spurious
+#: SystemError when threads build ASTs at once (the parser evaluates ``$`` expressions). Both strike
+#: while the workflow is built, before it writes anything, so such a run is retried.
+_THREAD_FAULTS = ("dictionary changed size during iteration", "AST constructor recursion depth mismatch")
+_ATTEMPTS = 3
 
 
 def run_workflow(bundle_root: Path, images: list[Path], output_dir: Path, device: str = "cpu") -> None:
@@ -172,16 +178,24 @@ def run_workflow(bundle_root: Path, images: list[Path], output_dir: Path, device
 
     quiet_logging_conf_notice()
     configs = bundle_root / "configs"
-    with _WORKFLOW_LOCK:
-        workflow = ConfigWorkflow(
-            config_file=str(configs / "inference.json"), meta_file=str(configs / "metadata.json"),
-            workflow_type="infer", logging_file=None, bundle_root=str(bundle_root),
-            datalist=[{"image": str(p)} for p in images], output_dir=str(output_dir),
-            device=f"$torch.device('{device}')",
-        )
-        workflow.initialize()
-        workflow.run()
-        workflow.finalize()
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            with _WORKFLOW_LOCK:
+                workflow = ConfigWorkflow(
+                    config_file=str(configs / "inference.json"), meta_file=str(configs / "metadata.json"),
+                    workflow_type="infer", logging_file=None, bundle_root=str(bundle_root),
+                    datalist=[{"image": str(p)} for p in images], output_dir=str(output_dir),
+                    device=f"$torch.device('{device}')",
+                )
+                workflow.initialize()
+                workflow.run()
+                workflow.finalize()
+            return
+        except (RuntimeError, SystemError) as e:
+            if attempt == _ATTEMPTS or not any(f in str(e) for f in _THREAD_FAULTS):
+                raise
+            log.warning("bundle %s: %s (a fault from another thread); retrying (%d/%d)", bundle_root.name, e,
+                        attempt, _ATTEMPTS - 1)
 
 
 def run_bundle(bundle: BundleInfo, image_path: Path, output_dir: Path, device: str = "cpu") -> list[Path]:
