@@ -58,3 +58,17 @@ class LesionUNet(BasicUNet):
         x0 = self.conv_0(x)
         x4 = self.down_4(self.down_3(self.down_2(self.down_1(x0))))
         return x4.mean(dim=(2, 3))
+
+
+class FlipAveragingInferer:
+    """Test-time augmentation: the mean of the network's logits on the image and its two flips.
+
+    Used as a bundle's ``inferer`` (``_target_``), like MONAI's ``SimpleInferer``.
+    """
+
+    def __call__(self, inputs: torch.Tensor, network: nn.Module, *args: object, **kwargs: object) -> torch.Tensor:
+        """Logits averaged over identity, left-right and up-down flips (flipped back before averaging)."""
+        out = network(inputs, *args, **kwargs)
+        for dim in (-1, -2):
+            out = out + network(inputs.flip(dim), *args, **kwargs).flip(dim)
+        return out / 3.0
