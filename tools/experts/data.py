@@ -56,7 +56,18 @@ def _mri_lesion(rng: np.random.Generator, size: int, pool: int) -> list[RawSampl
 
     share = TRAIN_POSTOP_SHARE if pool == TRAIN_POOL else 0.15
     images, label = mri_slice_sample(rng, size=size, pool=pool, postop_share=share)
-    return [RawSample(images[seq], label.astype(np.uint8), seq) for seq in SEQUENCES]
+    return [RawSample(images[seq], _visible_labels(label, seq), seq) for seq in SEQUENCES]
+
+
+def _visible_labels(label: np.ndarray, sequence: str) -> np.ndarray:
+    """The lesion expert's target: enhancement (label 2) exists only on the post-contrast image.
+
+    On T1, T2 and FLAIR an enhancing rim looks like the rest of the lesion, so asking for label 2
+    there asks the network to guess from shape; those guesses taught it to doubt thin residual
+    rims on T1C as well. Elsewhere the enhancing tumour is whole lesion, label 1.
+    """
+    out = label.astype(np.uint8)
+    return out if sequence == "T1C" else np.minimum(out, 1)
 
 
 def _ct_haemorrhage(rng: np.random.Generator, size: int, pool: int) -> list[RawSample]:
