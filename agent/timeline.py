@@ -42,26 +42,51 @@ def prefetch(session: Session | None, case: Case) -> TimelineSummary:
     return TimelineSummary(patient_id=case.patient_id, known_images=known, studies=studies, trajectories=trajectories)
 
 
-#: Images the timeline already knows, keyed by (path, size, mtime): a known image stays known, so
-#: repeated questions skip re-hashing its file. Unknown images are looked up every time.
-KnownImages = dict[tuple[str, int, int], CaseImage]
+#: What the agent learnt about case images, keyed by (path, size, mtime). A ``CaseImage``: the timeline
+#: knows the image (it stays known, so repeated questions skip re-hashing its file). An ``int``: the
+#: image was not in the timeline when the timeline's newest image id was that number; it is looked
+#: up again only once an image has been added since, so anonymous files (a Med-MIM batch, uploads)
+#: are hashed and queried once per agent rather than once per question.
+KnownImages = dict[tuple[str, int, int], CaseImage | int]
 
 
 def register(session: Session, case: Case, settings: Settings, known: KnownImages) -> Case:
-    """``memory.intake.register_case`` for the images not already known to this agent."""
+    """``memory.intake.register_case`` for the images this agent has not settled yet."""
     from mimir.memory.intake import register_case
 
     keys = [_key(img.path) for img in case.images]
-    todo = [img for img, k in zip(case.images, keys, strict=True) if k is None or k not in known]
+    newest: list[int] = []  # the timeline's newest image id, read at most once, before any look-up
+
+    def newest_id() -> int:
+        if not newest:
+            from sqlalchemy import func, select
+
+            from mimir.memory.models import Image
+
+            newest.append(int(session.scalar(select(func.max(Image.id))) or 0))
+        return newest[0]
+
+    def settled(k: tuple[str, int, int] | None) -> bool:
+        value = known.get(k) if k is not None else None
+        return isinstance(value, CaseImage) or (isinstance(value, int) and value == newest_id())
+
+    done = [settled(k) for k in keys]
+    todo = [img for img, ok in zip(case.images, done, strict=True) if not ok]
+    if todo:
+        newest_id()
     found = iter(register_case(session, case.model_copy(update={"images": todo}), settings).images if todo else [])
     images: list[CaseImage] = []
-    for img, k in zip(case.images, keys, strict=True):
-        if k is not None and k in known:
-            images.append(known[k].model_copy(update={f: getattr(img, f) for f in img.model_fields_set if f != "path"}))
+    for img, k, ok in zip(case.images, keys, done, strict=True):
+        value = known.get(k) if k is not None else None
+        if ok and isinstance(value, CaseImage):
+            images.append(value.model_copy(update={f: getattr(img, f) for f in img.model_fields_set if f != "path"}))
+            continue
+        if ok:  # not in the timeline, and nothing was added since it was looked up
+            images.append(img.model_copy())
             continue
         new = next(found)
-        if k is not None and new.image_id is not None:
-            known[k] = new
+        if k is not None:
+            known[k] = new if new.image_id is not None else newest_id()
         images.append(new)
     return case.model_copy(update={"images": images})
 

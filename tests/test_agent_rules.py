@@ -149,6 +149,40 @@ def test_results_become_timeline_findings_and_are_cached(agent: Agent, tmp_path:
     assert intake.data["known_images"] == 2 and intake.data["prior_studies"] == 2
 
 
+def test_unknown_images_are_looked_up_once_until_the_timeline_grows(settings: Settings, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import mimir.memory.intake as memory_intake
+    from mimir.memory.db import open_database
+    from mimir.memory.ingest import ingest_paths
+
+    looked_up: list[str] = []
+    original = memory_intake.register_case
+
+    def counting(session, case, settings):  # type: ignore[no-untyped-def]
+        looked_up.extend(i.path for i in case.images)
+        return original(session, case, settings)
+
+    monkeypatch.setattr(memory_intake, "register_case", counting)
+    agent = Agent(settings, registry=stand_in_registry())
+    case = lesion_case(tmp_path, [10, 14], "How has the lesion changed over time on MRI?" + CHANGE_OPTIONS)
+    agent.answer(case)
+    agent.answer(case)
+    assert len(looked_up) == 2  # anonymous files: hashed and queried by the first question only
+
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps([{"path": img.path, "patient_id": "P-9", "date": f"2024-0{i + 1}-01",
+                                     "modality": "MR", "series_description": "T1C"}
+                                    for i, img in enumerate(case.images)]))
+    ingest_paths(open_database(settings), [Path(i.path) for i in case.images], settings, manifest=manifest)
+    events = list(agent.stream(case))
+    intake = next(e for e in events if e.node == "intake" and e.kind == "step_finished")
+    assert len(looked_up) == 4 and intake.data["known_images"] == 2  # the timeline grew: looked up again, found
+    agent.answer(case)
+    assert len(looked_up) == 4  # known now: not hashed again
+
+
 def test_configured_vlm_answers_visual_questions_and_backs_up_failed_experts(settings: Settings, tmp_path: Path) -> None:
     from fixtures.agent_tools import with_vlm_stand_in
 
