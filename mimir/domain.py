@@ -125,13 +125,18 @@ class Evidence(BaseModel):
     values: dict[str, float | str] = Field(default_factory=dict)
 
 
+#: How a tool call ended: ran, came from the cache, refused the input, got bad arguments, is not
+#: installed here, or failed with an error.
+StepStatus = Literal["ok", "cached", "cannot", "bad_arguments", "unavailable", "failed"]
+
+
 class ToolStep(BaseModel):
     """One tool call of an answer: what ran, on which images, how long, with what result."""
 
     tool: str
     arguments: dict[str, Any] = Field(default_factory=dict)
     image_indices: list[int] = Field(default_factory=list)
-    status: Literal["ok", "cached", "cannot", "bad_arguments", "unavailable", "failed"] = "ok"
+    status: StepStatus = "ok"
     summary: str = ""
     tool_run_id: int | None = None
     duration_s: float = 0.0

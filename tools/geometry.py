@@ -120,6 +120,12 @@ class IndexLesion(BaseModel):
     other_size: float = Field(description="Their total size, same unit")
 
 
+def is_enhancing_label(name: str) -> bool:
+    """True for an enhancing-tumour label name ("enhancing tumour", "ET"-style names), not "non-enhancing"."""
+    lowered = name.lower()
+    return "enhanc" in lowered and "non" not in lowered
+
+
 def index_lesion(mask: np.ndarray, spacing: tuple[float, ...], labels: dict[int, str] | None = None) -> IndexLesion | None:
     """The largest connected component of all non-zero labels (full connectivity), or None if empty."""
     foreground = mask > 0
@@ -129,7 +135,7 @@ def index_lesion(mask: np.ndarray, spacing: tuple[float, ...], labels: dict[int,
     counts = np.bincount(comp.ravel())[1:]
     biggest = int(np.argmax(counts)) + 1
     region = comp == biggest
-    enhancing = [v for v, name in (labels or {}).items() if "enhanc" in name.lower() and "non" not in name.lower()]
+    enhancing = [v for v, name in (labels or {}).items() if is_enhancing_label(name)]
     voxel = float(np.prod(spacing[: mask.ndim]))
     scale, unit = (1.0, "mm2") if mask.ndim == 2 else (1e-3, "mL")
     longest = diameters_2d(region, (spacing[0], spacing[1]))[0] if mask.ndim == 2 else max(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from langgraph.runtime import Runtime
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
 from mimir.agent.state import ActInput, PlannedCall, ToolRecord
-from mimir.domain import ToolStep
+from mimir.domain import StepStatus, ToolStep
 from mimir.tools.cache import referenced_indices
 from mimir.tools.errors import ToolArgumentError, ToolCannotHandle, ToolUnavailable
 from mimir.tools.runner import ToolOutcome
@@ -49,9 +49,6 @@ def act(task: ActInput, runtime: Runtime[AgentContext]) -> dict[str, Any]:
                     artifacts=list(outcome.artifacts))
     emit("tool_result", node="act", **step.model_dump(mode="json"))
     return {"records": [ToolRecord(turn=turn, call=call, step=step, result=result)], "steps": [step]}
-
-
-StepStatus = Literal["ok", "cached", "cannot", "bad_arguments", "unavailable", "failed"]
 
 
 def _failed(turn: int, call: PlannedCall, indices: list[int], status: StepStatus, error: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from mimir.agent.options import Change
 from mimir.domain import CaseImage
+from mimir.tools.geometry import is_enhancing_label
 
 #: Size ratio (larger / smaller) under which two measurements count as stable, per unit. A stable
 #: lesion's measurements differ by a few percent (about 3 % in area, 5 % in volume), while growth that
@@ -45,7 +46,7 @@ def lesion_size(result: dict[str, Any], enhancing_only: bool = False) -> tuple[f
         name = str(m.get("label", "")).lower()
         if name in ("background", "bg") or m.get("value") == 0:
             continue
-        if enhancing_only and ("enhanc" not in name or "non" in name):
+        if enhancing_only and not is_enhancing_label(name):
             continue
         total += float(m.get(key) or 0.0)
     return total, unit

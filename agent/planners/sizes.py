@@ -59,8 +59,9 @@ def compare_call(view: PlanView, records: dict[int, ToolRecord]) -> PlannedCall 
         items = [m for m in (rec.result or {}).get("measurements", []) if m.get("value") != 0]
         date = view.case.images[i].study_date
         point: dict[str, object] = {"timepoint": str(date) if date else f"image {i + 1}", "image_index": i}
-        if len((rec.result or {}).get("shape") or []) >= 3:
-            point["volume_ml"] = round(sum(float(m.get("volume_ml") or 0.0) for m in items), 4)
+        size = lesion_size(rec.result or {})
+        if size is not None and size[1] == "mL":
+            point["volume_ml"] = round(size[0], 4)
         else:
             target = (rec.result or {}).get("index_lesion")
             longest = float(target["longest_diameter_mm"]) if target else max(

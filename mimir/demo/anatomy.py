@@ -131,6 +131,12 @@ def warp(volume: np.ndarray, coords: np.ndarray, order: int = 1, cval: float = 0
     return out.astype(np.float32)
 
 
+def pick_voxel(rng: np.random.Generator, candidates: np.ndarray) -> tuple[float, float, float]:
+    """One row of an (N, 3) array of voxel indices, drawn uniformly, as floats (a lesion centre)."""
+    c = candidates[rng.integers(len(candidates))]
+    return float(c[0]), float(c[1]), float(c[2])
+
+
 def bias_field(rng: np.random.Generator, shape: tuple[int, ...], strength: float = 0.12) -> np.ndarray:
     """A smooth multiplicative intensity inhomogeneity around 1.0."""
     return (1.0 + strength * smooth_field(rng, shape, coarse=3)).astype(np.float32)

@@ -24,6 +24,7 @@ from mimir.demo.anatomy import (
     brain_template,
     deformation,
     display_slice,
+    pick_voxel,
     smooth_field,
     warp,
 )
@@ -101,11 +102,6 @@ def _centre_candidates(mask: np.ndarray, wm: np.ndarray) -> np.ndarray:
     return candidates * 2
 
 
-def _pick_centre(rng: np.random.Generator, candidates: np.ndarray) -> tuple[float, float, float]:
-    c = candidates[rng.integers(len(candidates))]
-    return float(c[0]), float(c[1]), float(c[2])
-
-
 def _rim_direction(rng: np.random.Generator) -> tuple[float, float, float]:
     """A unit vector mostly in the axial plane, so a partial rim shows on the axial slice."""
     angle = rng.uniform(0, 2 * np.pi)
@@ -126,7 +122,7 @@ def brain_subject(rng: np.random.Generator) -> BrainSubject:
     child = rng.spawn(1)[0]
     return BrainSubject(
         gm=gm * mask, wm=wm * mask, csf=csf * mask, mask=mask, t1_texture=warp(tpl.t1, coords) * mask,
-        affine=tpl.affine.copy(), centre_vox=_pick_centre(rng, _centre_candidates(mask, wm)),
+        affine=tpl.affine.copy(), centre_vox=pick_voxel(rng, _centre_candidates(mask, wm)),
         shape_field=smooth_field(rng, tpl.mask.shape, coarse=6),
         rim_direction=direction,
         contrast_gain={c: float(rng.uniform(0.93, 1.07)) for c in CONTRASTS},
@@ -213,7 +209,12 @@ def brain_visit(subject: BrainSubject, tumour: TumourState, rng: np.random.Gener
     return out
 
 
-def random_tumour(rng: np.random.Generator, max_radius_mm: float = 30.0, postop_share: float = 0.15) -> TumourState:
+#: Share of lesions that 2D samples show after surgery (a resection cavity) unless asked otherwise.
+POSTOP_SHARE = 0.15
+
+
+def random_tumour(rng: np.random.Generator, max_radius_mm: float = 30.0,
+                  postop_share: float = POSTOP_SHARE) -> TumourState:
     """A lesion of random size: none (about 1 in 6), small to large, operated in ``postop_share`` of the rest.
 
     Half the operated lesions keep part of their enhancing rim (partial resection).
@@ -241,7 +242,7 @@ def _pooled_subject(pool: int, key: int) -> tuple[BrainSubject, np.ndarray]:
 
 
 def mri_slice_sample(rng: np.random.Generator, size: int = 128, pool: int = 0,
-                     postop_share: float = 0.15) -> tuple[dict[str, np.ndarray], np.ndarray]:
+                     postop_share: float = POSTOP_SHARE) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """One axial slice near the lesion centre for each contrast (float32 [0, 1]) and its label slice.
 
     The anatomy is one of ``POOL_SIZE`` deformed brains of sample pool ``pool`` (cached per
@@ -250,7 +251,7 @@ def mri_slice_sample(rng: np.random.Generator, size: int = 128, pool: int = 0,
     lesion; ``postop_share`` of the others show a resection cavity (see :func:`random_tumour`).
     """
     base, candidates = _pooled_subject(pool, int(rng.integers(POOL_SIZE)))
-    subject = dataclasses.replace(base, centre_vox=_pick_centre(rng, candidates), rim_direction=_rim_direction(rng))
+    subject = dataclasses.replace(base, centre_vox=pick_voxel(rng, candidates), rim_direction=_rim_direction(rng))
     tumour = random_tumour(rng, postop_share=postop_share)
     z = int(np.clip(subject.lesion_slice + rng.integers(-3, 4), 1, subject.shape[2] - 2))
     visit = brain_visit(subject, tumour, rng, zslab=slice(z - 1, z + 2))

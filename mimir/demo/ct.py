@@ -14,7 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from mimir.demo.anatomy import VOXEL_MM, ct_template, deformation, display_slice, smooth_field, warp
+from mimir.demo.anatomy import (
+    VOXEL_MM,
+    ct_template,
+    deformation,
+    display_slice,
+    pick_voxel,
+    smooth_field,
+    warp,
+)
 
 #: Brain window (low, high) in HU used for PNGs and 2D samples.
 CT_WINDOW: tuple[float, float] = (0.0, 80.0)
@@ -72,7 +80,7 @@ def ct_subject(rng: np.random.Generator) -> CTSubject:
     coords = deformation(rng, tpl.shape, amplitude_vox=1.0)  # type: ignore[arg-type]
     hu = warp(tpl, coords, cval=-1000.0)
     brain = (hu > -5) & (hu < 90) & ndimage.binary_erosion(hu > -100, iterations=4)
-    c = _pick_centre(rng, _centre_candidates(brain, tpl.shape[2]))
+    c = pick_voxel(rng, _centre_candidates(brain, tpl.shape[2]))
     return CTSubject(hu=hu, brain=brain, affine=_ras_affine(hu.shape), centre_vox=c,
                      shape_field=smooth_field(rng, hu.shape, coarse=6))
 
@@ -83,11 +91,6 @@ def _centre_candidates(brain: np.ndarray, depth_z: int) -> np.ndarray:
     zmin = int(depth_z * 0.35)
     candidates = np.argwhere(depth_mm >= 22.0)
     return candidates[candidates[:, 2] >= zmin] if (candidates[:, 2] >= zmin).any() else candidates
-
-
-def _pick_centre(rng: np.random.Generator, candidates: np.ndarray) -> tuple[float, float, float]:
-    c = candidates[rng.integers(len(candidates))]
-    return float(c[0]), float(c[1]), float(c[2])
 
 
 def haemorrhage_mask(subject: CTSubject, bleed: HaemorrhageState, zslab: slice | None = None) -> np.ndarray:
@@ -142,7 +145,7 @@ def ct_slice_sample(rng: np.random.Generator, size: int = 128, pool: int = 0) ->
     site, size and density and the noise are new on every call.
     """
     base, candidates = _pooled_subject(pool, int(rng.integers(POOL_SIZE)))
-    subject = dataclasses.replace(base, centre_vox=_pick_centre(rng, candidates))
+    subject = dataclasses.replace(base, centre_vox=pick_voxel(rng, candidates))
     z = int(np.clip(subject.lesion_slice + rng.integers(-3, 4), 1, subject.shape[2] - 2))
     visit = ct_visit(subject, random_haemorrhage(rng), rng, zslab=slice(z - 1, z + 2))
     image = display_slice(window_ct(visit["HU"]), 1, size)

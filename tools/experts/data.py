@@ -22,7 +22,7 @@ SIDES: tuple[str, ...] = ("L", "R")
 TRAIN_SIZE = 128
 #: Sample pools (disjoint sets of anatomies): experts train on one and are evaluated on the other.
 TRAIN_POOL, EVAL_POOL = 0, 1
-#: Share of operated lesions in the lesion expert's training samples (0.15 elsewhere). A partial
+#: Share of operated lesions in the lesion expert's training samples (``POSTOP_SHARE`` elsewhere). A partial
 #: resection's thin residual rim is what decides "partial" versus "gross-total", and at the natural
 #: share it is in about 2 % of training slices; oversampling it is a training-only class balance.
 TRAIN_POSTOP_SHARE = 0.4
@@ -52,9 +52,10 @@ def as_png_intensity(image: np.ndarray) -> np.ndarray:
 
 
 def _mri_lesion(rng: np.random.Generator, size: int, pool: int) -> list[RawSample]:
+    from mimir.demo.brain import POSTOP_SHARE
     from mimir.demo.synth import mri_slice_sample
 
-    share = TRAIN_POSTOP_SHARE if pool == TRAIN_POOL else 0.15
+    share = TRAIN_POSTOP_SHARE if pool == TRAIN_POOL else POSTOP_SHARE
     images, label = mri_slice_sample(rng, size=size, pool=pool, postop_share=share)
     return [RawSample(images[seq], _visible_labels(label, seq), seq) for seq in SEQUENCES]
 
@@ -90,7 +91,6 @@ def _fundus_side(rng: np.random.Generator, size: int, pool: int) -> list[RawSamp
 
     image, side, _ = fundus_sample(rng, size=size)
     return [RawSample(image, SIDES.index(side), side)]
-
 
 
 DRAWERS: dict[str, Callable[[np.random.Generator, int, int], list[RawSample]]] = {
