@@ -50,7 +50,9 @@ def test_brain_lesion_dice_floor() -> None:
     report = evaluate_expert("brain_mri_lesion_seg", EVAL_SEED, n=100)
     assert report.metrics["slices_with_lesion"] >= 30
     assert report.metrics["dice_whole"] >= 0.85, report.metrics
-    assert report.metrics["false_positive_rate"] <= 0.8, report.metrics
+    # measured on the committed weights (n = 100): false-positive rate 0.375, enhancing Dice on T1C 0.927
+    assert report.metrics["false_positive_rate"] <= 0.5, report.metrics
+    assert report.metrics["dice_enhancing"] >= 0.85, report.metrics  # what "partial resection" is read from
 
 
 def test_haemorrhage_dice() -> None:
