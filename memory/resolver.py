@@ -1,9 +1,11 @@
 """Co-reference resolution: bind mentions in a question to the case's images.
 
-Three kinds of mention are recognised: positions ("the first image", "image 2", "the latter"), time
-("the prior", "baseline", "six months ago") and metadata ("the FLAIR", "the CC view", "the left
-eye"). The stem and each option line are resolved separately. Where a mention has two readings the
-binding lists them as ``candidates`` and the resolution is marked ``ambiguous``.
+Mentions are noun phrases read by a small grammar over the clinical vocabulary
+(:mod:`mimir.memory.grammar`): positions ("the first image", "image 2", "the last two"), time ("the
+prior", "baseline", "the 2020 study", "six months ago") and metadata ("the FLAIR", "the left MLO",
+"the two chest radiographs"), in any combination. The stem and each option line are resolved
+separately. Where a mention has two readings the binding lists them as ``candidates`` and the
+resolution is marked ``ambiguous``.
 """
 
 from __future__ import annotations
@@ -12,15 +14,16 @@ import re
 from collections.abc import Iterable
 
 from mimir.domain import Binding, Case, CaseImage, Resolution, parse_question
-from mimir.memory.attributes import find_attributes
-from mimir.memory.mentions import Hit, find_positional
-from mimir.memory.temporal import find_temporal
+from mimir.memory.grammar import references
+from mimir.memory.interpret import interpret
+from mimir.memory.mentions import Hit
+from mimir.memory.temporal import find_ago
 
-_OTHER = re.compile(r"\bthe\s+other(?:\s+(?:one|image|picture|scan|view|eye|x-?ray))?\b", re.I)
+_OTHER = re.compile(r"\bthe\s+other(?:\s+(?:one|image|picture|scan|view|eye|x-?ray|study|photo|photograph|film))?\b", re.I)
 
 
 def _settle(hits: Iterable[Hit]) -> list[Hit]:
-    """Keep the longest mention where spans overlap; earlier finders win ties (positions first)."""
+    """Keep the longest mention where spans overlap; earlier finders win ties."""
     ranked = sorted(enumerate(hits), key=lambda p: (-(p[1].end - p[1].start), p[0]))
     kept: list[Hit] = []
     for _, h in ranked:
@@ -48,9 +51,13 @@ def _both(h: Hit, context: list[Hit]) -> Hit:
 
 def resolve_text(text: str, images: list[CaseImage], context: list[Hit] | None = None) -> list[Hit]:
     """Mentions in one piece of text, in reading order; ``context`` holds mentions from the stem."""
-    hits = _settle([*find_positional(text, images), *find_temporal(text, images), *find_attributes(text, images)])
+    found = [h for ref in references(text) if (h := interpret(ref, images, text)) is not None]
+    hits = _settle([*find_ago(text, images), *found])
     for m in _OTHER.finditer(text):
         if all(m.end() <= h.start or m.start() >= h.end for h in hits):
+            hits.append(_other(m, [h for h in hits if h.end <= m.start()], len(images)))
+        else:
+            hits = [h for h in hits if h.end <= m.start() or h.start >= m.end()]
             hits.append(_other(m, [h for h in hits if h.end <= m.start()], len(images)))
     hits.sort(key=lambda h: h.start)
     before = list(context or [])

@@ -1,4 +1,4 @@
-"""Temporal mentions ("the prior", "baseline", "six months ago", "the scan from March 2024")."""
+"""Time in references: visits by study date, roles (baseline, prior, latest, earlier, later), dates, "ago"."""
 
 from __future__ import annotations
 
@@ -7,82 +7,80 @@ import re
 from collections.abc import Iterator
 from datetime import date
 
+from mimir import vocabulary as voc
 from mimir.domain import CaseImage
-from mimir.memory.mentions import NOUN, Hit
+from mimir.memory.grammar import DateSpec
+from mimir.memory.mentions import Hit
 
-_NUM = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-        "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "eighteen": 18, "twenty-four": 24}
-_MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
-_MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
-_N = rf"(?:{NOUN}|mris?|cts?)"
-
-# (pattern, role): role picks a visit among the distinct dates, oldest = 0.
-_ROLES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(rf"\b(?:the\s+)?(?:previous|prior|earlier|preceding|older)\s+(?:and|&)\s+(?:the\s+)?(?:current|latest|recent|present|later|newer)\s+(?:{_N}\s+)?{_N}", re.I), "pair"),
-    (re.compile(rf"\b(?:the\s+)?(?:previous|prior|preceding)\s+(?:x-ray\s+|mri\s+|ct\s+)?(?:{_N}|one)\b", re.I), "prior"),
-    (re.compile(r"\bthe\s+prior\b(?!\s+to\b)", re.I), "prior"),
-    (re.compile(rf"\b(?:the\s+)?baseline(?:\s+{_N})?", re.I), "baseline"),
-    (re.compile(rf"\b(?:the\s+)?earliest(?:\s+{_N})?", re.I), "baseline"),
-    (re.compile(rf"\b(?:the\s+)?(?:most\s+recent|latest|newest|current|present|today'?s)(?:(?:\s+{_N}){{1,2}}|\s+one)?", re.I), "latest"),
-    (re.compile(rf"\b(?:the\s+)?follow-?\s?up(?:\s+{_N})?", re.I), "latest"),
-    (re.compile(rf"\b(?:the\s+)?earlier(?:\s+{_N}|\s+one)", re.I), "earlier"),
-    (re.compile(rf"\b(?:the\s+)?(?:later|newer|more\s+recent)(?:\s+{_N}|\s+one)", re.I), "latest"),
-]
-_MONTH_RE = re.compile(
-    rf"\b(?:the\s+)?(?:{_N}\s+)?(?:from|of|in|on|dated)\s+(?P<mon>{'|'.join(sorted(_MONTHS, key=len, reverse=True))})\.?\s+(?P<year>\d{{4}})\b",
-    re.I)
-_AGO_RE = re.compile(
-    rf"\b(?:the\s+)?(?:{_N}\s+)?(?:from\s+)?(?P<num>\d+|{'|'.join(_NUM)})\s+(?P<unit>weeks?|months?|years?)\s+ago\b", re.I)
+_UNITS = r"(?P<unit>weeks?|months?|years?)"
+_AGO_RE = re.compile(rf"\b(?:the\s+)?(?:{voc.pattern('image_noun')}\s+)?(?:from\s+)?(?P<num>\d+|a|an|"
+                     rf"{voc.pattern('cardinal')})\s+{_UNITS}\s+ago\b", re.I)
 
 
-def _visits(images: list[CaseImage]) -> list[list[int]] | None:
-    """Image indices grouped by distinct date, oldest first; None when any image is undated."""
-    if any(img.study_date is None for img in images):
+def visits(images: list[CaseImage], pool: list[int]) -> list[list[int]] | None:
+    """Indices of ``pool`` grouped by distinct date, oldest first; None when any of them is undated."""
+    if any(images[i].study_date is None for i in pool):
         return None
-    dates = sorted({img.study_date for img in images if img.study_date})
-    return [[i for i, img in enumerate(images) if img.study_date == d] for d in dates]
+    dates = sorted({d for i in pool if (d := images[i].study_date) is not None})
+    return [[i for i in pool if images[i].study_date == d] for d in dates]
 
 
-def _pick(role: str, groups: list[list[int]]) -> list[list[int]]:
-    """The visit(s) a role names, as candidate groups."""
-    if role == "pair":
-        return [groups[-2] + groups[-1]] if len(groups) >= 2 else []
+def pick(role: str, groups: list[list[int]], count: int | None = None) -> list[list[int]]:
+    """The visit(s) a role names among ``groups``; with a count, that many visits as one group."""
+    if count:
+        chosen = {"baseline": groups[:count], "latest": groups[-count:], "prior": groups[-count - 1:-1],
+                  "earlier": groups[:count], "later": groups[-count:]}[role]
+        return [sorted(i for g in chosen for i in g)] if len(chosen) == count else []
     if role == "baseline":
         return [groups[0]]
     if role == "latest":
         return [groups[-1]]
     if role == "prior":
         return [groups[-2]] if len(groups) >= 2 else []
-    return groups[:-1]  # earlier: any visit before the latest
+    return groups[:-1] if role == "earlier" else groups[1:]
 
 
-def _bind(m: re.Match[str], groups: list[list[int]], role: str, dated: bool) -> Hit:
-    picked = _pick(role, groups)
-    text, s, e = m.group(0), m.start(), m.end()
-    if not picked:
-        return Hit(s, e, text, [], 0.0, f"'{role}' needs at least two visits",
-                   [[i] for g in groups for i in g], True)
+def bind_roles(span: tuple[int, int, str], roles: list[str], images: list[CaseImage], pool: list[int],
+               count: int | None = None, plural: bool = False) -> Hit:
+    """A hit for one or more time roles among the ``pool`` images (a union for "the prior and current")."""
+    s, e, text = span
+    found = visits(images, pool)
+    dated = found is not None
+    groups = found if found is not None else [[i] for i in pool]
     why = "by study date" if dated else "undated: case order taken as visit order"
+    picks = [pick(r, groups, count) for r in roles]
+    if any(not p for p in picks):
+        need = f"{count} visits" if count else "at least two visits"
+        return Hit(s, e, text, [], 0.0, f"'{'/'.join(roles)}' needs {need}", [[i] for g in groups for i in g], True)
+    name = " and ".join(roles)
+    if len(roles) > 1 or count:
+        idx = sorted({i for p in picks for i in p[0]})
+        if dated:
+            return Hit(s, e, text, idx, 0.9, f"{name} {why}")
+        if idx == sorted(pool):
+            return Hit(s, e, text, idx, 0.85, f"{name}: every image of the case")
+        return Hit(s, e, text, idx, 0.6, f"{name}: {why}", [idx, *[[i] for i in pool if i not in idx]], True)
+    picked, role = picks[0], roles[0]
     if len(picked) > 1:
-        return Hit(s, e, text, picked[-1], 0.4, f"{role}: several earlier visits ({why})", picked, True)
+        best = picked[-1] if role == "earlier" else picked[0]
+        return Hit(s, e, text, best, 0.4, f"{role}: several visits qualify ({why})", picked, True)
     idx = picked[0]
-    if dated and len(idx) > 1 and role != "pair":
+    if dated and len(idx) > 1 and not plural:
         return Hit(s, e, text, idx, 0.5, f"{role}: {len(idx)} images share that date", [[i] for i in idx], True)
-    if not dated and role == "pair" and len(idx) == sum(map(len, groups)):
-        return Hit(s, e, text, idx, 0.85, f"{role}: every image of the case")
     if not dated:
-        others = [[i] for g in groups for i in g if [i] != idx]
-        return Hit(s, e, text, idx, 0.6, f"{role}: {why}", [idx, *others], True)
+        return Hit(s, e, text, idx, 0.6, f"{role}: {why}", [idx, *[[i] for i in pool if [i] != idx]], True)
     return Hit(s, e, text, idx, 0.9, f"{role} {why}")
 
 
-def _by_month(m: re.Match[str], images: list[CaseImage]) -> Hit:
-    mon, year = _MONTHS[m.group("mon").lower().rstrip(".")], int(m.group("year"))
-    idx = [i for i, img in enumerate(images) if img.study_date and (img.study_date.year, img.study_date.month) == (year, mon)]
-    if not idx:
-        return Hit(m.start(), m.end(), m.group(0), [], 0.0, f"no image dated {year}-{mon:02d}",
-                   [[i] for i in range(len(images))], True)
-    return Hit(m.start(), m.end(), m.group(0), idx, 0.9, f"study dated {year}-{mon:02d}")
+def on_date(spec: DateSpec, images: list[CaseImage], pool: list[int]) -> list[int]:
+    """Images of ``pool`` dated within the (year, month, day) that ``spec`` names."""
+    out = []
+    for i in pool:
+        d = images[i].study_date
+        if d and all(want is None or want == got for want, got in ((spec.year, d.year), (spec.month, d.month),
+                                                                   (spec.day, d.day))):
+            out.append(i)
+    return out
 
 
 def _months_back(d: date, months: int) -> date:
@@ -92,7 +90,7 @@ def _months_back(d: date, months: int) -> date:
 
 def _by_ago(m: re.Match[str], images: list[CaseImage]) -> Hit:
     raw = m.group("num").lower()
-    num = int(raw) if raw.isdigit() else _NUM[raw]
+    num = int(raw) if raw.isdigit() else 1 if raw in ("a", "an") else voc.cardinal_value(raw) or 1
     unit = m.group("unit").lower()
     dated = [(i, img.study_date) for i, img in enumerate(images) if img.study_date]
     if not dated:
@@ -109,16 +107,7 @@ def _by_ago(m: re.Match[str], images: list[CaseImage]) -> Hit:
                f"closest study to {target} ({gap} days off), counted from the latest {latest}", cands, conf < 0.9)
 
 
-def find_temporal(text: str, images: list[CaseImage]) -> Iterator[Hit]:
-    """Every temporal mention in ``text``."""
-    groups = _visits(images)
-    dated = groups is not None
-    if groups is None:
-        groups = [[i] for i in range(len(images))]
-    for pattern, role in _ROLES:
-        for m in pattern.finditer(text):
-            yield _bind(m, groups, role, dated)
-    for m in _MONTH_RE.finditer(text):
-        yield _by_month(m, images)
+def find_ago(text: str, images: list[CaseImage]) -> Iterator[Hit]:
+    """Every "N months/weeks/years ago" mention, bound to the study closest to that date."""
     for m in _AGO_RE.finditer(text):
         yield _by_ago(m, images)

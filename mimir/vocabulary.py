@@ -75,7 +75,7 @@ def term_regex(term: str, exact_case: bool = False) -> str:
     for token in re.split(r"[\s\-]+", term.strip()):
         star = token.endswith("*") and len(token) > 1
         core = re.escape(token[:-1] if star else token)
-        parts.append(core + (r"[\w']*" if star else ""))
+        parts.append(core + (r"(?:[\w']|-(?=[A-Za-z]))*" if star else ""))
     body = _SEP.join(parts)
     return f"(?-i:{body})" if exact_case else body
 

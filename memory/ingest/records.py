@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 
+from mimir import vocabulary as voc
+
 
 class SkipFile(Exception):
     """The file is not something the timeline stores (a DICOMDIR, no manifest entry...)."""
@@ -56,29 +58,11 @@ class ImageRecord:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-_SEQUENCES = (
-    ("FLAIR", ("flair", "fluid attenuated", "fluidattenuated")),
-    ("T1C", ("t1c", "t1ce", "t1 post", "t1-post", "t1+c", "t1 gd", "post-contrast", "post contrast", "t1gd")),
-    ("T2", ("t2",)),
-    ("T1", ("t1",)),
-)
-
-
 def guess_sequence(*texts: str | None) -> str | None:
-    """MR sequence (T1, T1C, T2, FLAIR) named in a series description, if any."""
-    blob = " ".join(t.lower() for t in texts if t)
-    if not blob:
-        return None
-    for name, keys in _SEQUENCES:
-        if any(k in blob for k in keys):
-            return name
-    return None
+    """MR sequence (T1, T1C, T2, FLAIR, DWI, ADC, SWI) named in a series description or protocol, if any."""
+    return voc.sequence_of(" ".join(t for t in texts if t))
 
 
 def norm_laterality(value: str | None) -> str | None:
-    """'L', 'R', 'B' from DICOM or free-text laterality values."""
-    if not value:
-        return None
-    v = value.strip().upper()
-    table = {"L": "L", "LEFT": "L", "OS": "L", "R": "R", "RIGHT": "R", "OD": "R", "B": "B", "BOTH": "B", "OU": "B"}
-    return table.get(v)
+    """'L', 'R', 'B' from DICOM or free-text laterality values (L, LEFT, OS, R, OD, B, OU ...)."""
+    return voc.code_of("laterality", value)

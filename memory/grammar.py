@@ -1,0 +1,286 @@
+"""Referring phrases as a small grammar: tokens from the clinical vocabulary, chunked into references.
+
+A reference is a noun phrase that names images::
+
+    [determiner] [quantity] [modifiers] head [post-modifiers]
+    the          first two  chest       radiographs
+    the          two most recent        scans
+    the                     left        MLO
+    the                     baseline    FLAIR
+                                        images      2 and 3
+    the                                 scan        from January 2021
+    the                                 fundus photo of the left eye
+
+Words come from :mod:`mimir.vocabulary` (ordinals, cardinals, time, modalities, sequences, views,
+sides, body parts, image nouns, determiners) plus dates and numbers; the grammar only says how they
+combine. :mod:`mimir.memory.interpret` gives a reference its images.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from mimir import vocabulary as voc
+
+_CONCEPT_TAGS = {"determiner": "D", "ordinal": "O", "time": "T", "sequence": "S", "view": "V", "modality": "M",
+                 "image_noun": "N", "sided_part": "P", "body_part": "B", "laterality": "L", "cardinal": "Q"}
+REF_TAGS = set("DQOTYMSVLBPNH")
+NOUN_HEADS = set("NHMSVP")  # tags that can end a noun phrase as its head noun
+_MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
+_MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
+_MON = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DATES = [  # (pattern, groups): full dates first, then month and year, then month or year alone
+    re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>\d\d?)-(?P<d>\d\d?)\b"),
+    re.compile(rf"\b(?P<d>\d\d?)(?:st|nd|rd|th)?\s+(?P<mon>{_MON})\.?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
+    re.compile(rf"\b(?P<mon>{_MON})\.?\s+(?P<d>\d\d?)(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
+    re.compile(rf"\b(?P<mon>{_MON})\.?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
+    re.compile(r"\b(?P<mon>" + "|".join(sorted((m for m in (*calendar.month_name, *calendar.month_abbr) if m and m != "May"),
+                                             key=len, reverse=True)) + r")\b"),  # a month alone: capitalised, not "May"
+    re.compile(r"\b(?P<y>(?:19|20)\d\d)\b"),
+]
+_FUSED = re.compile(r"(?<![A-Za-z0-9])(?P<side>[LR])(?P<view>CC|MLO|ML)(?![A-Za-z0-9])")  # RMLO, LCC
+_WORD = re.compile(r"[A-Za-z0-9]+(?:'[a-z]+)?|[#&,;:.?!()/-]")
+_JOIN = {"and", "or", "&", ",", "to", "through", "-", "/"}
+_PREP = {"of", "from", "dated", "on", "in", "at", "taken", "acquired", "obtained", "performed"}
+_FILLER = {"listed", "displayed", "shown", "presented", "given", "provided", "offered", "very", "position", "number",
+           "#", "(", ")", "line", "sequence", "order", "row", "list", "hand"}
+_LAYOUT_WORDS = {"line", "sequence", "order", "row", "list", "series"}
+_BARE_NEXT = re.compile(
+    r"\s*(?:[,.;:?!)]|$|(?:is|was|are|shows?|displays?|illustrates?|reveals?|indicates?|has|have|does|appears?|"
+    r"depicts?|demonstrates?|presents?|exhibits?|suggests?|to|versus|vs\.?|compared|and|or|with|at|in\s+"
+    r"(?:comparison|relation))\b)", re.I)
+
+
+@dataclass(frozen=True)
+class DateSpec:
+    """A date named in text, as precise as it was written."""
+
+    year: int | None = None
+    month: int | None = None
+    day: int | None = None
+
+    def __str__(self) -> str:
+        return "-".join(f"{v:02d}" for v in (self.year, self.month, self.day) if v is not None)
+
+
+@dataclass
+class Token:
+    """One word or vocabulary term with its grammatical tag."""
+
+    tag: str  # D Q O T Y M S V L B P N H (reference words), C (joiner), F (filler), R (preposition), X, "."
+    value: Any
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class Reference:
+    """A referring noun phrase and what its words say."""
+
+    start: int
+    end: int
+    text: str
+    tokens: list[Token] = field(default_factory=list)
+
+    def values(self, tag: str) -> list[Any]:
+        """Values of the tokens with this tag, in order."""
+        return [t.value for t in self.tokens if t.tag == tag]
+
+    def has(self, tags: str) -> bool:
+        """True when any token has one of these tags."""
+        return any(t.tag in tags for t in self.tokens)
+
+    @property
+    def plural(self) -> bool:
+        """True when the head noun is plural ("images", "ones")."""
+        heads = [t for t in self.tokens if t.tag in NOUN_HEADS]
+        word = heads[-1].text.lower() if heads else ""
+        return word.endswith("s") and not word.endswith(("ss", "series", "us")) or word == "fundi"
+
+
+def _date(m: re.Match[str]) -> DateSpec:
+    g = m.groupdict()
+    month = int(g["m"]) if g.get("m") else _MONTHS[g["mon"].lower().rstrip(".")] if g.get("mon") else None
+    return DateSpec(int(g["y"]) if g.get("y") else None, month, int(g["d"]) if g.get("d") else None)
+
+
+def _free(taken: list[tuple[int, int]], s: int, e: int) -> bool:
+    return all(e <= a or s >= b for a, b in taken)
+
+
+def tokenize(text: str) -> list[Token]:
+    """Tag every word of ``text``: vocabulary terms, dates, numbers, joiners and the rest."""
+    tokens: list[Token] = []
+    taken: list[tuple[int, int]] = []
+    for pattern in _DATES:
+        for m in pattern.finditer(text):
+            if _free(taken, m.start(), m.end()):
+                tokens.append(Token("Y", _date(m), m.start(), m.end(), m.group(0)))
+                taken.append((m.start(), m.end()))
+    for m in _FUSED.finditer(text):
+        if _free(taken, m.start(), m.end()):
+            tokens.append(Token("L", m.group("side"), m.start("side"), m.end("side"), m.group("side")))
+            tokens.append(Token("V", m.group("view"), m.start("view"), m.end("view"), m.group("view")))
+            taken.append((m.start(), m.end()))
+    for v in voc.find(text, *_CONCEPT_TAGS):
+        if _free(taken, v.start, v.end):
+            value: Any = int(v.value) if v.concept == "cardinal" else v.value
+            tokens.append(Token(_CONCEPT_TAGS[v.concept], value, v.start, v.end, v.text))
+            taken.append((v.start, v.end))
+    for m in _WORD.finditer(text):
+        if _free(taken, m.start(), m.end()):
+            tokens.append(_plain(m))
+    tokens.sort(key=lambda t: t.start)
+    return _retag(tokens)
+
+
+def _plain(m: re.Match[str]) -> Token:
+    word = m.group(0)
+    low = word.lower()
+    if word.isdigit():
+        return Token("Q", int(word), m.start(), m.end(), word)
+    if low in _JOIN:
+        tag = "C"
+    elif low in _PREP:
+        tag = "R"
+    elif low in _FILLER:
+        tag = "F"
+    elif low in (".", "?", "!", ";", ":"):
+        tag = "."
+    else:
+        tag = "X"
+    return Token(tag, low, m.start(), m.end(), word)
+
+
+def _retag(tokens: list[Token]) -> list[Token]:
+    """Context decides: 'one' as a pronoun head, 'L'/'R' as sides before a view or part, 'no.' as a filler."""
+    for i, t in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if t.tag == "Q" and t.text.lower() in ("one", "ones") and not (nxt and nxt.tag in NOUN_HEADS | {"B"}):
+            prev = tokens[i - 1] if i else None
+            if not (prev and prev.tag in "NF"):  # "image one", "position one" stay numbers
+                t.tag, t.value = "H", None
+        elif t.tag == "X" and t.text in ("L", "R") and nxt and nxt.tag in "VP":
+            t.tag, t.value = "L", t.text
+        elif t.tag == "X" and t.text.lower() == "no" and nxt and (nxt.text == "." or nxt.tag == "Q"):
+            t.tag = "F"
+        elif t.tag == "X" and t.text.lower() == "ones":
+            t.tag = "H"
+        elif t.tag == "P" and t.text.lower() == "hand" and i >= 2 and tokens[i - 1].text == "-" and tokens[i - 2].tag == "L":
+            t.tag, t.value = "F", "hand"  # "the left-hand image": a place on the screen, not a hand
+    return tokens
+
+
+def _post_ok(tokens: list[Token], i: int) -> bool:
+    """True when the preposition at ``i`` opens a post-modifier of a reference, not a new phrase.
+
+    Post-modifiers are a date, a place in the list, a position number, a side or a body part ("the
+    scan from 2021", "first in line", "image at position 2"); "the MRI in both views" is two phrases.
+    """
+    j = i + 1
+    while j < len(tokens) and (tokens[j].tag == "D" and tokens[j].value == "definite" or tokens[j].tag == "F"
+                               and tokens[j].value not in _LAYOUT_WORDS):
+        j += 1
+    if j >= len(tokens):
+        return False
+    t, nxt = tokens[j], tokens[j + 1] if j + 1 < len(tokens) else None
+    if t.tag in "YB" or t.value in _LAYOUT_WORDS or t.tag == "N" and t.text.lower() == "series":
+        return True
+    if t.tag == "Q" and tokens[j - 1].value in ("position", "number"):
+        return True
+    if t.tag == "O" and t.value in ("1", "-1", "middle") and (nxt is None or nxt.tag not in NOUN_HEADS):
+        return True  # "at the top", "in the centre", "at the end"
+    return t.tag == "L" and (nxt is None or nxt.tag == "P" or nxt.tag not in NOUN_HEADS)
+
+
+def _continues(tokens: list[Token], i: int, j: int) -> bool:
+    """True when token ``j`` belongs to the phrase that started at ``i``."""
+    t, prev = tokens[j], tokens[j - 1]
+    if t.tag == "R":
+        return _post_ok(tokens, j)
+    if t.tag in "CF":
+        return True
+    if t.tag not in REF_TAGS:
+        return False
+    if t.tag == "D" and prev.tag not in "CRFD":
+        return False  # a determiner opens a new phrase ("... on the left the FLAIR")
+    if t.tag == "Q" and prev.tag == "C" and tokens[j - 2].tag != "Q":
+        return False  # "the first scan and 76": a number joins only a list of numbers
+    last_join = max((k for k in range(i, j) if tokens[k].tag in "CR"), default=i - 1)
+    after_head = any(x.tag in "NH" for x in tokens[last_join + 1:j])
+    return not after_head or t.tag in "QD" or prev.tag in "CRFD"  # "the study contrast-enhanced": a new phrase
+
+
+def _chunks(tokens: list[Token]) -> list[list[Token]]:
+    """Maximal runs of reference words, joiners and post-modifiers."""
+    out: list[list[Token]] = []
+    i = 0
+    while i < len(tokens):
+        if tokens[i].tag not in REF_TAGS:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(tokens) and _continues(tokens, i, j):
+            j += 1
+        chunk = tokens[i:j]
+        while chunk and (chunk[-1].tag in "CRD" or chunk[-1].tag == "F" and chunk[-1].value in ("very", "position", "number", "#", "(")):
+            chunk.pop()
+        if chunk:
+            out.append(chunk)
+        i = j
+    return out
+
+
+def _split(chunk: list[Token]) -> list[list[Token]]:
+    """Split at joiners between two complete noun phrases ("the first image and the second image")."""
+    parts: list[list[Token]] = [[]]
+    for t in chunk:
+        if t.tag == "C" and t.value in ("and", "or", "&", ",", "to", "through"):
+            parts.append([t])
+        else:
+            parts[-1].append(t)
+    merged = [parts[0]]
+    for p in parts[1:]:
+        if _has_head(merged[-1]) and _has_head(p):
+            merged.append(p[1:])
+        else:
+            merged[-1] = merged[-1] + p
+    out = []
+    for m in merged:
+        while m and m[0].tag in "CF":
+            m = m[1:]
+        while m and m[-1].tag == "C":
+            m = m[:-1]
+        if len(m) > 1 and m[0].tag == "D" and m[1].tag == "D":
+            m = m[1:]  # "either the first or the second": the phrase starts at its own article
+        if m:
+            out.append(m)
+    return out
+
+
+def _has_head(tokens: list[Token]) -> bool:
+    return any(t.tag in NOUN_HEADS for t in tokens)
+
+
+def references(text: str) -> list[Reference]:
+    """Every referring noun phrase of ``text``, in reading order (not yet checked against images)."""
+    tokens = tokenize(text)
+    refs = []
+    for chunk in _chunks(tokens):
+        for part in _split(chunk):
+            start = part[0].start
+            k = tokens.index(part[0])
+            if all(t.tag == "Y" for t in part) and k and tokens[k - 1].tag == "R":
+                start = tokens[k - 1].start  # "in March 2024"
+            end = part[-1].end
+            refs.append(Reference(start, end, text[start:end], part))
+    return refs
+
+
+def bare_next(text: str, end: int) -> bool:
+    """True when what follows a head-less phrase ends it ("the first is", "the prior.", "the latter,")."""
+    return bool(_BARE_NEXT.match(text, end))

@@ -1,0 +1,202 @@
+"""What a referring phrase means among a case's images: filters, then dates, then a selection.
+
+A reference (:mod:`mimir.memory.grammar`) is read in three steps:
+
+1. explicit image numbers ("image 2", "images 1 to 3") name positions in the case and end it;
+2. attribute filters from the vocabulary (modality, sequence, view, side, body part) and dates narrow
+   the images to a pool ("the two chest radiographs": the radiographs only);
+3. ordinals and counts pick positions in the pool ("the second radiograph", "the last two"), time
+   roles pick visits by study date ("the prior FLAIR"), and a bare plural or "all" takes the pool.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from mimir.domain import CaseImage
+from mimir.memory import attributes
+from mimir.memory.grammar import NOUN_HEADS, Reference, Token, bare_next
+from mimir.memory.mentions import Hit, index_hit, middle, position
+from mimir.memory.temporal import bind_roles, on_date, visits
+
+_FILTER_TAGS = {"S": "sequence", "V": "view", "M": "modality", "L": "laterality", "B": "body_part"}
+_LAYOUT_MARKS = {"line", "sequence", "order", "row", "list", "offered", "series"}
+_Span = tuple[int, int, str]
+
+
+def _numbers(tokens: list[Token]) -> list[int]:
+    """Image numbers after an image noun ("image 2", "images 2 and 3", "images 1 to 3", "image #3")."""
+    out: list[int] = []
+    after_noun, ranged = False, False
+    for t in tokens:
+        if t.tag == "N":
+            after_noun = True
+        elif t.tag == "Q" and after_noun:
+            if ranged and out:
+                out += list(range(out[-1] + 1, t.value + 1))
+            else:
+                out.append(t.value)
+            ranged = False
+        elif t.tag == "C" and after_noun:
+            ranged = t.value in ("to", "through", "-")
+        elif t.tag not in "FR":
+            after_noun = False
+    return out
+
+
+def _filters(ref: Reference) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for t in ref.tokens:
+        if t.tag in _FILTER_TAGS:
+            found.setdefault(_FILTER_TAGS[t.tag], set()).add(str(t.value))
+    if "sequence" in found:  # "the post-gad T1": T1C narrows T1
+        from mimir import vocabulary as voc
+
+        entries = voc.vocabulary().concept("sequence")
+        found["sequence"] = {v for v in found["sequence"] if not any(entries[o].refines == v for o in found["sequence"])}
+    if "B" in found.get("laterality", set()):
+        found["laterality"] = {"L", "R", "B"}
+    return found
+
+
+def _side_is_head(t: Token) -> bool:
+    return t.tag == "L" and len(t.text) >= 2 and t.text.isupper()  # OD, OS, OU name the eye itself
+
+
+def anchored(ref: Reference, text: str) -> bool:
+    """True when the phrase refers to images at all (not "the left lung", "prior surgery", "the size")."""
+    tags = {t.tag for t in ref.tokens}
+    has_d = "D" in tags
+    if tags & (NOUN_HEADS - {"P"}) or "P" in tags and "L" in tags or any(_side_is_head(t) for t in ref.tokens):
+        return True
+    if any(t.tag == "O" and "one" in t.text.lower() for t in ref.tokens):
+        return True  # "the one before last"
+    if tags == {"Y"}:
+        return True
+    nxt = text[ref.end:].lstrip()[:3].lower()
+    if "T" in tags:
+        times = [t for t in ref.tokens if t.tag == "T"]
+        nouny = all(t.value not in ("earlier", "later") and not t.text.lower().startswith(("previous", "recent"))
+                    for t in times)
+        free = has_d or all(t.value == "baseline" or "follow" in t.text.lower() for t in times)
+        return nouny and free and not nxt.startswith("to ") and (bare_next(text, ref.end) or nxt[:1].isupper())
+    if "O" in tags:
+        if text[ref.end:ref.end + 1] == ":" or any(t.value in _LAYOUT_MARKS for t in ref.tokens):
+            return True
+        return has_d and bare_next(text, ref.end)
+    return False
+
+
+def interpret(ref: Reference, images: list[CaseImage], text: str) -> Hit | None:
+    """The images a reference names, as a hit (None when it does not refer to images)."""
+    if not anchored(ref, text):
+        return None
+    n, span = len(images), (ref.start, ref.end, ref.text)
+    numbers = _numbers(ref.tokens)
+    if numbers:
+        return index_hit(span, [k - 1 for k in numbers], n, 0.95, "image number " + ", ".join(map(str, numbers)))
+    pool: list[int] = list(range(n))
+    filters = _filters(ref)
+    if filters:
+        narrowed = _filter(ref, span, filters, images)
+        if isinstance(narrowed, Hit):
+            return narrowed
+        pool = narrowed
+    for spec in ref.values("Y"):
+        if not any(images[i].study_date for i in pool):
+            return Hit(*span, [], 0.0, "no study dates to match", [[i] for i in range(n)], True)
+        pool = on_date(spec, images, pool)
+        if not pool:
+            return Hit(*span, [], 0.0, f"no image dated {spec}", [[i] for i in range(n)], True)
+    return _select(ref, span, pool, images, bool(filters) or bool(ref.values("Y")))
+
+
+def _filter(ref: Reference, span: _Span, filters: dict[str, set[str]], images: list[CaseImage]) -> list[int] | Hit:
+    n = len(images)
+    verdicts, kept = attributes.verdicts(filters, images)
+    if not kept:
+        return list(range(n))
+    name = attributes.label(kept)
+    yes = [i for i, v in enumerate(verdicts) if v]
+    unknown = [i for i, v in enumerate(verdicts) if v is None]
+    if len(unknown) == n:
+        heads = {t.tag for t in ref.tokens} & NOUN_HEADS
+        if set(kept) == {"laterality"} and heads <= {"N", "H"} and len(kept["laterality"]) == 1:
+            side = next(iter(kept["laterality"]))
+            pos = 0 if side == "L" else n - 1
+            word = "left" if side == "L" else "right"
+            return Hit(*span, [pos], 0.5, f"no laterality known: read as the {word}most image in display order",
+                       [[pos]] + [[i] for i in range(n) if i != pos], True)
+        if ref.has("OTY"):
+            return list(range(n))  # the position or date decides; the attribute only describes
+        return Hit(*span, [], 0.0, f"{name}: no metadata; decide from the pixels", [[i] for i in range(n)], True)
+    if unknown:
+        return Hit(*span, yes, 0.3 if yes else 0.0, f"{name}: metadata incomplete", [[i] for i in yes + unknown], True)
+    if not yes:
+        return Hit(*span, [], 0.0, f"{name}: no image matches", [], True)
+    return yes
+
+
+def _select(ref: Reference, span: _Span, pool: list[int], images: list[CaseImage], narrowed: bool) -> Hit | None:
+    n = len(images)
+    counts = [t.value for t in ref.tokens if t.tag == "Q"]
+    count = counts[0] if counts else None
+    ordinals = [t for t in ref.tokens if t.tag == "O"]
+    roles = [str(t.value) for t in ref.tokens if t.tag == "T"]
+    every = [t for t in ref.tokens if t.tag == "D" and t.value in ("every", "either")]
+    if ordinals:
+        if roles and any("follow" in t.text.lower() for t in ref.tokens if t.tag == "T"):
+            groups = visits(images, pool)
+            pool = [i for g in groups[1:] for i in g] if groups else pool  # "the first follow-up"
+        return _ordinal(ref, span, ordinals, pool, n, count)
+    if roles:
+        return bind_roles(span, roles, images, pool, count, ref.plural)
+    if count is not None and not any(t.text.lower() == "both" for t in every):
+        if len(pool) == count:
+            return index_hit(span, pool, n, 0.9, f"the {count} images{' that match' if narrowed else ''}")
+        combos = [list(c) for c in itertools.combinations(pool, count)] if 0 < count <= len(pool) <= 5 else [[i] for i in pool]
+        return Hit(*span, pool, 0.4, f"{count} named but {len(pool)} images match", combos, True)
+    if every and every[0].text.lower() == "both" and len(pool) != 2:
+        pairs = [[i, j] for i, j in itertools.combinations(pool, 2)]
+        return Hit(*span, pool, 0.4, f"'both' with {len(pool)} images", pairs, True, needs_context="both")
+    if every or ref.plural:
+        return index_hit(span, pool, n, 0.95 if len(pool) == 2 else 0.9, "every image" + (" that matches" if narrowed else ""))
+    if not narrowed:
+        return None  # a bare singular ("the image") names nothing in particular
+    if len(pool) == 1:
+        return Hit(*span, pool, 0.95, "the only image that matches")
+    return Hit(*span, pool, 0.5, f"{len(pool)} images match", [[i] for i in pool], True)
+
+
+def _ordinal(ref: Reference, span: _Span, ordinals: list[Token], pool: list[int], n: int, count: int | None) -> Hit:
+    words = ", ".join(t.text.lower() for t in ordinals)
+    if len(ordinals) == 1:
+        o = ordinals[0]
+        word = o.text.lower()
+        if o.value == "middle":
+            return middle(span, pool, n)
+        if count:
+            chosen = pool[-count:] if int(o.value) < 0 else pool[int(o.value) - 1:int(o.value) - 1 + count]
+            if len(chosen) != count:
+                return Hit(*span, [], 0.0, f"'{words} {count}' but {len(pool)} images", [[i] for i in pool], True)
+            return index_hit(span, chosen, n, 0.95, f"ordinal '{word}' with count {count}")
+        if word in ("next", "subsequent") and ref.plural:
+            return index_hit(span, pool[1:], n, 0.8, "the images after the first")
+        conf = 0.95
+        if word in ("next", "subsequent"):
+            conf = 0.8 if len(pool) == 2 else 0.7
+        elif word in ("former", "latter"):
+            conf = 0.9 if len(pool) == 2 else 0.6
+    else:
+        conf = 0.95
+    idx: list[int] = []
+    for o in ordinals:
+        if o.value == "middle":
+            found = [pool[len(pool) // 2]] if len(pool) % 2 else None
+        else:
+            found = position(str(o.value), pool)
+        if found is None:
+            k = int(o.value) if o.value != "middle" else len(pool)
+            return index_hit(span, [k - 1 if k > 0 else n + k], n, 0.0, "")
+        idx += found
+    return index_hit(span, idx, n, conf, f"ordinal{'s' if len(ordinals) > 1 else ''}: {words}")
