@@ -26,7 +26,8 @@ from typing import Any
 from mimir import vocabulary as voc
 
 _CONCEPT_TAGS = {"determiner": "D", "ordinal": "O", "time": "T", "sequence": "S", "view": "V", "modality": "M",
-                 "image_noun": "N", "sided_part": "P", "body_part": "B", "laterality": "L", "cardinal": "Q"}
+                 "image_noun": "N", "sided_part": "P", "body_part": "B", "laterality": "L", "cardinal": "Q",
+                 "collective": "Q"}
 REF_TAGS = set("DQOTYMSVLBPNH")
 NOUN_HEADS = set("NHMSVP")  # tags that can end a noun phrase as its head noun
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
@@ -128,7 +129,7 @@ def tokenize(text: str) -> list[Token]:
             taken.append((m.start(), m.end()))
     for v in voc.find(text, *_CONCEPT_TAGS):
         if _free(taken, v.start, v.end):
-            value: Any = int(v.value) if v.concept == "cardinal" else v.value
+            value: Any = int(v.value) if v.concept in ("cardinal", "collective") else v.value
             tokens.append(Token(_CONCEPT_TAGS[v.concept], value, v.start, v.end, v.text))
             taken.append((v.start, v.end))
     for m in _WORD.finditer(text):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 
+from mimir import vocabulary as voc
 from mimir.domain import CaseImage
 from mimir.memory import attributes
 from mimir.memory.grammar import NOUN_HEADS, Reference, Token, bare_next
@@ -31,7 +32,7 @@ def _numbers(tokens: list[Token]) -> list[int]:
     for t in tokens:
         if t.tag == "N":
             after_noun = True
-        elif t.tag == "Q" and after_noun:
+        elif t.tag == "Q" and after_noun and voc.cardinal_value(t.text) is not None:  # "image 2", not "image pair"
             if ranged and out:
                 out += list(range(out[-1] + 1, t.value + 1))
             else:
@@ -50,8 +51,6 @@ def _filters(ref: Reference) -> dict[str, set[str]]:
         if t.tag in _FILTER_TAGS:
             found.setdefault(_FILTER_TAGS[t.tag], set()).add(str(t.value))
     if "sequence" in found:  # "the post-gad T1": T1C narrows T1
-        from mimir import vocabulary as voc
-
         entries = voc.vocabulary().concept("sequence")
         found["sequence"] = {v for v in found["sequence"] if not any(entries[o].refines == v for o in found["sequence"])}
     if "B" in found.get("laterality", set()):

@@ -28,8 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Concept = Literal[
     "modality", "image_noun", "body_part", "sided_part", "sequence", "view", "laterality", "change", "resection",
-    "procedure", "comparative", "superlative", "negation", "time", "ordinal", "cardinal", "determiner", "answer",
-    "finding", "diagnosis", "course", "compare", "identify",
+    "procedure", "comparative", "superlative", "negation", "time", "ordinal", "cardinal", "collective", "determiner",
+    "answer",
+    "finding", "diagnosis", "quantity", "prognosis", "course", "compare", "identify", "attribute_noun",
 ]
 Change = Literal["increase", "decrease", "stable", "new", "resolved", "gross_total", "partial"]
 Comparative = Literal["more", "less", "equal"]
