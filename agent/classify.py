@@ -71,9 +71,9 @@ def _image_refs(text: str) -> list[Reference]:
     return [r for r in references(text) if _names_images(r)]
 
 
-def _is_image_name(option: str) -> bool:
+def _is_image_name(option: str, refs: list[Reference]) -> bool:
     letters = len(re.sub(r"[^A-Za-z0-9]", "", option)) or 1
-    covered = sum(len(re.sub(r"[^A-Za-z0-9]", "", r.text)) for r in _image_refs(option))
+    covered = sum(len(re.sub(r"[^A-Za-z0-9]", "", r.text)) for r in refs)
     return covered / letters >= IMAGE_OPTION_COVER
 
 
@@ -117,9 +117,11 @@ def signals(parsed: ParsedQuestion) -> Signals:
     stem, options = parsed.stem, list(parsed.options.values())
     changes = [o for o in options if voc.change_of(o) is not None]
     stem_refs = _image_refs(stem)
+    option_refs = [(o, _image_refs(o)) for o in options]
+    names = [_is_image_name(o, refs) for o, refs in option_refs]
     return Signals(
-        image_options=sum(_is_image_name(o) for o in options),
-        statement_options=sum(bool(_image_refs(o)) and not _is_image_name(o) for o in options),
+        image_options=sum(names),
+        statement_options=sum(bool(refs) and not name for (_, refs), name in zip(option_refs, names, strict=True)),
         stem_images=sum(_images_named(r) for r in stem_refs),
         measured_comparison=_measured_comparison(stem),
         change_in_stem=_has(stem, "change"),

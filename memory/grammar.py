@@ -21,6 +21,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from mimir import vocabulary as voc
@@ -269,6 +270,11 @@ def _has_head(tokens: list[Token]) -> bool:
 
 def references(text: str) -> list[Reference]:
     """Every referring noun phrase of ``text``, in reading order (not yet checked against images)."""
+    return list(_references(text))
+
+
+@lru_cache(maxsize=4096)
+def _references(text: str) -> tuple[Reference, ...]:
     tokens = tokenize(text)
     refs = []
     for chunk in _chunks(tokens):
@@ -279,7 +285,7 @@ def references(text: str) -> list[Reference]:
                 start = tokens[k - 1].start  # "in March 2024"
             end = part[-1].end
             refs.append(Reference(start, end, text[start:end], part))
-    return refs
+    return tuple(refs)
 
 
 def bare_next(text: str, end: int) -> bool:
