@@ -18,11 +18,16 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the tests use for real services: PostgreSQL and a browser.
+# Debian packages the tests use for real services: PostgreSQL, a browser, a PACS (Orthanc with its
+# DICOMweb plug-in) and a DICOM validator (dciodvfy from dicom3tools). The tests start their own
+# Orthanc on a free port; the system service the package may install is never used.
 system-deps:
 	@if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
-	   || ! command -v chromium >/dev/null 2>&1; then \
-	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql chromium; \
+	   || ! command -v chromium >/dev/null 2>&1 || ! command -v Orthanc >/dev/null 2>&1 \
+	   || ! ls /usr/share/orthanc/plugins/libOrthancDicomWeb.so* >/dev/null 2>&1 \
+	   || ! command -v dciodvfy >/dev/null 2>&1; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql chromium \
+	    orthanc orthanc-dicomweb dicom3tools; \
 	fi
 
 demo: install

@@ -2,44 +2,102 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
+
+if TYPE_CHECKING:
+    from mimir.memory.db import Database
+    from mimir.memory.ingest.report import IngestItem, IngestReport
+    from mimir.settings import Settings
 
 db_app = typer.Typer(help="The timeline database.", no_args_is_help=True)
 
 
 def ingest(
-    paths: list[Path] = typer.Argument(..., help="DICOM, NIfTI, PNG/JPEG files or folders"),
+    paths: list[Path] = typer.Argument(None, help="DICOM, NIfTI, PNG/JPEG files or folders"),
     manifest: Path | None = typer.Option(None, "--manifest", help="CSV/JSON rows: patient, date, modality, ..., path"),
     copy: bool = typer.Option(False, "--copy", help="Copy files into the data dir (default: reference in place)"),
+    dicomweb: str | None = typer.Option(None, "--dicomweb", help="Pull from this DICOMweb server (QIDO-RS/WADO-RS) "
+                                        "instead of files; credentials from MIMIR_PACS__*"),
+    patient: str | None = typer.Option(None, "--patient", help="With --dicomweb: only this PatientID"),
+    since: datetime | None = typer.Option(None, "--since", formats=["%Y-%m-%d"],
+                                          help="With --dicomweb: studies on or after this date (YYYY-MM-DD)"),
+    modality: str | None = typer.Option(None, "--modality", help="With --dicomweb: only these modalities, e.g. MR,CT"),
+    refresh: bool = typer.Option(False, "--refresh", help="With --dicomweb: fetch again what this server delivered "
+                                 "and replace images that changed there"),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
 ) -> None:
-    """Add image files to the patient timeline; prints one status per file."""
+    """Add image files, or a PACS's studies (--dicomweb URL), to the patient timeline."""
     from rich.progress import Progress
 
     from mimir.memory.db import open_database
     from mimir.memory.ingest import ingest_paths
-    from mimir.output import emit, err_console
+    from mimir.output import emit, err_console, fail
     from mimir.settings import Settings
 
+    if bool(paths) == bool(dicomweb):
+        fail("Give files or folders to ingest, or --dicomweb URL (not both)")
+    if not dicomweb and (patient or since or modality or refresh):
+        fail("--patient, --since, --modality and --refresh go with --dicomweb URL")
     settings = Settings()
     db = open_database(settings)
-    with Progress(console=err_console, transient=True, disable=as_json) as bar:
-        task = bar.add_task("ingesting", total=None)
+    try:
+        with Progress(console=err_console, transient=True, disable=as_json) as bar:
+            task = bar.add_task("ingesting" if paths else "series from the PACS", total=None)
 
-        def _tick(done: int, total: int, _path: str) -> None:
-            bar.update(task, completed=done, total=total)
+            def _tick(done: int, total: int, _path: str) -> None:
+                bar.update(task, completed=done, total=total)
 
-        report = ingest_paths(db, paths, settings, manifest=manifest, progress=_tick, copy=copy)
-    db.dispose()
+            if dicomweb:
+                report = _from_dicomweb(db, settings, dicomweb, patient, since, modality, refresh, _tick)
+            else:
+                report = ingest_paths(db, paths, settings, manifest=manifest, progress=_tick, copy=copy)
+    finally:
+        db.dispose()
     if as_json:
         emit({"counts": report.counts, "items": report.items}, as_json=True)
-        return
-    lines = [f"{i.status:9} {i.path}" + (f"  ({i.reason})" if i.reason else "") for i in report.items]
-    counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
-    emit(report, as_json=False, human=escape("\n".join([*lines, counts])))
+    else:
+        lines = _pacs_lines(report) if dicomweb else [
+            f"{i.status:9} {i.path}" + (f"  ({i.reason})" if i.reason else "") for i in report.items]
+        counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
+        emit(report, as_json=False, human=escape("\n".join([*lines, counts])))
+    if dicomweb and report.counts["failed"]:
+        raise SystemExit(1)
+
+
+def _from_dicomweb(db: Database, settings: Settings, url: str, patient: str | None, since: datetime | None,
+                   modality: str | None, refresh: bool, tick: Callable[[int, int, str], None]) -> IngestReport:
+    from mimir.memory.ingest.dicomweb import ingest_dicomweb
+    from mimir.memory.ingest.pacs import PacsError
+    from mimir.output import fail
+
+    modalities = [m.strip().upper() for m in modality.split(",") if m.strip()] if modality else None
+    try:
+        return ingest_dicomweb(db, settings, url, patient=patient, since=since.date() if since else None,
+                               modalities=modalities, refresh=refresh, progress=tick)
+    except PacsError as e:
+        fail(str(e), code=1)
+        raise
+
+
+def _pacs_lines(report: IngestReport) -> list[str]:
+    """One line per study: its counts, and the reason of anything that failed."""
+    studies: dict[str, list[IngestItem]] = {}
+    for item in report.items:
+        studies.setdefault(item.study_uid or "?", []).append(item)
+    lines = []
+    for uid, items in studies.items():
+        counts = Counter(i.status for i in items)
+        text = ", ".join(f"{counts[k]} {k}" for k in ("ingested", "skipped", "failed") if counts[k])
+        lines.append(f"study {uid}: {text}")
+        lines += sorted({f"  failed: {i.reason}" for i in items if i.status == "failed"})
+    return lines
 
 
 def resolve_cmd(

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -170,3 +171,24 @@ class Finding(Base):
     images: Mapped[list[Image]] = relationship(secondary=finding_images)
     study: Mapped[Study | None] = relationship()
     tool_run: Mapped[ToolRun | None] = relationship()
+
+
+class RemoteInstance(Base):
+    """Where an image came from: one instance of a DICOMweb server (a PACS).
+
+    Keyed by the server and the SOP Instance UID, so an instance is never fetched twice and a refresh
+    knows which images a server delivered. ``source`` is the server's base URL without credentials.
+    """
+
+    __tablename__ = "remote_instances"
+    __table_args__ = (UniqueConstraint("source", "sop_uid", name="uq_remote_instances_source_sop"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(512))
+    study_uid: Mapped[str] = mapped_column(String(128))
+    series_uid: Mapped[str] = mapped_column(String(128))
+    sop_uid: Mapped[str] = mapped_column(String(128))
+    retrieved_at: Mapped[datetime] = mapped_column(DateTime)
+
+    image: Mapped[Image] = relationship()

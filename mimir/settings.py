@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -44,6 +44,22 @@ class VLMEndpoint(BaseModel):
     )
 
 
+class PacsSettings(BaseModel):
+    """A DICOMweb server (Orthanc, any QIDO-RS/WADO-RS/STOW-RS service): where studies come from and results go.
+
+    Credentials live here (``MIMIR_PACS__TOKEN`` or ``MIMIR_PACS__USERNAME``/``MIMIR_PACS__PASSWORD``),
+    never in the URL, so they reach neither the timeline nor the logs.
+    """
+
+    url: str | None = Field(default=None, description="DICOMweb base URL, e.g. http://127.0.0.1:8042/dicom-web")
+    token: SecretStr | None = Field(default=None, description="Bearer token (Authorization: Bearer ...)")
+    username: str | None = Field(default=None, description="HTTP basic auth user (with password)")
+    password: SecretStr | None = None
+    verify_tls: bool = Field(default=True, description="Check the server's TLS certificate (https)")
+    ca_bundle: Path | None = Field(default=None, description="CA certificates to trust for the server")
+    timeout_s: float = Field(default=30.0, gt=0, description="Seconds to wait for each HTTP answer")
+
+
 class Settings(BaseSettings):
     """mimir's configuration. Build it once at the edge and pass it down."""
 
@@ -73,6 +89,7 @@ class Settings(BaseSettings):
     port: int = 7860
     auth_token: str | None = Field(default=None, description="Bearer token; required off loopback")
     upload_max_mb: int = 512
+    pacs: PacsSettings = Field(default_factory=PacsSettings, description="DICOMweb server for ingest and STOW")
     retrieval_image_embedder: str = Field(
         default="experts",
         description="Image vectors in the retrieval index: 'experts', 'thumbnail', 'none' or a local model path",
