@@ -7,6 +7,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mimir.agent.offers import Offers
 from mimir.tools.context import ToolContext
 from mimir.tools.runner import ToolRunner
 
@@ -53,6 +54,8 @@ class AgentContext:
     header_cache: dict[Any, dict[str, Any]] = field(default_factory=dict)
     #: Case images the timeline already knows (shared by the runs of one Agent).
     known_images: dict[Any, Any] = field(default_factory=dict)
+    #: Declared capabilities of the registry's tools (built once, shared by the runs of one Agent).
+    offers_cache: dict[str, Offers] = field(default_factory=dict)
     _available: set[str] | None = field(default=None, init=False, repr=False)
 
     @contextmanager
@@ -76,7 +79,13 @@ class AgentContext:
             self._available = {s.name for s in self.registry if s.unavailable_reason(self.settings) is None}
         return self._available
 
+    def offers(self) -> Offers:
+        """What the registry's tools declare they can do here (read once per agent)."""
+        if "all" not in self.offers_cache:
+            self.offers_cache["all"] = Offers.of(self.registry, self.settings)
+        return self.offers_cache["all"]
+
     @property
     def vlm_configured(self) -> bool:
-        """True when a VLM can answer (a client was given or the ``vlm_answer`` tool is usable)."""
-        return self.vlm is not None or "vlm_answer" in self.available_tools()
+        """True when a tool that answers visually can run here."""
+        return bool(self.offers().find("answers_visually"))

@@ -8,13 +8,16 @@ and ``policy_notes`` belong to the current turn and the intake node resets them 
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict, TypeVar
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from mimir.domain import Ability, Answer, Case, Evidence, ParsedQuestion, Resolution, ToolStep
+from mimir.tools.capabilities import Reading
+
+R = TypeVar("R", bound=Reading)
 
 
 class PlannedCall(BaseModel):
@@ -23,6 +26,7 @@ class PlannedCall(BaseModel):
     tool: str
     args: dict[str, Any] = Field(default_factory=dict)
     purpose: str = ""
+    kind: str = Field(default="", description="The declared capability the call uses (empty: chosen by a model)")
 
 
 class ToolRecord(BaseModel):
@@ -38,6 +42,15 @@ class ToolRecord(BaseModel):
     def ok(self) -> bool:
         """True when the tool returned a result."""
         return self.result is not None
+
+    def read(self, reading: type[R]) -> R | None:
+        """The result as the reading its capability promises (None when it failed or does not fit)."""
+        if self.result is None:
+            return None
+        try:
+            return reading.model_validate(self.result)
+        except ValidationError:
+            return None
 
 
 class TimelineSummary(BaseModel):

@@ -44,8 +44,10 @@ def test_temporal_change_maps_to_option(agent: Agent, tmp_path: Path, radii: lis
     case = lesion_case(tmp_path, radii, "How has the lesion changed over time on these MRI scans?" + CHANGE_OPTIONS)
     answer = agent.answer(case)
     assert (answer.status, answer.letter, answer.ability) == ("ok", letter, "temporal")
-    assert [s.tool for s in answer.steps] == ["segment"] * 3 + ["compare"]
-    assert sorted(i for s in answer.steps[:3] for i in s.image_indices) == [0, 1, 2]
+    # every image segmented and its sequence checked (sizes of different sequences are not compared), then compare
+    assert sorted(s.tool for s in answer.steps[:6]) == ["classify"] * 3 + ["segment"] * 3
+    assert answer.steps[-1].tool == "compare" and len(answer.steps) == 7
+    assert sorted(i for s in answer.steps if s.tool == "segment" for i in s.image_indices) == [0, 1, 2]
     assert any("category" in e.values for e in answer.evidence)
     sizes = [e.values["size"] for e in answer.evidence if "size" in e.values]
     assert sizes == sorted(sizes, reverse=letter == "C") and all(e.tool_run_ids for e in answer.evidence[:3])
@@ -83,15 +85,22 @@ def test_question_needing_a_vlm_abstains_without_one(agent: Agent, tmp_path: Pat
     assert "no VLM is configured" in (answer.abstain_reason or "") and not answer.steps
 
 
-def test_failing_expert_leads_to_abstention_not_crash(settings: Settings, tmp_path: Path) -> None:
+def test_no_declared_capability_abstains_naming_it(settings: Settings, tmp_path: Path) -> None:
     agent = Agent(settings, registry=stand_in_registry())
-    q = "How has the haemorrhage changed on these CT scans?" + CHANGE_OPTIONS  # CT: the stand-in has no CT expert
+    q = "How has the haemorrhage changed on these CT scans?" + CHANGE_OPTIONS  # the stand-ins declare MR only
     answer = agent.answer(lesion_case(tmp_path, [5, 8], q))
+    assert answer.status == "abstained" and not answer.steps
+    assert "declares that it segments haemorrhage on CT images" in (answer.abstain_reason or "")
+
+
+def test_failing_expert_leads_to_abstention_not_crash(settings: Settings, tmp_path: Path) -> None:
+    q = "How has the haemorrhage changed on these CT scans?" + CHANGE_OPTIONS  # declared, but every call refused
+    answer = Agent(settings, registry=stand_in_registry(refuses_ct=True)).answer(lesion_case(tmp_path, [5, 8], q))
     assert answer.status == "abstained" and {s.status for s in answer.steps} == {"cannot"}
 
 
 def test_tool_that_raises_is_recorded_as_failed_and_the_answer_abstains(settings: Settings, tmp_path: Path) -> None:
-    from fixtures.agent_tools import _spec
+    from fixtures.agent_tools import SEGMENTS_MR, _spec
 
     from mimir.tools import compare
     from mimir.tools.registry import Registry
@@ -103,7 +112,7 @@ def test_tool_that_raises_is_recorded_as_failed_and_the_answer_abstains(settings
 
     reg = Registry("broken-segmenter")
     compare.register(reg)
-    reg.add(_spec("segment", segment, SegmentArgs, SegmentResult))
+    reg.add(_spec("segment", segment, SegmentArgs, SegmentResult, (SEGMENTS_MR,)))
     answer = Agent(settings, registry=reg).answer(
         lesion_case(tmp_path, [5, 8], "How has the lesion changed over time on MRI?" + CHANGE_OPTIONS))
     assert answer.letter is None and answer.status in ("abstained", "tool_failed")
@@ -186,7 +195,7 @@ def test_unknown_images_are_looked_up_once_until_the_timeline_grows(settings: Se
 def test_configured_vlm_answers_visual_questions_and_backs_up_failed_experts(settings: Settings, tmp_path: Path) -> None:
     from fixtures.agent_tools import with_vlm_stand_in
 
-    agent = Agent(settings, registry=with_vlm_stand_in(stand_in_registry(), "B"))
+    agent = Agent(settings, registry=with_vlm_stand_in(stand_in_registry(refuses_ct=True), "B"))
     q = "What is the most likely diagnosis?\nA: AMD\nB: diabetic retinopathy\nC: normal"
     diag = agent.answer(lesion_case(tmp_path, [5, 5], q))
     assert (diag.status, diag.letter, [s.tool for s in diag.steps]) == ("ok", "B", ["vlm_answer"])

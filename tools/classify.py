@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from mimir.tools.bundle_declarations import declarations
 from mimir.tools.cache import InputHasher
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import ToolCannotHandle
@@ -65,4 +66,5 @@ def register(registry: Registry) -> None:
     registry.tool(
         classify, version="1", modalities=("CT", "MR", "FUNDUS"), dims=(2, 3),
         availability=availability("classification"), tags=("expert", "classification"),
+        capabilities=declarations("classification"),
     )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from mimir.tools.capabilities import compares_over_time
 from mimir.tools.context import ToolContext
 from mimir.tools.runner import FindingSpec
 
@@ -152,4 +153,4 @@ def compare(args: CompareArgs, ctx: ToolContext) -> CompareResult:
 
 def register(registry: Registry) -> None:
     """Add ``compare`` to ``registry``."""
-    registry.tool(compare, version="1", tags=("measurement", "temporal"))
+    registry.tool(compare, version="1", tags=("measurement", "temporal"), capabilities=(compares_over_time(),))

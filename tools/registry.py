@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
+from mimir.tools.capabilities import Capability, Declarations, check_declaration
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import RegistrationError
 
@@ -45,6 +46,17 @@ class ToolSpec:
     availability: AvailabilityCheck | None = None
     cacheable: bool = True
     tags: tuple[str, ...] = ()
+    #: What the tool can do (fixed, or computed from the installation); the planner routes by these.
+    capabilities: Declarations = ()
+
+    def declared(self, settings: Settings) -> tuple[Capability, ...]:
+        """The tool's capabilities here (declarations computed from settings are checked as they are read)."""
+        if not callable(self.capabilities):
+            return self.capabilities
+        found = self.capabilities(settings)
+        for cap in found:
+            check_declaration(self.name, cap, self.output_model, self.input_model)
+        return found
 
     def json_schema(self) -> dict[str, Any]:
         """The input model's JSON schema, as a model sees it."""
@@ -74,6 +86,7 @@ class ToolSpec:
             "gpu": self.gpu,
             "requires": list(self.requires),
             "tags": list(self.tags),
+            "capabilities": [c.model_dump(mode="json", exclude_defaults=True) for c in self.declared(settings)],
             "available": reason is None,
             "unavailable_reason": reason,
             "input_schema": self.json_schema(),
@@ -101,8 +114,13 @@ class Registry:
         availability: AvailabilityCheck | None = None,
         cacheable: bool = True,
         tags: tuple[str, ...] = (),
+        capabilities: Declarations = (),
     ) -> Any:
-        """Register a tool; usable bare (``@registry.tool``) or with metadata."""
+        """Register a tool; usable bare (``@registry.tool``) or with metadata.
+
+        ``capabilities`` say what the tool can do (:mod:`mimir.tools.capabilities`): a tuple, or a
+        function of the settings for declarations that depend on what is installed.
+        """
 
         def register(f: ToolFunc) -> ToolFunc:
             input_model, output_model = _check_signature(f)
@@ -113,6 +131,7 @@ class Registry:
                 name=name or f.__name__, description=doc, func=f, input_model=input_model,
                 output_model=output_model, version=version, modalities=modalities, dims=dims, gpu=gpu,
                 requires=requires, availability=availability, cacheable=cacheable, tags=tags,
+                capabilities=capabilities,
             )
             self.add(spec)
             return f
@@ -120,7 +139,10 @@ class Registry:
         return register(func) if func is not None else register
 
     def add(self, spec: ToolSpec) -> None:
-        """Add a spec, refusing duplicate names."""
+        """Add a spec, refusing duplicate names and declarations its result model cannot keep."""
+        if not callable(spec.capabilities):
+            for cap in spec.capabilities:
+                check_declaration(spec.name, cap, spec.output_model, spec.input_model)
         if spec.name in self._tools:
             raise RegistrationError(f"a tool named '{spec.name}' is already registered in '{self.name}'")
         self._tools[spec.name] = spec

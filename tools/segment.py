@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from mimir.tools.bundle_declarations import declarations
 from mimir.tools.cache import InputHasher
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import ToolCannotHandle
@@ -85,4 +86,5 @@ def register(registry: Registry) -> None:
     registry.tool(
         segment, version="2", modalities=("CT", "MR", "FUNDUS"), dims=(2, 3),
         availability=availability("segmentation"), tags=("expert", "segmentation"),
+        capabilities=declarations("segmentation"),
     )

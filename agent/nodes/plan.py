@@ -19,7 +19,8 @@ def view_of(state: AgentState, ctx: AgentContext) -> PlanView:
     return PlanView(
         case=state["case"], question=state["question"], ability=state["ability"],
         resolution=state["resolution"], timeline=state["timeline"], records=list(state.get("records", [])),
-        available=frozenset(ctx.available_tools()), vlm_configured=ctx.vlm_configured, rounds=state.get("rounds", 0),
+        available=frozenset(ctx.available_tools()), vlm_configured=ctx.vlm_configured, offers=ctx.offers(),
+        rounds=state.get("rounds", 0),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, TypeAlias
 
+from mimir.agent.offers import Offers
 from mimir.agent.state import Draft, PlannedCall, TimelineSummary, ToolRecord
 from mimir.domain import Ability, Case, ParsedQuestion, Resolution
 
@@ -21,20 +22,26 @@ class PlanView:
     records: list[ToolRecord]
     available: frozenset[str]
     vlm_configured: bool
+    offers: Offers = field(default_factory=Offers)
     rounds: int = 0
     notes: list[str] = field(default_factory=list)
 
-    def results(self, tool: str) -> list[ToolRecord]:
-        """Successful records of ``tool``, oldest first."""
-        return [r for r in self.records if r.call.tool == tool and r.ok]
+    def results(self, kind: str) -> list[ToolRecord]:
+        """Successful records of calls made for a capability ``kind``, oldest first."""
+        return [r for r in self.records if r.call.kind == kind and r.ok]
 
-    def failed(self, tool: str) -> list[ToolRecord]:
-        """Failed records of ``tool``."""
-        return [r for r in self.records if r.call.tool == tool and not r.ok]
+    def failed(self, kind: str) -> list[ToolRecord]:
+        """Failed records of calls made for a capability ``kind``."""
+        return [r for r in self.records if r.call.kind == kind and not r.ok]
+
+    def record_for(self, call: PlannedCall) -> ToolRecord | None:
+        """The latest record of exactly this call (successful or not), or None."""
+        found = [r for r in self.records if r.call.tool == call.tool and r.call.args == call.args]
+        return found[-1] if found else None
 
     def attempted(self, call: PlannedCall) -> bool:
         """True when this exact call was already made (successfully or not)."""
-        return any(r.call.tool == call.tool and r.call.args == call.args for r in self.records)
+        return self.record_for(call) is not None
 
 
 Decision: TypeAlias = list[PlannedCall] | Draft

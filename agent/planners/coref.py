@@ -9,25 +9,27 @@ from __future__ import annotations
 import re
 
 from mimir.agent import options as opt
+from mimir.agent.planners import common, routing
 from mimir.agent.planners.base import Decision, PlanView
-from mimir.agent.planners.readings import classified_label, sequence_named, sequence_of, side_named
+from mimir.agent.planners.words import sequence_named, sequence_of, side_named, side_of, side_value
 from mimir.agent.state import Draft, PlannedCall
 from mimir.domain import CaseImage, Evidence
+from mimir.tools.capabilities import ClassificationReading
 
-CLASSIFIERS = {"sequence": "mr_sequence_classifier", "side": "fundus_laterality_classifier"}
 _LATEST = re.compile(r"\b(most recent|latest|newest|last examination)\b", re.I)
 _EARLIEST = re.compile(r"\b(baseline|earliest|oldest|first examination)\b", re.I)
 
 
 def _target(view: PlanView) -> tuple[str, str | None]:
+    """The attribute asked about (sequence or laterality) and the value the stem names, if any."""
     stem = view.question.stem
     if (seq := sequence_named(stem)) is not None or any(sequence_named(v) for v in view.question.options.values()):
         return "sequence", seq
-    return "side", side_named(stem)
+    return "laterality", side_named(stem)
 
 
-def _from_metadata(kind: str, image: CaseImage) -> str | None:
-    return sequence_of(image) if kind == "sequence" else image.laterality if image.laterality in ("L", "R") else None
+def _from_metadata(attribute: str, image: CaseImage) -> str | None:
+    return sequence_of(image) if attribute == "sequence" else side_of(image)
 
 
 def plan(view: PlanView) -> Decision | None:
@@ -70,11 +72,12 @@ def _most_probable(view: PlanView, target: str, evidence: list[Evidence]) -> lis
     """[the image most probably showing ``target``] when it stands out clearly, else []."""
     names = {"L": "left", "R": "right"}
     probs: dict[int, float] = {}
-    for r in view.results("classify"):
-        p = (r.result or {}).get("probabilities") or {}
+    for r in view.results("classifies"):
+        reading = r.read(ClassificationReading)
+        p = reading.probabilities if reading is not None else {}
         value = p.get(target, p.get(names.get(target, target)))
-        if value is not None:
-            probs[int(r.call.args["image_index"])] = float(value)
+        if reading is not None and value is not None:
+            probs[reading.image_index] = float(value)
     ranked = sorted(probs, key=lambda i: probs[i], reverse=True)
     if len(ranked) < 2 or probs[ranked[0]] < PROBABILITY_MARGIN * max(probs[ranked[1]], 1e-6):
         return []
@@ -113,27 +116,30 @@ def _asked_image(view: PlanView) -> int | None:
     return opt.image_of(stem, len(view.case.images))
 
 
-def _labels(view: PlanView, kind: str, indices: list[int]) -> tuple[dict[int, str] | None, list[Evidence], list[PlannedCall]]:
+def _labels(view: PlanView, attribute: str,
+            indices: list[int]) -> tuple[dict[int, str] | None, list[Evidence], list[PlannedCall]]:
     """Per-image labels, the evidence for them, and the classifier calls still to make."""
     labels: dict[int, str] = {}
     evidence: list[Evidence] = []
     calls: list[PlannedCall] = []
-    expert = CLASSIFIERS[kind]
     for i in indices:
-        if (meta := _from_metadata(kind, view.case.images[i])) is not None:
+        if (meta := _from_metadata(attribute, view.case.images[i])) is not None:
             labels[i] = meta
             evidence.append(Evidence(statement=f"Image {i + 1} is {meta} (timeline metadata)", image_indices=[i],
                                      values={"label": meta, "source": "metadata"}))
             continue
-        call = PlannedCall(tool="classify", args={"image_index": i, "expert": expert}, purpose=f"{kind} of image {i + 1}")
-        done = [r for r in view.results("classify") if r.call.args == call.args]
-        if done and (label := classified_label(done[-1].result or {})) is not None:
-            labels[i] = label
-            prob = (done[-1].result or {}).get("probability", "")
-            ids = [done[-1].step.tool_run_id] if done[-1].step.tool_run_id is not None else []
-            evidence.append(Evidence(statement=f"Image {i + 1} is {label} ({expert})", image_indices=[i],
-                                     tool_run_ids=ids, values={"label": label, "probability": prob}))
-        elif "classify" not in view.available or view.attempted(call):
+        offers = routing.classifiers(view, attribute, i)
+        if not offers:
+            return None, [], []
+        call = offers[0].call(f"{attribute} of image {i + 1}", image_index=i)
+        record = view.record_for(call)
+        reading = record.read(ClassificationReading) if record is not None else None
+        if reading is not None:
+            labels[i] = side_value(reading.label)
+            evidence.append(Evidence(statement=f"Image {i + 1} is {labels[i]} ({offers[0].capability.source or offers[0].tool})",
+                                     image_indices=[i], tool_run_ids=common.run_ids(record),  # type: ignore[arg-type]
+                                     values={"label": labels[i], "probability": reading.probability}))
+        elif record is not None:
             return None, [], []
         else:
             calls.append(call)

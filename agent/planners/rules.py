@@ -1,36 +1,40 @@
-"""The deterministic planner (the default): question type + image metadata + available tools -> plan.
+"""The deterministic planner (the default): question + image metadata + declared capabilities -> plan.
 
-- temporal / comparison: segment every image (in parallel), measure the whole lesion, compare, and
-  map the change onto the options;
-- co-reference: timeline metadata when present, else a classifier on every image, then the option
-  naming the right image (see :mod:`mimir.agent.planners.coref`);
-- reasoning and anything else that needs visual judgement: the VLM if configured, else abstain.
+- a quantity of each image that a tool declares it measures ("which image has the larger file
+  size?"): that tool on every image, then the option (:mod:`~mimir.agent.planners.quantities`);
+- temporal / comparison: a capability that segments the finding on that modality on every compared
+  image, the lesion sizes, the change, the option (:mod:`~mimir.agent.planners.sizes`);
+- co-reference: timeline metadata when present, else a capability that classifies the attribute on
+  every image, then the option naming the right image (:mod:`~mimir.agent.planners.coref`);
+- reasoning and anything else that needs visual judgement: a capability that answers visually if
+  one is here, else abstain.
+
+The planner sees capabilities, never tool or bundle names: a tool registered with a declaration is
+used without changes here.
 """
 
 from __future__ import annotations
 
-from mimir.agent.planners import coref, sizes
+from mimir.agent.planners import coref, quantities, sizes
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.common import visual
 from mimir.agent.state import Draft
 
 
 class RulesPlanner:
-    """No model: a fixed mapping from question kind to tools."""
+    """No model: routes by the question's kind to the capabilities that can answer it."""
 
     name = "rules"
 
     def next(self, view: PlanView) -> Decision:
         """The next calls or the final draft for this turn."""
-        if view.ability in ("temporal", "comparison"):
+        decision = quantities.plan(view)
+        if decision is None and view.ability in ("temporal", "comparison"):
             decision = sizes.plan(view)
-        elif view.ability == "coreference":
+        elif decision is None and view.ability == "coreference":
             decision = coref.plan(view)
-        else:
-            decision = None
         if decision is None:
             return visual(view, why=f"this {view.ability} question")
         if isinstance(decision, Draft) and decision.status == "abstained" and view.vlm_configured:
             return visual(view, why=decision.reason or "this question")  # next-best route: the VLM
         return decision
-

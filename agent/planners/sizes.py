@@ -1,108 +1,170 @@
-"""Temporal and comparison questions: segment each image, measure, compare, map to the options."""
+"""Temporal and comparison questions: segment the compared images, measure, compare, map to the options.
+
+The images come from :func:`frame_of` (the ones the question names, in time order). Each is
+segmented by a capability that segments the finding the question asks about on that modality; the
+sizes are read through :class:`SegmentationReading`. When a capability that compares over time is
+available it adds response categories to the evidence.
+"""
 
 from __future__ import annotations
 
 import re
 
 from mimir.agent import options as opt
-from mimir.agent.planners import common
+from mimir.agent.offers import Offer
+from mimir.agent.planners import common, routing, words
 from mimir.agent.planners.base import Decision, PlanView
-from mimir.agent.planners.readings import RESIDUAL_MIN, change_between, lesion_size
+from mimir.agent.planners.frame import Frame, frame_of, same_study, sequence_clash
+from mimir.agent.planners.readings import RESIDUAL_MIN, change_between, lesion_size, longest_diameter
 from mimir.agent.state import Draft, PlannedCall, ToolRecord
 from mimir.domain import Evidence
-
-
-def targets(view: PlanView) -> list[int]:
-    """The images to measure: those the question binds (two or more), else all, in time order."""
-    bound = sorted({i for b in view.resolution.bindings for i in b.image_indices})
-    idx = bound if len(bound) >= 2 else list(range(len(view.case.images)))
-    dated = all(view.case.images[i].study_date for i in idx)
-    return sorted(idx, key=lambda i: view.case.images[i].study_date) if dated else idx  # type: ignore[arg-type, return-value]
-
-
-def experts_for(view: PlanView, index: int) -> list[str | None]:
-    """Segmentation experts to try on one image, best first (None lets the tool choose)."""
-    hint = common.modality_hint(view, index)
-    return [common.SEGMENTATION_EXPERTS[hint]] if hint else [None]
+from mimir.tools.capabilities import ClassificationReading, ComparisonReading, SegmentationReading
 
 
 def plan(view: PlanView) -> Decision | None:
-    """Segmentation calls still needed, else the answer; None hands over to the visual route."""
-    if "segment" not in view.available:
-        return None
-    sizes: dict[int, ToolRecord] = {}
+    """Calls still needed, else the answer; None hands over to the visual route."""
+    frame = frame_of(view)
+    if view.ability == "temporal" and same_study(view.case.images, frame.order):
+        date = view.case.images[frame.order[0]].study_date
+        return common.abstain(f"images {', '.join(str(i + 1) for i in frame.order)} are all from one study ({date}); "
+                              "a change over time needs two visits")
+    records: dict[int, ToolRecord] = {}
+    chosen: dict[int, Offer] = {}
     calls: list[PlannedCall] = []
-    for i in targets(view):
-        done = [r for r in view.results("segment") if r.call.args.get("image_index") == i]
-        if done:
-            sizes[i] = done[-1]
+    for i in frame.order:
+        offers = routing.segmenters(view, i)
+        if not offers:
+            return _no_segmenter(view, i)
+        todo = [(o, o.call(f"lesion size, image {i + 1}", image_index=i)) for o in offers]
+        done = next(((o, r) for o, c in todo if (r := view.record_for(c)) is not None and r.ok), None)
+        if done is not None:
+            chosen[i], records[i] = done
             continue
-        todo = [PlannedCall(tool="segment", args={"image_index": i, "expert": e}, purpose=f"lesion size, image {i + 1}")
-                for e in experts_for(view, i)]
-        untried = [c for c in todo if not view.attempted(c)]
+        untried = [(o, c) for o, c in todo if not view.attempted(c)]
         if not untried:
-            return None  # every expert failed on this image: the visual route decides
-        calls.append(untried[0])
-    if calls:
-        return calls
-    if (call := compare_call(view, sizes)) is not None and not view.attempted(call):
+            return None  # every capable tool failed on this image: the visual route decides
+        chosen[i] = untried[0][0]
+        calls.append(untried[0][1])
+    sequences, checks = _sequences(view, chosen)
+    if calls or checks:
+        return calls + checks
+    if (clash := sequence_clash(view.case.images, frame.order, sequences)) is not None:
+        return common.abstain(clash)
+    if (call := compare_call(view, frame, records)) is not None and not view.attempted(call):
         return [call]
-    return conclude(view, sizes)
+    return conclude(view, frame, records)
 
 
-def compare_call(view: PlanView, records: dict[int, ToolRecord]) -> PlannedCall | None:
-    """``compare`` over the timepoints (RECIST on the longest diameter in 2D, volume in 3D), if available."""
-    if "compare" not in view.available or len(records) < 2:
+def _no_segmenter(view: PlanView, index: int) -> Draft:
+    modality = routing.image_modality(view, index) or "unknown modality"
+    unmet = routing.named_findings_unmet(view, view.offers.find("segments"))
+    what = f"segments {' or '.join(sorted(unmet)) or 'a lesion'} on {modality} images"
+    return common.abstain(view.offers.why_missing("segments", what))
+
+
+def _sequences(view: PlanView, chosen: dict[int, Offer]) -> tuple[dict[int, str], list[PlannedCall]]:
+    """The sequence of each image whose segmenter reads sequences differently (it declares a preference).
+
+    From metadata, else from a capability that classifies the sequence (calls still to make).
+    """
+    labels: dict[int, str] = {}
+    calls: list[PlannedCall] = []
+    for i, segmenter in chosen.items():
+        if "sequence" not in segmenter.capability.prefers:
+            continue
+        if (seq := words.sequence_of(view.case.images[i])) is not None:
+            labels[i] = seq
+            continue
+        modalities = segmenter.capability.modalities
+        for offer in [o for o in routing.classifiers(view, "sequence", i)
+                      if not modalities or set(o.capability.modalities) & set(modalities)][:1]:
+            call = offer.call(f"sequence of image {i + 1}", image_index=i)
+            record = view.record_for(call)
+            reading = record.read(ClassificationReading) if record is not None else None
+            if reading is not None:
+                labels[i] = reading.label
+            elif record is None:
+                calls.append(call)
+    return labels, calls
+
+
+def compare_call(view: PlanView, frame: Frame, records: dict[int, ToolRecord]) -> PlannedCall | None:
+    """A call of a capability that compares over time (RECIST on diameters in 2D, volume in 3D), if one is here."""
+    offers: list[Offer] = view.offers.find("compares_over_time")
+    if not offers or len(records) < 2:
         return None
     points = []
-    for i, rec in records.items():
-        items = [m for m in (rec.result or {}).get("measurements", []) if m.get("value") != 0]
+    for i in frame.order:
+        reading = records[i].read(SegmentationReading)
+        if reading is None:
+            return None
         date = view.case.images[i].study_date
         point: dict[str, object] = {"timepoint": str(date) if date else f"image {i + 1}", "image_index": i}
-        size = lesion_size(rec.result or {})
-        if size is not None and size[1] == "mL":
-            point["volume_ml"] = round(size[0], 4)
+        size, unit = lesion_size(reading)
+        if unit == "mL":
+            point["volume_ml"] = round(size, 4)
         else:
-            target = (rec.result or {}).get("index_lesion")
-            longest = float(target["longest_diameter_mm"]) if target else max(
-                (float(m.get("longest_diameter_mm") or 0.0) for m in items), default=0.0)
-            point["sum_diameters_mm"] = round(longest, 3)
+            point["sum_diameters_mm"] = round(longest_diameter(reading), 3)
         points.append(point)
-    return PlannedCall(tool="compare", args={"label": "lesion", "timepoints": points}, purpose="change over timepoints")
+    return offers[0].call("change over timepoints", label="lesion", timepoints=points)
 
 
-def conclude(view: PlanView, records: dict[int, ToolRecord]) -> Decision | None:
+def conclude(view: PlanView, frame: Frame, records: dict[int, ToolRecord]) -> Decision | None:
     """Turn per-image sizes into a change and pick the option."""
-    order = list(records)
-    values = {i: lesion_size(records[i].result or {}) for i in order}
-    if any(v is None for v in values.values()):
+    readings = {i: records[i].read(SegmentationReading) for i in frame.order}
+    if any(r is None for r in readings.values()):
         return None
-    sized = {i: v[0] for i, v in values.items() if v is not None}
-    unit = next(v[1] for v in values.values() if v is not None)
-    evidence = [Evidence(statement=f"Image {i + 1}: whole lesion {sized[i]:.1f} {unit}",
-                         tool_run_ids=_ids(records[i]), image_indices=[i], values={"size": round(sized[i], 3), "unit": unit})
-                for i in order]
-    if max(sized.values()) <= 0.0:
+    sized = {i: lesion_size(r) for i, r in readings.items() if r is not None}
+    units = {u for _, u in sized.values()}
+    if len(units) > 1:
+        return common.abstain("the images were measured as an area on some and a volume on others")
+    unit = units.pop()
+    values = {i: v for i, (v, _) in sized.items()}
+    evidence = [Evidence(statement=f"Image {i + 1}: whole lesion {values[i]:.1f} {unit}", tool_run_ids=common.run_ids(records[i]),
+                         image_indices=[i], values={"size": round(values[i], 3), "unit": unit}) for i in frame.order]
+    if max(values.values()) <= 0.0:
         return common.abstain("the segmentation found no lesion on any image, so there is nothing to compare", evidence)
-    change, pct = change_between(sized[order[0]], sized[order[-1]], unit)
+    first, last = _ends(frame, values)
+    change, pct = change_between(values[first], values[last], unit)
     if _asks_resection(view):
-        resected = _resection(records[order[0]], records[order[-1]], unit, evidence)
+        resected = _resection(records[first], records[last], unit, evidence)
         if resected is None:
             return common.abstain("the segmentation shows no enhancing tumour before surgery, so the extent of "
                                   "resection cannot be judged from it", evidence)
         change = resected
-    for rec in view.results("compare")[-1:]:
-        for ch in (rec.result or {}).get("changes", []):
-            evidence.append(Evidence(
-                statement=f"compare ({(rec.result or {}).get('standard', 'RECIST')}): {ch.get('quantity')} "
-                          f"{ch.get('baseline')} -> {ch.get('last')} {ch.get('unit')}, category {ch.get('category')}",
-                tool_run_ids=_ids(rec), image_indices=list(records),
-                values={"category": str(ch.get("category")), "percent_change": ch.get("percent_change") or "n/a"}))
+    evidence += _compare_evidence(view, frame)
     pct_text = f"{pct:+.0f}%" if pct is not None else "new"
-    evidence.append(Evidence(statement=f"From image {order[0] + 1} to image {order[-1] + 1}: {change} ({pct_text})",
-                             image_indices=[order[0], order[-1]],
+    which = "the nadir, " if frame.reference == "nadir" else ""
+    evidence.append(Evidence(statement=f"From image {first + 1} ({which}{_date(view, first)}) to image {last + 1} "
+                                       f"({_date(view, last)}): {change} ({pct_text})",
+                             image_indices=[first, last],
                              values={"change": change, "percent_change": round(pct, 1) if pct is not None else "n/a"}))
-    return choose(view, sized, change, evidence)
+    return choose(view, values, change, evidence)
+
+
+def _ends(frame: Frame, values: dict[int, float]) -> tuple[int, int]:
+    last = frame.order[-1]
+    if frame.reference == "nadir" and len(frame.order) > 2:
+        return min(frame.order[:-1], key=lambda i: values[i]), last
+    return frame.order[0], last
+
+
+def _date(view: PlanView, index: int) -> str:
+    d = view.case.images[index].study_date
+    return str(d) if d else "undated"
+
+
+def _compare_evidence(view: PlanView, frame: Frame) -> list[Evidence]:
+    out = []
+    for rec in view.results("compares_over_time")[-1:]:
+        reading = rec.read(ComparisonReading)
+        for ch in reading.changes if reading is not None else []:
+            pct = ch.percent_change if ch.percent_change is not None else "n/a"
+            out.append(Evidence(statement=f"{rec.call.tool} ({reading.standard if reading else ''}): {ch.quantity} {ch.baseline} -> "
+                                          f"{ch.last} {ch.unit}, category {ch.category}",
+                                tool_run_ids=common.run_ids(rec), image_indices=list(frame.order),
+                                values={"category": ch.category, "percent_change": pct}))
+    return out
 
 
 def choose(view: PlanView, sized: dict[int, float], change: opt.Change, evidence: list[Evidence]) -> Draft:
@@ -150,16 +212,15 @@ def _resection(pre: ToolRecord, post: ToolRecord, unit: str, evidence: list[Evid
     None when the pre-operative image shows no enhancing tumour: the segmentation is then not
     trustworthy for this question (an enhancing tumour is what was resected).
     """
-    before = (lesion_size(pre.result or {}, enhancing_only=True) or (0.0, unit))[0]
+    before_reading, after_reading = pre.read(SegmentationReading), post.read(SegmentationReading)
+    if before_reading is None or after_reading is None:
+        return None
+    before = lesion_size(before_reading, enhancing_only=True)[0]
     if before <= RESIDUAL_MIN[unit]:
         return None
-    residual = (lesion_size(post.result or {}, enhancing_only=True) or (0.0, unit))[0]
+    residual = lesion_size(after_reading, enhancing_only=True)[0]
     change: opt.Change = "gross_total" if residual <= RESIDUAL_MIN[unit] else "partial"
-    i = post.call.args.get("image_index", 0)
+    i = after_reading.image_index
     evidence.append(Evidence(statement=f"Residual enhancing tumour on image {i + 1}: {residual:.1f} {unit} -> {change}",
-                             tool_run_ids=_ids(post), image_indices=[i], values={"residual": round(residual, 3)}))
+                             tool_run_ids=common.run_ids(post), image_indices=[i], values={"residual": round(residual, 3)}))
     return change
-
-
-def _ids(record: ToolRecord) -> list[int]:
-    return [record.step.tool_run_id] if record.step.tool_run_id is not None else []

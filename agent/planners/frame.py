@@ -1,0 +1,86 @@
+"""Which images a change question compares, following its words, and the guards on that comparison.
+
+- Two or more images bound by the question ("the first and the third", "baseline and the latest
+  scan") are compared exactly; one bound image is the reference and the current (latest) image the
+  other end ("since the prior" compares the previous study with the current one, "since baseline"
+  the first with the current); none bound means every image, in time order.
+- "nadir" (or a RECIST / RANO response question) compares the current image with the smallest
+  earlier measurement, as those criteria do for progression.
+- Guards: images of one study are never a change over time, and images of different modalities or
+  MR sequences are never compared as sizes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from mimir.agent.planners import words
+from mimir.agent.planners.base import PlanView
+from mimir.domain import CaseImage
+
+_NADIR = re.compile(r"\bnadir\b|\brecist\b|\brano\b", re.I)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The images to measure in time order, and what the last one is compared with."""
+
+    order: list[int]
+    reference: Literal["first", "nadir"] = "first"
+    why: str = ""
+
+
+def _time_order(images: list[CaseImage], idx: list[int]) -> list[int]:
+    if all(images[i].study_date for i in idx):
+        return sorted(idx, key=lambda i: (images[i].study_date, i))  # type: ignore[arg-type, return-value]
+    return sorted(idx)
+
+
+def _current(images: list[CaseImage]) -> int:
+    """The latest image by date (every image dated), else the last one listed."""
+    return _time_order(images, list(range(len(images))))[-1]
+
+
+def named_images(view: PlanView) -> list[int]:
+    """The images the stem's settled mentions bind, in case order."""
+    stem = view.question.stem
+    bound = {i for b in view.resolution.bindings if b.image_indices and not b.candidates and b.mention in stem
+             for i in b.image_indices}
+    return sorted(bound)
+
+
+def frame_of(view: PlanView) -> Frame:
+    """The comparison the question asks for."""
+    images = view.case.images
+    bound = named_images(view)
+    nadir = bool(_NADIR.search(view.question.stem))
+    reference: Literal["first", "nadir"] = "nadir" if nadir else "first"
+    if len(bound) >= 2:
+        return Frame(_time_order(images, bound), reference, "the images the question names")
+    current = _current(images)
+    if len(bound) == 1 and bound[0] != current:
+        return Frame(_time_order(images, [bound[0], current]), reference, "the named image and the current one")
+    if len(bound) == 1 and len(images) >= 2:
+        earlier = [i for i in _time_order(images, list(range(len(images)))) if i != current]
+        return Frame([earlier[-1], current], reference, "the current image and the one before it")
+    return Frame(_time_order(images, list(range(len(images)))), reference, "every image, in time order")
+
+
+def same_study(images: list[CaseImage], order: list[int]) -> bool:
+    """True when every image carries a date and all dates are one (one visit)."""
+    dates = [images[i].study_date for i in order]
+    return len(order) >= 2 and all(dates) and len(set(dates)) == 1
+
+
+def sequence_clash(images: list[CaseImage], order: list[int], labels: dict[int, str]) -> str | None:
+    """Why these images cannot be compared as sizes (two modalities, or two MR sequences), else None."""
+    modalities = {words.modality_of(images[i].modality) for i in order} - {None}
+    if len(modalities) > 1:
+        return f"the images are of different modalities ({', '.join(sorted(str(m) for m in modalities))})"
+    seqs = {i: labels[i] for i in order if i in labels}
+    if len(set(seqs.values())) > 1:
+        named = ", ".join(f"image {i + 1} is {s}" for i, s in sorted(seqs.items()))
+        return f"the images are of different MR sequences ({named}), so their lesion sizes are not comparable"
+    return None

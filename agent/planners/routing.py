@@ -1,0 +1,56 @@
+"""Which declared capability fits an image and a question: modality, dimensions, and what it targets.
+
+A segmentation capability targets a finding or structure ("brain tumour", "intracranial
+haemorrhage", "liver"); it fits a question that names that finding (or only a generic lesion) on an
+image of a modality it takes. Nothing here names a tool or a bundle.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mimir.agent.offers import Offer
+from mimir.agent.planners import words
+from mimir.agent.planners.base import PlanView
+from mimir.tools.capabilities import Capability
+
+_STOP = {"the", "a", "an", "of", "and", "or", "in", "on", "with", "brain", "head", "lesion", "image", "scan"}
+
+
+def image_modality(view: PlanView, index: int) -> str | None:
+    """The image's modality from its metadata, else the one the question names (MR, CT, ...)."""
+    modality = words.modality_of(view.case.images[index].modality)
+    return modality or words.modality_named(view.case.question)
+
+
+def target_score(capability: Capability, text: str) -> int:
+    """How well a capability's target matches what ``text`` asks about: shared findings, then shared words."""
+    mine = words.findings_named(" ".join((capability.target, *capability.values)))
+    asked = words.findings_named(text)
+    shared = len(mine & asked)
+    own_words = {w for w in re.findall(r"[a-z]+", capability.target.lower()) if w not in _STOP and len(w) > 2}
+    return 2 * shared + sum(1 for w in own_words if re.search(rf"\b{w}", text.lower()))
+
+
+def named_findings_unmet(view: PlanView, offers: list[Offer]) -> set[str]:
+    """Specific findings the question names that none of ``offers`` targets (empty when all are met)."""
+    asked = words.findings_named(view.case.question) - {words.GENERIC_FINDING}
+    covered: set[str] = set()
+    for o in offers:
+        covered |= words.findings_named(" ".join((o.capability.target, *o.capability.values)))
+    return asked - covered if asked and not asked & covered else set()
+
+
+def segmenters(view: PlanView, index: int) -> list[Offer]:
+    """Capabilities that segment what the question is about on image ``index``, best first."""
+    modality = image_modality(view, index)
+    offers = view.offers.find("segments", modality=modality)
+    if modality is not None:  # declarations for exactly this modality before those for any
+        offers.sort(key=lambda o: not o.capability.modalities)
+    return sorted(offers, key=lambda o: -target_score(o.capability, view.case.question))
+
+
+def classifiers(view: PlanView, attribute: str, index: int) -> list[Offer]:
+    """Capabilities that classify ``attribute`` on image ``index`` (its modality, when known)."""
+    modality = words.modality_of(view.case.images[index].modality)
+    return [o for o in view.offers.find("classifies", modality=modality) if o.capability.target == attribute]
