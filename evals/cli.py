@@ -14,12 +14,13 @@ MEMORY_HELP = "fresh: a new conversation thread per item (default); patient: one
 
 def _run(
     ctx: typer.Context,
-    suite: str = typer.Option(None, "--suite", help="medmim or demo (or use --items)"),
+    suite: str = typer.Option(None, "--suite", help="medmim, demo or paraphrase (or use --items)"),
+    split: str = typer.Option("dev", "--split", help="Paraphrase suite split: dev or heldout"),
     medmim_dir: Path = typer.Option(None, "--medmim-dir", help="Folder with the six Med-MIM benchmark files"),
     image_root: Path = typer.Option(None, "--image-root", help="Folder the items' image paths are relative to"),
     items: list[Path] = typer.Option(None, "--items", help="Med-MIM-format JSON file(s) to evaluate"),
     seed: int = typer.Option(0, "--seed", help="Demo suite seed"),
-    patients: int = typer.Option(4, "--patients", help="Demo suite patients"),
+    patients: int = typer.Option(None, "--patients", help="Demo patients (default: 4 for demo, 20 for paraphrase)"),
     runner: str = typer.Option("agent", "--runner", help="agent, direct, decomposed, chance, blind-first, blind-text, module:attr"),
     memory: str = typer.Option("fresh", "--memory", help=MEMORY_HELP),
     vlm_profile: str = typer.Option(None, "--vlm-profile", help="VLM profile for direct/decomposed"),
@@ -50,17 +51,20 @@ def _run(
     from mimir.settings import Settings
 
     settings = Settings()
-    kind: Literal["medmim", "demo", "items"] = "items" if items and not suite else suite  # type: ignore[assignment]
-    if kind not in ("medmim", "demo", "items"):
-        fail(f"Unknown suite {suite!r}; use medmim, demo, or --items FILE")
+    kind: Literal["medmim", "demo", "paraphrase", "items"] = "items" if items and not suite else suite  # type: ignore[assignment]
+    if kind not in ("medmim", "demo", "paraphrase", "items"):
+        fail(f"Unknown suite {suite!r}; use medmim, demo, paraphrase, or --items FILE")
+    if split not in ("dev", "heldout"):
+        fail(f"Unknown split {split!r}; use dev or heldout")
     try:
         config = RunnerConfig(name=runner, memory=memory, vlm_profile=vlm_profile,  # type: ignore[arg-type]
                               llm_base_url=llm_base_url or settings.planner_base_url,
                               llm_model=llm_model or settings.planner_model, llm_api_key=settings.planner_api_key)
         opts = EvalOptions(
-            suite=kind, medmim_dir=medmim_dir, image_root=image_root, items=items or [], seed=seed,
+            suite=kind, split=split, medmim_dir=medmim_dir, image_root=image_root, items=items or [], seed=seed,
             patients=patients, runner=config, concurrency=concurrency, timeout_s=timeout,
-            out=out or Path("runs") / f"{kind}-{runner.replace(':', '_')}", resume=resume, engine=engine,  # type: ignore[arg-type]
+            out=out or Path("runs") / f"{kind}{'-' + split if kind == 'paraphrase' else ''}-{runner.replace(':', '_')}",
+            resume=resume, engine=engine,  # type: ignore[arg-type]
             ray_address=ray_address, allow_missing=allow_missing, subsets=subset or [], limit=limit,
             judge_base_url=judge_base_url, judge_model=judge_model,
         )

@@ -22,12 +22,13 @@ log = logging.getLogger(__name__)
 class EvalOptions(BaseModel):
     """Everything ``mimir eval`` accepts."""
 
-    suite: Literal["medmim", "demo", "items"] = "medmim"
+    suite: Literal["medmim", "demo", "paraphrase", "items"] = "medmim"
+    split: Literal["dev", "heldout"] = "dev"
     medmim_dir: Path | None = None
     image_root: Path | None = None
     items: list[Path] = Field(default_factory=list)
     seed: int = 0
-    patients: int = 4
+    patients: int | None = Field(None, description="Demo patients (default 4 for demo, 20 for paraphrase)")
     runner: RunnerConfig
     concurrency: int = 4
     timeout_s: float | None = None
@@ -68,7 +69,11 @@ def load_suite(opts: EvalOptions, settings: Settings) -> list[EvalItem]:
         from mimir.evals.demo_suite import demo_items
 
         needs_timeline = IMAGE_RUNNERS.get(opts.runner.name, True)  # baselines see no images: skip ingest
-        items = demo_items(opts.seed, opts.patients, opts.out, settings, load_timeline=needs_timeline)
+        items = demo_items(opts.seed, opts.patients or 4, opts.out, settings, load_timeline=needs_timeline)
+    elif opts.suite == "paraphrase":
+        from mimir.evals.paraphrase import paraphrase_items
+
+        items = paraphrase_items(opts.seed, opts.patients or 20, opts.out, settings, opts.split)
     else:
         items = [it for f in opts.items for it in load_file(f, opts.image_root)]
     if opts.subsets:
@@ -86,6 +91,7 @@ def manifest(opts: EvalOptions, settings: Settings, n_items: int) -> dict[str, A
     return {
         "suite": opts.suite, "medmim_dir": str(opts.medmim_dir or ""), "image_root": str(opts.image_root or ""),
         "items_files": [str(p) for p in opts.items], "seed": opts.seed, "patients": opts.patients,
+        "split": opts.split if opts.suite == "paraphrase" else None,
         "runner": opts.runner.name, "runner_config": opts.runner.model_dump(exclude={"llm_api_key"}),
         "settings": {"planner": settings.planner, "planner_model": settings.planner_model,
                      "vlm": [v.profile for v in settings.vlm], "device": settings.device},
