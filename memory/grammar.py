@@ -99,7 +99,7 @@ class Reference:
     @property
     def plural(self) -> bool:
         """True when the head noun is plural ("images", "ones")."""
-        heads = [t for t in self.tokens if t.tag in NOUN_HEADS]
+        heads = [t for t in self.tokens if t.tag in NOUN_HEADS or t.tag == "L" and " " in t.text]
         word = heads[-1].text.lower() if heads else ""
         return word.endswith("s") and not word.endswith(("ss", "series", "us")) or word == "fundi"
 
@@ -194,6 +194,8 @@ def _post_ok(tokens: list[Token], i: int) -> bool:
         return True
     if t.tag == "Q" and tokens[j - 1].value in ("position", "number"):
         return True
+    if t.tag in "NM" and tokens[i].value == "of" and i and tokens[i - 1].tag == "Q":
+        return True  # "the pair of images", "a couple of scans"
     if t.tag == "O" and t.value in ("1", "-1", "middle") and (nxt is None or nxt.tag not in NOUN_HEADS):
         return True  # "at the top", "in the centre", "at the end"
     return t.tag == "L" and (nxt is None or nxt.tag == "P" or nxt.tag not in NOUN_HEADS)

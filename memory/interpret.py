@@ -50,6 +50,10 @@ def _filters(ref: Reference) -> dict[str, set[str]]:
     for t in ref.tokens:
         if t.tag in _FILTER_TAGS:
             found.setdefault(_FILTER_TAGS[t.tag], set()).add(str(t.value))
+    for t in ref.tokens:  # "breast scan", "fundus photo", "eye": the body part inside a modality or part word
+        if t.tag in "MP":
+            for part in voc.values_in(t.text, "body_part"):
+                found.setdefault("body_part", set()).add(part)
     if "sequence" in found:  # "the post-gad T1": T1C narrows T1
         entries = voc.vocabulary().concept("sequence")
         found["sequence"] = {v for v in found["sequence"] if not any(entries[o].refines == v for o in found["sequence"])}
@@ -66,7 +70,8 @@ def anchored(ref: Reference, text: str) -> bool:
     """True when the phrase refers to images at all (not "the left lung", "prior surgery", "the size")."""
     tags = {t.tag for t in ref.tokens}
     has_d = "D" in tags
-    if tags & (NOUN_HEADS - {"P"}) or "P" in tags and "L" in tags or any(_side_is_head(t) for t in ref.tokens):
+    sided = any(t.tag == "L" and voc.find(t.text, "sided_part") for t in ref.tokens)  # "both eyes", "each eye"
+    if tags & (NOUN_HEADS - {"P"}) or "P" in tags and "L" in tags or sided or any(_side_is_head(t) for t in ref.tokens):
         return True
     if any(t.tag == "O" and "one" in t.text.lower() for t in ref.tokens):
         return True  # "the one before last"

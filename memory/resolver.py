@@ -13,13 +13,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from mimir import vocabulary as voc
 from mimir.domain import Binding, Case, CaseImage, Resolution, parse_question
 from mimir.memory.grammar import references
 from mimir.memory.interpret import interpret
 from mimir.memory.mentions import Hit
 from mimir.memory.temporal import find_ago
 
-_OTHER = re.compile(r"\bthe\s+other(?:\s+(?:one|image|picture|scan|view|eye|x-?ray|study|photo|photograph|film))?\b", re.I)
+_OTHER = re.compile(rf"\bthe\s+other(?:\s+(?:one|{voc.pattern('image_noun')}|{voc.pattern('modality')}|"
+                    rf"{voc.pattern('sequence')}|{voc.pattern('sided_part')}))?(?![A-Za-z0-9])", re.I)
 
 
 def _settle(hits: Iterable[Hit]) -> list[Hit]:
