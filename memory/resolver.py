@@ -83,3 +83,17 @@ def resolve(case: Case) -> Resolution:
     hits = stem + [h for opt in parsed.options.values() for h in resolve_text(opt, case.images, stem)]
     bindings = [_binding(h) for h in hits]
     return Resolution(bindings=bindings, ambiguous=any(b.candidates for b in bindings))
+
+
+def option_images(case: Case) -> dict[str, list[int]]:
+    """For each option letter, the images the option names by itself ("B: the penultimate scan" -> [1]).
+
+    An option whose mentions are ambiguous, or that names no image, maps to an empty list.
+    """
+    parsed = parse_question(case.question)
+    stem = resolve_text(parsed.stem, case.images)
+    out: dict[str, list[int]] = {}
+    for letter, text in parsed.options.items():
+        hits = resolve_text(text, case.images, stem)
+        out[letter] = [] if any(h.ambiguous for h in hits) else sorted({i for h in hits for i in h.indices})
+    return out

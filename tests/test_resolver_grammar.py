@@ -9,7 +9,7 @@ from fixtures.resolver_sets import binding_for, load_rows
 
 from mimir.domain import Case
 from mimir.memory.grammar import references
-from mimir.memory.resolver import resolve
+from mimir.memory.resolver import option_images, resolve
 
 GRAMMAR = load_rows("resolver_grammar.yaml")
 HELDOUT = load_rows("resolver_heldout.yaml")
@@ -54,3 +54,11 @@ def test_non_references_stay_unbound() -> None:
     for q in ("Is there a lesion in the left lung?", "Is there evidence of prior surgery?", "What is the size?",
               "Was the patient seen earlier?", "Is the mass 2 cm?"):
         assert resolve(Case(question=q, images=images)).bindings == [], q
+
+
+def test_option_images_maps_each_option_to_what_it_names() -> None:
+    q = ("Which scan shows the largest lesion?\nA: the penultimate scan\nB: scan #3\nC: the top-listed study\n"
+         "D: none of them")
+    mapping = option_images(
+        Case(question=q, images=[{"path": f"/i{k}.png"} for k in range(3)]))
+    assert mapping == {"A": [1], "B": [2], "C": [0], "D": []}
