@@ -34,8 +34,8 @@ demo: install
 	$(BIN)/mimir demo quickstart
 
 lint: install
-	$(BIN)/ruff check mimir agent tools memory prompts evals app tests benchmarks
-	$(BIN)/mypy mimir agent tools memory evals app
+	$(BIN)/ruff check mimir agent tools memory prompts evals app results tests benchmarks
+	$(BIN)/mypy mimir agent tools memory evals app results
 
 test: install system-deps lint
 	$(BIN)/python -m pytest -m "not gpu" -p no:cacheprovider

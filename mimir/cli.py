@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "mimir.agent.cli",        # ask
     "mimir.evals.cli",        # eval, eval report, eval diff
     "mimir.app.cli",          # serve
+    "mimir.results.cli",      # export --dicom
 )
 
 

@@ -126,15 +126,21 @@ def is_enhancing_label(name: str) -> bool:
     return "enhanc" in lowered and "non" not in lowered
 
 
+def largest_component(foreground: np.ndarray) -> tuple[np.ndarray, int]:
+    """The largest connected component of a boolean mask (full connectivity) and the number of components."""
+    comp, n = ndimage.label(foreground, structure=np.ones((3,) * foreground.ndim, dtype=bool))
+    if n == 0:
+        return np.zeros_like(foreground, dtype=bool), 0
+    counts = np.bincount(comp.ravel())[1:]
+    return comp == int(np.argmax(counts)) + 1, int(n)
+
+
 def index_lesion(mask: np.ndarray, spacing: tuple[float, ...], labels: dict[int, str] | None = None) -> IndexLesion | None:
     """The largest connected component of all non-zero labels (full connectivity), or None if empty."""
     foreground = mask > 0
-    comp, n = ndimage.label(foreground, structure=np.ones((3,) * mask.ndim, dtype=bool))
+    region, n = largest_component(foreground)
     if n == 0:
         return None
-    counts = np.bincount(comp.ravel())[1:]
-    biggest = int(np.argmax(counts)) + 1
-    region = comp == biggest
     enhancing = [v for v, name in (labels or {}).items() if is_enhancing_label(name)]
     voxel = float(np.prod(spacing[: mask.ndim]))
     scale, unit = (1.0, "mm2") if mask.ndim == 2 else (1e-3, "mL")
