@@ -102,14 +102,11 @@ def _images_named(ref: Reference) -> int:
     return max([*counts, positions, every, 1])
 
 
-_WH = re.compile(r"\b(?:which|what)\b", re.I)
-
-
 def _asks_attribute(stem: str) -> bool:
     """A wh-word with an attribute noun within three words: "Which MRI sequence is ...", "What view ..."."""
     nouns = voc.find(stem, "attribute_noun")
-    return any(0 < len(stem[w.end():m.start].split()) + 1 <= 4 for w in _WH.finditer(stem) for m in nouns
-               if m.start >= w.end())
+    return any(0 < len(stem[w.end:m.start].split()) + 1 <= 4 for w in voc.find(stem, "wh_word") for m in nouns
+               if m.start >= w.end)
 
 
 def signals(parsed: ParsedQuestion) -> Signals:
@@ -182,9 +179,7 @@ def ability_from(s: Signals, n_options: int) -> Ability:
     return "other"
 
 
-_FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|same for|also)\b", re.I)
-
-
 def is_follow_up(text: str) -> bool:
-    """True for elliptical follow-ups such as 'and in the third image?'."""
-    return bool(_FOLLOW_UP.match(text)) and len(text.split()) <= 12
+    """True for elliptical follow-ups such as 'and in the third image?' (cue words from the vocabulary)."""
+    lead = len(text) - len(text.lstrip())
+    return any(m.start == lead for m in voc.find(text, "follow_up")) and len(text.split()) <= 12

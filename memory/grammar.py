@@ -21,7 +21,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from mimir import vocabulary as voc
@@ -45,15 +45,18 @@ _DATES = [  # (pattern, groups): full dates first, then month and year, then mon
 ]
 _FUSED = re.compile(r"(?<![A-Za-z0-9])(?P<side>[LR])(?P<view>CC|MLO|ML)(?![A-Za-z0-9])")  # RMLO, LCC
 _WORD = re.compile(r"[A-Za-z0-9]+(?:'[a-z]+)?|[#&,;:.?!()/-]")
-_JOIN = {"and", "or", "&", ",", "to", "through", "-", "/"}
-_PREP = {"of", "from", "dated", "on", "in", "at", "taken", "acquired", "obtained", "performed"}
-_FILLER = {"listed", "displayed", "shown", "presented", "given", "provided", "offered", "very", "position", "number",
-           "#", "(", ")", "line", "sequence", "order", "row", "list", "hand"}
-_LAYOUT_WORDS = {"line", "sequence", "order", "row", "list", "series"}
-_BARE_NEXT = re.compile(
-    r"\s*(?:[,.;:?!)]|$|(?:is|was|are|shows?|displays?|illustrates?|reveals?|indicates?|has|have|does|appears?|"
-    r"depicts?|demonstrates?|presents?|exhibits?|suggests?|to|versus|vs\.?|compared|and|or|with|at|in\s+"
-    r"(?:comparison|relation))\b)", re.I)
+_PUNCT_JOIN = {"&", ",", "-", "/"}  # punctuation that joins like "and"; the words are in the vocabulary
+
+
+@cache
+def word_class(concept: str) -> frozenset[str]:
+    """The lower-cased single words of a grammar concept of the vocabulary (joiner, preposition, ...)."""
+    return frozenset(t.lower() for e in voc.vocabulary().concept(concept).values() for t in e.terms)
+
+
+@cache
+def _bare_next() -> re.Pattern[str]:
+    return re.compile(rf"\s*(?:[,.;:?!)]|$|{voc.pattern('predicate')})", re.I)
 
 
 @dataclass(frozen=True)
@@ -145,11 +148,11 @@ def _plain(m: re.Match[str]) -> Token:
     low = word.lower()
     if word.isdigit():
         return Token("Q", int(word), m.start(), m.end(), word)
-    if low in _JOIN:
+    if low in _PUNCT_JOIN or low in word_class("joiner"):
         tag = "C"
-    elif low in _PREP:
+    elif low in word_class("preposition"):
         tag = "R"
-    elif low in _FILLER:
+    elif low in word_class("filler") or low in word_class("list_place") or low in ("#", "(", ")"):
         tag = "F"
     elif low in (".", "?", "!", ";", ":"):
         tag = "."
@@ -185,12 +188,12 @@ def _post_ok(tokens: list[Token], i: int) -> bool:
     """
     j = i + 1
     while j < len(tokens) and (tokens[j].tag == "D" and tokens[j].value == "definite" or tokens[j].tag == "F"
-                               and tokens[j].value not in _LAYOUT_WORDS):
+                               and tokens[j].value not in word_class("list_place")):
         j += 1
     if j >= len(tokens):
         return False
     t, nxt = tokens[j], tokens[j + 1] if j + 1 < len(tokens) else None
-    if t.tag in "YB" or t.value in _LAYOUT_WORDS or t.tag == "N" and t.text.lower() == "series":
+    if t.tag in "YB" or t.value in word_class("list_place") or t.tag == "N" and t.text.lower() in word_class("list_place"):
         return True
     if t.tag == "Q" and tokens[j - 1].value in ("position", "number"):
         return True
@@ -240,7 +243,7 @@ def _chunks(tokens: list[Token]) -> list[list[Token]]:
 
 
 def _split(chunk: list[Token]) -> list[list[Token]]:
-    """Split at joiners between two complete noun phrases ("the first image and the second image")."""
+    """Split at joiners after a complete noun phrase ("the first image and the second (image)")."""
     parts: list[list[Token]] = [[]]
     for t in chunk:
         if t.tag == "C" and t.value in ("and", "or", "&", ",", "to", "through"):
@@ -249,8 +252,9 @@ def _split(chunk: list[Token]) -> list[list[Token]]:
             parts[-1].append(t)
     merged = [parts[0]]
     for p in parts[1:]:
-        if _has_head(merged[-1]) and _has_head(p):
-            merged.append(p[1:])
+        numbers_only = all(t.tag in "QC" for t in p)  # "images 2 and 3": a list of numbers after a head
+        if _has_head(merged[-1]) and not numbers_only:
+            merged.append(p[1:])  # "the second image, the first": two phrases
         else:
             merged[-1] = merged[-1] + p
     out = []
@@ -292,4 +296,4 @@ def _references(text: str) -> tuple[Reference, ...]:
 
 def bare_next(text: str, end: int) -> bool:
     """True when what follows a head-less phrase ends it ("the first is", "the prior.", "the latter,")."""
-    return bool(_BARE_NEXT.match(text, end))
+    return bool(_bare_next().match(text, end))

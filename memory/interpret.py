@@ -16,12 +16,11 @@ import itertools
 from mimir import vocabulary as voc
 from mimir.domain import CaseImage
 from mimir.memory import attributes
-from mimir.memory.grammar import NOUN_HEADS, Reference, Token, bare_next
+from mimir.memory.grammar import NOUN_HEADS, Reference, Token, bare_next, word_class
 from mimir.memory.mentions import Hit, index_hit, middle, position
 from mimir.memory.temporal import bind_roles, on_date, visits
 
 _FILTER_TAGS = {"S": "sequence", "V": "view", "M": "modality", "L": "laterality", "B": "body_part"}
-_LAYOUT_MARKS = {"line", "sequence", "order", "row", "list", "offered", "series"}
 _Span = tuple[int, int, str]
 
 
@@ -85,7 +84,7 @@ def anchored(ref: Reference, text: str) -> bool:
         free = has_d or all(t.value == "baseline" or "follow" in t.text.lower() for t in times)
         return nouny and free and not nxt.startswith("to ") and (bare_next(text, ref.end) or nxt[:1].isupper())
     if "O" in tags:
-        if text[ref.end:ref.end + 1] == ":" or any(t.value in _LAYOUT_MARKS for t in ref.tokens):
+        if text[ref.end:ref.end + 1] == ":" or any(str(t.value) in word_class("list_place") for t in ref.tokens):
             return True
         return has_d and bare_next(text, ref.end)
     return False

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 
 from mimir import vocabulary as voc
 from mimir.domain import Binding, Case, CaseImage, Resolution, parse_question
@@ -20,8 +21,12 @@ from mimir.memory.interpret import interpret
 from mimir.memory.mentions import Hit
 from mimir.memory.temporal import find_ago
 
-_OTHER = re.compile(rf"\bthe\s+other(?:\s+(?:one|{voc.pattern('image_noun')}|{voc.pattern('modality')}|"
-                    rf"{voc.pattern('sequence')}|{voc.pattern('sided_part')}))?(?![A-Za-z0-9])", re.I)
+
+@cache
+def _other_pattern() -> re.Pattern[str]:
+    """The pattern of "the other", with an optional head noun from the vocabulary ("the other eye")."""
+    heads = "|".join(voc.pattern(c) for c in ("image_noun", "modality", "sequence", "sided_part"))
+    return re.compile(rf"\bthe\s+other(?:\s+(?:one|{heads}))?(?![A-Za-z0-9])", re.I)
 
 
 def _settle(hits: Iterable[Hit]) -> list[Hit]:
@@ -55,7 +60,7 @@ def resolve_text(text: str, images: list[CaseImage], context: list[Hit] | None =
     """Mentions in one piece of text, in reading order; ``context`` holds mentions from the stem."""
     found = [h for ref in references(text) if (h := interpret(ref, images, text)) is not None]
     hits = _settle([*find_ago(text, images), *found])
-    for m in _OTHER.finditer(text):
+    for m in _other_pattern().finditer(text):
         if all(m.end() <= h.start or m.start() >= h.end for h in hits):
             hits.append(_other(m, [h for h in hits if h.end <= m.start()], len(images)))
         else:

@@ -6,6 +6,7 @@ import calendar
 import re
 from collections.abc import Iterator
 from datetime import date
+from functools import cache
 
 from mimir import vocabulary as voc
 from mimir.domain import CaseImage
@@ -13,8 +14,13 @@ from mimir.memory.grammar import DateSpec
 from mimir.memory.mentions import Hit
 
 _UNITS = r"(?P<unit>weeks?|months?|years?)"
-_AGO_RE = re.compile(rf"\b(?:the\s+)?(?:{voc.pattern('image_noun')}\s+)?(?:from\s+)?(?P<num>\d+|a|an|"
-                     rf"{voc.pattern('cardinal')})\s+{_UNITS}\s+ago\b", re.I)
+
+
+@cache
+def _ago_pattern() -> re.Pattern[str]:
+    """The pattern of "six months ago", "the scan from 2 years ago" (counts and nouns from the vocabulary)."""
+    return re.compile(rf"\b(?:the\s+)?(?:{voc.pattern('image_noun')}\s+)?(?:from\s+)?(?P<num>\d+|a|an|"
+                      rf"{voc.pattern('cardinal')})\s+{_UNITS}\s+ago\b", re.I)
 
 
 def visits(images: list[CaseImage], pool: list[int]) -> list[list[int]] | None:
@@ -109,5 +115,5 @@ def _by_ago(m: re.Match[str], images: list[CaseImage]) -> Hit:
 
 def find_ago(text: str, images: list[CaseImage]) -> Iterator[Hit]:
     """Every "N months/weeks/years ago" mention, bound to the study closest to that date."""
-    for m in _AGO_RE.finditer(text):
+    for m in _ago_pattern().finditer(text):
         yield _by_ago(m, images)

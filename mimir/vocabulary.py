@@ -30,7 +30,8 @@ Concept = Literal[
     "modality", "image_noun", "body_part", "sided_part", "sequence", "view", "laterality", "change", "resection",
     "procedure", "comparative", "superlative", "negation", "time", "ordinal", "cardinal", "collective", "determiner",
     "answer",
-    "finding", "diagnosis", "quantity", "prognosis", "course", "compare", "identify", "attribute_noun",
+    "finding", "diagnosis", "quantity", "prognosis", "course", "compare", "identify", "attribute_noun", "joiner",
+    "preposition", "filler", "list_place", "predicate", "follow_up", "wh_word",
 ]
 Change = Literal["increase", "decrease", "stable", "new", "resolved", "gross_total", "partial"]
 Comparative = Literal["more", "less", "equal"]

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from mimir import vocabulary as voc
-from mimir.agent.classify import classify_question
+from mimir.agent.classify import classify_question, is_follow_up
 from mimir.domain import Case
 from mimir.memory.resolver import resolve
 
@@ -181,3 +181,45 @@ def test_answer_words_read_as_yes_or_no(value: str, term: str) -> None:
 @pytest.mark.parametrize(("value", "term"), _terms("finding"), ids=[f"{v}:{t}" for v, t in _terms("finding")])
 def test_finding_terms_name_their_finding(value: str, term: str) -> None:
     assert [m.value for m in voc.find(f"Is there {term} on the scan?", "finding")] == [value]
+
+
+# Grammar words: how references are put together.
+@pytest.mark.parametrize(("value", "term"), _terms("joiner"), ids=[t for _, t in _terms("joiner")])
+def test_joiners_join_image_numbers(value: str, term: str) -> None:
+    assert [0, 1] in _bound(f"Compare images 1 {term} 2.", [{}, {}])
+
+
+@pytest.mark.parametrize(("value", "term"), _terms("preposition"), ids=[t for _, t in _terms("preposition")])
+def test_prepositions_attach_a_date(value: str, term: str) -> None:
+    assert [1] in _bound(f"Review the scan {term} 2021-03-04.", [{"study_date": "2020-01-10"}, {"study_date": "2021-03-04"}])
+
+
+@pytest.mark.parametrize(("value", "term"), _terms("list_place"), ids=[t for _, t in _terms("list_place")])
+def test_list_places_make_a_bare_ordinal_a_reference(value: str, term: str) -> None:
+    phrase = f"the second {term}" if term == "offered" else f"the second in {term}"
+    assert [1] in _bound(f"Which is it?\nA: the first image\nB: {phrase}", [{}, {}, {}])
+
+
+@pytest.mark.parametrize(("value", "term"), _terms("filler"), ids=[t for _, t in _terms("filler")])
+def test_fillers_stay_inside_a_reference(value: str, term: str) -> None:
+    if term in ("position", "number"):
+        assert [1] in _bound(f"Describe the image at {term} 2.", [{}, {}, {}])
+    elif term == "hand":
+        assert [0] in _bound("Describe the left-hand image.", [{}, {}])
+    else:
+        assert [1] in _bound(f"Describe the second {term} image.", [{}, {}, {}])
+
+
+@pytest.mark.parametrize(("value", "term"), _terms("predicate"), ids=[t for _, t in _terms("predicate")])
+def test_predicates_end_a_bare_ordinal(value: str, term: str) -> None:
+    assert [0] in _bound(f"Looking at the second image, the first {term} the key one.", [{}, {}])
+
+
+@pytest.mark.parametrize(("value", "term"), _terms("follow_up"), ids=[t for _, t in _terms("follow_up")])
+def test_follow_up_cues_open_an_elliptical_question(value: str, term: str) -> None:
+    assert is_follow_up(f"{term} in the third image?") and not is_follow_up("Is the third image normal?")
+
+
+@pytest.mark.parametrize(("value", "term"), _terms("wh_word"), ids=[t for _, t in _terms("wh_word")])
+def test_wh_words_ask_for_an_attribute(value: str, term: str) -> None:
+    assert classify_question(f"{term} sequence is the first image?").ability == "coreference"
