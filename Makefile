@@ -1,12 +1,23 @@
 # The two set-up commands of the README:
 #   make demo   installs mimir and runs its main job on the embedded defaults
-#   make test   installs mimir with its test tools and runs the whole test suite
+#   make test   installs mimir with its test tools and runs the whole test suite (with real vLLM servers)
+#   make vllm-smoke  builds the separate vLLM environment and runs only the tests that serve with it
 PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo test install install-test system-deps lint typecheck
+# vLLM (CPU build) lives in its own environment: it pins its own torch. Wheels are kept in a cache
+# outside the clone (pip's HTTP cache does not keep the registry's files), so rebuilding is local.
+VLLM_VENV ?= .venv-vllm
+VLLM_LOCK := vllm-plugin/requirements-cpu.txt
+VLLM_WHEELS ?= $(HOME)/.cache/mimir/vllm-wheels
+VLLM_STAMP := $(VLLM_VENV)/.installed-$(shell cat $(VLLM_LOCK) vllm-plugin/pyproject.toml | sha1sum | cut -c1-12)
+# --isolated: the public index only (vLLM's requirements must not pick up this machine's local torch).
+VLLM_PIP := nice -n 10 $(VLLM_VENV)/bin/pip --isolated -q
+VLLM_TESTS := tests/test_vlm_vllm_equivalence.py tests/test_vlm_vllm_serve.py
+
+.PHONY: demo test install install-test system-deps lint typecheck vllm-env vllm-smoke
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,12 +41,25 @@ system-deps:
 	    orthanc orthanc-dicomweb dicom3tools; \
 	fi
 
+$(VLLM_STAMP): $(VLLM_LOCK) vllm-plugin/pyproject.toml
+	rm -rf $(VLLM_VENV) && $(PY) -m venv $(VLLM_VENV) && mkdir -p $(VLLM_WHEELS)
+	$(VLLM_PIP) install --no-deps --no-index --find-links $(VLLM_WHEELS) -r $(VLLM_LOCK) \
+	  || { $(VLLM_PIP) download --no-deps -d $(VLLM_WHEELS) -r $(VLLM_LOCK) \
+	       && $(VLLM_PIP) install --no-deps --no-index --find-links $(VLLM_WHEELS) -r $(VLLM_LOCK); }
+	$(VLLM_PIP) install --no-deps --no-build-isolation -e vllm-plugin
+	touch $(VLLM_STAMP)
+
+vllm-env: $(VLLM_STAMP)
+
+vllm-smoke: install vllm-env
+	MIMIR_REQUIRE_VLLM=1 $(BIN)/python -m pytest -p no:cacheprovider -s $(VLLM_TESTS)
+
 demo: install
 	$(BIN)/mimir demo quickstart
 
 lint: install
-	$(BIN)/ruff check mimir agent tools memory prompts evals app results tests benchmarks
+	$(BIN)/ruff check mimir agent tools memory prompts evals app results tests benchmarks vllm-plugin
 	$(BIN)/mypy mimir agent tools memory evals app results
 
-test: install system-deps lint
-	$(BIN)/python -m pytest -m "not gpu" -p no:cacheprovider
+test: install system-deps lint vllm-env
+	MIMIR_REQUIRE_VLLM=1 $(BIN)/python -m pytest -m "not gpu" -p no:cacheprovider

@@ -21,6 +21,8 @@ POSTGRES_IMAGE = "postgres:17.2-bookworm"
 RAY_IMAGE = "rayproject/ray:2.60.0-py312"
 CPU_IMAGE = f"mimir:{MIMIR_VERSION}-cpu"
 CUDA_IMAGE = f"mimir:{MIMIR_VERSION}-cuda"
+VLLM_IMAGE = f"mimir-vllm:{MIMIR_VERSION}"
+VLLM_BUILD = {"context": "..", "dockerfile": "docker/Dockerfile.vllm"}
 GPU = {"resources": {"reservations": {"devices": [{"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]}}}
 PY_HEALTH = "import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=4)"
 # Variables only the gpu profile needs default to empty, because compose interpolates every service
@@ -52,13 +54,22 @@ def vllm_command(name: str, p: Any) -> list[str]:
     return cmd + list(p.vllm.args)
 
 
+def vllm_base(profiles: dict[str, Any]) -> str:
+    """The one vLLM image every profile names (mimir-vllm is built on it); refuses a mix."""
+    bases = {p.vllm.image for p in profiles.values() if p.vllm}
+    if len(bases) != 1:
+        raise ValueError(f"prompts/models.yaml names several vLLM images {sorted(bases)}: use one for every profile")
+    return bases.pop()
+
+
 def vllm_service(name: str, p: Any) -> dict[str, Any]:
-    """One vLLM server for one profile."""
+    """One vLLM server for one profile, on the shared vLLM image with mimir's plug-in."""
     return {
-        "image": p.vllm.image, "profiles": ["gpu"], "command": vllm_command(name, p), "ipc": "host",
+        "image": VLLM_IMAGE, "build": VLLM_BUILD, "profiles": ["gpu"], "command": vllm_command(name, p),
+        "ipc": "host",
         "environment": {"HF_HUB_OFFLINE": "1", "VLLM_API_KEY": KEY, "VLLM_NO_USAGE_STATS": "1",
                         "DO_NOT_TRACK": "1"},
-        "volumes": ["vlm-models:/models/vlm:ro", "./templates:/templates:ro"],
+        "volumes": ["vlm-models:/models/vlm:ro"],
         "expose": ["8000"], "deploy": GPU, "restart": "unless-stopped",
         "healthcheck": health("python3", 8000, "/health", "600s"),
     }
@@ -98,6 +109,7 @@ def build() -> dict[str, Any]:
     from mimir.tools.vlm.profiles import load_profiles
 
     profiles = load_profiles(ROOT / "prompts" / "models.yaml")
+    vllm_base(profiles)
     services: dict[str, Any] = {}
     endpoints: list[dict[str, str]] = []
     planner: tuple[str, Any] | None = None

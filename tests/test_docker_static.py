@@ -50,7 +50,7 @@ def test_compose_is_generated_from_the_profiles(compose: dict[str, Any]) -> None
 
 def test_every_image_is_pinned_by_tag(compose: dict[str, Any]) -> None:
     images = [s["image"] for s in compose["services"].values()]
-    for df in ("Dockerfile", "Dockerfile.cuda"):
+    for df in ("Dockerfile", "Dockerfile.cuda", "Dockerfile.vllm"):
         images += re.findall(r"^FROM\s+(\S+)", (DOCKER / df).read_text(), re.MULTILINE)
     for image in images:
         name, _, tag = image.rpartition(":")
@@ -63,23 +63,37 @@ def test_each_vllm_service_has_the_flags_its_profile_needs(compose: dict[str, An
             continue
         svc = _service_for(compose, name)
         cmd = svc["command"]
-        assert svc["image"] == p.vllm.image
+        assert svc["image"] == "mimir-vllm:0.1.0" and svc["build"]["dockerfile"] == "docker/Dockerfile.vllm"
         assert _flag(cmd, "--served-model-name") == p.served_name
         assert int(_flag(cmd, "--max-model-len")) == p.context_length
         if p.kind == "vlm":
             assert json.loads(_flag(cmd, "--limit-mm-per-prompt")) == {"image": p.images_accepted}
         if p.vllm.chat_template:
             assert _flag(cmd, "--chat-template") == p.vllm.chat_template
+            assert p.vllm.chat_template.startswith("/templates/")  # copied into the image by Dockerfile.vllm
             assert (DOCKER / "templates" / Path(p.vllm.chat_template).name).is_file()
         assert svc["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]
         assert "/health" in " ".join(svc["healthcheck"]["test"])
 
 
-def test_mantis_runs_on_vllm_up_to_0_24_with_the_architecture_override(compose: dict[str, Any]) -> None:
+def test_one_current_vllm_image_with_the_plugin_serves_every_profile(compose: dict[str, Any]) -> None:
+    bases = {p.vllm.image for p in PROFILES.values() if p.vllm}
+    text = (DOCKER / "Dockerfile.vllm").read_text()
+    [base] = re.findall(r"^FROM\s+(\S+)", text, re.MULTILINE)
+    assert bases == {base}, "every profile must name the base image of docker/Dockerfile.vllm"
+    assert base.startswith("vllm/vllm-openai:") and _version(base) >= (0, 32, 0)
+    assert re.search(r"pip install [^\n]*--no-deps /opt/mimir-vllm", text) and "COPY vllm-plugin" in text
+    assert "COPY docker/templates /templates" in text
+    plugin = (ROOT / "vllm-plugin" / "pyproject.toml").read_text()
+    assert '[project.entry-points."vllm.general_plugins"]' in plugin and "mimir_vllm:register" in plugin
+    assert "dependencies = []" in plugin  # installs into any vLLM environment without touching its torch
+
+
+def test_mantis_runs_on_current_vllm_with_the_architecture_override(compose: dict[str, Any]) -> None:
     for name in ("mantis-8b-siglip-llama3", "med-mantis"):
         svc = _service_for(compose, name)
-        assert _version(svc["image"]) <= (0, 24, 0)
-        override = json.loads(_flag(svc["command"], "--hf_overrides"))
+        assert svc["image"] == "mimir-vllm:0.1.0" and PROFILES[name].vllm.max_version is None  # type: ignore[union-attr]
+        override = json.loads(_flag(svc["command"], "--hf-overrides"))
         assert override == {"architectures": ["MantisForConditionalGeneration"]}
 
 
@@ -91,11 +105,12 @@ def test_planner_llm_has_tool_calling(compose: dict[str, Any]) -> None:
     assert env["MIMIR_PLANNER"] == "llm" and env["MIMIR_PLANNER_MODEL"] == PROFILES[name].served_name
 
 
-def test_medm_vl_is_served_by_mimir_serve_vlm(compose: dict[str, Any]) -> None:
-    for name in ("medm-vl-2d-3b", "medm-vl-ct-chest-3b"):
-        svc = _service_for(compose, name)
-        assert svc["command"][:2] == ["mimir", "serve-vlm"] and _flag(svc["command"], "--profile") == name
-        assert "/healthz" in " ".join(svc["healthcheck"]["test"])
+def test_medm_vl_2d_on_vllm_and_the_ct_model_on_mimir_serve_vlm(compose: dict[str, Any]) -> None:
+    svc = _service_for(compose, "medm-vl-2d-3b")
+    assert svc["image"] == "mimir-vllm:0.1.0" and _flag(svc["command"], "--chat-template") == "/templates/medm-vl.jinja"
+    svc = _service_for(compose, "medm-vl-ct-chest-3b")  # 3D volumes: MedM-VL's own code
+    assert svc["command"][:2] == ["mimir", "serve-vlm"] and _flag(svc["command"], "--profile") == "medm-vl-ct-chest-3b"
+    assert "/healthz" in " ".join(svc["healthcheck"]["test"])
 
 
 def test_mimir_gpu_knows_every_vlm_and_waits_for_its_services(compose: dict[str, Any]) -> None:

@@ -48,7 +48,7 @@ def test_payload_is_a_valid_openai_request_with_images_in_order(tmp_path: Path) 
 def test_no_structured_outputs_when_the_profile_lacks_them(tmp_path: Path) -> None:
     images = retina_pngs(tmp_path, 1)
     with ScriptedServer(lambda body: (200, completion("**(C)**"), 0)) as srv:
-        resp = _client(srv.url, "medm-vl-2d-3b").answer(images, "Size?", OPTIONS)
+        resp = _client(srv.url, "medm-vl-ct-chest-3b").answer(images, "Size?", OPTIONS)
     assert "structured_outputs" not in srv.bodies[0] and resp.letter == "C"
 
 

@@ -50,6 +50,8 @@ def test_every_shipped_profile_is_valid_and_consistent() -> None:
         assert '{"architectures": ["MantisForConditionalGeneration"]}' in p.vllm.args  # type: ignore[union-attr]
     for name in ("llava-med-v1.5", "mim-llava-med"):
         assert profiles[name].image_tokens == 576 and profiles[name].default_strategy == "decomposed"
+    medm = profiles["medm-vl-2d-3b"]
+    assert medm.vllm and medm.vllm.chat_template and medm.image_tokens == 256 and medm.default_strategy == "decomposed"
     ct = profiles["medm-vl-ct-chest-3b"]
     assert ct.serve_vlm and ct.context_length == 2048 and ct.volume and ct.volume.shape == (32, 256, 256)
     planner = [p for p in profiles.values() if p.kind == "planner"]

@@ -2,7 +2,8 @@
 
 A bad tool argument comes back to the model as a ToolMessage asking it to retry (LangGraph's
 ``ToolNode`` error handling); a tool that cannot handle an input answers the same way, so the
-model can choose another route.
+model can choose another route. A tool call the server could not parse (not JSON, or markup left in
+the text) is sent back with the reason, up to ``MALFORMED_RETRIES`` times, then the case abstains.
 """
 
 from __future__ import annotations
@@ -23,6 +24,23 @@ from mimir.domain import Case, Evidence, ToolStep
 from mimir.tools.adapters import to_langchain
 from mimir.tools.cache import referenced_indices
 from mimir.tools.runner import ToolOutcome
+
+MALFORMED_RETRIES = 2
+_TOOL_MARKUP = ("<tool_call>", "</tool_call>", '"arguments"')
+
+
+def malformed_tool_call(reply: Any) -> str | None:
+    """Why ``reply``'s tool call is unusable, or None when it has none or only valid ones.
+
+    Unusable: arguments that are not JSON, or tool-call markup the server's parser left in the text.
+    """
+    if getattr(reply, "invalid_tool_calls", None):
+        bad = reply.invalid_tool_calls[0]
+        return f"{bad.get('name') or 'a tool'}: {bad.get('error') or 'arguments are not valid JSON'}"
+    text = str(getattr(reply, "content", ""))
+    if not getattr(reply, "tool_calls", None) and any(m in text for m in _TOOL_MARKUP):
+        return f"unparsed tool-call text {text[:80]!r}"
+    return None
 
 
 def _tool_schemas(ctx: AgentContext) -> list[dict[str, Any]]:
@@ -47,10 +65,22 @@ def llm_agent(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, An
     if ctx.chat_model is None:
         raise ValueError("The llm planner needs a chat model (settings.planner_base_url / planner_model)")
     emit("step_started", node="llm_agent", round=rounds)
-    reply = ctx.chat_model.bind_tools(_tool_schemas(ctx)).invoke([*state.get("messages", []), *new])
+    model = ctx.chat_model.bind_tools(_tool_schemas(ctx))
+    reply = model.invoke([*state.get("messages", []), *new])
+    for _ in range(MALFORMED_RETRIES):
+        problem = malformed_tool_call(reply)
+        if problem is None:
+            break
+        emit("tool_call_malformed", node="llm_agent", problem=problem)
+        new += [reply, HumanMessage(f"Your tool call could not be parsed ({problem}). Call the tool again with "
+                                    "valid JSON arguments, or give the final answer.")]
+        reply = model.invoke([*state.get("messages", []), *new])
     assert isinstance(reply, AIMessage)
     update: dict[str, Any] = {"messages": [*new, reply], "rounds": rounds}
-    if not reply.tool_calls:
+    if (problem := malformed_tool_call(reply)) is not None:
+        update["draft"] = abstain(f"the planner's tool calls could not be parsed after {MALFORMED_RETRIES} retries: "
+                                  f"{problem}")
+    elif not reply.tool_calls:
         update["draft"] = draft_from_text(str(reply.content), state["question"].options)
     emit("step_finished", node="llm_agent", tool_calls=[c["name"] for c in reply.tool_calls])
     return update
