@@ -25,8 +25,8 @@ from fixtures.vllm_models import Served
 pytestmark = pytest.mark.slow
 
 #: Largest allowed |logprob_vllm - logprob_reference| at any prompt position (float32 on both sides;
-#: measured differences are ~1e-5, from vLLM's own attention and fused kernels).
-TOL = 1e-3
+#: measured: at most 9.7e-7 for MedM-VL, from vLLM's own attention and fused kernels).
+TOL = 1e-4
 TOP = 20
 SYSTEM = "answer with the letter of the option"
 QUESTION = "compare the first and second image : is the lesion larger smaller or stable ?"
