@@ -74,3 +74,25 @@ def test_json_plan_mode_for_servers_without_tool_calling(settings: Settings, tmp
     assert [s.tool for s in answer.steps] == ["classify", "classify"] and answer.letter == "B"
     second_prompt = str(model.seen[1][-1].content)
     assert '"label": "FLAIR"' in second_prompt and '"label": "T2"' in second_prompt  # results reach the model
+
+
+def test_malformed_tool_call_is_sent_back_then_a_good_one_runs(settings: Settings, tmp_path: Path) -> None:
+    # what vLLM's hermes parser returns when the arguments are not JSON: the markup left as text
+    malformed = AIMessage('<tool_call> {"name": "segment", "arguments": {"image_index": </tool_call>')
+    script = [malformed, AIMessage("", tool_calls=[_call("segment", {"image_index": 0}, "c1")]),
+              AIMessage("ABSTAIN: one image is not enough.")]
+    agent, model = _agent(settings, script)
+    answer = agent.answer(lesion_case(tmp_path, [10, 14], "How has the lesion changed?" + CHANGE_OPTIONS))
+    assert "could not be parsed" in str(model.seen[1][-1].content) and model.seen[1][-2] == malformed
+    assert [s.tool for s in answer.steps] == ["segment"] and answer.status == "abstained"
+
+
+def test_malformed_tool_calls_that_persist_end_in_an_abstention(settings: Settings, tmp_path: Path) -> None:
+    from mimir.agent.nodes.llm import MALFORMED_RETRIES
+
+    bad = AIMessage("", invalid_tool_calls=[{"name": "segment", "args": "{'image_index'", "id": "c1",
+                                              "error": "not JSON", "type": "invalid_tool_call"}])
+    agent, model = _agent(settings, [bad] * (MALFORMED_RETRIES + 1))
+    answer = agent.answer(lesion_case(tmp_path, [10, 14], "How has the lesion changed?" + CHANGE_OPTIONS))
+    assert len(model.seen) == MALFORMED_RETRIES + 1 and answer.status == "abstained"
+    assert "could not be parsed" in (answer.abstain_reason or "") and "not JSON" in (answer.abstain_reason or "")

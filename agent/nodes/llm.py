@@ -71,7 +71,7 @@ def llm_agent(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, An
         problem = malformed_tool_call(reply)
         if problem is None:
             break
-        emit("tool_call_malformed", node="llm_agent", problem=problem)
+        emit("step_finished", node="llm_agent", tool_calls=[], malformed_tool_call=problem)
         new += [reply, HumanMessage(f"Your tool call could not be parsed ({problem}). Call the tool again with "
                                     "valid JSON arguments, or give the final answer.")]
         reply = model.invoke([*state.get("messages", []), *new])
