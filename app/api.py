@@ -1,26 +1,32 @@
-"""The HTTP API (FastAPI): patients, timelines, images, ingestion, questions streamed as SSE."""
+"""The HTTP API (FastAPI): patients, timelines, images, ingestion, questions streamed as SSE.
+
+Refusals are exceptions mapped to status codes in one place (:mod:`mimir.app.errors`): unknown
+objects 404, objects of different patients combined 409, bad input 400, too large 413.
+"""
 
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 
-from mimir.app import render, uploads
+from mimir.app import render
+from mimir.app.ids import PatientKeyParam, ThreadIdParam
 from mimir.app.schemas import AskRequest, IngestResult, PatientSummary, ResumeRequest, Timeline
-from mimir.app.service import NotFound, ReviewService, findings_series, tool_run_mask
+from mimir.app.service import ReviewService, findings_series
 from mimir.domain import Event
 
 ImageId = Annotated[int, PathParam(ge=1, le=2**53 - 1)]
-PNG = {"content": {"image/png": {}}, "description": "PNG image"}
-SSE = {"content": {"text/event-stream": {}}, "description": "Server-Sent Events; the last is 'answer' or 'interrupt'"}
+Responses = dict[int | str, dict[str, Any]]
+PNG: dict[str, Any] = {"content": {"image/png": {}}, "description": "PNG image"}
+SSE: dict[str, Any] = {"content": {"text/event-stream": {}},
+                       "description": "Server-Sent Events; the last is 'answer' or 'interrupt'"}
+REFUSED: Responses = {400: {}, 404: {}, 409: {}, 413: {}, 422: {}}
 
 
 def _sse(thread_id: str, events: Iterator[Event]) -> Iterator[str]:
@@ -29,12 +35,12 @@ def _sse(thread_id: str, events: Iterator[Event]) -> Iterator[str]:
         yield f"event: {ev.kind}\ndata: {ev.model_dump_json()}\n\n"
 
 
-def _not_found(e: NotFound) -> HTTPException:
-    return HTTPException(404, str(e))
+def _stream(thread_id: str, events: Iterator[Event]) -> StreamingResponse:
+    return StreamingResponse(iterate_in_threadpool(_sse(thread_id, events)), media_type="text/event-stream")
 
 
-def build_router(service: ReviewService, guard) -> APIRouter:  # noqa: ANN001 - FastAPI dependency
-    """All API routes, bound to one service."""
+def build_router(service: ReviewService, guard, upload_limit: int) -> APIRouter:  # noqa: ANN001 - FastAPI dependency
+    """All API routes, bound to one service; ``upload_limit`` bytes per upload request."""
     r = APIRouter(prefix="/api", dependencies=[Depends(guard)])
 
     @r.get("/patients", response_model=list[PatientSummary])
@@ -42,81 +48,51 @@ def build_router(service: ReviewService, guard) -> APIRouter:  # noqa: ANN001 - 
         """Patients whose id or name contains ``q``."""
         return service.patients(q)
 
-    @r.get("/patients/{patient_key}/timeline", response_model=Timeline, responses={404: {}})
-    def timeline(patient_key: str) -> Timeline:
+    @r.get("/patients/{patient_key}/timeline", response_model=Timeline, responses=REFUSED)
+    def timeline(patient_key: PatientKeyParam) -> Timeline:
         """A patient's studies in date order with their images."""
-        try:
-            return service.timeline(patient_key)
-        except NotFound as e:
-            raise _not_found(e) from e
+        return service.timeline(patient_key)
 
-    @r.get("/patients/{patient_key}/findings.png", response_class=Response, responses={200: PNG, 404: {}})
-    def findings_plot(patient_key: str) -> Response:
+    @r.get("/patients/{patient_key}/findings.png", response_class=Response, responses={200: PNG, **REFUSED})
+    def findings_plot(patient_key: PatientKeyParam) -> Response:
         """Each measured finding of the patient over time."""
-        try:
-            series = findings_series(service.db, patient_key)
-        except NotFound as e:
-            raise _not_found(e) from e
-        with tempfile.TemporaryDirectory() as d:
-            out = render.trajectory_plot(series, Path(d) / "plot.png")
-            return Response(out.read_bytes(), media_type="image/png")
+        return Response(render.trajectory_png(findings_series(service.db, patient_key)), media_type="image/png")
 
-    @r.get("/images/{image_id}/thumbnail", response_class=Response, responses={200: PNG, 404: {}})
+    @r.get("/images/{image_id}/thumbnail", response_class=Response, responses={200: PNG, **REFUSED})
     def thumbnail(image_id: ImageId, size: int = Query(160, ge=32, le=1024)) -> Response:
         """A small picture of a timeline image (middle slice of a volume)."""
-        try:
-            img = render.picture(service.image_path(image_id))
-        except NotFound as e:
-            raise _not_found(e) from e
+        img = render.picture(service.image_path(image_id))
         return Response(render.png_bytes(img, size), media_type="image/png")
 
-    @r.get("/images/{image_id}/view", response_class=Response, responses={200: PNG, 404: {}})
+    @r.get("/images/{image_id}/view", response_class=Response, responses={200: PNG, **REFUSED})
     def view(image_id: ImageId, slice_index: int | None = Query(None, ge=0, le=100000),
              tool_run_id: int | None = Query(None, ge=1, le=2**53 - 1)) -> Response:
-        """A timeline image, optionally with a segmentation tool run's mask drawn over it."""
-        try:
-            mask = tool_run_mask(service.db, service.settings, tool_run_id) if tool_run_id else None
-            img = render.picture(service.image_path(image_id), slice_index, mask)
-        except NotFound as e:
-            raise _not_found(e) from e
+        """A timeline image, optionally with the mask of a segmentation run made on that image."""
+        mask = service.overlay_mask(tool_run_id, image_id) if tool_run_id else None
+        img = render.picture(service.image_path(image_id), slice_index, mask)
         return Response(render.png_bytes(img), media_type="image/png")
 
-    @r.post("/ingest", response_model=IngestResult, responses={400: {}})
+    @r.post("/ingest", response_model=IngestResult, responses=REFUSED, max_body_size=upload_limit)
     def ingest(files: list[UploadFile] = File(...)) -> IngestResult:
         """Upload DICOM (files or zip), NIfTI, PNG/JPEG with a manifest; all checked before storing."""
         from mimir.app.ingest import ingest_uploads
 
-        try:
-            return ingest_uploads(service, files)
-        except uploads.UploadRejected as e:
-            raise HTTPException(400, str(e)) from e
+        return ingest_uploads(service, files)
 
-    @r.post("/ask", response_class=StreamingResponse, responses={200: SSE, 400: {}, 404: {}})
+    @r.post("/ask", response_class=StreamingResponse, responses={200: SSE, **REFUSED})
     def ask(req: AskRequest) -> StreamingResponse:
-        """Ask about a case; events stream as SSE and the last one carries the answer."""
-        try:
-            thread_id, events = service.ask(req)
-        except NotFound as e:
-            raise _not_found(e) from e
-        except ValueError as e:
-            raise HTTPException(400, str(e)) from e
-        return StreamingResponse(iterate_in_threadpool(_sse(thread_id, events)), media_type="text/event-stream")
+        """Ask about one patient's images; events stream as SSE and the last one carries the answer."""
+        thread_id, events = service.ask(req)
+        return _stream(thread_id, events)
 
-    @r.post("/threads/{thread_id}/resume", response_class=StreamingResponse, responses={200: SSE, 400: {}, 404: {}})
-    def resume(thread_id: str, req: ResumeRequest) -> StreamingResponse:
+    @r.post("/threads/{thread_id}/resume", response_class=StreamingResponse, responses={200: SSE, **REFUSED})
+    def resume(thread_id: ThreadIdParam, req: ResumeRequest) -> StreamingResponse:
         """Resume a thread that paused on an ambiguous reference, with the reviewer's choice."""
-        try:
-            events = service.resume(thread_id, req.choice)
-        except NotFound as e:
-            raise _not_found(e) from e
-        return StreamingResponse(iterate_in_threadpool(_sse(thread_id, events)), media_type="text/event-stream")
+        return _stream(thread_id, service.resume(thread_id, req.choice))
 
-    @r.get("/threads/{thread_id}", responses={404: {}})
-    def thread(thread_id: str) -> dict:
+    @r.get("/threads/{thread_id}", responses=REFUSED)
+    def thread(thread_id: ThreadIdParam) -> dict:
         """A saved review: its case and its events."""
-        try:
-            return service.review(thread_id)
-        except NotFound as e:
-            raise _not_found(e) from e
+        return service.review(thread_id)
 
     return r

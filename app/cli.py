@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import typer
 
 
@@ -24,5 +26,16 @@ def register(app: typer.Typer) -> None:
         settings = Settings()
         settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
         check_bind(settings)
+        _access_log_to_stderr()
+        # uvicorn's own access log would write each URL (patient keys, search terms): mimir's logs
+        # the route template instead (mimir.app.edge.AccessLog).
         uvicorn.run(create_app(settings, with_ui=not no_ui), host=settings.host, port=settings.port,
-                    log_level="info")
+                    log_level="info", access_log=False)
+
+
+def _access_log_to_stderr() -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    access = logging.getLogger("mimir.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)

@@ -78,7 +78,14 @@ def png_bytes(img: PILImage.Image, max_side: int | None = None) -> bytes:
 
 
 def trajectory_plot(series: dict[str, tuple[str, list[tuple[str, float]]]], out: Path) -> Path:
-    """Plot each finding over time to a PNG: one panel per unit, one line per label."""
+    """Plot each finding over time to the PNG file ``out``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(trajectory_png(series))
+    return out
+
+
+def trajectory_png(series: dict[str, tuple[str, list[tuple[str, float]]]]) -> bytes:
+    """Each finding over time as PNG bytes: one panel per unit, one line per label."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -98,7 +105,7 @@ def trajectory_plot(series: dict[str, tuple[str, list[tuple[str, float]]]], out:
         ax.legend(fontsize=7)
         ax.tick_params(axis="x", labelrotation=30, labelsize=7)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
     plt.close(fig)
-    return out
+    return buf.getvalue()

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from PIL import Image as PILImage
 
 from mimir.app import render
+from mimir.app.errors import BadInput, NotFound, PatientMismatch, Unreadable
 from mimir.app.schemas import AskByImages
-from mimir.app.service import NotFound, ReviewService, findings_series, tool_run_mask
+from mimir.app.service import ReviewService, findings_series
 from mimir.domain import Answer, Event
 
 History = list[dict[str, Any]]
+#: What a question may be refused for; the reason goes into the chat.
+REFUSALS = (BadInput, NotFound, PatientMismatch, Unreadable)
 
 
 def patient_choices(service: ReviewService, query: str) -> list[tuple[str, str]]:
@@ -44,22 +49,15 @@ def on_patient(service: ReviewService, key: str | None) -> tuple:
 
 
 def _reviews_of(service: ReviewService, key: str) -> list[dict[str, str]]:
-    out = []
-    for p in sorted(service.reviews_dir.glob("*.json"), key=lambda q: q.stat().st_mtime, reverse=True):
-        r = json.loads(p.read_text())
-        case = r.get("case", {})
-        if case.get("patient_id") == key:
-            out.append({"thread_id": r["thread_id"], "question": case.get("question", ""),
-                        "started": r.get("started", "")})
-    return out
+    return service.reviews.of_patient(key)
 
 
-def _plot(service: ReviewService, key: str) -> str | None:
+def _plot(service: ReviewService, key: str) -> PILImage.Image | None:
     series = findings_series(service.db, key)
     if not series:
         return None
-    out = service.settings.data_dir / "reviews" / "plots" / f"{key}.png"
-    return str(render.trajectory_plot(series, out))
+    with PILImage.open(io.BytesIO(render.trajectory_png(series))) as im:
+        return im.convert("RGB")
 
 
 def on_images(service: ReviewService, ids: list[int] | None) -> list[tuple[Any, str]]:
@@ -122,7 +120,7 @@ def on_overlay(service: ReviewService, pick: str | None, slice_index: float | No
     if not pick:
         return None
     run_id, image_id = (int(x) for x in pick.split(":"))
-    mask = tool_run_mask(service.db, service.settings, run_id)
+    mask = service.overlay_mask(run_id, image_id)
     path = service.image_path(image_id)
     volume = render.n_slices(path) > 1 and slice_index is not None
     return render.picture(path, int(slice_index) if volume and slice_index is not None else None, mask)
@@ -161,8 +159,13 @@ def on_ask(service: ReviewService, question: str, ids: list[int] | None, key: st
         yield (history + [{"role": "assistant", "content": "Choose at least one image first."}], thread_id,
                *(gr.update(),) * 4, gr.update(visible=False), gr.update(visible=False))
         return
-    thread_id, events = service.ask(AskByImages(question=question, image_ids=list(ids), patient_id=key,
-                                               thread_id=thread_id))
+    try:
+        thread_id, events = service.ask(AskByImages(question=question, image_ids=list(ids), patient_id=key,
+                                                   thread_id=thread_id))
+    except REFUSALS as e:
+        yield (history + [{"role": "assistant", "content": f"**Refused:** {e}"}], thread_id,
+               *(gr.update(),) * 4, gr.update(visible=False), gr.update(visible=False))
+        return
     yield from _stream(service, events, thread_id, history, list(ids), key)
 
 

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mimir.domain import Case
+from mimir.app.ids import Identifier, ThreadId
+from mimir.domain import Laterality
 
 #: A database id: positive and exactly representable in JSON (2**53 - 1).
 DbId = Annotated[int, Field(ge=1, le=2**53 - 1)]
@@ -60,18 +61,43 @@ class AskByImages(BaseModel):
 
     question: str = Field(min_length=1, max_length=4000)
     image_ids: list[DbId] = Field(min_length=1, max_length=16)
-    patient_id: str | None = Field(default=None, max_length=128)
-    thread_id: str | None = Field(default=None, max_length=128)
+    patient_id: Identifier | None = Field(default=None, description="Checked: the images must be this patient's")
+    thread_id: ThreadId | None = Field(default=None, description="Continue this thread (of the same patient)")
+
+
+class CaseImageRef(BaseModel):
+    """A timeline image of a case, by id, with optional metadata that overrides the timeline's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image_id: DbId
+    study_date: date | None = None
+    study_time: str | None = Field(default=None, max_length=32)
+    modality: str | None = Field(default=None, max_length=16)
+    series_description: str | None = Field(default=None, max_length=256)
+    view: str | None = Field(default=None, max_length=16)
+    laterality: Laterality | None = None
+    body_part: str | None = Field(default=None, max_length=64)
+
+
+class CaseRef(BaseModel):
+    """A case over HTTP: timeline images by id (never file paths), of one patient."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    images: list[CaseImageRef] = Field(min_length=1, max_length=16)
+    patient_id: Identifier | None = Field(default=None, description="Checked: the images must be this patient's")
+    question: str | None = Field(default=None, max_length=4000, description="Ignored: the request's question is asked")
 
 
 class AskByCase(BaseModel):
-    """A question about a full case (images must be timeline images or files under the data dir)."""
+    """A question about a full case whose images name timeline images by ``image_id`` (paths are refused)."""
 
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(min_length=1, max_length=4000)
-    case: Case
-    thread_id: str | None = Field(default=None, max_length=128)
+    case: CaseRef
+    thread_id: ThreadId | None = Field(default=None, description="Continue this thread (of the same patient)")
 
 
 AskRequest = AskByImages | AskByCase

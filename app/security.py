@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
 
 from fastapi import HTTPException, Request, status
@@ -29,6 +30,11 @@ def check_bind(settings: Settings) -> None:
             f"Refusing to listen on {settings.host}: set MIMIR_AUTH_TOKEN to require a bearer token, "
             "or listen on 127.0.0.1 (the default)."
         )
+
+
+def private_files() -> None:
+    """Create every later file 0600 and folder 0700: the process holds patient data."""
+    os.umask(0o077)
 
 
 def token_guard(settings: Settings):  # noqa: ANN201 - FastAPI dependency factory

@@ -1,4 +1,10 @@
-"""The ``mimir serve`` application: the HTTP API and the Gradio review screen in one FastAPI app."""
+"""The ``mimir serve`` application: the HTTP API and the Gradio review screen in one FastAPI app.
+
+Outermost first, every request passes the access log, the Host and same-origin rules
+(:mod:`mimir.app.edge`), then a body-size limit (1 MiB, the upload limit on ``/api/ingest`` and
+inside the review screen), then the token. The review screen serves files only from
+``<data>/public``: its rendered pictures and exports, never the database, storage or staging.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +14,35 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from fastapi import FastAPI  # noqa: E402
+from fastapi import Depends, FastAPI  # noqa: E402
+from fastapi.openapi.docs import get_swagger_ui_html  # noqa: E402
+from fastapi.responses import HTMLResponse  # noqa: E402
 
 from mimir import __version__  # noqa: E402
 from mimir.app.api import build_router  # noqa: E402
-from mimir.app.security import token_guard  # noqa: E402
+from mimir.app.edge import AccessLog, EdgeGuard  # noqa: E402
+from mimir.app.errors import install_handlers  # noqa: E402
+from mimir.app.security import private_files, token_guard  # noqa: E402
 from mimir.app.service import ReviewService  # noqa: E402
 from mimir.settings import Settings  # noqa: E402
+
+#: Request bodies on every route but uploads (questions are a few kB).
+JSON_LIMIT = 2**20
+#: Gradio deletes its cached copies of rendered pictures and uploads after this long (s).
+CACHE_TTL_S = 3600
 
 
 def create_app(settings: Settings, *, with_ui: bool = True) -> FastAPI:
     """Build the app for ``settings``; the chat UI and the API share one ReviewService."""
+    private_files()
     service = ReviewService(settings)
-    app = FastAPI(title="mimir", version=__version__, description="Case review and multi-image questions")
+    settings = service.settings
+    guard = token_guard(settings)
+    app = FastAPI(title="mimir", version=__version__, description="Case review and multi-image questions",
+                  docs_url=None, redoc_url=None, openapi_url=None, max_body_size=JSON_LIMIT)
     app.state.service = service
+    install_handlers(app)
+    _docs(app, guard)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -29,17 +50,45 @@ def create_app(settings: Settings, *, with_ui: bool = True) -> FastAPI:
         service.patients(limit=1)
         return {"status": "ok", "version": __version__}
 
-    app.include_router(build_router(service, token_guard(settings)))
+    app.include_router(build_router(service, guard, upload_limit=settings.upload_max_mb * 2**20))
     if with_ui:
-        import gradio as gr
-
-        from mimir.app.ui import build_ui
-
-        blocks = build_ui(service)
-        allowed = [str(settings.data_dir.resolve())]
-        app = gr.mount_gradio_app(app, blocks, path="/", allowed_paths=allowed,
-                                  auth_dependency=_ui_auth(settings), ssr_mode=False)
+        app = _mount_ui(app, service)
+    app.add_middleware(EdgeGuard, settings=settings)
+    app.add_middleware(AccessLog)  # outermost: refusals are logged too
     return app
+
+
+def _docs(app: FastAPI, guard) -> None:  # noqa: ANN001 - FastAPI dependency
+    """The OpenAPI schema and its page, behind the token like every other route."""
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(guard)])
+    def openapi() -> dict:
+        return app.openapi()
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(guard)])
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="mimir API")
+
+
+def _mount_ui(app: FastAPI, service: ReviewService) -> FastAPI:
+    import gradio as gr
+
+    from mimir.app.ui import build_ui
+
+    settings = service.settings
+    cache = service.public_dir / "gradio"
+    cache.mkdir(mode=0o700, exist_ok=True)
+    # Gradio reads its cache folder (uploads and copies of what handlers return) from the environment
+    # when components and the app are built; this process serves one data directory.
+    os.environ["GRADIO_TEMP_DIR"] = str(cache)
+    blocks = build_ui(service, cache_ttl_s=CACHE_TTL_S)
+    blocked = [settings.data_dir / n for n in ("mimir.db", "threads.sqlite")]
+    blocked += [settings.storage_dir, service.staging_dir, settings.artifacts_dir, settings.index_dir]
+    return gr.mount_gradio_app(
+        app, blocks, path="/", allowed_paths=[str(service.public_dir)], blocked_paths=[str(p) for p in blocked],
+        auth_dependency=_ui_auth(settings), ssr_mode=False, max_file_size=settings.upload_max_mb * 2**20,
+        app_kwargs={"max_body_size": settings.upload_max_mb * 2**20},
+    )
 
 
 def _ui_auth(settings: Settings):  # noqa: ANN202

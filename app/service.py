@@ -2,39 +2,46 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-import uuid
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from mimir.app.schemas import AskByCase, AskRequest, ImageEntry, PatientSummary, StudyEntry, Timeline
-from mimir.domain import Case, CaseImage, Event
+from mimir.app import scope
+from mimir.app.errors import NotFound
+from mimir.app.reviews import ReviewStore
+from mimir.app.schemas import AskRequest, ImageEntry, PatientSummary, StudyEntry, Timeline
+from mimir.domain import Case, Event
 from mimir.memory.db import Database, open_database
-from mimir.memory.models import Image, Patient, Series, Study
+from mimir.memory.models import Patient, Series, Study
 from mimir.settings import Settings
 
 log = logging.getLogger(__name__)
 
-
-class NotFound(LookupError):
-    """A patient, image or thread that does not exist."""
+__all__ = ["NotFound", "ReviewService", "findings_series"]
 
 
 class ReviewService:
-    """Patients, timelines, ingestion and questions, shared by the API and the chat UI."""
+    """Patients, timelines, ingestion and questions, shared by the API and the chat UI.
+
+    Every file the service writes lies under the data directory, in folders it names: ``staging``
+    (uploads being checked), ``storage`` (ingested images), ``public`` (what the review screen may
+    serve: its rendered pictures and exports). Reviews live in the timeline database.
+    """
 
     def __init__(self, settings: Settings, db: Database | None = None) -> None:
+        settings = settings.model_copy(update={"data_dir": settings.data_dir.resolve()})
         self.settings = settings.ensure_dirs()
         self.db = db or open_database(settings)
+        self.reviews = ReviewStore(self.db)
         self._agent = None
         self._agent_lock = threading.Lock()
-        self.reviews_dir = settings.data_dir / "reviews"
-        self.reviews_dir.mkdir(parents=True, exist_ok=True)
+        self.public_dir = settings.data_dir / "public"
+        self.staging_dir = settings.data_dir / "staging"
+        for d in (self.public_dir, self.staging_dir):
+            d.mkdir(mode=0o700, exist_ok=True)
 
     @property
     def agent(self):  # noqa: ANN201 - mimir.agent.service.Agent, imported lazily
@@ -71,75 +78,40 @@ class ReviewService:
             return Timeline(patient_key=patient_key, studies=[_study_entry(st) for st in studies])
 
     def image_path(self, image_id: int) -> Path:
-        """The stored file of a timeline image."""
+        """The stored file of a timeline image (NotFound, or Unreadable when the file is gone)."""
         with self.db.session() as s:
-            img = s.get(Image, image_id)
-            if img is None:
-                raise NotFound(f"Unknown image id {image_id}")
-            return Path(img.storage_path)
+            return scope.stored_file(s, image_id)
+
+    def overlay_mask(self, tool_run_id: int, image_id: int) -> Path:
+        """The mask of a segmentation run made on this image (refused for any other image)."""
+        with self.db.session() as s:
+            return scope.overlay_mask(s, self.settings, tool_run_id, image_id)
 
     def case_for(self, req: AskRequest) -> Case:
-        """The case a request describes: an explicit case, or timeline image ids in the given order."""
-        if isinstance(req, AskByCase):
-            images = [self._checked_image(im) for im in req.case.images]
-            return req.case.model_copy(update={"question": req.question, "images": images})
-        from mimir.memory.intake import register_case
-
-        images = [CaseImage(path=str(self.image_path(i)), image_id=i) for i in req.image_ids]
-        case = Case(question=req.question, images=images, patient_id=req.patient_id)
-        with self.db.session() as s:  # dates and series from the timeline, so answers can say "MR of <date>"
-            return register_case(s, case, self.settings)
-
-    def _checked_image(self, im: CaseImage) -> CaseImage:
-        """API cases may name timeline images or files under the data directory, nothing else."""
-        if im.image_id is not None:
-            return im.model_copy(update={"path": str(self.image_path(im.image_id))})
-        try:
-            p = Path(im.path).resolve()
-            usable = p.is_relative_to(self.settings.data_dir.resolve()) and p.is_file()
-        except (ValueError, OSError):  # NUL bytes, over-long names
-            usable = False
-        if not usable:
-            raise NotFound(f"image '{im.path}' is neither a timeline image nor a file under the data directory")
-        return im.model_copy(update={"path": str(p)})
+        """The checked case of a request: timeline images of one patient, in the order given."""
+        with self.db.session() as s:
+            return scope.case_for(s, self.settings, req)
 
     def ask(self, req: AskRequest) -> tuple[str, Iterator[Event]]:
-        """Start (or continue) a thread; returns its id and the event stream."""
+        """Start (or continue) a thread; returns its id and the event stream. Checks come first."""
         case = self.case_for(req)
-        thread_id = req.thread_id or uuid.uuid4().hex
-        if not (self.reviews_dir / f"{thread_id}.json").exists():
-            self._save_review(thread_id, {"case": case.model_dump(mode="json"),
-                                          "started": datetime.now().isoformat(timespec="seconds")})
+        thread_id = self.reviews.open(req.thread_id, case)
         return thread_id, self._recorded(thread_id, self.agent.stream(case, thread_id=thread_id, batch=False))
 
     def resume(self, thread_id: str, choice: list[int]) -> Iterator[Event]:
         """Resume an interrupted thread with the reviewer's choice."""
-        if not (self.reviews_dir / f"{thread_id}.json").exists():
-            raise NotFound(f"Unknown thread '{thread_id}'")
+        self.reviews.patient_of(thread_id)  # NotFound for an unknown thread
         return self._recorded(thread_id, self.agent.resume(thread_id, choice))
 
     def review(self, thread_id: str) -> dict:
         """A saved review: its case and every event so far."""
-        path = self.reviews_dir / f"{thread_id}.json"
-        if not path.exists():
-            raise NotFound(f"Unknown thread '{thread_id}'")
-        review = json.loads(path.read_text())
-        log_path = path.with_suffix(".events.jsonl")
-        lines = log_path.read_text().splitlines() if log_path.exists() else []
-        review["events"] = [json.loads(line) for line in lines if line.strip()]
-        return review
+        return self.reviews.get(thread_id)
 
     def _recorded(self, thread_id: str, events: Iterator[Event]) -> Iterator[Event]:
-        """Append each event to the thread's log (one JSON line) as it streams past."""
-        with (self.reviews_dir / f"{thread_id}.events.jsonl").open("a") as log_file:
-            for ev in events:
-                log_file.write(ev.model_dump_json() + "\n")
-                log_file.flush()
-                yield ev
-
-    def _save_review(self, thread_id: str, data: dict) -> None:
-        path = self.reviews_dir / f"{thread_id}.json"
-        path.write_text(json.dumps({"thread_id": thread_id, **data}, default=str))
+        """Record each event in the thread as it streams past."""
+        for ev in events:
+            self.reviews.append(thread_id, ev)
+            yield ev
 
 
 def _study_entry(st: Study) -> StudyEntry:
@@ -187,19 +159,3 @@ def findings_series(db: Database, patient_key: str) -> dict[str, Trajectory]:
         points.setdefault(label, {})[str(day)] = float(value)  # the latest run per date wins
         units[label] = unit or ""
     return {label: (units[label], sorted(p.items())) for label, p in points.items()}
-
-
-def tool_run_mask(db: Database, settings: Settings, tool_run_id: int) -> Path:
-    """The mask artifact of a segmentation tool run (only files under the data directory)."""
-    from mimir.memory.models import ToolRun
-
-    with db.session() as s:
-        run = s.get(ToolRun, tool_run_id)
-        if run is None:
-            raise NotFound(f"Unknown tool run {tool_run_id}")
-        masks = [Path(a) for a in run.artifacts or [] if str(a).endswith((".nii.gz", ".nii"))]
-    root = settings.data_dir.resolve()
-    for m in masks:
-        if m.resolve().is_relative_to(root) and m.exists():
-            return m
-    raise NotFound(f"Tool run {tool_run_id} has no mask under the data directory")

@@ -10,9 +10,13 @@ from mimir.app.service import ReviewService
 CSS = "#chat .message {font-size: 14px} #timeline {max-height: 360px; overflow-y: auto}"
 
 
-def build_ui(service: ReviewService) -> gr.Blocks:
-    """Build the Blocks app; every action goes through ``service`` (the API's code path)."""
-    with gr.Blocks(title="mimir case review", analytics_enabled=False) as ui:
+def build_ui(service: ReviewService, cache_ttl_s: int = 3600) -> gr.Blocks:
+    """Build the Blocks app; every action goes through ``service`` (the API's code path).
+
+    Gradio's cached copies (rendered pictures, uploads) are deleted after ``cache_ttl_s`` seconds.
+    """
+    with gr.Blocks(title="mimir case review", analytics_enabled=False,
+                   delete_cache=(cache_ttl_s, cache_ttl_s)) as ui:
         thread = gr.State(None)
         gr.Markdown("## mimir · case review\nResearch software on synthetic and user data; not for clinical use.")
         with gr.Row():
@@ -32,7 +36,7 @@ def build_ui(service: ReviewService) -> gr.Blocks:
                 gallery = gr.Gallery(label="Selected images", columns=4, height=180, elem_id="gallery")
                 with gr.Row():
                     viewer = gr.Image(label="Viewer (mask overlay)", elem_id="viewer", type="pil", height=300)
-                    plot = gr.Image(label="Measurements over time", elem_id="plot", type="filepath", height=300)
+                    plot = gr.Image(label="Measurements over time", elem_id="plot", type="pil", height=300)
                 with gr.Row():
                     overlay_pick = gr.Dropdown(choices=[], label="Overlay", elem_id="overlay-pick")
                     slice_slider = gr.Slider(0, 1, step=1, value=0, label="Slice", elem_id="slice")
@@ -47,7 +51,9 @@ def build_ui(service: ReviewService) -> gr.Blocks:
 
         ui.load(lambda: gr.update(choices=rv.patient_choices(service, "")), None, patient)
         search.change(lambda q: gr.update(choices=rv.patient_choices(service, q)), search, patient)
-        patient.change(lambda p: rv.on_patient(service, p), patient, [timeline, images, reviews, plot])
+        # A new patient starts a new thread: a thread never mixes two patients' questions.
+        patient.change(lambda p: (*rv.on_patient(service, p), None, []), patient,
+                       [timeline, images, reviews, plot, thread, chat])
         images.change(lambda ids: rv.on_images(service, ids), images, gallery)
         reviews.change(lambda t: rv.on_review(service, t), reviews, [chat, thread])
         upload_btn.click(lambda fs, p, progress=gr.Progress(): rv.on_upload(service, fs, p, progress),

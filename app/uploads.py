@@ -15,10 +15,11 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from mimir.app.errors import BadInput
 from mimir.settings import Settings
 
 
-class UploadRejected(ValueError):
+class UploadRejected(BadInput):
     """The upload was refused; nothing was stored."""
 
 

@@ -1,4 +1,8 @@
-"""Intake: attach a case's images to the timeline by content hash and fill their missing metadata."""
+"""Intake: attach a case's images to the timeline by content hash and fill their missing metadata.
+
+A case combines one patient's images only: :func:`check_one_patient` refuses a case whose timeline
+images belong to several patients, or to another patient than the case names.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from mimir.domain import Case, CaseImage
 from mimir.memory.hashing import file_hash
-from mimir.memory.models import Image, Series, Study
+from mimir.memory.models import Image, Patient, Series, Study
 from mimir.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,3 +57,38 @@ def register_case(session: Session, case: Case, settings: Settings) -> Case:
         else:
             out.append(_enrich(img, *row))
     return case.model_copy(update={"images": out})
+
+
+class PatientMismatch(ValueError):
+    """A case, review or overlay would combine objects of different patients."""
+
+
+def patients_of_images(session: Session, image_ids: list[int]) -> dict[int, str]:
+    """The patient key of each known image id (ids the timeline does not know are left out)."""
+    if not image_ids:
+        return {}
+    rows = session.execute(
+        select(Image.id, Patient.patient_key)
+        .join(Series, Image.series_id == Series.id)
+        .join(Study, Series.study_id == Study.id)
+        .join(Patient, Study.patient_id == Patient.id)
+        .where(Image.id.in_(set(image_ids)))
+    )
+    return {int(i): str(k) for i, k in rows}
+
+
+def check_one_patient(session: Session, case: Case) -> str | None:
+    """The one patient of ``case`` (its ``patient_id``, else its timeline images' patient), or None.
+
+    Raises PatientMismatch when the case's timeline images belong to more than one patient, or to
+    another patient than ``case.patient_id``.
+    """
+    owners = patients_of_images(session, [i.image_id for i in case.images if i.image_id is not None])
+    keys = sorted(set(owners.values()))
+    if len(keys) > 1:
+        by_key = {k: [n + 1 for n, i in enumerate(case.images) if owners.get(i.image_id or 0) == k] for k in keys}
+        detail = "; ".join(f"images {v} belong to patient '{k}'" for k, v in by_key.items())
+        raise PatientMismatch(f"one question combines one patient's images only: {detail}")
+    if keys and case.patient_id is not None and keys[0] != case.patient_id:
+        raise PatientMismatch(f"the images belong to patient '{keys[0]}', not to '{case.patient_id}'")
+    return case.patient_id if case.patient_id is not None else (keys[0] if keys else None)

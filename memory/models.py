@@ -1,7 +1,12 @@
 """The patient timeline: SQLAlchemy 2.0 typed models.
 
 Patients own studies, studies own series and reports, series own images. Tools record their runs
-(``ToolRun``, keyed by a content-derived ``cache_key``) and what they found (``Finding``).
+(``ToolRun``, keyed by a content-derived ``cache_key``) and what they found (``Finding``). Reviews
+made in the app are ``ReviewThread``s (bound to one patient) with their streamed ``ReviewEvent``s.
+
+One patient per object, enforced by the database: a finding's patient is its study's patient (a
+composite foreign key on ``(study_id, patient_id)``); the images of a finding and of a review thread
+belong to that finding's or thread's patient (triggers created by migration 0003).
 Indexes are chosen for the lookups the agent makes per question: a patient's studies in date order
 and the priors of a study (same patient, modality and body part, earlier date).
 """
@@ -18,6 +23,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -63,6 +69,8 @@ class Study(Base):
         Index("ix_studies_prior", "patient_id", "modality", "body_part", "study_date"),
         Index("ix_studies_patient_date", "patient_id", "study_date"),
         Index("ix_studies_date", "study_date"),
+        # The target of findings' composite foreign key (a unique index, so SQLite needs no rebuild).
+        Index("uq_studies_id_patient", "id", "patient_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -156,7 +164,11 @@ class Finding(Base):
     """A labelled observation, optionally measured, tied to images and the tool run that made it."""
 
     __tablename__ = "findings"
-    __table_args__ = (Index("ix_findings_patient_label", "patient_id", "label"),)
+    __table_args__ = (
+        Index("ix_findings_patient_label", "patient_id", "label"),
+        ForeignKeyConstraint(["study_id", "patient_id"], ["studies.id", "studies.patient_id"],
+                             name="fk_findings_study_patient", ondelete="CASCADE", onupdate="CASCADE"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
@@ -169,7 +181,7 @@ class Finding(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
 
     images: Mapped[list[Image]] = relationship(secondary=finding_images)
-    study: Mapped[Study | None] = relationship()
+    study: Mapped[Study | None] = relationship(foreign_keys="Finding.study_id")
     tool_run: Mapped[ToolRun | None] = relationship()
 
 
@@ -192,3 +204,45 @@ class RemoteInstance(Base):
     retrieved_at: Mapped[datetime] = mapped_column(DateTime)
 
     image: Mapped[Image] = relationship()
+
+
+review_thread_images = Table(
+    "review_thread_images",
+    Base.metadata,
+    Column("thread_id", ForeignKey("review_threads.id", ondelete="CASCADE"), primary_key=True),
+    Column("image_id", ForeignKey("images.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class ReviewThread(Base):
+    """A review in the app: its questions about one patient's images, and the events they streamed.
+
+    ``thread_key`` is the public thread id (also the LangGraph thread); ``patient_id`` is None only
+    for a thread about images the timeline does not know.
+    """
+
+    __tablename__ = "review_threads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_key: Mapped[str] = mapped_column(String(64), unique=True)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    case: Mapped[dict[str, Any]] = mapped_column(JSON)
+    started: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+    images: Mapped[list[Image]] = relationship(secondary=review_thread_images)
+    events: Mapped[list[ReviewEvent]] = relationship(back_populates="thread", cascade="all, delete-orphan",
+                                                     order_by="ReviewEvent.id")
+
+
+class ReviewEvent(Base):
+    """One event a review thread streamed (a tool step, an interrupt, the answer), in order."""
+
+    __tablename__ = "review_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("review_threads.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    thread: Mapped[ReviewThread] = relationship(back_populates="events")

@@ -16,6 +16,8 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
+#: Shortest bearer token accepted.
+MIN_TOKEN_LENGTH = 16
 #: mimir's own MONAI bundles, shipped inside the installed package (``mimir.tools.experts``).
 BUILTIN_EXPERTS_DIR = PACKAGE_ROOT.parent / "tools" / "experts"
 
@@ -88,8 +90,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 7860
     auth_token: str | None = Field(default=None, description="Bearer token; required off loopback")
-    upload_max_mb: int = 512
     pacs: PacsSettings = Field(default_factory=PacsSettings, description="DICOMweb server for ingest and STOW")
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Host names clients use besides loopback (DNS-rebinding guard)"
+    )
+    upload_max_mb: int = Field(default=512, ge=1, description="Per request, and per upload once decompressed")
+    image_max_pixels: int = Field(default=2**26, ge=1, description="Largest 2D image accepted (rows x columns)")
+    volume_max_voxels: int = Field(default=2**28, ge=1, description="Largest NIfTI/DICOM volume accepted")
     retrieval_image_embedder: str = Field(
         default="experts",
         description="Image vectors in the retrieval index: 'experts', 'thumbnail', 'none' or a local model path",
@@ -99,6 +106,14 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, v: Path) -> Path:
         return v.expanduser()
+
+    @field_validator("auth_token", mode="after")
+    @classmethod
+    def _long_enough(cls, v: str | None) -> str | None:
+        if v is not None and len(v) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"MIMIR_AUTH_TOKEN must be at least {MIN_TOKEN_LENGTH} characters "
+                             "(e.g. openssl rand -hex 24)")
+        return v
 
     @classmethod
     def settings_customise_sources(
@@ -148,7 +163,8 @@ class Settings(BaseSettings):
     def ensure_dirs(self) -> Settings:
         """Create the local folders this configuration writes to."""
         for d in (self.data_dir, self.artifacts_dir, self.storage_dir, self.index_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.data_dir.chmod(0o700)  # patient data: the owner only
         return self
 
 

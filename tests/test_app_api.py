@@ -15,7 +15,8 @@ from mimir.app.security import check_bind
 from mimir.app.server import create_app
 from mimir.settings import Settings
 
-_settings = Settings(data_dir=Path(__import__("tempfile").mkdtemp(prefix="mimir-api-")))
+# schemathesis's ASGI client calls the app by the name "testserver": a configured host name here.
+_settings = Settings(data_dir=Path(__import__("tempfile").mkdtemp(prefix="mimir-api-")), allowed_hosts=["testserver"])
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(_settings.ensure_dirs(), with_ui=False))
 
 
@@ -33,19 +34,22 @@ def test_api_conforms_to_its_openapi_spec(case) -> None:  # noqa: ANN001 - schem
 def test_refuses_to_listen_off_loopback_without_a_token(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="MIMIR_AUTH_TOKEN"):
         check_bind(Settings(data_dir=tmp_path, host="0.0.0.0"))
-    check_bind(Settings(data_dir=tmp_path, host="0.0.0.0", auth_token="s3cret"))
+    check_bind(Settings(data_dir=tmp_path, host="0.0.0.0", auth_token="a-token-of-24-characters"))
     check_bind(Settings(data_dir=tmp_path, host="127.0.0.1"))
 
 
 def test_token_is_required_when_configured(tmp_path: Path) -> None:
-    client = TestClient(create_app(Settings(data_dir=tmp_path, auth_token="s3cret").ensure_dirs(), with_ui=False))
+    settings = Settings(data_dir=tmp_path, auth_token="a-token-of-24-characters").ensure_dirs()
+    client = TestClient(create_app(settings, with_ui=False), base_url="http://127.0.0.1")
     assert client.get("/api/patients").status_code == 401
     assert client.get("/api/patients", headers={"Authorization": "Bearer wrong"}).status_code == 401
-    assert client.get("/api/patients", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert client.get("/api/patients", headers={"Authorization": "Bearer a-token-of-24-characters"}).status_code == 200
 
 
-def test_case_paths_outside_the_data_dir_are_refused(tmp_path: Path) -> None:
-    client = TestClient(create_app(Settings(data_dir=tmp_path / "d").ensure_dirs(), with_ui=False))
-    r = client.post("/api/ask", json={"question": "Is it larger?", "case": {"question": "x", "images": [{"path": "/etc/passwd"}]}})
-    assert r.status_code == 404
-    assert "data directory" in r.json()["detail"]
+def test_case_paths_are_refused_inside_and_outside_the_data_dir(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "d").ensure_dirs()
+    client = TestClient(create_app(settings, with_ui=False), base_url="http://127.0.0.1")
+    for path in ("/etc/passwd", str(settings.data_dir / "mimir.db")):
+        r = client.post("/api/ask", json={"question": "Is it larger?", "case": {"images": [{"path": path}]}})
+        assert r.status_code == 422, r.text
+        assert path not in r.text  # the refusal does not echo the request

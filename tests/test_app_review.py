@@ -19,7 +19,7 @@ QUESTION = "Looking at the second image versus the first, has the brain tumour p
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     settings, _ = build_demo_timeline(tmp_path_factory.mktemp("review"))
-    return TestClient(create_app(settings, with_ui=False))
+    return TestClient(create_app(settings, with_ui=False), base_url="http://127.0.0.1")
 
 
 def _sse(text: str) -> list[tuple[str, dict]]:

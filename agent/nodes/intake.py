@@ -29,6 +29,9 @@ def intake(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     with ctx.session() as session:
         if session is not None:
             case = register(session, case, ctx.settings, ctx.known_images)
+            from mimir.memory.intake import check_one_patient
+
+            check_one_patient(session, case)  # a question never combines two patients' images
         case = fill_from_headers(case, ctx.header_cache)
         timeline = prefetch(session, case)
     same_images = previous.get("paths") == [i.path for i in case.images]
