@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
@@ -27,6 +27,11 @@ PNG: dict[str, Any] = {"content": {"image/png": {}}, "description": "PNG image"}
 SSE: dict[str, Any] = {"content": {"text/event-stream": {}},
                        "description": "Server-Sent Events; the last is 'answer' or 'interrupt'"}
 REFUSED: Responses = {400: {}, 404: {}, 409: {}, 413: {}, 422: {}}
+#: The upload's body, described by hand: the route reads it as a stream (mimir.app.multipart).
+MULTIPART: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["files"],
+    "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+}}}}}
 
 
 def _sse(thread_id: str, events: Iterator[Event]) -> Iterator[str]:
@@ -72,12 +77,13 @@ def build_router(service: ReviewService, guard, upload_limit: int) -> APIRouter:
         img = render.picture(service.image_path(image_id), slice_index, mask)
         return Response(render.png_bytes(img), media_type="image/png")
 
-    @r.post("/ingest", response_model=IngestResult, responses=REFUSED, max_body_size=upload_limit)
-    def ingest(files: list[UploadFile] = File(...)) -> IngestResult:
+    @r.post("/ingest", response_model=IngestResult, responses=REFUSED, openapi_extra=MULTIPART,
+            max_body_size=upload_limit)
+    async def ingest(request: Request) -> IngestResult:
         """Upload DICOM (files or zip), NIfTI, PNG/JPEG with a manifest; all checked before storing."""
-        from mimir.app.ingest import ingest_uploads
+        from mimir.app.ingest import ingest_request
 
-        return ingest_uploads(service, files)
+        return await ingest_request(service, request)
 
     @r.post("/ask", response_class=StreamingResponse, responses={200: SSE, **REFUSED})
     def ask(req: AskRequest) -> StreamingResponse:

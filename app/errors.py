@@ -3,6 +3,7 @@
 - :class:`NotFound` (404): a patient, image, thread or tool run that does not exist.
 - :class:`~mimir.memory.intake.PatientMismatch` (409): objects of different patients combined.
 - :class:`BadInput` (400): a request the app cannot act on as given.
+- :class:`TooLarge` (413): over a size, pixel or voxel limit.
 - :class:`Unreadable` (422): a stored file that can no longer be read (deleted, truncated).
 """
 
@@ -28,13 +29,18 @@ class BadInput(ValueError):
     """The request cannot be acted on as given."""
 
 
+class TooLarge(BadInput):
+    """The request or upload is over a size, pixel or voxel limit."""
+
+
 class Unreadable(ValueError):
     """A stored file that cannot be read any more."""
 
 
-__all__ = ["BadInput", "NotFound", "PatientMismatch", "Unreadable", "install_handlers"]
+__all__ = ["BadInput", "NotFound", "PatientMismatch", "TooLarge", "Unreadable", "install_handlers"]
 
-STATUS: dict[type[Exception], int] = {NotFound: 404, PatientMismatch: 409, BadInput: 400, Unreadable: 422}
+STATUS: dict[type[Exception], int] = {NotFound: 404, PatientMismatch: 409, BadInput: 400, TooLarge: 413,
+                                      Unreadable: 422}
 
 
 def install_handlers(app: FastAPI) -> None:

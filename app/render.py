@@ -8,11 +8,14 @@ back for display.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image as PILImage
 
+from mimir.app.errors import Unreadable
 from mimir.tools.imaging import load_array, load_mask
 
 RASTER = {".png", ".jpg", ".jpeg", ".dcm", ""}
@@ -21,11 +24,21 @@ LABEL_COLOURS = [(255, 191, 0, 110), (230, 30, 30, 150), (40, 160, 255, 130), (6
 
 
 def _display(array: np.ndarray, path: Path) -> np.ndarray:
-    """MONAI array -> (rows, cols[, slices|channels]) as a person looks at it."""
+    """MONAI array -> (rows, cols[, slices|channels]) as a person looks at it (a 4-D image: its first volume)."""
     a = np.squeeze(np.asarray(array))
     if path.suffix.lower() in RASTER:
         return np.swapaxes(a, 0, 1)
+    while a.ndim > 3:
+        a = a[..., 0]
     return np.rot90(a) if a.ndim >= 2 else a
+
+
+def _read(path: Path, loader: Callable[[Path], Any] = lambda p: load_array(p)[0]) -> np.ndarray:
+    """Pixels of a stored file as loaded; Unreadable (never a server error) when it is missing or broken."""
+    try:
+        return np.asarray(loader(path))
+    except (OSError, RuntimeError, ValueError, EOFError, MemoryError) as e:
+        raise Unreadable(f"a stored file cannot be read ({type(e).__name__}); ingest it again") from e
 
 
 def _to_uint8(plane: np.ndarray) -> np.ndarray:
@@ -39,7 +52,7 @@ def _to_uint8(plane: np.ndarray) -> np.ndarray:
 def n_slices(path: str | Path) -> int:
     """Number of axial slices a viewer can step through (1 for 2D images)."""
     p = Path(path)
-    a = _display(load_array(p)[0], p)
+    a = _display(_read(p), p)
     return int(a.shape[2]) if a.ndim == 3 and a.shape[2] not in (3, 4) else 1
 
 
@@ -53,13 +66,13 @@ def _plane(array: np.ndarray, slice_index: int | None) -> np.ndarray:
 def picture(path: str | Path, slice_index: int | None = None, mask_path: str | Path | None = None) -> PILImage.Image:
     """The image (one slice of a volume) as RGB, with the mask's labels drawn over it if given."""
     p = Path(path)
-    plane = _plane(_display(load_array(p)[0], p), slice_index)
+    plane = _plane(_display(_read(p), p), slice_index)
     rgb = plane if plane.ndim == 3 else np.repeat(_to_uint8(plane)[..., None], 3, axis=2)
     base = PILImage.fromarray(_to_uint8(rgb) if rgb.dtype != np.uint8 else rgb).convert("RGBA")
     if mask_path is not None:
-        mask = _plane(_display(load_mask(mask_path), p), slice_index)
+        mask = _plane(_display(_read(Path(mask_path), load_mask), p), slice_index)
         if mask.shape[:2] != plane.shape[:2]:
-            raise ValueError(f"mask shape {mask.shape} does not match image shape {plane.shape}")
+            raise Unreadable(f"the mask's shape {mask.shape} does not match the image's {plane.shape}")
         layer = np.zeros((*mask.shape[:2], 4), np.uint8)
         for label in (v for v in np.unique(mask) if v > 0):
             layer[mask == label] = LABEL_COLOURS[(int(label) - 1) % len(LABEL_COLOURS)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -67,14 +66,13 @@ def on_images(service: ReviewService, ids: list[int] | None) -> list[tuple[Any, 
 
 def on_upload(service: ReviewService, files: list[str] | None, key: str | None, progress: Any) -> tuple:
     """Ingest an upload through the API's code path; a rejection says why."""
-    from mimir.app.ingest import ingest_files
-    from mimir.app.uploads import IncomingFile, UploadRejected
+    from mimir.app.ingest import ingest_local
+    from mimir.app.uploads import UploadRejected
 
     if not files:
         return "Choose files first.", gr.update()
-    incoming = [IncomingFile(name=Path(f).name, path=Path(f)) for f in files]
     try:
-        result = ingest_files(service, incoming, progress=lambda frac, msg: progress(frac, desc=msg))
+        result = ingest_local(service, list(files), progress=lambda frac, msg: progress(frac, desc=msg))
     except UploadRejected as e:
         return f"**Upload refused:** {e}", gr.update()
     c = result.counts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,9 @@ from mimir.settings import Settings
 log = logging.getLogger(__name__)
 
 __all__ = ["NotFound", "ReviewService", "findings_series"]
+
+#: A stored file no image references is removed at start-up once it is this old (s).
+ORPHAN_GRACE_S = 3600.0
 
 
 class ReviewService:
@@ -42,6 +46,25 @@ class ReviewService:
         self.staging_dir = settings.data_dir / "staging"
         for d in (self.public_dir, self.staging_dir):
             d.mkdir(mode=0o700, exist_ok=True)
+        self.recover()
+
+    def recover(self) -> None:
+        """Remove what a killed server left: staged uploads, and stored files no image references.
+
+        Assumes one server per data directory; a stored file is kept for an hour, in case an ingest
+        in another process has moved it but not yet committed.
+        """
+        from mimir.memory.ingest.store import sweep_storage
+
+        for leftover in self.staging_dir.iterdir():
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
+        with self.db.session() as s:
+            removed = sweep_storage(s, self.settings.storage_dir, older_than_s=ORPHAN_GRACE_S)
+        if removed:
+            log.info("removed %d stored files no image references", len(removed))
 
     @property
     def agent(self):  # noqa: ANN201 - mimir.agent.service.Agent, imported lazily

@@ -1,31 +1,76 @@
-"""Uploads: checked whole before anything is stored, stored only under the data directory.
+"""Uploads: checked whole in a staging folder before anything is stored.
 
-A rejected upload says why and changes nothing: files are staged in a temporary folder (archives
-unpacked there, refusing unsafe member names), every staged file is checked by content (type,
-size, readable to its end), and only then copied into storage under names mimir chooses.
+Files arrive in ``<data>/staging/<random>/`` under names the server chooses. Archives are unpacked
+there (nested ones too, to a fixed depth), refusing unsafe member names; every byte written or
+decompressed counts against one budget per upload, checked while it is written, so a small archive
+cannot expand past the limit. Each file is checked by content (type, pixel or voxel count, readable
+to its end) and renamed with its type's suffix; only then does ingestion move it into storage.
 """
 
 from __future__ import annotations
 
 import shutil
-import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO
 
-import numpy as np
-
-from mimir.app.errors import BadInput
+from mimir.app.errors import BadInput, TooLarge
+from mimir.app.ids import display_name
 from mimir.settings import Settings
+
+_CHUNK = 1 << 20
 
 
 class UploadRejected(BadInput):
     """The upload was refused; nothing was stored."""
 
 
+class UploadTooLarge(UploadRejected, TooLarge):
+    """The upload, an archive member or an image is over a limit."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one upload may hold."""
+
+    total_bytes: int
+    image_pixels: int
+    volume_voxels: int
+    max_files: int = 10_000
+    max_depth: int = 3
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        """The configured limits."""
+        return cls(settings.upload_max_mb * 2**20, settings.image_max_pixels, settings.volume_max_voxels)
+
+
+class Budget:
+    """Bytes an upload has written or decompressed so far, against its limit."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.used = 0
+        self.files = 0
+
+    def take(self, n: int, what: str) -> None:
+        """Count ``n`` more bytes of ``what``; UploadTooLarge past the limit."""
+        self.used += n
+        if self.used > self.limits.total_bytes:
+            mb = self.limits.total_bytes / 2**20
+            raise UploadTooLarge(f"the upload unpacks to more than {mb:.0f} MB (at '{what}'); send less at once")
+
+    def count_file(self) -> None:
+        """One more file in the upload; UploadTooLarge past the file limit."""
+        self.files += 1
+        if self.files > self.limits.max_files:
+            raise UploadTooLarge(f"more than {self.limits.max_files} files in one upload")
+
+
 @dataclass(frozen=True)
 class IncomingFile:
-    """One uploaded file as received: a temp path and the client's name, which is never trusted."""
+    """One uploaded file as received: a staged path and a display name (never used as a path)."""
 
     name: str
     path: Path
@@ -33,7 +78,7 @@ class IncomingFile:
 
 @dataclass(frozen=True)
 class Staged:
-    """A file that passed every check, with its type."""
+    """A file that passed every check, renamed with its type's suffix."""
 
     name: str
     path: Path
@@ -61,111 +106,82 @@ def sniff(data: bytes, name: str) -> str:
     raise UploadRejected(f"'{name}' is not {what}; accepted: DICOM, NIfTI, PNG, JPEG, zip, manifest CSV/JSON")
 
 
-def _head(path: Path) -> bytes:
+def head(path: Path) -> bytes:
+    """The first 512 bytes of a file."""
     with path.open("rb") as f:
         return f.read(512)
 
 
-def _unzip(f: IncomingFile, into: Path, limit: int) -> list[IncomingFile]:
+def copy_counted(src: IO[bytes], dest: Path, budget: Budget, what: str) -> None:
+    """Copy ``src`` to ``dest`` in chunks, counting each against the budget as it is written."""
+    with dest.open("wb") as out:
+        while chunk := src.read(_CHUNK):
+            budget.take(len(chunk), what)
+            out.write(chunk)
+
+
+def _unzip(f: IncomingFile, into: Path, budget: Budget) -> list[IncomingFile]:
     try:
         with zipfile.ZipFile(f.path) as zf:
             members = [m for m in zf.infolist() if not m.is_dir()]
             for m in members:
                 p = PurePosixPath(m.filename)
                 if p.is_absolute() or ".." in p.parts or "\\" in m.filename:
-                    raise UploadRejected(f"'{f.name}' contains an unsafe path '{m.filename}'")
-            total = sum(m.file_size for m in members)
-            if total > limit:
-                raise UploadRejected(f"'{f.name}' unpacks to {total / 2**20:.1f} MB, over the {limit / 2**20:.0f} MB limit")
+                    raise UploadRejected(f"'{f.name}' contains an unsafe path '{display_name(m.filename, '?')}'")
             out = []
             for j, m in enumerate(members):
-                dest = into / f"{f.path.name}_{j:05d}"
-                with zf.open(m) as src, dest.open("wb") as fh:
-                    shutil.copyfileobj(src, fh)
-                out.append(IncomingFile(name=f"{f.name}:{m.filename}", path=dest))
+                budget.count_file()
+                name = f"{f.name}:{display_name(m.filename, f'member {j + 1}')}"
+                dest = into / f"{f.path.name}-{j:05d}"
+                with zf.open(m) as src:  # sizes in the archive are not trusted: bytes are counted
+                    copy_counted(src, dest, budget, name)
+                out.append(IncomingFile(name=name, path=dest))
             return out
-    except (zipfile.BadZipFile, zipfile.LargeZipFile) as e:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as e:
         raise UploadRejected(f"'{f.name}' is not a readable zip: {e}") from e
 
 
-def _check_dicom(s: Staged) -> None:
-    import pydicom
-
-    try:
-        ds = pydicom.dcmread(s.path)
-    except Exception as e:  # noqa: BLE001 - pydicom raises many types for broken files; we re-raise as one
-        raise UploadRejected(f"'{s.name}' is not a readable DICOM file: {e}") from e
-    if "PixelData" in ds and not ds.file_meta.TransferSyntaxUID.is_compressed:
-        frames = int(ds.get("NumberOfFrames", 1) or 1)
-        expected = ds.Rows * ds.Columns * frames * ds.get("SamplesPerPixel", 1) * (ds.BitsAllocated // 8)
-        if len(ds.PixelData) < expected:
-            raise UploadRejected(f"'{s.name}' is truncated: {len(ds.PixelData)} of {expected} pixel bytes")
-
-
-def _check_raster(s: Staged) -> None:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(s.path) as im:
-            im.load()
-    except (OSError, UnidentifiedImageError) as e:
-        raise UploadRejected(f"'{s.name}' is not a readable {s.kind.upper()} image: {e}") from e
-
-
-def _check_nifti(s: Staged) -> None:
-    import nibabel as nib
-
-    try:
-        np.asarray(nib.load(str(s.path)).dataobj)  # type: ignore[attr-defined]  # reads every voxel
-    except Exception as e:  # noqa: BLE001 - nibabel/gzip/numpy raise many types for broken files
-        raise UploadRejected(f"'{s.name}' is not a readable NIfTI file: {e}") from e
-
-
-CHECKS = {"dicom": _check_dicom, "png": _check_raster, "jpeg": _check_raster, "nifti": _check_nifti}
-
-
 def stage(files: list[IncomingFile], settings: Settings, into: Path) -> list[Staged]:
-    """Unpack and check every file; raise UploadRejected naming the first problem."""
+    """Unpack every archive, then check every file, under ``into``; UploadRejected names the first problem."""
+    from mimir.app.checks import check
+
     if not files:
         raise UploadRejected("no files in the upload")
-    limit = settings.upload_max_mb * 2**20
+    budget = Budget(Limits.from_settings(settings))
+    leaves = _unpack(files, into, budget)
     staged: list[Staged] = []
-    queue = list(files)
-    while queue:
-        f = queue.pop(0)
-        size = f.path.stat().st_size
-        if size > limit:
-            raise UploadRejected(f"'{f.name}' is {size / 2**20:.1f} MB, over the {settings.upload_max_mb} MB limit")
-        kind = sniff(_head(f.path), f.name)
-        if kind == "zip":
-            queue.extend(_unzip(f, into, limit))
-            continue
-        s = Staged(f.name, f.path, kind)
-        CHECKS.get(kind, lambda _: None)(s)
-        staged.append(s)
+    for f, kind in leaves:
+        dest = into / f"{len(staged):05d}{suffix(kind, f)}"
+        shutil.move(f.path, dest)
+        staged.append(Staged(f.name, dest, kind))
+        check(staged[-1], budget)
     return staged
 
 
-SUFFIX = {"dicom": ".dcm", "png": ".png", "jpeg": ".jpg", "nifti": ".nii"}
+def _unpack(files: list[IncomingFile], into: Path, budget: Budget) -> list[tuple[IncomingFile, str]]:
+    """Every file of the upload with its type, archives unpacked (all of them before any file is checked)."""
+    leaves = []
+    queue = [(f, 0) for f in files]
+    while queue:
+        f, depth = queue.pop(0)
+        if depth == 0:
+            budget.count_file()
+            budget.take(f.path.stat().st_size, f.name)
+        kind = sniff(head(f.path), f.name)
+        if kind != "zip":
+            leaves.append((f, kind))
+            continue
+        if depth >= budget.limits.max_depth:
+            raise UploadTooLarge(f"'{f.name}' nests archives deeper than {budget.limits.max_depth} levels")
+        queue += [(m, depth + 1) for m in _unzip(f, into, budget)]
+        f.path.unlink()
+    return leaves
 
 
-def store(staged: list[Staged], settings: Settings) -> tuple[Path, dict[str, Path]]:
-    """Copy checked files into a fresh folder under the data dir, under names mimir chooses.
-
-    Returns the folder and a map from each file's uploaded base name to its stored path (used to
-    point a manifest's rows at the stored files).
-    """
-    dest = settings.storage_dir / "uploads" / uuid.uuid4().hex
-    dest.mkdir(parents=True)
-    names: dict[str, Path] = {}
-    for i, s in enumerate(staged):
-        if s.kind == "manifest":
-            suffix = ".json" if s.name.lower().endswith(".json") else ".csv"
-        elif s.kind == "nifti" and _head(s.path)[:2] == b"\x1f\x8b":
-            suffix = ".nii.gz"
-        else:
-            suffix = SUFFIX[s.kind]
-        target = dest / f"{i:05d}{suffix}"
-        shutil.copyfile(s.path, target)
-        names[PurePosixPath(s.name.split(":")[-1]).name] = target
-    return dest, names
+def suffix(kind: str, f: IncomingFile) -> str:
+    """The suffix ingestion reads a file of this kind by."""
+    if kind == "manifest":
+        return ".json" if f.name.lower().endswith(".json") else ".csv"
+    if kind == "nifti":
+        return ".nii.gz" if head(f.path)[:2] == b"\x1f\x8b" else ".nii"
+    return {"dicom": ".dcm", "png": ".png", "jpeg": ".jpg"}[kind]

@@ -17,7 +17,7 @@ from mimir.memory.ingest.nifti import is_nifti, read_nifti
 from mimir.memory.ingest.records import BadFile, ImageRecord, SkipFile
 from mimir.memory.ingest.report import IngestItem, IngestReport
 from mimir.memory.ingest.sidecar import ImageMeta, load_manifest
-from mimir.memory.ingest.store import write_study
+from mimir.memory.ingest.store import storage_target, unreferenced, write_study
 from mimir.memory.models import Image
 from mimir.settings import Settings
 
@@ -85,14 +85,18 @@ def _read_all(
 
 
 def _store(db: Database, groups: dict[str, list[tuple[int, ImageRecord]]], settings: Settings, copy: bool,
-           items: dict[int, IngestItem]) -> None:
+           items: dict[int, IngestItem], move: bool = False) -> None:
     for study_uid, members in groups.items():
         recs = [r for _, r in members]
         try:
             with db.session() as s:
-                ids = write_study(s, recs, settings.storage_dir, copy)
+                ids = write_study(s, recs, settings.storage_dir, copy, move=move)
         except (SQLAlchemyError, OSError) as e:
             log.warning("study %s rolled back: %s", study_uid, e)
+            if move:  # the files moved for this study are referenced by nothing now
+                with db.session() as s:
+                    for p in unreferenced(s, [storage_target(r, settings.storage_dir) for r in recs]):
+                        p.unlink(missing_ok=True)
             for n, r in members:
                 items[n] = IngestItem(path=r.path, status="failed", file_format=r.file_format, study_uid=study_uid,
                                       reason=f"study rolled back: {type(e).__name__}: {e}")
@@ -104,9 +108,13 @@ def _store(db: Database, groups: dict[str, list[tuple[int, ImageRecord]]], setti
 
 def ingest_paths(
     db: Database, paths: Iterable[str | Path], settings: Settings, manifest: str | Path | None = None,
-    progress: Progress | None = None, *, copy: bool = False,
+    progress: Progress | None = None, *, copy: bool = False, move: bool = False,
 ) -> IngestReport:
-    """Ingest files and folders; one report item per file. Re-running changes nothing."""
+    """Ingest files and folders; one report item per file. Re-running changes nothing.
+
+    Files stay where they are, or are copied (``copy``) or moved (``move``: uploads leaving their
+    staging folder) into storage under their content hash; skipped and failed files are not touched.
+    """
     files = expand_paths(paths)
     rows = load_manifest(Path(manifest)) if manifest else {}
     items: dict[int, IngestItem] = {}
@@ -126,7 +134,7 @@ def ingest_paths(
             continue
         seen.add(r.content_hash)
         groups.setdefault(r.study_uid, []).append((n, r))
-    if copy:
+    if copy or move:
         settings.storage_dir.mkdir(parents=True, exist_ok=True)
-    _store(db, groups, settings, copy, items)
+    _store(db, groups, settings, copy, items, move)
     return IngestReport(items=[items[n] for n in sorted(items)])

@@ -26,6 +26,8 @@ def read_raster(path: Path, content_hash: str, meta: ImageMeta | None) -> ImageR
         with PILImage.open(path) as im:
             im.verify()
             cols, rows = im.size
+    except PILImage.DecompressionBombError as e:
+        raise BadFile(f"too large an image: {e}") from e
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise BadFile(f"not a readable image: {type(e).__name__}: {e}") from e
     study_uid = meta.study_uid or derived_uid("study", meta.patient, meta.study_date, meta.modality, meta.body_part)

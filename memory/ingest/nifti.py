@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,9 @@ from mimir.memory.ingest.records import BadFile, ImageRecord, derived_uid, guess
 from mimir.memory.ingest.sidecar import read_sidecar
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
+#: Dimensions mimir reads: 2-D, 3-D, and 4-D (of which it shows the first volume).
+MAX_DIMS = 4
+_CHUNK = 1 << 20
 
 
 def is_nifti(path: Path) -> bool:
@@ -21,12 +26,9 @@ def is_nifti(path: Path) -> bool:
 
 def read_nifti(path: Path, content_hash: str) -> ImageRecord:
     """Shape and spacing from the header; patient and study facts from ``<file>.json`` if present."""
-    try:
-        img: Any = nib.load(str(path))  # a spatial image: shape and zooms are header facts
-        shape = tuple(int(s) for s in img.shape)
-        zooms = [float(z) for z in img.header.get_zooms()[:3]]
-    except (ImageFileError, OSError, EOFError, ValueError) as e:
-        raise BadFile(f"not a readable NIfTI file: {type(e).__name__}: {e}") from e
+    img, shape = nifti_header(path)
+    check_complete(path, data_end(img))
+    zooms = [float(z) for z in img.header.get_zooms()[:3]]
     meta = read_sidecar(path)
     patient = (meta.patient if meta else None) or f"nifti:{content_hash[:16]}"
     study_date = meta.study_date if meta else None
@@ -43,3 +45,42 @@ def read_nifti(path: Path, content_hash: str) -> ImageRecord:
         rows=shape[0] if shape else None, cols=shape[1] if len(shape) > 1 else None,
         n_slices=shape[2] if len(shape) > 2 else 1, spacing=zooms,
     )
+
+
+def nifti_header(path: Path) -> tuple[Any, tuple[int, ...]]:
+    """The image (header only, data not read) and its shape; BadFile beyond 4 dimensions."""
+    try:
+        img: Any = nib.load(str(path))  # a spatial image: shape and zooms are header facts
+        shape = tuple(int(s) for s in img.shape)
+    except (ImageFileError, OSError, EOFError, ValueError) as e:
+        raise BadFile(f"not a readable NIfTI file: {type(e).__name__}: {e}") from e
+    if len(shape) > MAX_DIMS:
+        raise BadFile(f"a {len(shape)}-D NIfTI image {shape}: mimir reads 2-D to 4-D images")
+    return img, shape
+
+
+def data_end(img: Any) -> int:
+    """Bytes the file must hold (uncompressed): header and extensions, then every voxel."""
+    n = 1
+    for s in img.shape:
+        n *= int(s)
+    return int(img.dataobj.offset) + n * int(img.get_data_dtype().itemsize)
+
+
+def check_complete(path: Path, nbytes: int) -> None:
+    """BadFile unless the (decompressed) file holds ``nbytes``; reads at most that many, in chunks."""
+    try:
+        if not path.name.lower().endswith(".gz"):
+            size = path.stat().st_size
+            if size < nbytes:
+                raise BadFile(f"truncated NIfTI file: {size} of {nbytes} bytes")
+            return
+        with gzip.open(path, "rb") as f:
+            left = nbytes
+            while left > 0:
+                chunk = f.read(min(_CHUNK, left))
+                if not chunk:
+                    raise BadFile(f"truncated NIfTI file: {nbytes - left} of {nbytes} bytes")
+                left -= len(chunk)
+    except (OSError, EOFError, zlib.error) as e:
+        raise BadFile(f"truncated or corrupt NIfTI file: {type(e).__name__}: {e}") from e

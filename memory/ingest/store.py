@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import time
 from pathlib import Path
 
 from sqlalchemy import insert, select
@@ -12,6 +15,7 @@ from mimir.memory.ingest.records import ImageRecord
 from mimir.memory.models import Image, Patient, Report, Series, Study
 
 _IN_CHUNK = 500
+_HASH_NAME = re.compile(r"^[0-9a-f]{64}(\.[a-z0-9.]+)?$")
 
 
 def _patient(session: Session, rec: ImageRecord) -> Patient:
@@ -54,28 +58,70 @@ def _series_ids(session: Session, records: list[ImageRecord], study: Study) -> d
     return {uid: se.id for uid, se in found.items()}
 
 
-def stored_path(rec: ImageRecord, storage_dir: Path, copy: bool) -> str:
-    """The path the timeline keeps: the file in place, or a content-hash copy in storage_dir."""
-    src = Path(rec.path).resolve()
-    if not copy:
-        return str(src)
+def storage_target(rec: ImageRecord, storage_dir: Path) -> Path:
+    """Where a copied or moved file lives: ``<storage>/<hash[:2]>/<hash><suffix>``."""
+    src = Path(rec.path)
     suffix = ".nii.gz" if src.name.lower().endswith(".nii.gz") else src.suffix.lower()
-    dest = storage_dir / rec.content_hash[:2] / f"{rec.content_hash}{suffix}"
-    if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
+    return storage_dir / rec.content_hash[:2] / f"{rec.content_hash}{suffix}"
+
+
+def stored_path(rec: ImageRecord, storage_dir: Path, copy: bool, *, move: bool = False) -> str:
+    """The path the timeline keeps: the file in place, or a content-hash copy (or the moved file) in storage_dir."""
+    src = Path(rec.path).resolve()
+    if not (copy or move):
+        return str(src)
+    dest = storage_target(rec, storage_dir)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists():
+        if move:
+            src.unlink()  # the same content is stored already (left by an interrupted ingest)
+        return str(dest)
+    if move:
+        os.replace(src, dest)  # staging and storage share the data directory's filesystem
+    else:
         tmp = dest.with_name(dest.name + ".part")
         shutil.copyfile(src, tmp)
         tmp.replace(dest)
     return str(dest)
 
 
-def write_study(session: Session, records: list[ImageRecord], storage_dir: Path, copy: bool) -> list[int]:
-    """Add the images of one study (all records share ``study_uid``) in one batch; returns their ids, in order."""
+def unreferenced(session: Session, paths: list[Path]) -> list[Path]:
+    """Those of ``paths`` that exist and no timeline image points to."""
+    existing = [p for p in paths if p.exists()]
+    if not existing:
+        return []
+    known = set(session.scalars(select(Image.storage_path).where(Image.storage_path.in_([str(p) for p in existing]))))
+    return [p for p in existing if str(p) not in known]
+
+
+def sweep_storage(session: Session, storage_dir: Path, older_than_s: float) -> list[Path]:
+    """Remove content-hash files in ``storage_dir`` that no image references (left by a killed ingest).
+
+    Only files older than ``older_than_s`` are considered, so an ingest still running in another
+    process keeps the files it has moved but not yet committed. Returns the removed files.
+    """
+    cutoff = time.time() - older_than_s
+    found = [p for p in storage_dir.glob("??/*") if p.is_file() and _HASH_NAME.match(p.name)
+             and p.stat().st_mtime < cutoff]
+    removed = []
+    for i in range(0, len(found), _IN_CHUNK):
+        for p in unreferenced(session, found[i : i + _IN_CHUNK]):
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+def write_study(session: Session, records: list[ImageRecord], storage_dir: Path, copy: bool, *,
+                move: bool = False) -> list[int]:
+    """Add the images of one study (all records share ``study_uid``) in one batch; returns their ids, in order.
+
+    With ``move`` the files are moved into ``storage_dir`` (uploads leaving their staging folder).
+    """
     study = _study(session, records[0])
     series = _series_ids(session, records, study)
     rows = [
         {"series_id": series[rec.series_uid], "sop_uid": rec.sop_uid, "content_hash": rec.content_hash,
-         "storage_path": stored_path(rec, storage_dir, copy), "file_format": rec.file_format,
+         "storage_path": stored_path(rec, storage_dir, copy, move=move), "file_format": rec.file_format,
          "frame": rec.frame, "rows": rec.rows, "cols": rec.cols, "n_slices": rec.n_slices,
          "spacing": rec.spacing, "instance_number": rec.instance_number}
         for rec in records
