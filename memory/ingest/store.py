@@ -86,12 +86,24 @@ def stored_path(rec: ImageRecord, storage_dir: Path, copy: bool, *, move: bool =
 
 
 def unreferenced(session: Session, paths: list[Path]) -> list[Path]:
-    """Those of ``paths`` that exist and no timeline image points to."""
+    """Those of ``paths`` that exist and no timeline image points to.
+
+    An image points to a file by its content hash (the file's name) or by its storage path, which a
+    CLI ingest with a relative data directory may have kept relative: paths are compared by name.
+    """
     existing = [p for p in paths if p.exists()]
     if not existing:
         return []
-    known = set(session.scalars(select(Image.storage_path).where(Image.storage_path.in_([str(p) for p in existing]))))
-    return [p for p in existing if str(p) not in known]
+    hashes = [p.name.split(".", 1)[0] for p in existing]
+    known = set(session.scalars(select(Image.content_hash).where(Image.content_hash.in_(hashes))))
+    out = []
+    for p, h in zip(existing, hashes, strict=True):
+        if h in known:
+            continue
+        named = session.scalars(select(Image.storage_path).where(Image.storage_path.like(f"%{p.name}")))
+        if not any(Path(sp).name == p.name for sp in named):
+            out.append(p)
+    return out
 
 
 def sweep_storage(session: Session, storage_dir: Path, older_than_s: float) -> list[Path]:
