@@ -127,10 +127,10 @@ def test_a_failure_inside_a_study_rolls_back_that_study_only(db: Database, setti
     ]))
     real = ingest_store.stored_path
 
-    def disk_full_on_im1(rec, storage_dir, copy):  # stands in for a disk error while copying one file
+    def disk_full_on_im1(rec, storage_dir, copy, **kw):  # stands in for a disk error while copying one file
         if rec.path.endswith("im1.png"):
             raise OSError(28, "No space left on device")
-        return real(rec, storage_dir, copy)
+        return real(rec, storage_dir, copy, **kw)
 
     monkeypatch.setattr(ingest_store, "stored_path", disk_full_on_im1)
     report = ingest_paths(db, pngs, settings, manifest=manifest)
