@@ -207,18 +207,20 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, S
 def test_review_screen_serves_only_its_public_folder(ui: tuple[TestClient, Settings]) -> None:
     client, settings = ui
     service = client.app.state.service
-    (settings.storage_dir / "scan.dcm").write_bytes(CT)
-    (service.staging_dir / "upload.dcm").write_bytes(CT)
-    for secret in (settings.data_dir / "mimir.db", settings.data_dir / "threads.sqlite",
-                   settings.storage_dir / "scan.dcm", service.staging_dir / "upload.dcm", Path("/etc/hostname")):
-        secret.touch()
+    planted = [settings.storage_dir / "scan.dcm", service.staging_dir / "upload.dcm"]
+    for p in planted:
+        p.write_bytes(CT)
+    (settings.data_dir / "threads.sqlite").touch()
+    for secret in (settings.data_dir / "mimir.db", settings.data_dir / "threads.sqlite", *planted, Path("/etc/passwd")):
         r = client.get(f"/gradio_api/file={secret}")
         assert r.status_code == 403, (secret, r.status_code)
-        assert b"SQLite" not in r.content
+        assert b"SQLite" not in r.content and b"root:" not in r.content
     public = service.public_dir / "exports" / "review-x.zip"
     public.parent.mkdir(exist_ok=True)
     public.write_bytes(b"PK\x05\x06" + b"\0" * 18)
     assert client.get(f"/gradio_api/file={public}").status_code == 200
+    for p in (*planted, public):
+        p.unlink()
 
 
 def test_host_header_must_be_a_configured_name(ui: tuple[TestClient, Settings], tmp_path: Path) -> None:
