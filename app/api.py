@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 
 from mimir.app import render
 from mimir.app.ids import PatientKeyParam, ThreadIdParam
+from mimir.app.pacs import DicomExportResult
 from mimir.app.schemas import AskRequest, IngestResult, PatientSummary, ResumeRequest, Timeline
 from mimir.app.service import ReviewService, findings_series
 from mimir.domain import Event
@@ -42,6 +44,19 @@ def _sse(thread_id: str, events: Iterator[Event]) -> Iterator[str]:
 
 def _stream(thread_id: str, events: Iterator[Event]) -> StreamingResponse:
     return StreamingResponse(iterate_in_threadpool(_sse(thread_id, events)), media_type="text/event-stream")
+
+
+@contextmanager
+def _pacs_refusals() -> Iterator[None]:
+    """No PACS configured: 409 (the server's state, not the request, is missing); PACS down or failing: 502."""
+    from mimir.app.pacs import PacsNotConfigured, PacsUnavailable
+
+    try:
+        yield
+    except PacsNotConfigured as e:
+        raise HTTPException(409, str(e)) from e
+    except PacsUnavailable as e:
+        raise HTTPException(502, str(e)) from e
 
 
 def build_router(service: ReviewService, guard, upload_limit: int) -> APIRouter:  # noqa: ANN001 - FastAPI dependency
@@ -95,6 +110,22 @@ def build_router(service: ReviewService, guard, upload_limit: int) -> APIRouter:
     def resume(thread_id: ThreadIdParam, req: ResumeRequest) -> StreamingResponse:
         """Resume a thread that paused on an ambiguous reference, with the reviewer's choice."""
         return _stream(thread_id, service.resume(thread_id, req.choice))
+
+    @r.post("/patients/{patient_key}/pacs-pull", response_model=IngestResult, responses={**REFUSED, 502: {}})
+    def pacs_pull(patient_key: PatientKeyParam) -> IngestResult:
+        """Pull the patient's studies from the configured PACS (DICOMweb); what is here already is skipped."""
+        from mimir.app.pacs import pull_patient
+
+        with _pacs_refusals():
+            return IngestResult(**pull_patient(service, patient_key))
+
+    @r.post("/threads/{thread_id}/dicom", response_model=DicomExportResult, responses={**REFUSED, 502: {}})
+    def dicom_export(thread_id: ThreadIdParam, stow: bool = Query(False)) -> DicomExportResult:
+        """The answer's SEG and SR (TID 1500); with ``stow`` also stored on the configured PACS."""
+        from mimir.app.pacs import export_dicom
+
+        with _pacs_refusals():
+            return export_dicom(service, thread_id, stow)[0]
 
     @r.get("/threads/{thread_id}", responses=REFUSED)
     def thread(thread_id: ThreadIdParam) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from mimir.app import pacs
 from mimir.app import review_view as rv
 from mimir.app.service import ReviewService
 
@@ -32,6 +33,7 @@ def build_ui(service: ReviewService, cache_ttl_s: int = 3600) -> gr.Blocks:
                     upload = gr.File(file_count="multiple", label="DICOM (files or zip), NIfTI, PNG/JPEG + manifest")
                     upload_btn = gr.Button("Ingest", elem_id="ingest")
                     upload_status = gr.Markdown(elem_id="upload-status")
+                    pull_btn = gr.Button("Pull this patient from the PACS", elem_id="pacs-pull")
             with gr.Column(scale=2):
                 gallery = gr.Gallery(label="Selected images", columns=4, height=180, elem_id="gallery")
                 with gr.Row():
@@ -48,6 +50,10 @@ def build_ui(service: ReviewService, cache_ttl_s: int = 3600) -> gr.Blocks:
                 choice = gr.Radio(choices=[], label="Which image did you mean?", visible=False, elem_id="choice")
                 resume = gr.Button("Continue with this choice", visible=False, elem_id="resume")
                 export = gr.DownloadButton("Export review (Markdown)", elem_id="export")
+                with gr.Row():
+                    dicom = gr.DownloadButton("Export as DICOM (SEG + SR)", elem_id="export-dicom")
+                    stow = gr.Checkbox(label="Also store on the PACS", value=False, elem_id="stow")
+                dicom_status = gr.Markdown(elem_id="dicom-status")
 
         ui.load(lambda: gr.update(choices=rv.patient_choices(service, "")), None, patient)
         search.change(lambda q: gr.update(choices=rv.patient_choices(service, q)), search, patient)
@@ -66,4 +72,7 @@ def build_ui(service: ReviewService, cache_ttl_s: int = 3600) -> gr.Blocks:
         overlay_pick.change(lambda o, s: rv.on_overlay(service, o, s), [overlay_pick, slice_slider], viewer)
         slice_slider.release(lambda o, s: rv.on_overlay(service, o, s), [overlay_pick, slice_slider], viewer)
         export.click(lambda th: rv.on_export(service, th), thread, export)
+        pull_btn.click(lambda p: pacs.on_pull(service, p), patient, upload_status).then(
+            lambda p: rv.on_patient(service, p), patient, [timeline, images, reviews, plot])
+        dicom.click(lambda th, st: pacs.on_export_dicom(service, th, st), [thread, stow], [dicom, dicom_status])
     return ui

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from mimir.domain import Answer, Case
 from mimir.memory.db import Database
+from mimir.results.errors import MixedPatients
 from mimir.results.seg import SegObject, build_seg
 from mimir.results.sources import Refused, seg_run, source_series
 from mimir.results.sr import build_sr, summary_lines
 
+__all__ = ["DicomExport", "MixedPatients", "build_objects", "export_answer"]
 log = logging.getLogger(__name__)
 
 
@@ -50,10 +52,6 @@ class DicomExport(BaseModel):
     objects: list[ExportedObject] = Field(default_factory=list)
     refused: list[RefusedObject] = Field(default_factory=list)
     stored: list[str] = Field(default_factory=list, description="SOP Instance UIDs the PACS accepted")
-
-
-class MixedPatients(ValueError):
-    """The answer's images belong to more than one patient: an export holds one patient's objects."""
 
 
 def _segs(session: Session, case: Case, answer: Answer, patient_key: str, refused: list[RefusedObject]) -> list[SegObject]:

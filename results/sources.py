@@ -18,11 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mimir.memory.models import Image, Series, ToolRun
+from mimir.results.errors import Refused
 from mimir.tools.geometry import IndexLesion, LabelMeasurement
 
-
-class Refused(ValueError):
-    """A result cannot be written as DICOM; the message says why."""
+__all__ = ["Refused", "SegRun", "SourceSeries", "load_mask", "seg_run", "source_series"]
 
 
 class SegRun(BaseModel):

@@ -82,36 +82,46 @@ def test_second_ingest_changes_nothing(reference: list[tuple], pacs_demo: PacsDe
     db.dispose()
 
 
-def test_filters_and_present_instances(pacs_demo: PacsDemo, orthanc: PacsServer, tmp_path: Path) -> None:
+def test_filters_and_present_instances(pacs_demo: PacsDemo, orthanc: PacsServer, flaky: Flaky, tmp_path: Path) -> None:
     settings = _settings(tmp_path, "data")
     db = open_database(settings)
     one = pacs_demo.patients[0]
-    key_slices = sorted((pacs_demo.folder / "dicom").glob("*.dcm"))
-    local = ingest_paths(db, key_slices, settings)  # some instances arrive from files first
-    mine = [i for i in local.items if i.status == "ingested"]
-    with db.session() as s:
-        on_disk = {s.get(Image, i.image_id).sop_uid for i in mine if s.get(Image, i.image_id).series.study.patient.patient_key == one}
-    report = ingest_dicomweb(db, settings, orthanc.url, patient=one, modalities=["MR"])
+    series_files = sorted(pacs_demo.series_dir.glob("*.dcm"))
+    local = ingest_paths(db, [*sorted((pacs_demo.folder / "dicom").glob("*.dcm")), *series_files[:5]], settings)
+    with db.session() as s:  # some instances arrive from files first: every key slice, 5 slices of the series
+        on_disk = {img.sop_uid for i in local.items if i.status == "ingested"
+                   if (img := s.get(Image, i.image_id)).series.study.patient.patient_key == one}
+    flaky.reset()
+    report = ingest_dicomweb(db, settings, flaky.url, patient=one, modalities=["MR"])
     assert {i.study_uid for i in report.items} == set(pacs_demo.studies[one])
     skipped = {i.path.rsplit("/", 1)[1] for i in _instances(report.items) if i.status == "skipped"}
-    assert skipped == on_disk and len(on_disk) == 4 * len(pacs_demo.studies[one])
+    assert skipped == on_disk and len(on_disk) == 4 * len(pacs_demo.studies[one]) + 5
     assert report.counts["ingested"] == pacs_demo.instances[one] - len(on_disk)
+    assert flaky.retrievals == len(series_files) - 5  # only the missing slices, one WADO-RS request each
+    with db.session() as s:
+        series = s.scalars(select(Series).where(Series.series_uid == pydicom_uid(series_files[0]))).one()
+        assert len(series.images) == len(series_files)
     assert ingest_dicomweb(db, settings, orthanc.url, modalities=["CT"]).items == []
     later = ingest_dicomweb(db, settings, orthanc.url, patient=one, since=date(2100, 1, 1))
     assert later.items == []
     db.dispose()
 
 
+def pydicom_uid(path: Path) -> str:
+    import pydicom
+
+    return str(pydicom.dcmread(path, stop_before_pixels=True).SeriesInstanceUID)
+
+
 def test_down_slow_and_failing_pacs(reference: list[tuple], pacs_demo: PacsDemo, flaky: Flaky, tmp_path: Path) -> None:
     settings = _settings(tmp_path, "data", timeout_s=0.5)
     db = open_database(settings)
-    env = {**os.environ, "MIMIR_DATA_DIR": str(settings.data_dir), "MIMIR_PACS__USERNAME": USER,
-           "MIMIR_PACS__PASSWORD": PASSWORD}
     closed = f"http://127.0.0.1:{_closed_port()}/dicom-web"
-    down = subprocess.run([MIMIR, "ingest", "--dicomweb", closed], env=env, capture_output=True, text=True, timeout=120)
+    down = subprocess.run([MIMIR, "ingest", "--dicomweb", closed], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "MIMIR_DATA_DIR": str(settings.data_dir)})
     assert down.returncode == 1 and f"Cannot reach the DICOMweb server at {closed}" in down.stderr
 
-    flaky.reset(delay_s=2.0)
+    flaky.reset(delay_s=1.5)
     slow = ingest_dicomweb(db, settings, flaky.url)
     assert slow.counts["ingested"] == 0 and slow.counts["failed"] > 0
     assert any("did not answer within 0.5 s" in i.reason for i in slow.items)

@@ -131,8 +131,32 @@ def test_demo_patient_through_the_pacs_and_back(app: typer.Typer, orthanc: PacsS
         check = subprocess.run(["dciodvfy", str(tmp_path / "sr.dcm")], capture_output=True, text=True, timeout=60)
         assert [x for x in check.stderr.splitlines() if x.startswith("Error")] == []
 
+    _review_screen(settings, patient, [first, second], {o["sop_instance_uid"] for o in objects[:2]})
+
     again = runner.invoke(app, ["ingest", "--dicomweb", orthanc.url, "--patient", patient, "--json"])
     counts = json.loads(again.stdout)["counts"]
     assert again.exit_code == 0 and counts["ingested"] == 0 and counts["failed"] == 0  # results are not images
     reasons = {i["reason"] for i in json.loads(again.stdout)["items"]}
     assert {"not an image series: SEG", "not an image series: SR"} <= reasons
+
+
+def _review_screen(settings: Settings, patient: str, image_ids: list[int], seg_uids: set[str]) -> None:
+    """The API and the review screen's actions: pull (nothing new), ask, export as DICOM."""
+    from fastapi.testclient import TestClient
+
+    from mimir.app import pacs
+    from mimir.app.server import create_app
+
+    client = TestClient(create_app(settings, with_ui=False), base_url="http://127.0.0.1")
+    pulled = client.post(f"/api/patients/{patient}/pacs-pull")
+    assert pulled.status_code == 200 and pulled.json()["counts"]["ingested"] == 0
+    assert "already here" in pacs.on_pull(client.app.state.service, patient)
+    stream = client.post("/api/ask", json={"question": QUESTION, "image_ids": image_ids, "patient_id": patient}).text
+    thread = json.loads(stream.split("event: thread\ndata: ", 1)[1].split("\n", 1)[0])["thread_id"]
+    exported = client.post(f"/api/threads/{thread}/dicom")
+    assert exported.status_code == 200, exported.text
+    body = exported.json()
+    assert {o["sop_instance_uid"] for o in body["objects"] if o["kind"] == "SEG"} == seg_uids  # same results, same UIDs
+    assert all("path" not in o and "/" not in o["file"] for o in body["objects"])  # no server paths in answers
+    zpath, message = pacs.on_export_dicom(client.app.state.service, thread, False)
+    assert zpath is not None and message.startswith("2 SEG and 1 SR written")
