@@ -8,8 +8,22 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
+    from langgraph.checkpoint.serde.base import SerializerProtocol
 
     from mimir.settings import Settings
+
+
+def serializer() -> SerializerProtocol:
+    """LangGraph's serializer, told which of mimir's state types it may read back from a checkpoint."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from mimir import domain
+    from mimir.agent import state
+
+    allowed = [domain.Case, domain.CaseImage, domain.ParsedQuestion, domain.Binding, domain.Resolution,
+               domain.Evidence, domain.ToolStep, domain.Answer, state.PlannedCall, state.ToolRecord,
+               state.TimelineSummary, state.Draft]
+    return JsonPlusSerializer(allowed_msgpack_modules=allowed)
 
 
 def open_checkpointer(settings: Settings) -> BaseCheckpointSaver:
@@ -20,7 +34,7 @@ def open_checkpointer(settings: Settings) -> BaseCheckpointSaver:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     Path(url).parent.mkdir(parents=True, exist_ok=True)
-    saver = SqliteSaver(sqlite3.connect(url, check_same_thread=False))
+    saver = SqliteSaver(sqlite3.connect(url, check_same_thread=False), serde=serializer())
     saver.setup()
     return saver
 
@@ -32,6 +46,6 @@ def _postgres(url: str) -> BaseCheckpointSaver:
 
     plain = url.replace("postgresql+psycopg://", "postgresql://").replace("postgresql+psycopg2://", "postgresql://")
     conn = Connection.connect(plain, autocommit=True, prepare_threshold=0, row_factory=dict_row)
-    saver = PostgresSaver(conn)  # type: ignore[arg-type]
+    saver = PostgresSaver(conn, serde=serializer())  # type: ignore[arg-type]
     saver.setup()
     return saver

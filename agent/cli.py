@@ -22,9 +22,10 @@ def ask(
     thread: str | None = typer.Option(None, "--thread", help="Thread id: follow-up questions reuse its results"),
     as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON (no live events, batch policy)"),
 ) -> None:
-    """Answer a question about several images, showing each step and tool live.
+    """Answer a question about several images, or about a patient's timeline, showing each step live.
 
-    ``mimir ask --case CASE.json`` or ``mimir ask --patient ID --images A B ... "question"``.
+    ``mimir ask --case CASE.json``, ``mimir ask --patient ID --images A B ... "question"``, or
+    ``mimir ask --patient ID "has the tumour grown since the prior?"`` (the studies come from the timeline).
     """
     from mimir.agent.service import Agent
     from mimir.output import emit, fail
@@ -51,8 +52,10 @@ def _case(settings: Settings, case_file: Path | None, patient: str | None, image
     if case_file is not None:
         case = Case.load(case_file)
         return case.model_copy(update={"patient_id": patient or case.patient_id})
+    if patient is not None and not images and args:
+        return Case(question=" ".join(args), patient_id=patient)
     if not images or len(args) < 2:
-        raise ValueError('Give --case CASE.json, or --images A B ... "question"')
+        raise ValueError('Give --case CASE.json, --images A B ... "question", or --patient ID "question"')
     *refs, question = args
     return Case(question=question, images=[CaseImage(path=_image_path(settings, r)) for r in refs], patient_id=patient)
 
@@ -104,8 +107,9 @@ def event_line(event: Event) -> str:
         "tool_started": f"  - {event.tool} {d.get('arguments', {})}",
         "tool_progress": f"    {event.tool} {float(d.get('fraction', 0)):.0%} {d.get('message', '')}",
         "tool_result": f"  + {event.tool} {d.get('status')} {float(d.get('duration_s') or 0):.2f}s {d.get('error') or d.get('summary') or ''}"[:160],
-        "interrupt": f"? '{d.get('mention')}' is ambiguous: " + "; ".join(
-            f"{c['option']}: images {[i + 1 for i in c['image_indices']]}" for c in d.get("candidates", [])),
+        "interrupt": f"? '{d.get('mention')}' is ambiguous ({d.get('reason', '')}): " + "; ".join(
+            f"{c['option']}: {c.get('label') or 'images ' + str([i + 1 for i in c['image_indices']])}"
+            for c in d.get("candidates", [])),
         "answer": "= answer",
     }
     return kinds.get(event.kind, f"{event.kind} {d}")

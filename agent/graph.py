@@ -1,7 +1,8 @@
 """All of the planner's wiring in one place.
 
-intake -> resolve -> classify -> (rules / JSON planner) plan -> act x N (Send) -> check -> plan ... -> answer
-                               -> (tool-calling LLM)     llm_agent <-> llm_tools -> answer
+intake -> classify -> gather -> resolve -> (rules / JSON planner) plan -> act x N (Send) -> check -> plan ... -> answer
+                                         -> (tool-calling LLM)     llm_agent <-> llm_tools -> answer
+                     gather -> answer when a study reference cannot be bound (the turn abstains with the reason)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from mimir.agent.nodes.act import act
 from mimir.agent.nodes.answer import answer
 from mimir.agent.nodes.check import check
 from mimir.agent.nodes.classify import classify
+from mimir.agent.nodes.gather import gather_node
 from mimir.agent.nodes.intake import intake
 from mimir.agent.nodes.llm import llm_agent, llm_tools
 from mimir.agent.nodes.plan import plan
@@ -28,6 +30,11 @@ def route_planner(state: AgentState, runtime: Runtime[AgentContext]) -> Literal[
     """Tool-calling chat models run the ReAct loop; every other planner runs plan/act/check."""
     del state
     return "llm_agent" if getattr(runtime.context.planner, "tool_calling", False) else "plan"
+
+
+def after_gather(state: AgentState) -> Literal["resolve", "answer"]:
+    """A turn that could not bind its studies ends with the reason; else the references are resolved."""
+    return "answer" if state.get("draft") is not None else "resolve"
 
 
 def fan_out(state: AgentState) -> list[Send] | Literal["answer"]:
@@ -46,14 +53,15 @@ def after_llm(state: AgentState) -> Literal["llm_tools", "answer"]:
 def build_graph(checkpointer: Checkpointer = None):  # noqa: ANN201 - CompiledStateGraph is generic
     """The compiled graph; pass a checkpointer for threads, follow-ups and interrupts."""
     g = StateGraph(AgentState, context_schema=AgentContext)
-    for name, node in (("intake", intake), ("resolve", resolve), ("classify", classify), ("plan", plan),
+    for name, node in (("intake", intake), ("classify", classify), ("gather", gather_node), ("resolve", resolve), ("plan", plan),
                        ("act", act), ("check", check), ("answer", answer), ("llm_agent", llm_agent),
                        ("llm_tools", llm_tools)):
         g.add_node(name, node)  # type: ignore[call-overload]
     g.add_edge(START, "intake")
-    g.add_edge("intake", "resolve")
-    g.add_edge("resolve", "classify")
-    g.add_conditional_edges("classify", route_planner, ["plan", "llm_agent"])
+    g.add_edge("intake", "classify")
+    g.add_edge("classify", "gather")
+    g.add_conditional_edges("gather", after_gather, ["resolve", "answer"])
+    g.add_conditional_edges("resolve", route_planner, ["plan", "llm_agent"])
     g.add_conditional_edges("plan", fan_out, ["act", "answer"])
     g.add_edge("act", "check")
     g.add_edge("check", "plan")

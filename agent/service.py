@@ -113,7 +113,8 @@ class Agent:
                 yield chunk
             elif mode == "updates" and isinstance(chunk, dict) and "__interrupt__" in chunk:
                 for intr in chunk["__interrupt__"]:
-                    yield Event(kind="interrupt", node="resolve", data={"thread_id": thread_id, **intr.value})
+                    yield Event(kind="interrupt", node=intr.value.get("node", "resolve"),
+                                data={"thread_id": thread_id, **intr.value})
 
     def state(self, thread_id: str) -> dict[str, Any]:
         """The thread's latest state values (for inspection and the chat app)."""

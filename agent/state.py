@@ -82,6 +82,8 @@ class AgentState(TypedDict, total=False):
     previous: dict[str, Any]
     timeline: TimelineSummary
     resolution: Resolution
+    #: Mentions bound to timeline studies before resolving (mention -> case image indices).
+    settled: dict[str, list[int]]
     rounds: int
     started_at: float
     pending: list[PlannedCall]

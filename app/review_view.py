@@ -12,7 +12,7 @@ from PIL import Image as PILImage
 
 from mimir.app import render
 from mimir.app.errors import BadInput, NotFound, PatientMismatch, Unreadable
-from mimir.app.schemas import AskByImages
+from mimir.app.schemas import AskByImages, AskByPatient
 from mimir.app.service import ReviewService, findings_series
 from mimir.domain import Answer, Event
 
@@ -134,8 +134,10 @@ def _stream(service: ReviewService, events: Iterator[Event], thread_id: str, his
             yield (history, thread_id, *keep, *hidden)
         elif ev.kind == "interrupt":
             cands = ev.data.get("candidates", [])
-            opts = [(f"image(s) {[i + 1 for i in c]}", json.dumps(c)) for c in cands]
-            history = [*history, {"role": "assistant", "content": f"“{ev.data.get('mention', '')}” is ambiguous: please choose."}]
+            opts = [(c.get("label") or f"image(s) {[i + 1 for i in c['image_indices']]}",
+                     json.dumps(c["image_indices"] or [c["option"]])) for c in cands]
+            why = ev.data.get("reason") or "it is ambiguous"
+            history = [*history, {"role": "assistant", "content": f"“{ev.data.get('mention', '')}”: {why}. Please choose."}]
             yield (history, thread_id, *keep, gr.update(choices=opts, visible=True, value=None), gr.update(visible=True))
             return
         elif ev.kind == "answer":
@@ -153,18 +155,20 @@ def on_ask(service: ReviewService, question: str, ids: list[int] | None, key: st
            thread_id: str | None, history: History | None) -> Iterator[tuple]:
     """Ask about the chosen images; tool steps and the answer stream into the chat."""
     history = [*(history or []), {"role": "user", "content": question}]
-    if not ids:
-        yield (history + [{"role": "assistant", "content": "Choose at least one image first."}], thread_id,
+    if not ids and not key:
+        yield (history + [{"role": "assistant", "content": "Choose a patient or at least one image first."}], thread_id,
                *(gr.update(),) * 4, gr.update(visible=False), gr.update(visible=False))
         return
+    chosen = list(ids or [])
+    request = (AskByImages(question=question, image_ids=chosen, patient_id=key, thread_id=thread_id) if chosen else
+               AskByPatient(question=question, patient_id=str(key), thread_id=thread_id))  # the timeline picks the studies
     try:
-        thread_id, events = service.ask(AskByImages(question=question, image_ids=list(ids), patient_id=key,
-                                                   thread_id=thread_id))
+        thread_id, events = service.ask(request)
     except REFUSALS as e:
         yield (history + [{"role": "assistant", "content": f"**Refused:** {e}"}], thread_id,
                *(gr.update(),) * 4, gr.update(visible=False), gr.update(visible=False))
         return
-    yield from _stream(service, events, thread_id, history, list(ids), key)
+    yield from _stream(service, events, thread_id, history, chosen, key)
 
 
 def on_resume(service: ReviewService, choice: str | None, thread_id: str, history: History,

@@ -100,7 +100,17 @@ class AskByCase(BaseModel):
     thread_id: ThreadId | None = Field(default=None, description="Continue this thread (of the same patient)")
 
 
-AskRequest = AskByImages | AskByCase
+class AskByPatient(BaseModel):
+    """A question about a patient's timeline: the planner picks the studies and images it refers to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=4000)
+    patient_id: Identifier = Field(description="The patient whose timeline the question is about")
+    thread_id: ThreadId | None = Field(default=None, description="Continue this thread (of the same patient)")
+
+
+AskRequest = AskByImages | AskByCase | AskByPatient
 
 
 class ResumeRequest(BaseModel):

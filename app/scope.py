@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mimir.app.errors import NotFound, PatientMismatch, Unreadable
-from mimir.app.schemas import AskByCase, AskRequest
+from mimir.app.schemas import AskByCase, AskByPatient, AskRequest
 from mimir.domain import Case, CaseImage
 from mimir.memory.intake import check_one_patient, register_case
 from mimir.memory.models import Image, Patient, Series, Study, ToolRun
@@ -32,7 +32,14 @@ def stored_file(session: Session, image_id: int) -> Path:
 
 
 def case_for(session: Session, settings: Settings, req: AskRequest) -> Case:
-    """The case a request describes, checked: known images of one patient, the one it names (if any)."""
+    """The case a request describes, checked: known images of one patient, the one it names (if any).
+
+    A question about a patient alone names no images: the planner takes them from that patient's timeline.
+    """
+    if isinstance(req, AskByPatient):
+        if session.scalar(select(Patient.id).where(Patient.patient_key == req.patient_id)) is None:
+            raise NotFound(f"Unknown patient '{req.patient_id}'")
+        return Case(question=req.question, patient_id=req.patient_id)
     if isinstance(req, AskByCase):
         given = [CaseImage(path="", **im.model_dump()) for im in req.case.images]
         patient = req.case.patient_id

@@ -36,12 +36,16 @@ class CaseImage(BaseModel):
 
 
 class Case(BaseModel):
-    """A question about an ordered list of images, optionally for a known patient."""
+    """A question about an ordered list of images, optionally for a known patient.
+
+    A question about a patient alone ("has it grown since the prior?") has no images: the planner
+    takes them from the patient's timeline.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     question: str
-    images: list[CaseImage] = Field(min_length=1)
+    images: list[CaseImage] = Field(default_factory=list, description="Empty: the patient's timeline provides them")
     patient_id: str | None = None
 
     @classmethod

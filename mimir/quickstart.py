@@ -2,7 +2,8 @@
 
 Builds demo patients with known ground truth, loads them into the local timeline (so ``mimir serve``
 shows them), answers their Med-MIM-style questions with the rules planner and mimir's own experts,
-and prints the accuracy per ability and one answer with its evidence.
+builds the retrieval index over the timeline (so "have we seen similar cases?" can be asked), and
+prints the accuracy per ability and one answer with its evidence.
 """
 
 from __future__ import annotations
@@ -37,7 +38,26 @@ def run_quickstart(settings: Settings, patients: int, seed: int, concurrency: in
     summary, records = run_eval(opts, settings)
     example = next((r for r in records.values() if r.status == "ok" and r.score == 1.0 and r.steps), None)
     return {"timeline": load_report.counts, "summary": summary_json(summary, run_dir),
-            "example": example.model_dump(mode="json") if example else None}
+            "example": example.model_dump(mode="json") if example else None, "index": build_index(settings)}
+
+
+def build_index(settings: Settings) -> dict[str, Any]:
+    """Build the retrieval index over the timeline; images it cannot embed are counted with the reason."""
+    from mimir.memory.db import open_database
+    from mimir.tools.retrieval.service import make_index
+
+    db = open_database(settings)
+    try:
+        with db.session() as session:
+            index = make_index(settings)
+            try:
+                status = index.build(session)
+            finally:
+                index.close()
+    finally:
+        db.dispose()
+    return {"studies": status.entries, "vectors": {s: i.vectors for s, i in status.spaces.items()},
+            "skipped": status.skipped, "path": status.path}
 
 
 def _human(result: dict[str, Any]) -> str:
@@ -51,8 +71,12 @@ def _human(result: dict[str, Any]) -> str:
         lines += ["", f"example ({ex['key']}): answered {ex['letter']} (gold {ex['gold_letter']}): {ex['text']}"]
         lines += [f"  tool {st['tool']} on images {st.get('image_indices')}: {st.get('summary', '')}" for st in ex["steps"]]
         lines += [f"  evidence: {e['statement']}" for e in ex["evidence"]]
+    idx = result["index"]
+    lines += ["", f"retrieval index: {idx['studies']} studies, vectors {idx['vectors']} in {idx['path']}"]
+    lines += [f"  left out {n} image(s): {why}" for why, n in idx["skipped"].items()]
     lines += ["", f"run folder: {s['run_dir']}  (mimir eval report {s['run_dir']})",
-              "review the patients: mimir serve  ->  http://127.0.0.1:7860"]
+              "review the patients: mimir serve  ->  http://127.0.0.1:7860",
+              'ask about a patient: mimir ask --patient <id> "Has the tumour grown since the prior study?"']
     return "\n".join(lines)
 
 

@@ -31,7 +31,8 @@ Concept = Literal[
     "procedure", "comparative", "superlative", "negation", "time", "ordinal", "cardinal", "collective", "determiner",
     "answer",
     "finding", "diagnosis", "quantity", "prognosis", "course", "compare", "identify", "attribute_noun", "joiner",
-    "preposition", "filler", "list_place", "predicate", "follow_up", "wh_word",
+    "preposition", "filler", "list_place", "predicate", "follow_up", "wh_word", "span",
+    "lookup",
 ]
 Change = Literal["increase", "decrease", "stable", "new", "resolved", "gross_total", "partial"]
 Comparative = Literal["more", "less", "equal"]

@@ -53,3 +53,24 @@ def test_case_paths_are_refused_inside_and_outside_the_data_dir(tmp_path: Path) 
         r = client.post("/api/ask", json={"question": "Is it larger?", "case": {"images": [{"path": path}]}})
         assert r.status_code == 422, r.text
         assert path not in r.text  # the refusal does not echo the request
+
+
+def test_a_patient_question_needs_no_image_ids(tmp_path: Path) -> None:
+    import json
+
+    from mimir.memory.db import open_database
+    from mimir.memory.ingest import ingest_paths
+
+    settings = Settings(data_dir=tmp_path / "d").ensure_dirs()
+    png = tmp_path / "scan.png"
+    __import__("PIL.Image", fromlist=["Image"]).fromarray(__import__("numpy").zeros((16, 16), "uint8")).save(png)
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps([{"path": str(png), "patient_id": "P-ONE", "date": "2024-01-01", "modality": "MR"}]))
+    ingest_paths(open_database(settings), [png], settings, manifest=manifest)
+    client = TestClient(create_app(settings, with_ui=False), base_url="http://127.0.0.1")
+    question = "Has the tumour grown since the prior study?"
+    assert client.post("/api/ask", json={"question": question, "patient_id": "NOBODY"}).status_code == 404
+    r = client.post("/api/ask", json={"question": question, "patient_id": "P-ONE"})
+    assert r.status_code == 200
+    answer = [line for line in r.text.splitlines() if line.startswith("data:") and '"answer"' in line][-1]
+    assert '"status":"abstained"' in answer and "no prior study" in answer

@@ -169,6 +169,6 @@ def test_bundles_declare_their_capabilities_in_metadata(settings: Settings) -> N
     assert ("segments", "brain tumour", ("MR",), (2,), "brain_mri_lesion_seg") in declared
     assert ("segments", "intracranial haemorrhage", ("CT",), (2,), "head_ct_haemorrhage_seg") in declared
     assert ("classifies", "sequence", ("MR",), (2,), "mr_sequence_classifier") in declared
-    assert ("classifies", "laterality", ("FUNDUS",), (2,), "fundus_laterality_classifier") in declared
+    assert ("classifies", "laterality", ("OP",), (2,), "fundus_laterality_classifier") in declared
     described = registry.get("compare").describe(settings)
     assert described["capabilities"] == [{"kind": "compares_over_time", "target": "lesion size"}]

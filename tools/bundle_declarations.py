@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from mimir.tools.capabilities import Capability, classifies, segments
+from mimir.tools.capabilities import Capability, canonical_modality, classifies, segments
 
 if TYPE_CHECKING:
     from mimir.settings import Settings
@@ -44,7 +44,8 @@ def _foreground(bundle: BundleInfo) -> tuple[str, ...]:
 
 def bundle_capabilities(bundle: BundleInfo) -> tuple[Capability, ...]:
     """What one bundle declares (or, without declarations, what its task implies)."""
-    common: dict[str, Any] = {"modalities": bundle.modalities, "dims": (bundle.dims,),
+    common: dict[str, Any] = {"modalities": tuple(m for m in map(canonical_modality, bundle.modalities) if m),
+                              "dims": (bundle.dims,),
                               "arguments": {"expert": bundle.name}, "source": bundle.name}
     declared = _declared(bundle)
     if not declared:
@@ -55,7 +56,7 @@ def bundle_capabilities(bundle: BundleInfo) -> tuple[Capability, ...]:
     for item in declared:
         values = _foreground(bundle) if item.get("kind") == "segments" else tuple(v for _, v in sorted(bundle.labels.items()))
         fields = {"values": values, **common, **{k: v for k, v in item.items() if k != "arguments"}}
-        fields["modalities"] = tuple(str(m).upper() for m in fields["modalities"])
+        fields["modalities"] = tuple(m for m in (canonical_modality(str(x)) for x in fields["modalities"]) if m)
         fields["prefers"] = {k: tuple(v) for k, v in (fields.get("prefers") or {}).items()}
         try:
             out.append(Capability(**fields))

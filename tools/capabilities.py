@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mimir import vocabulary as voc
 from mimir.tools.errors import RegistrationError
 from mimir.tools.geometry import IndexLesion, LabelMeasurement
 
@@ -38,7 +39,8 @@ class Capability(BaseModel):
     target: str = Field(default="", description="segments: the finding or structure; classifies: the attribute "
                                                 "(sequence, laterality, view, finding); measures: the quantity")
     values: tuple[str, ...] = Field(default=(), description="classifies: the values; segments: the label names")
-    modalities: tuple[str, ...] = Field(default=(), description="Modalities it takes (MR, CT, FUNDUS, ...); empty: any")
+    modalities: tuple[str, ...] = Field(default=(), description="Modalities it takes, as the vocabulary names them "
+                                                                  "(MR, CT, XR, MG, OP, ...); empty: any")
     dims: tuple[int, ...] = Field(default=(), description="Image dimensions it takes (2, 3); empty: any")
     unit: str | None = Field(default=None, description="measures: the unit of the value")
     field: str | None = Field(default=None, description="measures: the result field that holds the value")
@@ -49,7 +51,8 @@ class Capability(BaseModel):
 
     def takes(self, modality: str | None = None, dims: int | None = None) -> bool:
         """True when an image of this modality and dimension is within the declaration (unknown: yes)."""
-        mod_ok = not self.modalities or modality is None or modality.upper() in self.modalities
+        modality = canonical_modality(modality)
+        mod_ok = not self.modalities or modality is None or modality in self.modalities
         return mod_ok and (not self.dims or dims is None or dims in self.dims)
 
     def describe(self) -> str:
@@ -61,8 +64,15 @@ class Capability(BaseModel):
         return " ".join(x for x in (self.kind.replace("_", " "), what, f"({where})" if where else "") if x)
 
 
+def canonical_modality(value: str | None) -> str | None:
+    """A modality as the clinical vocabulary names it ('MRI' -> 'MR', 'FUNDUS' -> 'OP'); unknown codes upper-cased."""
+    if not value:
+        return None
+    return voc.code_of("modality", value) or voc.modality_of(value) or value.strip().upper()
+
+
 def _upper(items: tuple[str, ...] | list[str]) -> tuple[str, ...]:
-    return tuple(str(m).upper() for m in items)
+    return tuple(m for m in (canonical_modality(str(x)) for x in items) if m)
 
 
 def segments(target: str, *, labels: tuple[str, ...] = (), modalities: tuple[str, ...] = (), dims: tuple[int, ...] = (),

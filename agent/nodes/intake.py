@@ -37,7 +37,7 @@ def intake(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     same_images = previous.get("paths") == [i.path for i in case.images]
     update: dict[str, Any] = {
         "case": case, "turn": state.get("turn", 0) + 1, "timeline": timeline, "rounds": 0,
-        "started_at": time.time(), "pending": [], "draft": None, "answer": None,
+        "started_at": time.time(), "pending": [], "draft": None, "answer": None, "settled": {},
         "evidence": Overwrite([]), "steps": Overwrite([]), "policy_notes": Overwrite([]),
     }
     if not same_images:

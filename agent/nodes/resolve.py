@@ -35,7 +35,12 @@ def resolve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
     resolution = resolve_case(state["case"])
     notes: list[str] = []
     bindings: list[Binding] = []
+    settled = state.get("settled") or {}
     for b in resolution.bindings:
+        if b.mention in settled:
+            bindings.append(b.model_copy(update={"image_indices": settled[b.mention], "candidates": [], "confidence": 1.0,
+                                                 "reason": "bound to a study of the patient's timeline"}))
+            continue
         if not b.candidates or tool_decides(b):
             bindings.append(b)
             continue
@@ -55,7 +60,7 @@ def _ask(state: AgentState, binding: Binding) -> list[int]:
     """Pause the thread until a person picks a candidate (an index into candidates or image indices)."""
     images = state["case"].images
     choice = interrupt({
-        "mention": binding.mention, "reason": binding.reason,
+        "node": "resolve", "mention": binding.mention, "reason": binding.reason,
         "candidates": [{"option": k, "image_indices": c,
                         "images": [{"index": i, "path": images[i].path, "image_id": images[i].image_id,
                                     "study_date": str(images[i].study_date or "")} for i in c]}

@@ -6,8 +6,7 @@ them, else from a classifier expert run on each image.
 
 from __future__ import annotations
 
-import re
-
+from mimir import vocabulary as voc
 from mimir.agent import options as opt
 from mimir.agent.planners import common, routing
 from mimir.agent.planners.base import Decision, PlanView
@@ -16,8 +15,11 @@ from mimir.agent.state import Draft, PlannedCall
 from mimir.domain import CaseImage, Evidence
 from mimir.tools.capabilities import ClassificationReading
 
-_LATEST = re.compile(r"\b(most recent|latest|newest|last examination)\b", re.I)
-_EARLIEST = re.compile(r"\b(baseline|earliest|oldest|first examination)\b", re.I)
+
+def _time_asked(stem: str) -> str | None:
+    """'latest' or 'baseline' when the stem asks which image is the most recent or the earliest."""
+    role = voc.time_of(stem)
+    return role if role in ("latest", "baseline") else None
 
 
 def _target(view: PlanView) -> tuple[str, str | None]:
@@ -35,7 +37,7 @@ def _from_metadata(attribute: str, image: CaseImage) -> str | None:
 def plan(view: PlanView) -> Decision | None:
     """Labels still needed (classifier calls), else the option; None hands over to the visual route."""
     n, options = len(view.case.images), view.question.options
-    if _LATEST.search(view.question.stem) or _EARLIEST.search(view.question.stem):
+    if _time_asked(view.question.stem) is not None:
         return by_date(view)
     kind, target = _target(view)
     names_images = any(opt.image_of(v, n) is not None for v in options.values())
@@ -56,9 +58,8 @@ def plan(view: PlanView) -> Decision | None:
     else:
         letter = opt.letter_for_label(options, labels[asked]) if asked is not None else None
     if not view.question.closed:
-        names = {"T1": "T1-weighted", "T1C": "T1-weighted post-contrast", "T2": "T2-weighted", "FLAIR": "FLAIR",
-                 "L": "the left eye", "R": "the right eye"}
-        text = "; ".join(f"Image {i + 1} is {names.get(lab, lab)}" for i, lab in labels.items())
+        concept = opt.concept_of(next(iter(labels.values()), "")) or kind
+        text = "; ".join(f"Image {i + 1} is {voc.name_of(concept, lab)}" for i, lab in labels.items())
         return Draft(text=text + ".", evidence=evidence)
     return Draft(letter=letter, text=f"{letter}: {options[letter]}", evidence=evidence) if letter else None
 
@@ -94,7 +95,7 @@ def by_date(view: PlanView) -> Draft | None:
     dates = [img.study_date for img in images]
     if any(d is None for d in dates) or len(set(dates)) < len(dates):
         return None
-    latest = bool(_LATEST.search(view.question.stem))
+    latest = _time_asked(view.question.stem) == "latest"
     pick = max if latest else min
     index = pick(range(len(images)), key=lambda i: dates[i])  # type: ignore[arg-type, return-value]
     evidence = [Evidence(statement=f"Image {i + 1} was taken on {d}", image_indices=[i],

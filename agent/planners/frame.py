@@ -12,15 +12,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
+from mimir import vocabulary as voc
 from mimir.agent.planners import words
 from mimir.agent.planners.base import PlanView
 from mimir.domain import CaseImage
-
-_NADIR = re.compile(r"\bnadir\b|\brecist\b|\brano\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,7 @@ def frame_of(view: PlanView) -> Frame:
     """The comparison the question asks for."""
     images = view.case.images
     bound = named_images(view)
-    nadir = bool(_NADIR.search(view.question.stem))
+    nadir = "nadir" in voc.values_in(view.question.stem, "span")
     reference: Literal["first", "nadir"] = "nadir" if nadir else "first"
     if len(bound) >= 2:
         return Frame(_time_order(images, bound), reference, "the images the question names")

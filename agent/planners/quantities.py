@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from mimir import vocabulary as voc
 from mimir.agent import options as opt
 from mimir.agent.offers import Offer
 from mimir.agent.planners import common, words
@@ -17,11 +18,11 @@ from mimir.agent.planners.frame import named_images
 from mimir.agent.state import Draft, PlannedCall
 from mimir.domain import Evidence
 
-_MORE = r"larger|largest|bigger|biggest|greater|greatest|higher|highest|more|most"
-_LESS = r"smaller|smallest|lower|lowest|less|least|fewer|fewest"
-_NOUN = r"(?:images?|scans?|ones?|files?|pictures?|photos?|photographs?|studies|study|slices?|volumes?)"
-_WHICH = re.compile(rf"\bwhich\s+(?:of\s+(?:the|these)\s+(?:\w+\s+)?)?{_NOUN}?\s*(?:\w+\s+)?(?:has|have|shows?|carries|contains?|displays?|demonstrates?)\s+"
-                    rf"(?:the\s+|a\s+)?(?P<dir>{_MORE}|{_LESS})\s+(?P<q>[a-z][\w\s-]*?)\s*(?:\?|$|,|\.|\bthan\b)", re.I)
+_DIR = f"(?:{voc.pattern('superlative')}|{voc.pattern('comparative')})"
+_NOUN = f"(?:{voc.pattern('image_noun')}|{voc.pattern('modality')}|ones?|files?)"
+_WHICH = re.compile(rf"\bwhich\s+(?:of\s+(?:the|these)\s+(?:\w+\s+)?)?{_NOUN}?\s*(?:\w+\s+)?"
+                    rf"(?:has|have|shows?|carries|contains?|displays?|demonstrates?)\s+"
+                    rf"(?:the\s+|a\s+)?(?P<dir>{_DIR})\s+(?P<q>[a-z][\w\s-]*?)\s*(?:\?|$|,|\.|\bthan\b)", re.I)
 _WHAT = re.compile(r"\bwhat\s+is\s+the\s+(?P<q>[a-z][\w\s-]*?)\s+of\s+(?:the\s+|each\s+|every\s+|these\s+)?"
                    rf"(?:\w+\s+)?{_NOUN}", re.I)
 
@@ -29,20 +30,22 @@ _WHAT = re.compile(r"\bwhat\s+is\s+the\s+(?P<q>[a-z][\w\s-]*?)\s+of\s+(?:the\s+|
 def asked_quantity(stem: str) -> tuple[str, str | None] | None:
     """(quantity, 'more'/'less' or None) the stem asks about per image, or None."""
     if m := _WHICH.search(stem):
-        return m.group("q").strip().lower(), "more" if re.fullmatch(_MORE, m.group("dir"), re.I) else "less"
+        d = m.group("dir")
+        more = voc.superlative_of(d) == "most" or voc.comparative_of(d) == "more"
+        return m.group("q").strip().lower(), "more" if more else "less"
     if m := _WHAT.search(stem):
         return m.group("q").strip().lower(), None
     return None
 
 
-#: Words that only say "how much" of something; a quantity made of them alone is a lesion's size.
-_AMOUNT = {"size", "sizes", "area", "volume", "extent", "burden", "amount", "one", "lesion", "load"}
-
-
 def _is_lesion_size(view: PlanView, quantity: str) -> bool:
-    rest = [w for w in re.findall(r"[a-z]+", quantity) if w not in _AMOUNT]
-    return not rest or bool(words.findings_named(quantity)) or any(
-        _matches(o, quantity) for o in view.offers.find("segments"))
+    """True when the quantity is a finding's size ("lesion", "tumour burden") or only an amount ("size", "one")."""
+    if words.findings_named(quantity) or any(_matches(o, quantity) for o in view.offers.find("segments")):
+        return True
+    rest = quantity
+    for m in sorted(voc.find(quantity, "quantity", "image_noun"), key=lambda m: -m.start):
+        rest = rest[:m.start] + rest[m.end:]
+    return not [w for w in re.findall(r"[a-z]+", rest) if w not in ("one", "ones")]
 
 
 def _matches(offer: Offer, quantity: str) -> bool:

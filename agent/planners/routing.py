@@ -7,14 +7,10 @@ image of a modality it takes. Nothing here names a tool or a bundle.
 
 from __future__ import annotations
 
-import re
-
 from mimir.agent.offers import Offer
 from mimir.agent.planners import words
 from mimir.agent.planners.base import PlanView
 from mimir.tools.capabilities import Capability
-
-_STOP = {"the", "a", "an", "of", "and", "or", "in", "on", "with", "brain", "head", "lesion", "image", "scan"}
 
 
 def image_modality(view: PlanView, index: int) -> str | None:
@@ -27,14 +23,12 @@ def target_score(capability: Capability, text: str) -> int:
     """How well a capability's target matches what ``text`` asks about: shared findings, then shared words."""
     mine = words.findings_named(" ".join((capability.target, *capability.values)))
     asked = words.findings_named(text)
-    shared = len(mine & asked)
-    own_words = {w for w in re.findall(r"[a-z]+", capability.target.lower()) if w not in _STOP and len(w) > 2}
-    return 2 * shared + sum(1 for w in own_words if re.search(rf"\b{w}", text.lower()))
+    return 2 * len(mine & asked) + sum(1 for w in words.content_words(capability.target) if w in words.content_words(text))
 
 
 def named_findings_unmet(view: PlanView, offers: list[Offer]) -> set[str]:
     """Specific findings the question names that none of ``offers`` targets (empty when all are met)."""
-    asked = words.findings_named(view.case.question) - {words.GENERIC_FINDING}
+    asked = words.findings_named(view.case.question)
     covered: set[str] = set()
     for o in offers:
         covered |= words.findings_named(" ".join((o.capability.target, *o.capability.values)))

@@ -1,5 +1,8 @@
 """The deterministic planner (the default): question + image metadata + declared capabilities -> plan.
 
+- a look-up in the timeline ("have we seen similar cases, and how did they evolve?", "which prior
+  studies ...?"): a capability that retrieves similar cases or priors, citing each study it found
+  (:mod:`~mimir.agent.planners.lookup`);
 - a quantity of each image that a tool declares it measures ("which image has the larger file
   size?"): that tool on every image, then the option (:mod:`~mimir.agent.planners.quantities`);
 - temporal / comparison: a capability that segments the finding on that modality on every compared
@@ -15,7 +18,7 @@ used without changes here.
 
 from __future__ import annotations
 
-from mimir.agent.planners import coref, quantities, sizes
+from mimir.agent.planners import coref, lookup, quantities, sizes
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.common import visual
 from mimir.agent.state import Draft
@@ -28,7 +31,7 @@ class RulesPlanner:
 
     def next(self, view: PlanView) -> Decision:
         """The next calls or the final draft for this turn."""
-        decision = quantities.plan(view)
+        decision = lookup.plan(view) or quantities.plan(view)
         if decision is None and view.ability in ("temporal", "comparison"):
             decision = sizes.plan(view)
         elif decision is None and view.ability == "coreference":

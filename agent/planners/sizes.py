@@ -8,8 +8,7 @@ available it adds response categories to the evidence.
 
 from __future__ import annotations
 
-import re
-
+from mimir import vocabulary as voc
 from mimir.agent import options as opt
 from mimir.agent.offers import Offer
 from mimir.agent.planners import common, routing, words
@@ -174,7 +173,7 @@ def choose(view: PlanView, sized: dict[int, float], change: opt.Change, evidence
         return Draft(text=describe(sized, change, evidence), evidence=evidence)
     letter = opt.letter_for_change(options, change)
     if letter is None and any(opt.image_of(v, n) is not None for v in options.values()):
-        want_small = bool(re.search(r"\b(smaller|less|least|decreas|shrunk)", view.question.stem, re.I))
+        want_small = asks_for_less(view.question.stem)
         ranked = sorted(sized, key=lambda i: sized[i], reverse=not want_small)
         if sized[ranked[0]] != sized[ranked[1]]:
             letter = opt.letter_for_image(options, ranked[0], n)
@@ -201,9 +200,15 @@ def describe(sized: dict[int, float], change: opt.Change, evidence: list[Evidenc
     return f"The lesion is {_WORDS[change]} on image {order[-1] + 1} compared with image {order[0] + 1}: {sizes}."
 
 
+def asks_for_less(stem: str) -> bool:
+    """True when the stem asks for the smaller amount ("the smaller lesion", "the lowest burden")."""
+    found = [m.value for m in voc.find(stem, "comparative", "superlative") if not m.negated]
+    return bool(found) and all(v in ("less", "least") for v in found)
+
+
 def _asks_resection(view: PlanView) -> bool:
     return any(opt.change_of(v) in ("gross_total", "partial") for v in view.question.options.values()) or bool(
-        re.search(r"resect", view.question.stem, re.I))
+        "resection" in voc.values_in(view.question.stem, "procedure"))
 
 
 def _resection(pre: ToolRecord, post: ToolRecord, unit: str, evidence: list[Evidence]) -> opt.Change | None:

@@ -19,6 +19,8 @@ def _human(status: dict, elapsed: float | None = None) -> str:
     for space, info in status["spaces"].items():
         lines.append(f"  {space}: {info['vectors']} vectors, {info['embedder']}@{info['version']}, "
                      f"{info['dim']}-d, {info['kind']}")
+    for reason, count in (status.get("skipped") or {}).items():
+        lines.append(f"  skipped {count} image(s): {reason}")
     if elapsed is not None:
         lines.append(f"  took {elapsed:.1f} s")
     return "\n".join(lines)

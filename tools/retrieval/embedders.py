@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from mimir.tools.errors import ToolUnavailable
+from mimir.tools.errors import ToolCannotHandle, ToolUnavailable
 
 if TYPE_CHECKING:
     from mimir.settings import Settings
@@ -137,23 +137,54 @@ class ThumbnailEmbedder:
 
 
 class ExpertImageEmbedder:
-    """mimir's expert encoder (``mimir.tools.experts.embed``) for one bundle's modality."""
+    """mimir's expert encoder (``mimir.tools.experts.embed``) for one bundle's modality and dimensions."""
 
-    def __init__(self, bundle_dir: Path, modality: str) -> None:
+    def __init__(self, bundle_dir: Path, modality: str, dims: int = 2) -> None:
         from mimir.tools.experts import embed as expert_embed
 
         self._impl = expert_embed
         self.bundle_dir = bundle_dir
         self.modalities: tuple[str, ...] = (modality.upper(),)
+        self.dims = dims
         self.name = f"expert:{bundle_dir.name}"
         self.version = str(_expert_version(expert_embed, bundle_dir))
         self.dim = 0  # known after the first call
 
+    def refuses(self, path: Path) -> str | None:
+        """Why this encoder cannot embed ``path`` (a volume for a 2D encoder, an unreadable file), else None."""
+        dims = image_dims(path)
+        if dims is None:
+            return f"{path.name} cannot be read as an image"
+        if dims != self.dims:
+            return f"{self.name} embeds {self.dims}D images; {path.name} is {dims}D"
+        return None
+
     def embed(self, paths: Sequence[Path]) -> np.ndarray:
-        """Vectors from the bundle's encoder."""
-        vecs = _unit(self._impl.embed_images(self.bundle_dir, [str(p) for p in paths]))
+        """Vectors from the bundle's encoder; an image it cannot take is a ToolCannotHandle naming it."""
+        for p in paths:
+            if (reason := self.refuses(p)) is not None:
+                raise ToolCannotHandle(reason)
+        try:
+            vecs = _unit(self._impl.embed_images(self.bundle_dir, [str(p) for p in paths]))
+        except (RuntimeError, ValueError, OSError) as e:  # MONAI wraps a transform's failure in RuntimeError
+            raise ToolCannotHandle(f"{self.name} could not read {', '.join(p.name for p in paths)}: "
+                                   f"{str(e).splitlines()[0][:200]}") from e
         self.dim = int(vecs.shape[1])
         return vecs
+
+
+def image_dims(path: Path) -> int | None:
+    """2 or 3 from the file's header (a NIfTI with several slices is 3D; DICOM, PNG, JPEG files are 2D); None if unreadable."""
+    name = path.name.lower()
+    if name.endswith((".nii", ".nii.gz")):
+        import nibabel as nib
+
+        try:
+            shape = [s for s in nib.load(path).shape[:3] if s > 1]  # type: ignore[attr-defined]
+        except (OSError, ValueError, nib.filebasedimages.ImageFileError):
+            return None
+        return 3 if len(shape) >= 3 else 2
+    return 2 if path.is_file() else None
 
 
 def _expert_version(module: Any, bundle_dir: Path) -> str:
@@ -254,9 +285,10 @@ def expert_embedders(settings: Settings) -> list[ImageEmbedder]:
         for meta in metas:
             if not (meta.parent.parent / "models" / "model.pt").is_file():
                 continue  # not trained yet
-            modality = json.loads(meta.read_text()).get("mimir", {}).get("modality")
+            block = json.loads(meta.read_text()).get("mimir", {})
+            modality = block.get("modality")
             if modality and not any(modality.upper() in e.modalities for e in found):
-                found.append(ExpertImageEmbedder(meta.parent.parent, modality))
+                found.append(ExpertImageEmbedder(meta.parent.parent, modality, int(block.get("dims", 2))))
     return found
 
 

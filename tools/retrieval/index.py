@@ -52,22 +52,36 @@ def _space_file(space: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", space) + ".faiss"
 
 
+def _reason(text: str) -> str:
+    """A skip reason without the file's own name, so that like reasons count together."""
+    return re.sub(r"\b[\w.-]+\.(?:nii\.gz|nii|dcm|png|jpe?g)\b", "the image", text)
+
+
 def _embed_images(
-    embedder: ImageEmbedder, refs: list[tuple[StudyDoc, ImageRef]]
+    embedder: ImageEmbedder, refs: list[tuple[StudyDoc, ImageRef]], skipped: dict[str, int]
 ) -> tuple[np.ndarray, list[tuple[StudyDoc, ImageRef]]]:
-    """Vectors of the images the embedder can read; unreadable ones are logged and left out."""
-    if not refs:
+    """Vectors of the images the embedder can read; the others are counted in ``skipped`` by reason."""
+    refuses = getattr(embedder, "refuses", None)
+    usable = []
+    for pair in refs:
+        reason = refuses(Path(pair[1].path)) if refuses is not None else None
+        if reason is None:
+            usable.append(pair)
+        else:
+            skipped[_reason(reason)] = skipped.get(_reason(reason), 0) + 1
+    if not usable:
         return np.zeros((0, 0), np.float32), []
     try:
-        return embedder.embed([Path(ref.path) for _, ref in refs]), refs
+        return embedder.embed([Path(ref.path) for _, ref in usable]), usable
     except ToolCannotHandle:
         kept, vecs = [], []
-        for pair in refs:
+        for pair in usable:
             try:
                 vecs.append(embedder.embed([Path(pair[1].path)])[0])
                 kept.append(pair)
             except ToolCannotHandle as e:
-                log.warning("image %s not embedded by %s: %s", pair[1].image_id, embedder.name, e)
+                log.info("image %s not embedded by %s: %s", pair[1].image_id, embedder.name, e)
+                skipped[_reason(str(e))] = skipped.get(_reason(str(e)), 0) + 1
         return (np.stack(vecs) if vecs else np.zeros((0, 0), np.float32)), kept
 
 
@@ -93,6 +107,8 @@ class RetrievalIndex:
         self.lock = threading.RLock()
         self._gpu: dict[str, faiss.Index] = {}
         self.status = IndexStatus(state="missing", reason="not loaded yet", path=str(self.dir))
+        #: Images the last build or update left out of the image spaces: reason -> count.
+        self.skipped: dict[str, int] = {}
 
     # -- checks -----------------------------------------------------------------------------------
     def expected_embedders(self) -> dict[str, tuple[str, str]]:
@@ -176,6 +192,7 @@ class RetrievalIndex:
         for path in self.dir.glob("*.faiss"):
             path.unlink()
         docs = study_documents(session)
+        self.skipped = {}
         self._add_docs(docs, start_id=0)
         self.save(session)
         self.status = self._status("ready", None)
@@ -188,6 +205,7 @@ class RetrievalIndex:
         removed = sorted(set(indexed) - set(current))
         changed = sorted(s for s in set(indexed) & set(current) if indexed[s] != current[s].digest)
         added = sorted(set(current) - set(indexed))
+        self.skipped = {}
         self.remove_studies(removed + changed)
         self._add_docs([current[s] for s in added + changed], start_id=self.idmap.next_id())
         self.save(session)
@@ -215,7 +233,10 @@ class RetrievalIndex:
         for embedder in self.images:
             refs = [(d, ref) for d in docs for ref in d.images
                     if embedder_for([embedder], ref.modality or d.modality) is embedder]
-            vecs, refs = _embed_images(embedder, [(d, ref) for d, ref in refs if Path(ref.path).exists()])
+            missing = [ref for _, ref in refs if not Path(ref.path).exists()]
+            if missing:
+                self.skipped["the image file is missing"] = self.skipped.get("the image file is missing", 0) + len(missing)
+            vecs, refs = _embed_images(embedder, [(d, ref) for d, ref in refs if Path(ref.path).exists()], self.skipped)
             if not refs:
                 continue
             space = f"image:{embedder.name}"
@@ -315,7 +336,7 @@ class RetrievalIndex:
         return IndexStatus(
             state=state, reason=reason, path=str(self.dir), entries=spaces[TEXT].vectors if TEXT in spaces else 0,
             spaces=spaces, fingerprint=self.idmap.get_meta("fingerprint") or {},
-            written_at=self.idmap.get_meta("written_at"),
+            written_at=self.idmap.get_meta("written_at"), skipped=dict(self.skipped),
         )
 
     def close(self) -> None:

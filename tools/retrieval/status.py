@@ -30,6 +30,8 @@ class IndexStatus(BaseModel):
     spaces: dict[str, SpaceInfo] = Field(default_factory=dict)
     fingerprint: dict[str, list[int]] = Field(default_factory=dict)
     written_at: str | None = None
+    skipped: dict[str, int] = Field(default_factory=dict,
+                                    description="Images left out of the image spaces by the last build or update: reason -> count")
 
     @property
     def stale(self) -> bool:
