@@ -120,9 +120,10 @@ def build_objects(db: Database, case: Case, answer: Answer) -> tuple[DicomExport
     """
     refused: list[RefusedObject] = []
     with db.session() as s:
-        patient = _one_patient(case, _case_sources(s, case))
+        sources = _case_sources(s, case)
+        patient = _one_patient(case, sources)
         segs = _segs(s, case, answer, patient or "", refused)
-        evidence = _newest_first([*_case_sources(s, case), *(d for g in segs for d in g.source.datasets)])
+        evidence = _newest_first([*sources, *(d for g in segs for d in g.source.datasets)])
     _one_patient(case, evidence)
     built = [Built(kind="SEG", dataset=g.dataset, tool_run_id=g.run.run_id) for g in segs]
     if evidence:

@@ -226,6 +226,19 @@ def test_refresh_replaces_what_changed_on_the_server(pacs_demo: PacsDemo, orthan
     db.dispose()
 
 
+def test_a_token_is_sent_as_a_bearer_header(flaky: Flaky, tmp_path: Path) -> None:
+    from mimir.memory.ingest.pacs import PacsError
+
+    settings = Settings(data_dir=tmp_path / "d", pacs=PacsSettings(token="t0ken")).ensure_dirs()
+    db = open_database(settings)
+    flaky.reset()
+    with pytest.raises(PacsError, match=r"refused access \(HTTP 401\)"):  # Orthanc here knows users, not tokens
+        ingest_dicomweb(db, settings, flaky.url)
+    assert flaky.authorizations and set(flaky.authorizations) == {"Bearer t0ken"}
+    assert Settings().pacs.verify_tls is True  # TLS certificates are checked unless switched off
+    db.dispose()
+
+
 def test_bad_urls_and_credentials(orthanc: PacsServer, pacs_demo: PacsDemo, tmp_path: Path) -> None:
     from mimir.memory.ingest.pacs import PacsError
 
