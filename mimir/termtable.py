@@ -1,0 +1,170 @@
+"""The engine under mimir's clinical vocabulary: table entries, term patterns, matching, negation.
+
+:mod:`mimir.vocabulary` is the API; this module only knows how a table of terms is read and
+matched. Matching rules: terms are whole words, any case; a space or hyphen in a term matches a
+space, hyphen, underscore or nothing; a trailing ``*`` matches any word ending; abbreviations keep
+their case; where mentions overlap the longest wins; a mention preceded by a negation cue in the same
+clause (or followed by a postposed one) is marked ``negated``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+TRANSLATE = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
+                            "\u2010": "-", "\u2011": "-", "\u00a0": " "})
+_SEP = r"[\s_\-]*"
+_NEGATION_WINDOW = 4  # words between a preposed cue and what it negates
+
+
+class Entry(BaseModel):
+    """One value of a concept and the words for it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    terms: list[str] = Field(default_factory=list)
+    abbreviations: list[str] = Field(default_factory=list)
+    codes: list[str] = Field(default_factory=list)
+    refines: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One vocabulary term found in a text."""
+
+    concept: str
+    value: str
+    start: int
+    end: int
+    text: str
+    negated: bool = False
+
+
+def term_regex(term: str, exact_case: bool = False) -> str:
+    """The regular expression (source) that reads one term of the table, without word boundaries."""
+    parts = []
+    for token in re.split(r"[\s\-]+", term.strip()):
+        star = token.endswith("*") and len(token) > 1
+        core = re.escape(token[:-1] if star else token)
+        parts.append(core + (r"(?:[\w']|-(?=[A-Za-z]))*" if star else ""))
+    body = _SEP.join(parts)
+    return f"(?-i:{body})" if exact_case else body
+
+
+_WORD_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]")
+WORD_END = r"(?![A-Za-z0-9])"
+
+
+class Vocabulary:
+    """The loaded table with compiled readers per concept (one small pattern per first letter)."""
+
+    def __init__(self, table: dict[str, dict[str, Entry]]) -> None:
+        self.table = table
+        self._readers: dict[str, dict[str, tuple[re.Pattern[str], list[str]]]] = {}
+        for concept, values in table.items():
+            for value, entry in values.items():
+                if entry.refines is not None and entry.refines not in values:
+                    raise ValueError(f"vocabulary: {concept}.{value} refines unknown value {entry.refines!r}")
+                bad = [t for t in (*entry.terms, *entry.abbreviations) if not t[:1].isalnum()]
+                if bad:
+                    raise ValueError(f"vocabulary: {concept}.{value} has terms that do not start with a letter or digit: {bad}")
+            self._readers[concept] = self._compile(values)
+        breaks = [re.escape(t) for e in table.get("clause_break", {}).values() for t in e.terms]
+        #: What ends a negation's scope: punctuation, or a clause-breaking word of the table ("but").
+        self.scope_end = re.compile(r"[,;:.?!\n]" + (rf"|\b(?:{'|'.join(breaks)})\b" if breaks else ""), re.I)
+
+    @staticmethod
+    def _compile(values: dict[str, Entry]) -> dict[str, tuple[re.Pattern[str], list[str]]]:
+        by_letter: dict[str, list[tuple[int, str, str]]] = {}
+        for value, entry in values.items():
+            for ts, exact in ((entry.terms, False), (entry.abbreviations, True)):
+                for t in ts:
+                    by_letter.setdefault(t[0].lower(), []).append((len(t), term_regex(t, exact), value))
+        readers = {}
+        for letter, alts in by_letter.items():
+            alts.sort(key=lambda a: -a[0])  # longest term first at any one position
+            source = "(?:" + "|".join(f"(?P<t{k}>{rx})" for k, (_, rx, _) in enumerate(alts)) + ")" + WORD_END
+            readers[letter] = (re.compile(source, re.I), [v for _, _, v in alts])
+        return readers
+
+    def concept(self, concept: str) -> dict[str, Entry]:
+        """The values of a concept (KeyError names the known concepts)."""
+        if concept not in self.table:
+            raise KeyError(f"Unknown vocabulary concept {concept!r}; known: {', '.join(self.table)}")
+        return self.table[concept]
+
+    def raw(self, text: str, concept: str) -> list[Mention]:
+        """Every mention of one concept, leftmost-longest, without negation."""
+        self.concept(concept)
+        readers = self._readers[concept]
+        text = text.translate(TRANSLATE)
+        out: list[Mention] = []
+        end = 0
+        for w in _WORD_START.finditer(text):
+            if w.start() < end or (reader := readers.get(w.group(0).lower())) is None:
+                continue
+            m = reader[0].match(text, w.start())
+            if m is not None:
+                value = reader[1][int(str(m.lastgroup)[1:])]
+                out.append(Mention(concept, value, m.start(), m.end(), m.group(0)))
+                end = m.end()
+        return out
+
+
+def settle(mentions: list[Mention]) -> list[Mention]:
+    """Keep the longest mention where spans overlap (earlier ones win ties), in reading order."""
+    ranked = sorted(mentions, key=lambda m: (-(m.end - m.start), m.start))
+    kept: list[Mention] = []
+    for m in ranked:
+        if all(m.end <= k.start or m.start >= k.end for k in kept):
+            kept.append(m)
+    return sorted(kept, key=lambda m: m.start)
+
+
+def _negated(text: str, m: Mention, cues: list[Mention], scope_end: re.Pattern[str]) -> bool:
+    for cue in cues:
+        if cue.value == "pre" and cue.end <= m.start:
+            gap = text[cue.end:m.start]
+            if not scope_end.search(gap) and len(gap.split()) <= _NEGATION_WINDOW:
+                return True
+        if cue.value == "post" and cue.start >= m.end:
+            gap = text[m.end:cue.start]
+            if not scope_end.search(gap) and len(gap.split()) <= 2:
+                return True
+    return False
+
+
+def mark_negation(voc: Vocabulary, text: str, found: list[Mention]) -> tuple[Mention, ...]:
+    """``found`` with ``negated`` set where a negation cue of the table governs a mention."""
+    if not found:
+        return ()
+    clean = text.translate(TRANSLATE)
+    cues = [c for c in voc.raw(text, "negation") if all(c.end <= m.start or c.start >= m.end for m in found)]
+    return tuple(Mention(m.concept, m.value, m.start, m.end, m.text, _negated(clean, m, cues, voc.scope_end))
+                 for m in found)
+
+
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _TextLoader(_Base):  # type: ignore[valid-type, misc]
+    """YAML without implicit booleans or numbers: every scalar of the table is a word ("no", "on", "1")."""
+
+
+_TextLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag == "tag:yaml.org,2002:null"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_table(text: str) -> Vocabulary:
+    """A vocabulary from the YAML text of a table (the shipped one, or a reviewer's edited copy)."""
+    raw = yaml.load(text, Loader=_TextLoader)  # noqa: S506 - a SafeLoader subclass
+    table = {c: {str(v): Entry.model_validate(e) for v, e in values.items()} for c, values in raw.items()}
+    return Vocabulary(table)
