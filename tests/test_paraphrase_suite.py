@@ -101,10 +101,10 @@ def test_items_that_need_a_vlm_abstain_without_one(outcomes: dict[tuple[str, str
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "measured on this build (seed 23, 14 patients), rules planner with oracle experts: non-VLM items correct "
-    "dev png 71/131 (0.542), dicom 82/153 (0.536); held-out png 63/131 (0.481), dicom 74/153 (0.484); wrong "
-    "answers 11 (dev) and 21 (held-out) per variant. The planner does not yet read yes/no, negated, "
-    "superlative and compound questions or option wordings by meaning"))
+    "measured on this build (seed 23, 14 patients) when this mark was set, rules planner with oracle experts: "
+    "non-VLM items correct dev png 70/131 (0.534), dicom 81/153 (0.529); held-out png 67/131 (0.511), dicom "
+    "78/153 (0.510); wrong answers 10 (dev) and 18 (held-out) per variant. The planner does not yet read "
+    "yes/no, negated, superlative and compound questions or option wordings by meaning"))
 @pytest.mark.parametrize("split", SPLITS)
 @pytest.mark.parametrize("variant", ["png", "dicom"])
 def test_paraphrase_bar(outcomes: dict[tuple[str, str, str], Counter[str]], split: str, variant: str) -> None:
