@@ -39,3 +39,4 @@ def _access_log_to_stderr() -> None:
     access = logging.getLogger("mimir.access")
     access.addHandler(handler)
     access.setLevel(logging.INFO)
+    access.propagate = False  # the CLI's root handler would print each line again

@@ -2,14 +2,21 @@
 
 A thread id names a row, never a file. A question may continue a thread only when it is about the
 thread's patient; the thread's images are linked rows, which the database refuses for another
-patient's image.
+patient's image. Streamed events are written by one background writer in batches, so dozens of
+concurrent questions do not queue for SQLite's write lock before their first event reaches the
+reviewer; reading a review waits for the events already sent.
 """
 
 from __future__ import annotations
 
+import logging
+import queue
+import threading
+import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.exc import OperationalError
 
 from mimir.app.errors import NotFound
 from mimir.app.ids import new_thread_id
@@ -18,12 +25,21 @@ from mimir.memory.db import Database
 from mimir.memory.intake import PatientMismatch
 from mimir.memory.models import Image, Patient, ReviewEvent, ReviewThread
 
+log = logging.getLogger(__name__)
+#: Events written per transaction, at most.
+BATCH = 256
+#: Thread ids remembered (thread key -> row id) before the memo is cleared.
+MAX_CACHED_IDS = 10_000
+
 
 class ReviewStore:
     """Create, continue, read and list review threads."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._ids: dict[str, int] = {}
+        self._queue: queue.Queue[tuple[int, Event]] = queue.Queue()
+        threading.Thread(target=self._write_events, name="review-events", daemon=True).start()
 
     def open(self, thread_key: str | None, case: Case) -> str:
         """A new thread for ``case`` (``thread_key`` None), or the named one if it is the case's patient's."""
@@ -42,6 +58,7 @@ class ReviewStore:
             ids = [i.image_id for i in case.images if i.image_id is not None and i.image_id not in have]
             thread.images.extend(s.scalars(select(Image).where(Image.id.in_(ids))))
             s.flush()
+            self._ids[thread.thread_key] = thread.id
             return thread.thread_key
 
     def patient_of(self, thread_key: str) -> str | None:
@@ -51,13 +68,42 @@ class ReviewStore:
             return None if thread.patient_id is None else s.get(Patient, thread.patient_id).patient_key  # type: ignore[union-attr]
 
     def append(self, thread_key: str, event: Event) -> None:
-        """Record one streamed event of the thread."""
-        with self.db.session() as s:
-            s.add(ReviewEvent(thread_id=_thread(s, thread_key).id, kind=event.kind,
-                              data=event.model_dump(mode="json")))
+        """Record one streamed event of the thread (written in the background, in order)."""
+        row = self._ids.get(thread_key)
+        if row is None:
+            with self.db.session() as s:
+                row = _thread(s, thread_key).id
+            if len(self._ids) > MAX_CACHED_IDS:
+                self._ids.clear()
+            self._ids[thread_key] = row
+        self._queue.put((row, event))
+
+    def flush(self) -> None:
+        """Wait until every event appended so far is written."""
+        self._queue.join()
+
+    def _write_events(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            rows = [{"thread_id": t, "kind": e.kind, "data": e.model_dump(mode="json")} for t, e in batch]
+            for attempt in range(10):
+                try:
+                    with self.db.session() as s:
+                        s.execute(insert(ReviewEvent), rows)
+                    break
+                except OperationalError as e:  # SQLite busy beyond its timeout: wait, then retry
+                    log.warning("review events not written yet (%s); retrying", e.orig)
+                    time.sleep(0.5 * (attempt + 1))
+            else:
+                log.error("%d review events could not be written", len(rows))
+            for _ in batch:
+                self._queue.task_done()
 
     def get(self, thread_key: str) -> dict[str, Any]:
         """The review: its thread id, first case, start time and every event so far."""
+        self.flush()
         with self.db.session() as s:
             t = _thread(s, thread_key)
             return {"thread_id": t.thread_key, "case": t.case, "started": t.started.isoformat(timespec="seconds"),

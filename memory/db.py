@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from mimir.settings import Settings
 
 log = logging.getLogger(__name__)
+#: Seconds a SQLite writer waits for the write lock.
+SQLITE_BUSY_S = 30.0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -41,7 +43,10 @@ class Database:
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url, echo=echo, future=True)
+        # SQLite: a writer waits up to 30 s for the write lock (default 5 s) before "database is locked".
+        sqlite = make_url(url).get_backend_name() == "sqlite"
+        self.engine: Engine = create_engine(url, echo=echo, future=True,
+                                            connect_args={"timeout": SQLITE_BUSY_S} if sqlite else {})
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
