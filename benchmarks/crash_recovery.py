@@ -4,13 +4,14 @@ Each part first runs the work once, undisturbed, as the reference. Then, on fres
 the process with SIGKILL at each stage, runs the work again (``--resume`` for evals, a restart and
 the same question for the server), and compares the result with the reference:
 
-- ingest (``--copy`` of a demo set): killed at 10, 30, 50, 70 and 90 % of the reference time; the
-  timeline rows (patient, study, series, content hash) and the stored files must be identical.
+- ingest (``--copy`` of a demo set): killed before the first commit and once 25, 50, 75 and 95 % of
+  the images are committed; the timeline rows (patient, study, series, content hash) and the stored
+  files must be identical.
 - serve: killed idle, mid-question (after the first tool result), mid-upload (part of a 4 MB zip
   sent) and right after an answer; after the restart the staging folder is empty, storage holds
   exactly the referenced files, and the same question gives the reference answer.
-- eval (demo suite, agent runner): killed at 25, 50 and 75 % of the reference time, then resumed;
-  every item's status, letter and score must equal the reference's.
+- eval (demo suite, agent runner): killed once 25, 50 and 75 % of the items are finished, then
+  resumed; every item's status, letter and score must equal the reference's.
 
     python benchmarks/crash_recovery.py [--parts ingest serve eval] [--eval-items 12]
 """
@@ -44,20 +45,39 @@ def _env(data: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "MIMIR_DATA_DIR": str(data), **extra}
 
 
-def _killed_after(cmd: list[str], env: dict[str, str], seconds: float, cwd: Path) -> bool:
-    """Start ``cmd``, SIGKILL it after ``seconds``; True if it was still running then."""
+def _killed_when(cmd: list[str], env: dict[str, str], ready: Callable[[], bool], cwd: Path) -> bool:
+    """Start ``cmd``, SIGKILL it as soon as ``ready()`` holds; True if it was still running then."""
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(seconds)
+    while proc.poll() is None and not ready():
+        time.sleep(0.02)
     alive = proc.poll() is None
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     return alive
 
 
+def _count(db: Path, sql: str) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.1) as c:
+            return int(c.execute(sql).fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
 def _timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - t0
+
+
+def _when_images(db: Path, n: int) -> Callable[[], bool]:
+    """True once the database exists (n = 0) or holds at least ``n`` images."""
+    return lambda: db.exists() and (n == 0 or _count(db, "SELECT count(*) FROM images") >= n)
+
+
+def _when_lines(path: Path, n: int) -> Callable[[], bool]:
+    """True once ``path`` has at least ``n`` complete lines."""
+    return lambda: path.exists() and path.read_bytes().count(b"\n") >= n
 
 
 # Ingest -----------------------------------------------------------------------------------------
@@ -86,11 +106,14 @@ def ingest_part(root: Path, points: list[float]) -> None:
     print(f"ingest: reference {len(want[0])} images, {len(want[1])} stored files in {t_ref:.1f} s")
     for frac in points:
         data = root / f"ingest-{int(frac * 100)}"
-        alive = _killed_after(cmd, _env(data), frac * t_ref, root)
+        db = data / "mimir.db"
+        target = max(1, int(frac * len(want[0]))) if frac > 0 else 0
+        alive = _killed_when(cmd, _env(data), _when_images(db, target), root)
+        kept = _count(db, "SELECT count(*) FROM images")
         _timed(cmd, _env(data), root)
         got = _timeline(data)
-        print(f"  kill -9 at {frac:.0%} (running: {alive}): rows identical={got[0] == want[0]} "
-              f"stored files identical={got[1] == want[1]} ({len(got[1])} files)")
+        print(f"  kill -9 with {kept} of {len(want[0])} images committed (running: {alive}): "
+              f"rows identical={got[0] == want[0]} stored files identical={got[1] == want[1]} ({len(got[1])} files)")
 
 
 # Serve ------------------------------------------------------------------------------------------
@@ -189,12 +212,13 @@ def serve_part(root: Path) -> None:
         shutil.copytree(pristine, data)
         server = Server(data).start()
         act(server)
+        staged = sum(1 for p in (data / "staging").rglob("*") if p.is_file())
         server.start()
         staging, storage = server.clean()
         _, got = server.ask()
         server.kill()
-        print(f"  kill -9 {stage}: restarted, staging empty={staging}, storage only referenced={storage}, "
-              f"same answer={got == want}")
+        print(f"  kill -9 {stage} ({staged} staged files left): restarted, staging empty={staging}, "
+              f"storage only referenced={storage}, same answer={got == want}")
 
 
 # Eval -------------------------------------------------------------------------------------------
@@ -212,11 +236,13 @@ def eval_part(root: Path, items: int, points: list[float]) -> None:
     print(f"eval: reference {len(want)} items in {t_ref:.1f} s")
     for frac in points:
         out, data = root / f"eval-{int(frac * 100)}", root / f"eval-{int(frac * 100)}-data"
-        alive = _killed_after([MIMIR, *base, "--out", str(out)], _env(data), frac * t_ref, root)
-        done = len(_records(out)) if (out / "items.jsonl").exists() else 0
+        lines = out / "items.jsonl"
+        target = max(1, int(frac * len(want)))
+        alive = _killed_when([MIMIR, *base, "--out", str(out)], _env(data), _when_lines(lines, target), root)
+        done = len(_records(out)) if lines.exists() else 0
         _timed([MIMIR, *base, "--out", str(out), "--resume"], _env(data), root)
         got = _records(out)
-        print(f"  kill -9 at {frac:.0%} (running: {alive}, {done} items kept): resumed to {len(got)} items, "
+        print(f"  kill -9 with {done} of {len(want)} items finished (running: {alive}): resumed to {len(got)} items, "
               f"identical={got == want}")
 
 
@@ -227,7 +253,7 @@ def main() -> None:
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="mimir-crash-"))
     if "ingest" in args.parts:
-        ingest_part(root, [0.1, 0.3, 0.5, 0.7, 0.9])
+        ingest_part(root, [0.0, 0.25, 0.5, 0.75, 0.95])
     if "serve" in args.parts:
         serve_part(root)
     if "eval" in args.parts:
