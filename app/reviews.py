@@ -38,7 +38,7 @@ class ReviewStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._ids: dict[str, int] = {}
-        self._queue: queue.Queue[tuple[int, Event]] = queue.Queue()
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
         threading.Thread(target=self._write_events, name="review-events", daemon=True).start()
 
     def open(self, thread_key: str | None, case: Case) -> str:
@@ -76,7 +76,8 @@ class ReviewStore:
             if len(self._ids) > MAX_CACHED_IDS:
                 self._ids.clear()
             self._ids[thread_key] = row
-        self._queue.put((row, event))
+        # Serialised here, so an event that cannot be stored fails its own request, not the writer.
+        self._queue.put({"thread_id": row, "kind": event.kind, "data": event.model_dump(mode="json")})
 
     def flush(self) -> None:
         """Wait until every event appended so far is written."""
@@ -84,10 +85,9 @@ class ReviewStore:
 
     def _write_events(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            while len(batch) < BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            rows = [{"thread_id": t, "kind": e.kind, "data": e.model_dump(mode="json")} for t, e in batch]
+            rows = [self._queue.get()]
+            while len(rows) < BATCH and not self._queue.empty():
+                rows.append(self._queue.get_nowait())
             for attempt in range(10):
                 try:
                     with self.db.session() as s:
@@ -98,7 +98,7 @@ class ReviewStore:
                     time.sleep(0.5 * (attempt + 1))
             else:
                 log.error("%d review events could not be written", len(rows))
-            for _ in batch:
+            for _ in rows:
                 self._queue.task_done()
 
     def get(self, thread_key: str) -> dict[str, Any]:
