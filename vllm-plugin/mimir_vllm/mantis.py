@@ -21,6 +21,7 @@ from vllm.multimodal import MULTIMODAL_REGISTRY
 from vllm.multimodal.inputs import MultiModalKwargsItems
 from vllm.multimodal.parse import ImageProcessorItems, MultiModalDataItems
 from vllm.multimodal.processing import PromptReplacement, PromptUpdate, PromptUpdateDetails
+from vllm.multimodal.processing.processor import ResolvedPromptUpdate
 
 
 def image_label(index: int) -> tuple[str, str]:
@@ -29,7 +30,19 @@ def image_label(index: int) -> tuple[str, str]:
 
 
 class MantisMultiModalProcessor(LlavaMultiModalProcessor):
-    """LLaVA's processor with Mantis' image labels around each image's feature tokens."""
+    """LLaVA's processor with Mantis' image labels around each image's feature tokens.
+
+    The label depends on the image's place in the prompt, so an update taken from vLLM's processor
+    cache (made when the same image held another place, or was processed apart from the others) is
+    relabelled for its new place.
+    """
+
+    def _labelled(self, item_idx: int, n_features: int) -> PromptUpdateDetails[list[int]]:
+        """Image ``item_idx``'s tokens: its label around ``n_features`` image tokens."""
+        image_token_id = self.info.get_hf_config().image_token_index
+        tokenizer = self.info.get_tokenizer()
+        head, tail = (tokenizer.encode(t, add_special_tokens=False) for t in image_label(item_idx))
+        return PromptUpdateDetails.select_token_id([*head, *([image_token_id] * n_features), *tail], image_token_id)
 
     def _get_prompt_updates(
         self,
@@ -38,16 +51,24 @@ class MantisMultiModalProcessor(LlavaMultiModalProcessor):
         out_mm_kwargs: MultiModalKwargsItems,
     ) -> Sequence[PromptUpdate]:
         image_token_id = self.info.get_hf_config().image_token_index
-        tokenizer = self.info.get_tokenizer()
 
         def labelled(item_idx: int) -> PromptUpdateDetails[list[int]]:
             images = mm_items.get_items("image", ImageProcessorItems)
             size = images.get_image_size(item_idx)
             n = self.info.get_num_image_tokens(image_width=size.width, image_height=size.height)
-            head, tail = (tokenizer.encode(t, add_special_tokens=False) for t in image_label(item_idx))
-            return PromptUpdateDetails.select_token_id([*head, *([image_token_id] * n), *tail], image_token_id)
+            return self._labelled(item_idx, n)
 
         return [PromptReplacement(modality="image", target=[image_token_id], replacement=labelled)]
+
+    def _recompute_cached_prompt_update(
+        self, cached_update: ResolvedPromptUpdate, new_item_idx: int
+    ) -> ResolvedPromptUpdate:
+        update = super()._recompute_cached_prompt_update(cached_update, new_item_idx)
+        if update.modality != "image":
+            return update
+        image_token_id = self.info.get_hf_config().image_token_index
+        n_features = cached_update.content.full.count(image_token_id)
+        return update.with_content(self._labelled(new_item_idx, n_features))
 
 
 @MULTIMODAL_REGISTRY.register_processor(
