@@ -10,6 +10,10 @@ Ill-posed questions, where the only right answer is an abstention with the reaso
 
 - "since the prior study" for a patient with one study (the fundus patients);
 - two images of the latest study (two sequences, one visit) asked about a change since the prior;
+- the T1 of the prior visit and the FLAIR of the latest asked about a change since the prior (sizes on
+  different sequences);
+- the PNG and the DICOM of the latest key image asked how the lesion changed from the first image to
+  the second (one study is no change over time);
 - "since the prior CT" for a patient with MRI only (and the reverse).
 
 Each question goes through the real command line (``mimir ask --json``, run in process) on a timeline
@@ -31,16 +35,18 @@ from typing import Any
 
 import numpy as np
 
-from mimir.demo.truth import GroundTruth, PatientTruth, classify_change
+from mimir.demo.truth import GroundTruth, PatientTruth, VisitTruth, classify_change
 
 _OPTIONS = {"increase": ("It has grown", "It is larger", "Progression: the lesion is bigger"),
             "stable": ("It is unchanged", "About the same size", "Stable"),
             "decrease": ("It has shrunk", "It is smaller", "Regression: the lesion is smaller")}
 _GOLD = {"progressing": "increase", "stable": "stable", "improving": "decrease"}
 _PRIOR = ("Compared with the prior study, how has the {f} changed on the current scan?",
-          "How has the {f} changed since the previous study?")
+          "How has the {f} changed since the previous study?",
+          "How has the {f} changed since the last scan?")
 _BASELINE = ("How has the {f} changed since baseline?",
-             "Compared with the baseline study, how has the {f} changed on the most recent scan?")
+             "Compared with the baseline study, how has the {f} changed on the most recent scan?",
+             "How does the {f} on the latest scan compare with the first scan?")
 
 
 def _closed(rng: np.random.Generator, stem: str) -> tuple[str, dict[str, str]]:
@@ -99,13 +105,26 @@ def _ill_posed(app: Any, rng: np.random.Generator, demo: Path, p: PatientTruth, 
         cases.append(("no such modality", _closed(rng, "How has the lesion changed since the prior CT?")[0], None))
         two = [str((demo / im.dicom).resolve()) for im in p.visits[-1].images[:2]]
         cases.append(("one visit, two sequences", question, two))
+        if len(p.visits) >= 2:
+            mixed = [_image(demo, p.visits[-2], "T1"), _image(demo, p.visits[-1], "FLAIR")]
+            cases.append(("two visits, two sequences", question, mixed))
     if p.kind == "ct":
         cases.append(("no such modality", _closed(rng, "How has the lesion changed since the prior MRI?")[0], None))
+    if p.kind in ("mri", "ct"):
+        latest = next(im for im in p.visits[-1].images if im.sequence in ("T1C", "CT"))
+        copies = [str((demo / latest.png).resolve()), str((demo / latest.dicom).resolve())]
+        between = _closed(rng, "How has the lesion changed from the first image to the second?")[0]
+        cases.append(("one image, two files", between, copies))
     for what, q, images in cases:
         answer = _ask(app, p.patient_id, q, images)
         rows.append({"patient": p.patient_id, "kind": p.kind, "question": what, "gold": "abstain",
                      "answer": answer["letter"] or answer["status"], "reason": answer.get("abstain_reason"),
                      "score": "correct" if answer["status"] != "ok" else "wrong"})
+
+
+def _image(demo: Path, visit: VisitTruth, sequence: str) -> str:
+    """The DICOM file of one sequence of a visit."""
+    return str((demo / next(im.dicom for im in visit.images if im.sequence == sequence)).resolve())
 
 
 def run(seed: int, patients: int, out: Path) -> dict[str, Any]:

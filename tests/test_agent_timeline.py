@@ -87,6 +87,11 @@ def test_images_of_one_study_are_never_a_change(demo: tuple[Path, Settings]) -> 
         answer = agent.answer(Case(question="Has the tumour grown since the prior scan?" + OPTIONS, patient_id=patient,
                                    images=[CaseImage(path=x) for x in two]))
         assert answer.status == "abstained" and "of one study" in (answer.abstain_reason or ""), answer
+    latest = next(im for im in p.visits[-1].images if im.sequence == "T1C")
+    copies = [CaseImage(path=str((folder / x).resolve())) for x in (latest.png, latest.dicom)]
+    answer = agent.answer(Case(question="How has the tumour changed from the first image to the second?" + OPTIONS,
+                               images=copies))  # a comparison of two named images, answered as a change
+    assert answer.status == "abstained" and "from one study" in (answer.abstain_reason or ""), answer
     unlinked = Agent(settings, registry=oracle_registry(folder), timeline=False)
     dated = [CaseImage(path=x, study_date=p.visits[-1].study_date) for x in two]
     answer = unlinked.answer(Case(question="How has the tumour changed over time?" + OPTIONS, images=dated))

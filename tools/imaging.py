@@ -8,6 +8,7 @@ mask). Arrays are spatial-first with a trailing channel axis for colour images.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,27 @@ class ImageData:
         return sum(1 for s in self.spatial_shape if s > 1)
 
 
+class _NoGpuDecoderNotice(logging.Filter):
+    """Drop MONAI's notice that its GPU DICOM decoder (nvImageCodec) is not installed.
+
+    MONAI's ``LoadImage`` builds every reader it knows on each call, so without nvImageCodec (a
+    CUDA-only extra) the notice is logged once per image read; pydicom decodes the same files.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "nvImageCodec is not available" not in record.getMessage()
+
+
+def quiet_gpu_decoder_notice() -> None:
+    """Install the filter (and the matching warning filter) once; the readers stay as MONAI picks them."""
+    monai_log = logging.getLogger("monai.data.nvimgcodec_pydicom_plugin")
+    if any(isinstance(f, _NoGpuDecoderNotice) for f in monai_log.filters):
+        return
+    monai_log.addFilter(_NoGpuDecoderNotice())
+    warnings.filterwarnings("ignore", message="NvImgCodecPydicomReader: nvImageCodec decoder plugin did not register",
+                            category=UserWarning)
+
+
 def _reader_errors() -> tuple[type[BaseException], ...]:
     from nibabel.filebasedimages import ImageFileError
 
@@ -59,6 +81,7 @@ def load_array(path: str | Path) -> tuple[np.ndarray, dict]:
     """Pixels and MONAI metadata of a file or DICOM folder, or ToolCannotHandle if unreadable."""
     from monai.transforms import LoadImage
 
+    quiet_gpu_decoder_notice()
     p = Path(path)
     if not p.exists():
         raise ToolCannotHandle(f"image file {p} does not exist")

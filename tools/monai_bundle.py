@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 
 from mimir.tools.errors import ToolCannotHandle
-from mimir.tools.imaging import ImageData, file_stem
+from mimir.tools.imaging import ImageData, file_stem, quiet_gpu_decoder_notice
 
 if TYPE_CHECKING:
     from mimir.settings import Settings
@@ -177,6 +177,7 @@ def run_workflow(bundle_root: Path, images: list[Path], output_dir: Path, device
     from monai.bundle import ConfigWorkflow
 
     quiet_logging_conf_notice()
+    quiet_gpu_decoder_notice()
     configs = bundle_root / "configs"
     for attempt in range(1, _ATTEMPTS + 1):
         try:

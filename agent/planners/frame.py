@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from mimir import vocabulary as voc
+from mimir.agent import options as opt
 from mimir.agent.planners import words
 from mimir.agent.planners.base import PlanView
 from mimir.domain import CaseImage
@@ -70,6 +71,20 @@ def same_study(images: list[CaseImage], order: list[int]) -> bool:
     """True when every image carries a date and all dates are one (one visit)."""
     dates = [images[i].study_date for i in order]
     return len(order) >= 2 and all(dates) and len(set(dates)) == 1
+
+
+def answers_a_change(view: PlanView) -> bool:
+    """True when the answer is a change over time: a temporal question, or options that are change categories.
+
+    "How has the lesion changed from the first image to the second?" with options "It has grown /
+    Stable / It has shrunk" reads as a comparison of two named images, but its answer is still a
+    change over time. Options that name an image ("the lesion is larger in image 2") are a
+    comparison between images, not a change.
+    """
+    if view.ability == "temporal":
+        return True
+    n = len(view.case.images)
+    return any(opt.change_of(v) is not None and opt.image_of(v, n) is None for v in view.question.options.values())
 
 
 def sequence_clash(images: list[CaseImage], order: list[int], labels: dict[int, str]) -> str | None:

@@ -13,7 +13,7 @@ from mimir.agent import options as opt
 from mimir.agent.offers import Offer
 from mimir.agent.planners import common, routing, words
 from mimir.agent.planners.base import Decision, PlanView
-from mimir.agent.planners.frame import Frame, frame_of, same_study, sequence_clash
+from mimir.agent.planners.frame import Frame, answers_a_change, frame_of, same_study, sequence_clash
 from mimir.agent.planners.readings import RESIDUAL_MIN, change_between, lesion_size, longest_diameter
 from mimir.agent.state import Draft, PlannedCall, ToolRecord
 from mimir.domain import Evidence
@@ -23,7 +23,7 @@ from mimir.tools.capabilities import ClassificationReading, ComparisonReading, S
 def plan(view: PlanView) -> Decision | None:
     """Calls still needed, else the answer; None hands over to the visual route."""
     frame = frame_of(view)
-    if view.ability == "temporal" and same_study(view.case.images, frame.order):
+    if answers_a_change(view) and same_study(view.case.images, frame.order):
         date = view.case.images[frame.order[0]].study_date
         return common.abstain(f"images {', '.join(str(i + 1) for i in frame.order)} are all from one study ({date}); "
                               "a change over time needs two visits")
