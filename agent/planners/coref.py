@@ -1,67 +1,91 @@
-"""Co-reference questions: which image is the FLAIR / the left eye, or what a named image shows.
+"""Co-reference questions: which image is the FLAIR (or is not), what a named image is, which image is which.
 
 Labels come from timeline metadata (series description, laterality) when every needed image has
-them, else from a classifier expert run on each image.
+them, else from a capability that classifies that attribute, run on each image. Dates answer
+"which scan is the most recent / was taken on 5 October 2019". Options are read by meaning
+(:mod:`mimir.agent.meaning`): an image, a label, or image-label pairs; one option must fit.
 """
 
 from __future__ import annotations
 
 from mimir import vocabulary as voc
 from mimir.agent import options as opt
+from mimir.agent.intents import Intent
+from mimir.agent.meaning import OptionMeaning, read_options, the_one
 from mimir.agent.planners import common, routing
 from mimir.agent.planners.base import Decision, PlanView
-from mimir.agent.planners.words import sequence_named, sequence_of, side_named, side_of, side_value
+from mimir.agent.planners.frame import named_images
+from mimir.agent.planners.words import sequence_of, side_of, side_value
 from mimir.agent.state import Draft, PlannedCall
 from mimir.domain import CaseImage, Evidence
 from mimir.tools.capabilities import ClassificationReading
 
 
-def _time_asked(stem: str) -> str | None:
-    """'latest' or 'baseline' when the stem asks which image is the most recent or the earliest."""
-    role = voc.time_of(stem)
-    return role if role in ("latest", "baseline") else None
-
-
-def _target(view: PlanView) -> tuple[str, str | None]:
-    """The attribute asked about (sequence or laterality) and the value the stem names, if any."""
-    stem = view.question.stem
-    if (seq := sequence_named(stem)) is not None or any(sequence_named(v) for v in view.question.options.values()):
-        return "sequence", seq
-    return "laterality", side_named(stem)
-
-
 def _from_metadata(attribute: str, image: CaseImage) -> str | None:
-    return sequence_of(image) if attribute == "sequence" else side_of(image)
+    if attribute == "sequence":
+        return sequence_of(image)
+    if attribute == "laterality":
+        return side_of(image)
+    return voc.code_of("view", image.view) if attribute == "view" else None
 
 
-def plan(view: PlanView) -> Decision | None:
-    """Labels still needed (classifier calls), else the option; None hands over to the visual route."""
-    n, options = len(view.case.images), view.question.options
-    if _time_asked(view.question.stem) is not None:
-        return by_date(view)
-    kind, target = _target(view)
-    names_images = any(opt.image_of(v, n) is not None for v in options.values())
-    asked = _asked_image(view)
-    if names_images and target is None or not names_images and asked is None:
+def _attribute(intent: Intent, meanings: dict[str, OptionMeaning]) -> str | None:
+    if intent.attribute is not None:
+        return intent.attribute
+    named = {c for m in meanings.values() for c in m.labels} | {c for m in meanings.values() for _, lab in m.pairs
+                                                               for c in ("sequence", "laterality", "view")
+                                                               if lab in voc.vocabulary().concept(c)}
+    return named.pop() if len(named) == 1 else None
+
+
+def plan(view: PlanView, intent: Intent) -> Decision | None:
+    """Labels or dates still needed, else the option; None hands over to the visual route."""
+    n = len(view.case.images)
+    meanings = read_options(view.question.options, n)
+    if intent.kind == "when":
+        return by_date(view, intent, meanings)
+    attribute = _attribute(intent, meanings)
+    if attribute is None or not any(m.images or m.labels or m.pairs for m in meanings.values()) and view.question.closed:
+        return None  # no option names an image or a label: not a question of which image is which
+    pairs = bool(meanings) and all(m.pairs for m in meanings.values())
+    asked = None if pairs or intent.kind == "identify" else _asked_image(view, intent)
+    if intent.kind == "attribute" and asked is None and not pairs:
         return None
-    needed = list(range(n)) if names_images else [asked]
-    labels, evidence, calls = _labels(view, kind, [i for i in needed if i is not None])
+    needed = [asked] if asked is not None else list(range(n))
+    labels, evidence, calls = _labels(view, attribute, needed)
     if calls:
         return calls
     if labels is None:
         return None
-    if names_images:
-        matches = [i for i, lab in labels.items() if lab == target]
-        if len(matches) != 1 and target is not None:
-            matches = _most_probable(view, target, evidence)
-        letter = opt.letter_for_image(options, matches[0], n) if len(matches) == 1 else None
-    else:
-        letter = opt.letter_for_label(options, labels[asked]) if asked is not None else None
     if not view.question.closed:
-        concept = opt.concept_of(next(iter(labels.values()), "")) or kind
-        text = "; ".join(f"Image {i + 1} is {voc.name_of(concept, lab)}" for i, lab in labels.items())
-        return Draft(text=text + ".", evidence=evidence)
-    return Draft(letter=letter, text=f"{letter}: {options[letter]}", evidence=evidence) if letter else None
+        return Draft(text="; ".join(f"Image {i + 1} is {voc.name_of(attribute, lab)}" for i, lab in labels.items()) + ".",
+                     evidence=evidence)
+    if pairs:
+        letter = the_one(meanings, lambda m: all(labels.get(i) == lab for i, lab in m.pairs))
+    elif asked is not None:
+        letter = the_one(meanings, lambda m: m.labels.get(attribute) == labels[asked] and not m.images)
+    else:
+        letter = _identify(view, intent, labels, meanings, evidence)
+    if letter is None:
+        return common.abstain("the labels found match no single option", evidence)
+    return Draft(letter=letter, text=f"{letter}: {view.question.options[letter]}", evidence=evidence)
+
+
+def _identify(view: PlanView, intent: Intent, labels: dict[int, str], meanings: dict[str, OptionMeaning],
+              evidence: list[Evidence]) -> str | None:
+    """The option naming the one image that is (or, negated, is not) the asked label."""
+    target = intent.value
+    if target is None:
+        return None
+    if intent.negated:
+        matches = [i for i, lab in labels.items() if lab != target]
+    else:
+        matches = [i for i, lab in labels.items() if lab == target]
+        if len(matches) != 1:
+            matches = _most_probable(view, target, evidence)
+    if len(matches) != 1:
+        return None
+    return the_one(meanings, lambda m: m.images == (matches[0],))
 
 
 #: The question says one image is the target; when no classifier names it first, the image with the
@@ -71,14 +95,14 @@ PROBABILITY_MARGIN = 2.0
 
 def _most_probable(view: PlanView, target: str, evidence: list[Evidence]) -> list[int]:
     """[the image most probably showing ``target``] when it stands out clearly, else []."""
-    names = {"L": "left", "R": "right"}
     probs: dict[int, float] = {}
     for r in view.results("classifies"):
         reading = r.read(ClassificationReading)
-        p = reading.probabilities if reading is not None else {}
-        value = p.get(target, p.get(names.get(target, target)))
-        if reading is not None and value is not None:
-            probs[reading.image_index] = float(value)
+        if reading is None:
+            continue
+        by_value = {side_value(k): v for k, v in reading.probabilities.items()}
+        if target in by_value:
+            probs[reading.image_index] = float(by_value[target])
     ranked = sorted(probs, key=lambda i: probs[i], reverse=True)
     if len(ranked) < 2 or probs[ranked[0]] < PROBABILITY_MARGIN * max(probs[ranked[1]], 1e-6):
         return []
@@ -89,32 +113,37 @@ def _most_probable(view: PlanView, target: str, evidence: list[Evidence]) -> lis
     return [best]
 
 
-def by_date(view: PlanView) -> Draft | None:
-    """The most recent or the earliest image by study date (None when any date is unknown)."""
+def by_date(view: PlanView, intent: Intent, meanings: dict[str, OptionMeaning]) -> Draft | None:
+    """The most recent, the earliest, or the one dated as asked (None when a needed date is unknown)."""
     images = view.case.images
     dates = [img.study_date for img in images]
-    if any(d is None for d in dates) or len(set(dates)) < len(dates):
+    if any(d is None for d in dates):
         return None
-    latest = _time_asked(view.question.stem) == "latest"
-    pick = max if latest else min
-    index = pick(range(len(images)), key=lambda i: dates[i])  # type: ignore[arg-type, return-value]
     evidence = [Evidence(statement=f"Image {i + 1} was taken on {d}", image_indices=[i],
                          values={"study_date": str(d), "source": "metadata"}) for i, d in enumerate(dates)]
-    which = "most recent" if latest else "earliest"
-    letter = opt.letter_for_image(view.question.options, index, len(images))
+    role = voc.time_of(intent.text)
+    if role in ("latest", "baseline") and len(set(dates)) == len(dates):
+        pick = max if role == "latest" else min
+        index = pick(range(len(images)), key=lambda i: dates[i])  # type: ignore[arg-type, return-value]
+        what = "most recent" if role == "latest" else "earliest"
+    else:
+        named = named_images(view)
+        if len(named) != 1:
+            return None
+        index, what = named[0], f"one taken on {dates[named[0]]}"
     if not view.question.closed:
-        return Draft(text=f"Image {index + 1} is the {which} ({dates[index]}).", evidence=evidence)
+        return Draft(text=f"Image {index + 1} is the {what} ({dates[index]}).", evidence=evidence)
+    letter = the_one(meanings, lambda m: m.images == (index,))
     return Draft(letter=letter, text=f"{letter}: {view.question.options[letter]}", evidence=evidence) if letter else None
 
 
-def _asked_image(view: PlanView) -> int | None:
-    """The one image the stem names, from the resolver's bindings (after any interrupt), else its wording."""
-    stem = view.question.stem
-    named = {i for b in view.resolution.bindings if b.mention and b.mention in stem and len(b.image_indices) == 1
+def _asked_image(view: PlanView, intent: Intent) -> int | None:
+    """The one image the question names, from the resolver's bindings (after any interrupt), else its wording."""
+    named = {i for b in view.resolution.bindings if b.mention and b.mention in intent.text and len(b.image_indices) == 1
              for i in b.image_indices}
     if len(named) == 1:
         return named.pop()
-    return opt.image_of(stem, len(view.case.images))
+    return opt.image_of(intent.text, len(view.case.images))
 
 
 def _labels(view: PlanView, attribute: str,
@@ -135,10 +164,10 @@ def _labels(view: PlanView, attribute: str,
         call = offers[0].call(f"{attribute} of image {i + 1}", image_index=i)
         record = view.record_for(call)
         reading = record.read(ClassificationReading) if record is not None else None
-        if reading is not None:
+        if record is not None and reading is not None:
             labels[i] = side_value(reading.label)
             evidence.append(Evidence(statement=f"Image {i + 1} is {labels[i]} ({offers[0].capability.source or offers[0].tool})",
-                                     image_indices=[i], tool_run_ids=common.run_ids(record),  # type: ignore[arg-type]
+                                     image_indices=[i], tool_run_ids=common.run_ids(record),
                                      values={"label": labels[i], "probability": reading.probability}))
         elif record is not None:
             return None, [], []

@@ -42,19 +42,19 @@ def _current(images: list[CaseImage]) -> int:
     return _time_order(images, list(range(len(images))))[-1]
 
 
-def named_images(view: PlanView) -> list[int]:
-    """The images the stem's settled mentions bind, in case order."""
-    stem = view.question.stem
+def named_images(view: PlanView, text: str | None = None) -> list[int]:
+    """The images the settled mentions of ``text`` (default: the stem) bind, in case order."""
+    stem = view.question.stem if text is None else text
     bound = {i for b in view.resolution.bindings if b.image_indices and not b.candidates and b.mention in stem
              for i in b.image_indices}
     return sorted(bound)
 
 
-def frame_of(view: PlanView) -> Frame:
-    """The comparison the question asks for."""
+def frame_of(view: PlanView, text: str | None = None) -> Frame:
+    """The comparison the question (or one of its parts, ``text``) asks for."""
     images = view.case.images
-    bound = named_images(view)
-    nadir = "nadir" in voc.values_in(view.question.stem, "span")
+    bound = named_images(view, text)
+    nadir = "nadir" in voc.values_in(text or view.question.stem, "span")
     reference: Literal["first", "nadir"] = "nadir" if nadir else "first"
     if len(bound) >= 2:
         return Frame(_time_order(images, bound), reference, "the images the question names")

@@ -8,6 +8,7 @@ which capability is missing. Nothing here names a tool.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from mimir import vocabulary as voc
 from mimir.agent import options as opt
@@ -18,22 +19,33 @@ from mimir.agent.planners.frame import named_images
 from mimir.agent.state import Draft, PlannedCall
 from mimir.domain import Evidence
 
-_DIR = f"(?:{voc.pattern('superlative')}|{voc.pattern('comparative')})"
-_NOUN = f"(?:{voc.pattern('image_noun')}|{voc.pattern('modality')}|ones?|files?)"
-_WHICH = re.compile(rf"\bwhich\s+(?:of\s+(?:the|these)\s+(?:\w+\s+)?)?{_NOUN}?\s*(?:\w+\s+)?"
-                    rf"(?:has|have|shows?|carries|contains?|displays?|demonstrates?)\s+"
-                    rf"(?:the\s+|a\s+)?(?P<dir>{_DIR})\s+(?P<q>[a-z][\w\s-]*?)\s*(?:\?|$|,|\.|\bthan\b)", re.I)
-_WHAT = re.compile(r"\bwhat\s+is\s+the\s+(?P<q>[a-z][\w\s-]*?)\s+of\s+(?:the\s+|each\s+|every\s+|these\s+)?"
-                   rf"(?:\w+\s+)?{_NOUN}", re.I)
+
+@cache
+def _which() -> re.Pattern[str]:
+    """"which [of the X] image has the larger Q": the direction word and the quantity."""
+    direction = f"(?:{voc.pattern('superlative')}|{voc.pattern('comparative')})"
+    noun = f"(?:{voc.pattern('image_noun')}|{voc.pattern('modality')}|{voc.pattern('cardinal', '1')})"
+    det = voc.pattern("determiner")
+    return re.compile(rf"{voc.pattern('wh_word')}\s+(?:of\s+{det}\s+(?:\w+\s+)?)?{noun}?\s*"
+                      rf"(?:\w+\s+)?{voc.pattern('holds')}\s+(?:{det}\s+|a\s+)?(?P<dir>{direction})\s+"
+                      rf"(?P<q>[a-z][\w\s-]*?)\s*(?:\?|$|,|\.|\bthan\b)", re.I)
+
+
+@cache
+def _what() -> re.Pattern[str]:
+    """"what is the Q of each image": the quantity."""
+    noun = f"(?:{voc.pattern('image_noun')}|{voc.pattern('modality')})"
+    return re.compile(rf"\bwhat\s+is\s+the\s+(?P<q>[a-z][\w\s-]*?)\s+of\s+(?:{voc.pattern('determiner')}\s+)?"
+                      rf"(?:\w+\s+)?{noun}", re.I)
 
 
 def asked_quantity(stem: str) -> tuple[str, str | None] | None:
     """(quantity, 'more'/'less' or None) the stem asks about per image, or None."""
-    if m := _WHICH.search(stem):
+    if m := _which().search(stem):
         d = m.group("dir")
         more = voc.superlative_of(d) == "most" or voc.comparative_of(d) == "more"
         return m.group("q").strip().lower(), "more" if more else "less"
-    if m := _WHAT.search(stem):
+    if m := _what().search(stem):
         return m.group("q").strip().lower(), None
     return None
 
@@ -45,7 +57,8 @@ def _is_lesion_size(view: PlanView, quantity: str) -> bool:
     rest = quantity
     for m in sorted(voc.find(quantity, "quantity", "image_noun"), key=lambda m: -m.start):
         rest = rest[:m.start] + rest[m.end:]
-    return not [w for w in re.findall(r"[a-z]+", rest) if w not in ("one", "ones")]
+    rest = " ".join(w for w in re.findall(r"[a-z]+", rest) if voc.cardinal_value(w) is None)
+    return not rest
 
 
 def _matches(offer: Offer, quantity: str) -> bool:

@@ -18,7 +18,10 @@ used without changes here.
 
 from __future__ import annotations
 
-from mimir.agent.planners import coref, lookup, quantities, sizes
+from dataclasses import replace
+
+from mimir.agent.intents import Intent, read_question
+from mimir.agent.planners import compound, coref, lookup, quantities, sizes
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.common import visual
 from mimir.agent.state import Draft
@@ -32,12 +35,24 @@ class RulesPlanner:
     def next(self, view: PlanView) -> Decision:
         """The next calls or the final draft for this turn."""
         decision = lookup.plan(view) or quantities.plan(view)
-        if decision is None and view.ability in ("temporal", "comparison"):
-            decision = sizes.plan(view)
-        elif decision is None and view.ability == "coreference":
-            decision = coref.plan(view)
+        if decision is None:
+            decision = by_intent(view, read_question(view.question.stem, view.question.options))
         if decision is None:
             return visual(view, why=f"this {view.ability} question")
         if isinstance(decision, Draft) and decision.status == "abstained" and view.vlm_configured:
             return visual(view, why=decision.reason or "this question")  # next-best route: the VLM
         return decision
+
+
+def by_intent(view: PlanView, parts: list[Intent]) -> Decision | None:
+    """The route of what the question asks (its intents); the ability decides only where the words do not."""
+    if len(parts) > 1:
+        return compound.plan(view, parts)
+    intent = parts[0]
+    if intent.kind in ("change", "resection", "extreme"):
+        return sizes.plan(view, intent)
+    if intent.kind in ("identify", "attribute", "when"):
+        return coref.plan(view, intent)
+    if view.ability in ("temporal", "comparison"):
+        return sizes.plan(view, replace(intent, kind="change"))
+    return None

@@ -8,22 +8,52 @@ available it adds response categories to the evidence.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mimir import vocabulary as voc
 from mimir.agent import options as opt
+from mimir.agent.intents import Intent
+from mimir.agent.meaning import OptionMeaning, read_options, the_one
 from mimir.agent.offers import Offer
 from mimir.agent.planners import common, routing, words
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.frame import Frame, answers_a_change, frame_of, same_study, sequence_clash
-from mimir.agent.planners.readings import RESIDUAL_MIN, change_between, lesion_size, longest_diameter
+from mimir.agent.planners.readings import (
+    RESIDUAL_MIN,
+    STABLE_RATIO,
+    change_between,
+    lesion_size,
+    longest_diameter,
+)
 from mimir.agent.state import Draft, PlannedCall, ToolRecord
 from mimir.domain import Evidence
 from mimir.tools.capabilities import ClassificationReading, ComparisonReading, SegmentationReading
 
 
-def plan(view: PlanView) -> Decision | None:
+@dataclass
+class Measured:
+    """The sizes of a frame's images and the change between its ends."""
+
+    frame: Frame
+    values: dict[int, float]
+    unit: str
+    change: opt.Change
+    evidence: list[Evidence]
+
+
+def plan(view: PlanView, intent: Intent) -> Decision | None:
     """Calls still needed, else the answer; None hands over to the visual route."""
-    frame = frame_of(view)
-    if answers_a_change(view) and same_study(view.case.images, frame.order):
+    measured = measure(view, intent)
+    if not isinstance(measured, Measured):
+        return measured
+    return choose(view, intent, measured)
+
+
+def measure(view: PlanView, intent: Intent) -> list[PlannedCall] | Measured | Draft | None:
+    """Segmentation (and sequence check) calls still needed for the part's frame, else what was measured."""
+    frame = frame_of(view, intent.text)
+    over_time = intent.kind in ("change", "resection") or intent.kind != "extreme" and answers_a_change(view)
+    if over_time and same_study(view.case.images, frame.order):
         date = view.case.images[frame.order[0]].study_date
         return common.abstain(f"images {', '.join(str(i + 1) for i in frame.order)} are all from one study ({date}); "
                               "a change over time needs two visits")
@@ -51,7 +81,7 @@ def plan(view: PlanView) -> Decision | None:
         return common.abstain(clash)
     if (call := compare_call(view, frame, records)) is not None and not view.attempted(call):
         return [call]
-    return conclude(view, frame, records)
+    return conclude(view, intent, frame, records)
 
 
 def _no_segmenter(view: PlanView, index: int) -> Draft:
@@ -108,8 +138,8 @@ def compare_call(view: PlanView, frame: Frame, records: dict[int, ToolRecord]) -
     return offers[0].call("change over timepoints", label="lesion", timepoints=points)
 
 
-def conclude(view: PlanView, frame: Frame, records: dict[int, ToolRecord]) -> Decision | None:
-    """Turn per-image sizes into a change and pick the option."""
+def conclude(view: PlanView, intent: Intent, frame: Frame, records: dict[int, ToolRecord]) -> Measured | Draft | None:
+    """Per-image sizes and the change between the frame's ends (the residual for a resection)."""
     readings = {i: records[i].read(SegmentationReading) for i in frame.order}
     if any(r is None for r in readings.values()):
         return None
@@ -125,7 +155,7 @@ def conclude(view: PlanView, frame: Frame, records: dict[int, ToolRecord]) -> De
         return common.abstain("the segmentation found no lesion on any image, so there is nothing to compare", evidence)
     first, last = _ends(frame, values)
     change, pct = change_between(values[first], values[last], unit)
-    if _asks_resection(view):
+    if intent.kind == "resection" or _asks_resection(view):
         resected = _resection(records[first], records[last], unit, evidence)
         if resected is None:
             return common.abstain("the segmentation shows no enhancing tumour before surgery, so the extent of "
@@ -138,7 +168,7 @@ def conclude(view: PlanView, frame: Frame, records: dict[int, ToolRecord]) -> De
                                        f"({_date(view, last)}): {change} ({pct_text})",
                              image_indices=[first, last],
                              values={"change": change, "percent_change": round(pct, 1) if pct is not None else "n/a"}))
-    return choose(view, values, change, evidence)
+    return Measured(frame, values, unit, change, evidence)
 
 
 def _ends(frame: Frame, values: dict[int, float]) -> tuple[int, int]:
@@ -166,25 +196,60 @@ def _compare_evidence(view: PlanView, frame: Frame) -> list[Evidence]:
     return out
 
 
-def choose(view: PlanView, sized: dict[int, float], change: opt.Change, evidence: list[Evidence]) -> Draft:
-    """The option for this change (or the text answer of an open question)."""
+def choose(view: PlanView, intent: Intent, m: Measured) -> Draft:
+    """The option fitting what was measured (or the text answer of an open question)."""
     options, n = view.question.options, len(view.case.images)
     if not view.question.closed:
-        return Draft(text=describe(sized, change, evidence), evidence=evidence)
-    letter = opt.letter_for_change(options, change)
-    if letter is None and any(opt.image_of(v, n) is not None for v in options.values()):
-        want_small = asks_for_less(view.question.stem)
-        ranked = sorted(sized, key=lambda i: sized[i], reverse=not want_small)
-        if sized[ranked[0]] != sized[ranked[1]]:
-            letter = opt.letter_for_image(options, ranked[0], n)
-    if letter is None and any(opt.yes_no(v) is not None for v in options.values()):
-        asked = opt.change_of(view.question.stem)
-        if asked is not None:
-            truth = asked == change
-            letter = opt.pick(options, lambda v: opt.yes_no(v) is truth)
+        return Draft(text=describe(m.values, m.change, m.evidence), evidence=m.evidence)
+    meanings = read_options(options, n, comparative_is_change=intent.kind == "change", allowed=_allowed(intent))
+    if intent.kind == "extreme" or any(v.images for v in meanings.values()):
+        letter = _extreme(intent, m, meanings)
+    elif meanings and all(v.answer is not None for v in meanings.values()):
+        truth = holds(intent, m.change)
+        letter = None if truth is None else the_one(meanings, lambda v: v.answer is truth)
+    else:
+        letter = change_letter(meanings, m.change)
     if letter is None:
-        return common.abstain(f"the measured change ({change}) matches no single option", evidence)
-    return Draft(letter=letter, text=f"{letter}: {options[letter]}", evidence=evidence)
+        return common.abstain(f"the measured change ({m.change}) matches no single option", m.evidence)
+    read = meanings[letter]
+    note = [Evidence(statement=f"option {letter} read by meaning as {m.change} (lead {read.by_meaning})",
+                     values={"lead": read.by_meaning})] if read.by_meaning is not None else []
+    return Draft(letter=letter, text=f"{letter}: {options[letter]}", evidence=m.evidence + note)
+
+
+def _allowed(intent: Intent) -> frozenset[opt.Change]:
+    if intent.kind == "resection":
+        return frozenset({"gross_total", "partial"})
+    return frozenset({"increase", "decrease", "stable"})
+
+
+def holds(intent: Intent, change: opt.Change) -> bool | None:
+    """Whether what a yes/no part asserts holds for the measured change (None: it asserts nothing readable)."""
+    if not intent.asserted:
+        return None
+    if change == "resolved":
+        return bool(intent.asserted & {"resolved", "decrease", "gross_total"})
+    return change in intent.asserted
+
+
+def change_letter(meanings: dict[str, OptionMeaning], change: opt.Change) -> str | None:
+    """The option asserting exactly this change, else the one option whose assertion includes it."""
+    exact = the_one(meanings, lambda v: v.changes == {change})
+    if exact is None and change == "resolved":
+        exact = the_one(meanings, lambda v: bool(v.changes & {"decrease", "gross_total"}) and len(v.changes) == 1)
+    return exact or the_one(meanings, lambda v: change in v.changes)
+
+
+def _extreme(intent: Intent, m: Measured, meanings: dict[str, OptionMeaning]) -> str | None:
+    """The option naming the image with the most (or least) lesion."""
+    want_small = intent.direction == "less" if intent.direction else asks_for_less(intent.text)
+    ranked = sorted(m.values, key=lambda i: m.values[i], reverse=not want_small)
+    if len(ranked) < 2 or m.values[ranked[0]] == m.values[ranked[1]]:
+        return None
+    ratio = max(m.values[ranked[0]], m.values[ranked[1]]) / max(min(m.values[ranked[0]], m.values[ranked[1]]), 1e-9)
+    if ratio < STABLE_RATIO[m.unit]:
+        return None  # the sizes are within measurement noise of each other: no image clearly has more
+    return the_one(meanings, lambda v: v.images == (ranked[0],))
 
 
 _WORDS = {"increase": "larger (progressing)", "decrease": "smaller (improving)", "stable": "about the same size (stable)",

@@ -10,11 +10,12 @@ from mimir.tools.capabilities import canonical_modality
 
 
 def content_words(text: str) -> set[str]:
-    """The words of a text that name a thing: vocabulary terms for findings, anatomy and images left out."""
+    """The words of a text that name a thing: vocabulary terms for findings, anatomy, images and grammar left out."""
     rest = text.lower()
-    for m in sorted(voc.find(rest, "finding", "body_part", "image_noun", "determiner"), key=lambda m: -m.start):
+    grammar = ("determiner", "joiner", "preposition", "predicate", "auxiliary")
+    for m in sorted(voc.find(rest, "finding", "body_part", "image_noun", *grammar), key=lambda m: -m.start):
         rest = rest[:m.start] + " " + rest[m.end:]
-    return {w for w in re.findall(r"[a-z]{3,}", rest) if w not in ("and", "with", "for", "the")}
+    return set(re.findall(r"[a-z]{3,}", rest))
 
 
 def findings_named(text: str) -> set[str]:

@@ -1,0 +1,123 @@
+"""What a question asks, part by part: a change, a resection, the image with more or less, which image is X.
+
+A stem is split into its questions ("Which image is the left eye, and does it show exudates?" has
+two), and each part is read through the clinical vocabulary into an intent:
+
+- ``change``: how a lesion changed, or (yes/no) whether it did what the part asserts: "has it grown"
+  asserts an increase; "has it not grown" stable or smaller; "is it no longer the same size" any
+  change but stability;
+- ``resection``: the extent of a resection, or whether tumour is left ("residual" asserts partial);
+- ``extreme``: which image shows more or less of a finding ("the larger lesion", "the lower burden");
+- ``identify``: which image is a label ("the FLAIR", "the left eye"), or is not ("which image is NOT ...");
+- ``attribute``: what a named image is ("what sequence is image 2", "the left or the right eye?");
+- ``when``: which image is the most recent or the baseline, or was taken on a date;
+- ``visual``: anything else (a finding to be seen, a diagnosis): a VLM's part.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import Literal
+
+from mimir import vocabulary as voc
+from mimir.agent.meaning import SIZE_CHANGES, Change, mentioned_changes
+
+Kind = Literal["change", "resection", "extreme", "identify", "attribute", "when", "visual"]
+_LABELS = ("sequence", "laterality", "view")
+_DATE = re.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Z][a-z]+\s+\d{4}|[A-Z][a-z]+\s+\d{1,2},?\s+\d{4})\b")
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One question of a stem, as read."""
+
+    kind: Kind
+    text: str
+    negated: bool = False
+    asserted: frozenset[Change] = frozenset()
+    attribute: str | None = None
+    value: str | None = None
+    direction: Literal["more", "less"] | None = None
+
+
+@cache
+def _split() -> re.Pattern[str]:
+    """Where a stem's next question starts: a clause break before a question verb or word, or after a '?'."""
+    opener = f"(?:{voc.pattern('auxiliary')}|{voc.pattern('wh_word')})"
+    return re.compile(rf"(?:,|;)?\s+{voc.pattern('clause_break')}\s+(?={opener})|(?<=\?)\s+(?=\S)", re.I)
+
+
+def _asks_which(text: str) -> bool:
+    return bool(voc.find(text, "wh_word"))
+
+
+def split_parts(stem: str) -> list[str]:
+    """The questions of a stem: "A, and does it B?" is two; a plain question is one."""
+    parts = [p.strip(" ,;") for p in _split().split(stem) if p and p.strip(" ,;")]
+    return parts or [stem]
+
+
+def _asserted(text: str) -> frozenset[Change]:
+    """The change categories a yes/no part asserts (a negated one asserts the others)."""
+    plain, negated = mentioned_changes(text)
+    if plain & {"gross_total", "partial"}:
+        return frozenset(plain & {"gross_total", "partial"})
+    if len(plain) == 1:
+        return frozenset(plain)  # type: ignore[arg-type]
+    if len(negated) == 1 and negated <= SIZE_CHANGES:
+        return SIZE_CHANGES - negated  # type: ignore[return-value]
+    return frozenset()
+
+
+def _label(text: str) -> tuple[str, str, bool] | None:
+    """(attribute, value, negated) of the one label a part names."""
+    found = [(c, m) for c in _LABELS for m in voc.find(text, c) if (c, m.value) != ("laterality", "B")]  # both sides name no one image
+    values = {(c, m.value) for c, m in found}
+    if len(values) == 2 and {c for c, _ in values} == {"sequence"}:  # "T1-weighted post-contrast": keep the narrower
+        entries = voc.vocabulary().concept("sequence")
+        values = {(c, v) for c, v in values if not any(entries[o].refines == v for _, o in values)}
+    if len(values) != 1:
+        return None
+    concept, value = values.pop()
+    return concept, value, any(m.negated for c, m in found)
+
+
+def read_part(text: str, options: tuple[str, ...]) -> Intent:
+    """The intent of one question."""
+    changes = voc.find(text, "change", "resection", "procedure")
+    negated = voc.is_negated(text)
+    timed = voc.find(text, "time", "comparative", "superlative")
+    if _asks_which(text) and (_DATE.search(text) or voc.time_of(text) in ("latest", "baseline")) \
+            and not any(m.concept != "time" for m in timed):
+        return Intent("when", text, negated)
+    amount = [m for m in voc.find(text, "comparative", "superlative") if not m.negated]
+    amount = amount if voc.find(text, "finding", "quantity") else []  # "more extensive tumour", not "most likely"
+    if _asks_which(text) and amount:
+        direction = "more" if amount[0].value in ("more", "most") else "less"
+        return Intent("extreme", text, negated, direction=direction)  # type: ignore[arg-type]
+    if any(m.concept in ("resection", "procedure") and (m.concept == "resection" or m.value == "resection") for m in changes):
+        return Intent("resection", text, negated, asserted=_asserted(text) & {"gross_total", "partial"})  # type: ignore[arg-type]
+    option_changes = any(voc.find(o, "change", "resection", "comparative") for o in options)
+    if any(m.concept == "change" for m in changes) or amount or option_changes and voc.find(text, "course", "span"):
+        return Intent("change", text, negated, asserted=_asserted(text))
+    label = _label(text)
+    option_labels = {c for o in options for c in _LABELS if voc.values_in(o, c)}
+    asks_attribute = bool(voc.find(text, "attribute_noun")) or label is None and len(option_labels) == 1
+    if option_labels and asks_attribute:
+        return Intent("attribute", text, negated, attribute=next(iter(option_labels)))
+    if label is not None:
+        return Intent("identify", text, label[2], attribute=label[0], value=label[1])
+    return Intent("visual", text, negated)
+
+
+@lru_cache(maxsize=4096)
+def _read(stem: str, options: tuple[str, ...]) -> tuple[Intent, ...]:
+    parts = split_parts(stem)
+    return tuple(read_part(p, options if len(parts) == 1 else ()) for p in parts)
+
+
+def read_question(stem: str, options: dict[str, str]) -> list[Intent]:
+    """The intents of a stem's questions, in order (options help read an attribute question)."""
+    return list(_read(stem, tuple(options.values())))

@@ -1,0 +1,189 @@
+"""What a closed question's options mean: the change categories, images, labels, yes/no parts they assert.
+
+Read through the clinical vocabulary and the reference grammar (the exact parts): "Interval
+enlargement" asserts an increase, "has not grown" a stable-or-smaller lesion, "no longer the same
+size" any change but stability, "Higher" an increase when two images are set side by side, "The 1st
+image is the FLAIR; the 2nd image is the T1+C" two image-label pairs, "Yes since baseline, but not
+since the prior" a yes and a no. An option whose change words the vocabulary does not know is read
+by meaning (:mod:`mimir.agent.prototypes`), and only when one category stands out by a clear margin.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from functools import cache, lru_cache
+
+from mimir import vocabulary as voc
+from mimir.agent import prototypes
+from mimir.domain import CaseImage
+
+Change = voc.Change
+SIZE_CHANGES: frozenset[Change] = frozenset({"increase", "decrease", "stable"})
+_FROM_COMPARATIVE: dict[str, Change] = {"more": "increase", "less": "decrease", "equal": "stable"}
+_LABELS = ("sequence", "laterality", "view")
+
+
+@dataclass(frozen=True)
+class OptionMeaning:
+    """What one option asserts (empty fields: it asserts nothing of that kind)."""
+
+    changes: frozenset[Change] = frozenset()
+    answer: bool | None = None
+    parts: tuple[bool, ...] = ()
+    images: tuple[int, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    pairs: tuple[tuple[int, str], ...] = ()
+    by_meaning: float | None = None
+
+    @property
+    def names_change(self) -> bool:
+        """True when the option asserts a change category (possibly several, after a negation)."""
+        return bool(self.changes)
+
+
+def negated_size_change(term: str) -> str | None:
+    """The size change a stability term denies ("has not grown" denies an increase), else None."""
+    cues = voc.find(term, "negation")
+    if not cues:
+        return None
+    rest = term
+    for c in sorted(cues, key=lambda c: -c.start):
+        rest = rest[:c.start] + rest[c.end:]
+    values = {m.value for m in voc.find(rest, "change") if not m.negated} & {"increase", "decrease"}
+    return values.pop() if len(values) == 1 else None
+
+
+def mentioned_changes(text: str) -> tuple[set[str], set[str]]:
+    """(asserted, denied) change categories in a text; "has not grown" denies an increase rather than asserting stability."""
+    plain: set[str] = set()
+    negated: set[str] = set()
+    for m in voc.find(text, "change", "resection"):
+        denied = negated_size_change(m.text) if m.value == "stable" else None
+        if denied is not None:
+            (plain if m.negated else negated).add("stable" if m.negated else denied)
+        else:
+            (negated if m.negated else plain).add(m.value)
+    return plain, negated
+
+
+def _changes(text: str) -> frozenset[Change]:
+    """Change categories a text asserts: named ones, minus (or the complement of) denied ones."""
+    found = voc.find(text, "change", "resection", "course")
+    plain, negated = mentioned_changes(text)
+    if any(m.concept == "course" and m.negated and m.text.lower().startswith("chang") for m in found):
+        plain.add("stable")  # "no significant interval change"
+    resected = plain & {"gross_total", "partial"}
+    if resected:
+        return frozenset(resected) if len(resected) == 1 else frozenset()  # type: ignore[arg-type]
+    if "resolved" in plain:
+        plain -= {"decrease"}
+    if plain:
+        return frozenset(plain) if len(plain) == 1 else frozenset()  # type: ignore[arg-type]
+    if negated & SIZE_CHANGES and len(negated) == 1:
+        return SIZE_CHANGES - negated  # type: ignore[return-value]
+    return frozenset()
+
+
+def _comparative_change(text: str) -> frozenset[Change]:
+    values = {m.value for m in voc.find(text, "comparative") if not m.negated}
+    return frozenset({_FROM_COMPARATIVE[values.pop()]}) if len(values) == 1 else frozenset()
+
+
+@cache
+def _clauses() -> re.Pattern[str]:
+    """What separates the clauses of an answer: punctuation or a clause-breaking word of the vocabulary."""
+    return re.compile(rf"[,;]|{voc.pattern('clause_break')}", re.I)
+
+
+def _parts(text: str) -> tuple[bool, ...]:
+    """Yes/no per clause of a compound answer ("Yes since baseline, but not since the prior": yes, no)."""
+    clauses = [c for c in _clauses().split(text) if c.strip()]
+    if len(clauses) < 2:
+        return ()
+    out = []
+    for c in clauses:
+        head = c.strip().split()[0].lower() if c.strip() else ""
+        yes = voc.answer_of(c)
+        if yes is None:
+            yes = False if voc.is_negated(head) else True if voc.values_in(c, "time") else None
+        if yes is None:
+            return ()
+        out.append(yes)
+    return tuple(out)
+
+
+@lru_cache(maxsize=8192)
+def _image_reading(text: str, n_images: int) -> tuple[int, ...]:
+    """Images a text names as positions in the list (time words read as list positions, as options use them)."""
+    from mimir.memory.resolver import resolve_text
+
+    images = [CaseImage(path=f"option-image-{i}") for i in range(n_images)]
+    hits = [h for h in resolve_text(text, images) if h.indices]
+    return tuple(sorted({i for h in hits for i in h.indices})) if len(hits) == 1 else ()
+
+
+def _pairs(text: str, n_images: int) -> tuple[tuple[int, str], ...]:
+    """Image-label pairs of an assignment ("Image 1 is the FLAIR; image 2 is the T1+C")."""
+    clauses = [c for c in re.split(r";|,", text) if c.strip()]
+    out: list[tuple[int, str]] = []
+    for c in clauses:
+        imgs = _image_reading(c, n_images)
+        labels = {v for concept in _LABELS for v in voc.values_in(c, concept, include_negated=False)}
+        if len(imgs) == 1 and len(labels) == 1:
+            out.append((imgs[0], labels.pop()))
+    return tuple(out) if len(out) >= 2 and len(out) == len(clauses) else ()
+
+
+def read_option(text: str, n_images: int, *, comparative_is_change: bool = False,
+                allowed: frozenset[Change] = SIZE_CHANGES) -> OptionMeaning:
+    """The meaning of one option among ``n_images`` images.
+
+    ``comparative_is_change``: the stem sets a later image against an earlier one, so "higher" reads
+    as an increase. ``allowed``: the categories an option read by meaning may be assigned.
+    """
+    changes = _changes(text) or (_comparative_change(text) if comparative_is_change else frozenset())
+    score = None
+    if not changes and not voc.is_negated(text) and voc.answer_of(text) is None and not _image_reading(text, n_images):
+        found = prototypes.closest_change(text, allowed)
+        if found is not None:
+            changes, score = frozenset({found[0]}), found[1]
+    labels = {c: vs[0] for c in _LABELS if len(vs := voc.values_in(text, c, include_negated=False)) == 1}
+    pairs = _pairs(text, n_images)
+    return OptionMeaning(changes=changes, answer=voc.answer_of(text), parts=_parts(text),
+                         images=() if pairs else _image_reading(text, n_images), labels={} if pairs else labels,
+                         pairs=pairs, by_meaning=score)
+
+
+def read_options(options: dict[str, str], n_images: int, **kwargs: object) -> dict[str, OptionMeaning]:
+    """Every option's meaning, by letter; options that read as the same label are read again by meaning."""
+    read = {k: read_option(v, n_images, **kwargs) for k, v in options.items()}  # type: ignore[arg-type]
+    for concept in _LABELS:
+        by_value: dict[str, list[str]] = {}
+        for k, m in read.items():
+            if concept in m.labels:
+                by_value.setdefault(m.labels[concept], []).append(k)
+        clashes = [k for ks in by_value.values() if len(ks) > 1 for k in ks]
+        if clashes:
+            read.update(_relabel(options, read, clashes, concept))
+    return read
+
+
+def _relabel(options: dict[str, str], read: dict[str, OptionMeaning], letters: list[str],
+             concept: str) -> dict[str, OptionMeaning]:
+    """Options whose words name one label ("T1-weighted ...") read by meaning among the concept's values."""
+    values = {v: concept for v in voc.vocabulary().concept(concept)}
+    out = {}
+    for k in letters:
+        if voc.is_negated(options[k]):
+            continue  # "without contrast": the words decide; the embedder does not read negation
+        found = prototypes.closest(options[k], values)
+        labels = {**read[k].labels, concept: found[0]} if found else {c: v for c, v in read[k].labels.items() if c != concept}
+        out[k] = replace(read[k], labels=labels, by_meaning=found[1] if found else None)
+    return out
+
+
+def the_one(meanings: dict[str, OptionMeaning], fits: object) -> str | None:
+    """The single letter whose meaning fits (``fits(meaning) -> bool``); None when none or several do."""
+    letters = [k for k, m in meanings.items() if fits(m)]  # type: ignore[operator]
+    return letters[0] if len(letters) == 1 else None

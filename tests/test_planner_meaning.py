@@ -1,0 +1,91 @@
+"""The planner reads questions and options by meaning: every vocabulary word it relies on reaches a decision.
+
+Intents (:mod:`mimir.agent.intents`) and option meanings (:mod:`mimir.agent.meaning`) are read
+through the one vocabulary; these tests take each term of the concepts the planner reads and check
+the decision it leads to (an option's change category, a question's direction, where a compound
+question splits, which quantity is asked).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mimir import vocabulary as voc
+from mimir.agent.intents import read_question, split_parts
+from mimir.agent.meaning import read_option, read_options
+from mimir.agent.planners.quantities import asked_quantity
+
+TABLE = voc.vocabulary().table
+
+
+def _terms(concept: str) -> list[tuple[str, str]]:
+    return [(v, re.sub(r"\*", "", t)) for v, e in TABLE[concept].items() for t in (*e.terms, *e.abbreviations)]
+
+
+@pytest.mark.parametrize(("value", "term"), _terms("change") + _terms("resection"),
+                         ids=[f"{v}:{t}" for v, t in _terms("change") + _terms("resection")])
+def test_change_words_make_an_option_assert_their_category(value: str, term: str) -> None:
+    changes = read_option(f"{term}.", 2).changes
+    if voc.find(term, "negation"):  # "has not grown" denies an increase: stable or smaller
+        assert value in changes and len(changes) < 3, changes
+    else:
+        assert changes == {value}
+
+
+@pytest.mark.parametrize(("value", "term"), _terms("superlative"), ids=[t for _, t in _terms("superlative")])
+def test_superlatives_ask_for_the_image_with_most_or_least(value: str, term: str) -> None:
+    options = {"A": "Image 1", "B": "Image 2", "C": "Image 3"}
+    [intent] = read_question(f"Which image shows the {term} tumour burden?", options)
+    assert intent.kind == "extreme" and intent.direction == ("more" if value == "most" else "less")
+
+
+@pytest.mark.parametrize(("value", "term"), [(v, t) for v, t in _terms("comparative") if v != "equal"],
+                         ids=[t for v, t in _terms("comparative") if v != "equal"])
+def test_comparatives_ask_for_the_image_with_more_or_less(value: str, term: str) -> None:
+    [intent] = read_question(f"Which scan has the {term} tumour burden?", {"A": "Image 1", "B": "Image 2"})
+    assert intent.kind == "extreme" and intent.direction == value
+
+
+@pytest.mark.parametrize(("value", "term"), _terms("comparative"), ids=[t for _, t in _terms("comparative")])
+def test_comparative_options_read_as_a_change_when_a_later_image_is_set_against_an_earlier(value: str, term: str) -> None:
+    want = {"more": "increase", "less": "decrease", "equal": "stable"}[value]
+    meaning = read_option(term, 2, comparative_is_change=True)
+    assert want in meaning.changes or meaning.changes and meaning.changes <= {want}
+
+
+@pytest.mark.parametrize(("value", "term"), _terms("auxiliary"), ids=[t for _, t in _terms("auxiliary")])
+def test_question_verbs_after_a_joiner_start_a_second_question(value: str, term: str) -> None:
+    stem = f"Which image is the left eye, and {term} it exudates?"
+    assert split_parts(stem) == ["Which image is the left eye", f"{term} it exudates?"]
+    assert len(split_parts(f"Which image is the left {term} eye?")) == 1
+
+
+@pytest.mark.parametrize(("value", "term"), _terms("holds"), ids=[t for _, t in _terms("holds")])
+def test_holding_verbs_ask_which_image_has_more_of_a_quantity(value: str, term: str) -> None:
+    assert asked_quantity(f"Which image {term} the larger file size?") == ("file size", "more")
+
+
+@pytest.mark.parametrize(("stem", "asserted"), [
+    ("Has the tumour grown since the prior?", {"increase"}),
+    ("Is it correct that the tumour has not grown since the prior scan?", {"decrease", "stable"}),
+    ("Is the lesion unchanged relative to the earlier study?", {"stable"}),
+    ("Is it fair to say the mass has not responded?", {"increase", "stable"}),
+])
+def test_yes_no_questions_assert_the_change_they_ask_about(stem: str, asserted: set[str]) -> None:
+    [intent] = read_question(stem, {"A": "Yes", "B": "No"})
+    assert intent.kind == "change" and intent.asserted == asserted
+
+
+def test_negated_identify_and_compound_questions() -> None:
+    [intent] = read_question("Which image is not the FLAIR?", {"A": "Image 1", "B": "Image 2"})
+    assert (intent.kind, intent.negated, intent.value) == ("identify", True, "FLAIR")
+    parts = read_question("Which image is the left eye, and does it show exudates?", {"A": "Image 1; yes"})
+    assert [p.kind for p in parts] == ["identify", "visual"]
+
+
+def test_options_naming_image_label_pairs_and_yes_no_parts() -> None:
+    read = read_options({"A": "Image 1 is the FLAIR; image 2 is the T1+C", "B": "Image 1 is the T1+C; image 2 is the FLAIR"}, 2)
+    assert read["A"].pairs == ((0, "FLAIR"), (1, "T1C")) and read["B"].pairs == ((0, "T1C"), (1, "FLAIR"))
+    assert read_option("Yes since baseline, but not since the prior", 2).parts == (True, False)
