@@ -17,17 +17,27 @@ VLLM_STAMP := $(VLLM_VENV)/.installed-$(shell cat $(VLLM_LOCK) vllm-plugin/pypro
 VLLM_PIP := nice -n 10 $(VLLM_VENV)/bin/pip --isolated -q
 VLLM_TESTS := tests/test_vlm_vllm_equivalence.py tests/test_vlm_vllm_serve.py
 
-.PHONY: demo test install install-test system-deps lint typecheck vllm-env vllm-smoke
+# The review screen's image viewer (NiiVue) comes from the npm registry, pinned by app/web/package-lock.json.
+VIEWER_STAMP := app/web/node_modules/.installed-$(shell cat app/web/package-lock.json | sha1sum | cut -c1-12)
+
+.PHONY: demo test install install-test system-deps lint typecheck vllm-env vllm-smoke viewer
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip setuptools wheel
 
+# -q: pip's own progress and the build back-end's banners stay off the screen; errors still show.
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install -e ".[test]"
+	$(BIN)/pip install -q -e ".[test]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) viewer
+
+$(VIEWER_STAMP): app/web/package.json app/web/package-lock.json
+	npm ci --prefix app/web --no-audit --no-fund --loglevel=error
+	touch $(VIEWER_STAMP)
+
+viewer: $(VIEWER_STAMP)
 
 # Debian packages the tests use for real services: PostgreSQL, a browser, a PACS (Orthanc with its
 # DICOMweb plug-in) and a DICOM validator (dciodvfy from dicom3tools). The tests start their own
@@ -36,9 +46,9 @@ system-deps:
 	@if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	   || ! command -v chromium >/dev/null 2>&1 || ! command -v Orthanc >/dev/null 2>&1 \
 	   || ! ls /usr/share/orthanc/plugins/libOrthancDicomWeb.so* >/dev/null 2>&1 \
-	   || ! command -v dciodvfy >/dev/null 2>&1; then \
+	   || ! command -v dciodvfy >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql chromium \
-	    orthanc orthanc-dicomweb dicom3tools; \
+	    orthanc orthanc-dicomweb dicom3tools npm; \
 	fi
 
 $(VLLM_STAMP): $(VLLM_LOCK) vllm-plugin/pyproject.toml
@@ -61,5 +71,5 @@ lint: install
 	$(BIN)/ruff check mimir agent tools memory prompts evals app results tests benchmarks vllm-plugin
 	$(BIN)/mypy mimir agent tools memory evals app results
 
-test: install system-deps lint
+test: system-deps install lint
 	$(BIN)/python -m pytest -m "not gpu" -p no:cacheprovider

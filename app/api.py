@@ -28,6 +28,7 @@ Responses = dict[int | str, dict[str, Any]]
 PNG: dict[str, Any] = {"content": {"image/png": {}}, "description": "PNG image"}
 SSE: dict[str, Any] = {"content": {"text/event-stream": {}},
                        "description": "Server-Sent Events; the last is 'answer' or 'interrupt'"}
+NIFTI: dict[str, Any] = {"content": {"application/octet-stream": {}}, "description": "NIfTI-1 volume"}
 REFUSED: Responses = {400: {}, 404: {}, 409: {}, 413: {}, 422: {}}
 #: The upload's body, described by hand: the route reads it as a stream (mimir.app.multipart).
 MULTIPART: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
@@ -82,7 +83,8 @@ def build_router(service: ReviewService, guard, upload_limit: int) -> APIRouter:
     def thumbnail(image_id: ImageId, size: int = Query(160, ge=32, le=1024)) -> Response:
         """A small picture of a timeline image (middle slice of a volume)."""
         img = render.picture(service.image_path(image_id))
-        return Response(render.png_bytes(img, size), media_type="image/png")
+        return Response(render.png_bytes(img, size), media_type="image/png",
+                        headers={"Cache-Control": "private, max-age=600"})
 
     @r.get("/images/{image_id}/view", response_class=Response, responses={200: PNG, **REFUSED})
     def view(image_id: ImageId, slice_index: int | None = Query(None, ge=0, le=100000),
@@ -91,6 +93,19 @@ def build_router(service: ReviewService, guard, upload_limit: int) -> APIRouter:
         mask = service.overlay_mask(tool_run_id, image_id) if tool_run_id else None
         img = render.picture(service.image_path(image_id), slice_index, mask)
         return Response(render.png_bytes(img), media_type="image/png")
+
+    @r.get("/images/{image_id}/volume.nii", response_class=Response, responses={200: NIFTI, **REFUSED})
+    def volume(image_id: ImageId) -> Response:
+        """The image's whole series as one NIfTI volume for the viewer; header X-Slice: the image's slice."""
+        data, index = service.volume(image_id)
+        return Response(data, media_type="application/octet-stream",
+                        headers={"X-Slice": str(index), "Cache-Control": "private, max-age=600"})
+
+    @r.get("/images/{image_id}/mask.nii", response_class=Response, responses={200: NIFTI, **REFUSED})
+    def mask(image_id: ImageId, tool_run_id: int = Query(ge=1, le=2**53 - 1)) -> Response:
+        """A segmentation run's labels on the grid of the image's volume (only a run made on this image)."""
+        return Response(service.mask_volume(tool_run_id, image_id), media_type="application/octet-stream",
+                        headers={"Cache-Control": "private, max-age=600"})
 
     @r.post("/ingest", response_model=IngestResult, responses=REFUSED, openapi_extra=MULTIPART,
             max_body_size=upload_limit)

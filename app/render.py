@@ -41,6 +41,35 @@ def _read(path: Path, loader: Callable[[Path], Any] = lambda p: load_array(p)[0]
         raise Unreadable(f"a stored file cannot be read ({type(e).__name__}); ingest it again") from e
 
 
+def _fast(path: Path) -> np.ndarray | None:
+    """A DICOM or raster picture read directly (pydicom, Pillow) in display orientation; None otherwise.
+
+    These give what MONAI's readers give after :func:`_display`, without waiting for MONAI's import.
+    """
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".dcm":
+            import pydicom
+
+            ds = pydicom.dcmread(path)
+            a = ds.pixel_array.astype(np.float32)
+            if a.ndim == 2:
+                return a * float(ds.get("RescaleSlope", 1) or 1) + float(ds.get("RescaleIntercept", 0) or 0)
+            return None  # multi-frame and colour DICOM: MONAI's reader decides the layout
+        if suffix in (".png", ".jpg", ".jpeg"):
+            with PILImage.open(path) as im:
+                return np.asarray(im.convert("RGB") if im.mode in ("P", "CMYK", "LA", "PA") else im)
+    except (OSError, ValueError, AttributeError, RuntimeError, EOFError) as e:
+        raise Unreadable(f"a stored file cannot be read ({type(e).__name__}); ingest it again") from e
+    return None
+
+
+def display_array(path: Path) -> np.ndarray:
+    """Pixels of a stored image as a person looks at them: (rows, cols[, slices|channels])."""
+    fast = _fast(path)
+    return fast if fast is not None else _display(_read(path), path)
+
+
 def _to_uint8(plane: np.ndarray) -> np.ndarray:
     plane = plane.astype(np.float32)
     lo, hi = np.percentile(plane, [1, 99.5]) if plane.size else (0.0, 1.0)
@@ -52,7 +81,7 @@ def _to_uint8(plane: np.ndarray) -> np.ndarray:
 def n_slices(path: str | Path) -> int:
     """Number of axial slices a viewer can step through (1 for 2D images)."""
     p = Path(path)
-    a = _display(_read(p), p)
+    a = display_array(p)
     return int(a.shape[2]) if a.ndim == 3 and a.shape[2] not in (3, 4) else 1
 
 
@@ -66,7 +95,7 @@ def _plane(array: np.ndarray, slice_index: int | None) -> np.ndarray:
 def picture(path: str | Path, slice_index: int | None = None, mask_path: str | Path | None = None) -> PILImage.Image:
     """The image (one slice of a volume) as RGB, with the mask's labels drawn over it if given."""
     p = Path(path)
-    plane = _plane(_display(_read(p), p), slice_index)
+    plane = _plane(display_array(p), slice_index)
     rgb = plane if plane.ndim == 3 else np.repeat(_to_uint8(plane)[..., None], 3, axis=2)
     base = PILImage.fromarray(_to_uint8(rgb) if rgb.dtype != np.uint8 else rgb).convert("RGBA")
     if mask_path is not None:

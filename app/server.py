@@ -9,14 +9,16 @@ inside the review screen), then the token. The review screen serves files only f
 from __future__ import annotations
 
 import os
+import threading
+from pathlib import Path
 
 # Gradio's usage analytics are off before gradio is imported: patient data stays local.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from fastapi import Depends, FastAPI  # noqa: E402
+from fastapi import Depends, FastAPI, HTTPException  # noqa: E402
 from fastapi.openapi.docs import get_swagger_ui_html  # noqa: E402
-from fastapi.responses import HTMLResponse  # noqa: E402
+from fastapi.responses import FileResponse, HTMLResponse  # noqa: E402
 
 from mimir import __version__  # noqa: E402
 from mimir.app.api import build_router  # noqa: E402
@@ -28,6 +30,10 @@ from mimir.settings import Settings  # noqa: E402
 
 #: Request bodies on every route but uploads (questions are a few kB).
 JSON_LIMIT = 2**20
+HERE = Path(__file__).resolve().parent
+#: The review screen's static files; the viewer library is installed by ``make viewer`` (npm ci).
+STATIC = {"review.js": HERE / "static" / "review.js", "review.css": HERE / "static" / "review.css",
+          "vendor/niivue.js": HERE / "web" / "node_modules" / "@niivue" / "niivue" / "build" / "index.min.js"}
 #: Gradio deletes its cached copies of rendered pictures and uploads after this long (s).
 CACHE_TTL_S = 3600
 
@@ -44,14 +50,18 @@ def create_app(settings: Settings, *, with_ui: bool = True) -> FastAPI:
     install_handlers(app)
     _docs(app, guard)
 
+    warm = threading.Event()
+
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
-        """Liveness: the process answers and the timeline database is reachable."""
+        """Liveness: the process answers and the timeline database is reachable; ``warm``: start-up work done."""
         service.patients(limit=1)
-        return {"status": "ok", "version": __version__}
+        return {"status": "ok", "version": __version__, "warm": "yes" if warm.is_set() or not with_ui else "no"}
 
     app.include_router(build_router(service, guard, upload_limit=settings.upload_max_mb * 2**20))
     if with_ui:
+        _static(app, guard)
+        threading.Thread(target=_warm_up, args=(service, warm), name="mimir-warm-up", daemon=True).start()
         app = _mount_ui(app, service)
     app.add_middleware(EdgeGuard, settings=settings)
     app.add_middleware(AccessLog)  # outermost: refusals are logged too
@@ -70,10 +80,37 @@ def _docs(app: FastAPI, guard) -> None:  # noqa: ANN001 - FastAPI dependency
         return get_swagger_ui_html(openapi_url="/openapi.json", title="mimir API")
 
 
+def _static(app: FastAPI, guard) -> None:  # noqa: ANN001 - FastAPI dependency
+    """The review screen's script, style sheet and the viewer library: fixed files, no paths from requests."""
+
+    def serve(name: str, media: str) -> None:
+        @app.get(f"/static/{name}", include_in_schema=False, dependencies=[Depends(guard)])
+        def asset() -> FileResponse:
+            path = STATIC[name]
+            if not path.is_file():
+                raise HTTPException(404, "The image viewer is not installed: run `make viewer` (npm ci in app/web).")
+            return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
+
+    for name in STATIC:
+        serve(name, "text/css" if name.endswith(".css") else "text/javascript")
+
+
+def _warm_up(service: ReviewService, done: threading.Event) -> None:
+    """Prepare in the background what the first reviewer would otherwise wait for.
+
+    That is the timeline's queries and the image readers (MONAI's import).
+    """
+    for p in service.patients(limit=1):
+        service.timeline(p.patient_key)
+    from mimir.tools.imaging import load_array  # noqa: F401 - imports MONAI's readers
+
+    done.set()
+
+
 def _mount_ui(app: FastAPI, service: ReviewService) -> FastAPI:
     import gradio as gr
 
-    from mimir.app.ui import build_ui
+    from mimir.app.ui import HEAD, build_ui
 
     settings = service.settings
     cache = service.public_dir / "gradio"
@@ -87,6 +124,7 @@ def _mount_ui(app: FastAPI, service: ReviewService) -> FastAPI:
     return gr.mount_gradio_app(
         app, blocks, path="/", allowed_paths=[str(service.public_dir)], blocked_paths=[str(p) for p in blocked],
         auth_dependency=_ui_auth(settings), ssr_mode=False, max_file_size=settings.upload_max_mb * 2**20,
+        head=HEAD, footer_links=[],
         app_kwargs={"max_body_size": settings.upload_max_mb * 2**20},
     )
 

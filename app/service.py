@@ -110,6 +110,23 @@ class ReviewService:
         with self.db.session() as s:
             return scope.overlay_mask(s, self.settings, tool_run_id, image_id)
 
+    def volume(self, image_id: int) -> tuple[bytes, int]:
+        """The image's series as NIfTI bytes, and the slice the image itself is."""
+        from mimir.app.volumes import stack_of, volume_bytes
+
+        with self.db.session() as s:
+            stack = stack_of(s, image_id)
+        return volume_bytes(stack), stack.index
+
+    def mask_volume(self, tool_run_id: int, image_id: int) -> bytes:
+        """A segmentation run's mask on the grid of ``volume(image_id)`` (refused for any other image)."""
+        from mimir.app.volumes import mask_bytes, stack_of
+
+        mask = self.overlay_mask(tool_run_id, image_id)
+        with self.db.session() as s:
+            stack = stack_of(s, image_id)
+        return mask_bytes(stack, mask)
+
     def case_for(self, req: AskRequest) -> Case:
         """The checked case of a request: timeline images of one patient, in the order given."""
         with self.db.session() as s:
@@ -119,11 +136,14 @@ class ReviewService:
         """Start (or continue) a thread; returns its id and the event stream. Checks come first."""
         case = self.case_for(req)
         thread_id = self.reviews.open(req.thread_id, case)
+        self.reviews.append(thread_id, Event(kind="question", data={"question": case.question,
+                                                                    "images": _image_refs(case)}))
         return thread_id, self._recorded(thread_id, self.agent.stream(case, thread_id=thread_id, batch=False))
 
     def resume(self, thread_id: str, choice: list[int]) -> Iterator[Event]:
         """Resume an interrupted thread with the reviewer's choice."""
         self.reviews.patient_of(thread_id)  # NotFound for an unknown thread
+        self.reviews.append(thread_id, Event(kind="question", data={"choice": choice}))
         return self._recorded(thread_id, self.agent.resume(thread_id, choice))
 
     def review(self, thread_id: str) -> dict:
@@ -131,10 +151,27 @@ class ReviewService:
         return self.reviews.get(thread_id)
 
     def _recorded(self, thread_id: str, events: Iterator[Event]) -> Iterator[Event]:
-        """Record each event in the thread as it streams past."""
+        """Record each event in the thread as it streams past; the turn's images precede its answer."""
         for ev in events:
+            if ev.kind in ("answer", "interrupt"):
+                images = self._turn_images(thread_id)
+                if images:
+                    chosen = Event(kind="case", data={"images": images})
+                    self.reviews.append(thread_id, chosen)
+                    yield chosen
             self.reviews.append(thread_id, ev)
             yield ev
+
+    def _turn_images(self, thread_id: str) -> list[dict]:
+        """The images the planner used in this turn (for a patient question: the studies it chose)."""
+        case = self.agent.state(thread_id).get("case")
+        return _image_refs(case) if case is not None else []
+
+
+def _image_refs(case: Case) -> list[dict]:
+    """What a reviewer needs of each case image: its id, date, modality and series; never its path."""
+    return [{"index": n, "image_id": im.image_id, "study_date": str(im.study_date or ""),
+             "modality": im.modality, "series": im.series_description} for n, im in enumerate(case.images)]
 
 
 def _study_entry(st: Study) -> StudyEntry:

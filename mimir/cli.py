@@ -41,6 +41,10 @@ def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at INFO level"),
 ) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        from mimir.quiet import quiet_libraries
+
+        quiet_libraries()
 
 
 @app.command()

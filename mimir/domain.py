@@ -168,7 +168,7 @@ class Answer(BaseModel):
 
 EventKind = Literal[
     "step_started", "step_finished", "tool_started", "tool_progress", "tool_result",
-    "interrupt", "token", "answer", "error",
+    "interrupt", "token", "answer", "error", "question", "case",
 ]
 
 

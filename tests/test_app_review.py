@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from fixtures.app_server import build_demo_timeline
 
-from mimir.app.export import export_review
+from mimir.app.export import export_html, export_review
 from mimir.app.server import create_app
 
 QUESTION = "Looking at the second image versus the first, has the brain tumour progressed?\nA: progressing\nB: stable\nC: improving"
@@ -60,10 +61,33 @@ def test_ask_streams_steps_then_the_answer_and_exports(client: TestClient) -> No
     with zipfile.ZipFile(zpath) as zf:
         names = set(zf.namelist())
         md = zf.read("review.md").decode()
-    assert {"review.md", "image_1.png", "image_2.png", "measurements.png"} <= names
-    assert any(n.startswith("overlay_") for n in names)
-    assert "## Answer" in md and "![measurements](measurements.png)" in md
+    assert {"review.md", "review.json", "image_q1_1.png", "image_q1_2.png", "measurements_q1.png"} <= names
+    # Each mask is named by the image it was drawn on, and drawn on that image.
+    assert {"overlay_q1_image_1.png", "overlay_q1_image_2.png"} <= names
+    assert "### Answer" in md and "![measurements_q1.png](measurements_q1.png)" in md
+    # Full provenance: every step's tool, version and run id, and its whole result (never cut short).
+    runs = {d["data"]["tool_run_id"] for k, d in events if k == "tool_result"}
+    for rid in runs:
+        assert re.search(rf"\| \w+ \| \d+ \| {rid} \|", md), rid
+    assert md.count('"index_lesion"') == 2 and md.count('"measurements"') == 2
     assert Path(zpath).resolve().is_relative_to(service.settings.data_dir.resolve())
+    page = export_html(service, thread_id).read_text()
+    assert page.count('class="turn"') == 1 and "data:image/png;base64," in page and "/api/images/" not in page
+
+
+def test_follow_up_turns_are_kept_in_order(client: TestClient) -> None:
+    key, ids = _mri_pair(client)
+    first = _sse(client.post("/api/ask", json={"question": QUESTION, "image_ids": ids, "patient_id": key}).text)
+    thread_id = first[0][1]["thread_id"]
+    follow = {"question": "Has the lesion grown since the prior?", "patient_id": key, "thread_id": thread_id}
+    second = _sse(client.post("/api/ask", json=follow).text)
+    assert second[-1][0] == "answer"
+    review = client.get(f"/api/threads/{thread_id}").json()
+    asked = [e["data"]["question"] for e in review["events"] if e["kind"] == "question"]
+    assert asked == [QUESTION, follow["question"]]
+    chosen = [e["data"]["images"] for e in review["events"] if e["kind"] == "case"]
+    assert len(chosen) == 2 and all(len(c) == 2 and all(im["image_id"] for im in c) for c in chosen)
+    assert not any("path" in im for c in chosen for im in c), "no storage path leaves the server"
 
 
 def test_findings_plot_after_measurement(client: TestClient) -> None:
