@@ -16,7 +16,7 @@ from mimir.app.wording import for_reviewer, key_values
 from mimir.domain import Answer
 
 ABILITY = {"temporal": "change over visits", "comparison": "differences between images",
-           "co-reference": "which image a phrase means", "reasoning": "a conclusion from several images",
+           "coreference": "which image a phrase means", "co-reference": "which image a phrase means", "reasoning": "a conclusion from several images",
            "other": "a general question"}
 FAILED = {"cannot", "bad_arguments", "unavailable", "failed"}
 IMAGES = "<!--images-->"
