@@ -41,8 +41,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    from mimir.app.server import STATIC
+
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    if not STATIC["vendor/niivue.js"].is_file():
+        pytest.skip("the review screen's viewer is not installed here (make viewer)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
