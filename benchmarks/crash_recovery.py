@@ -163,6 +163,8 @@ class Server:
                     if kind == "answer":
                         ans = data["data"].get("answer", data["data"])
                         return thread, {"letter": ans.get("letter"), "text": ans.get("text")}
+                    if kind == "error":
+                        return thread, {"error": data}
         return thread, {}
 
     def clean(self) -> tuple[bool, bool]:
@@ -218,7 +220,7 @@ def serve_part(root: Path) -> None:
         _, got = server.ask()
         server.kill()
         print(f"  kill -9 {stage} ({staged} staged files left): restarted, staging empty={staging}, "
-              f"storage only referenced={storage}, same answer={got == want}")
+              f"storage only referenced={storage}, same answer={got == want}" + ("" if got == want else f" (got {got})"))
 
 
 # Eval -------------------------------------------------------------------------------------------
