@@ -21,7 +21,8 @@ from fixtures.vllm_models import SPECS, Served
 
 from mimir.tools.vlm.profiles import get_profile
 
-pytestmark = pytest.mark.slow
+# A server start (up to START_TIMEOUT_S, fixtures/vllm_server.py) counts towards the first test it serves.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 ARCHITECTURES = pytest.mark.parametrize("served", list(SPECS), indirect=True)
 MIMIR = [str(Path(sys.executable).with_name("mimir"))]
 
@@ -41,7 +42,7 @@ def vlm_env(served: Served, data: Path) -> dict[str, str]:
 def test_vlm_check_answers_with_several_images_and_finds_the_limit(served: Served) -> None:
     result = mimir(["vlm", "check", "--url", served.url, "--model", served.profile, "--max-images", "4", "--json"], {})
     line = result.stdout.strip().splitlines()[-1]
-    print(line, flush=True)  # `make vllm-smoke` shows one JSON line per architecture
+    print(f"\n{line}", flush=True)  # `make vllm-smoke` shows one JSON line per architecture, on a line of its own
     report = json.loads(line)
     assert result.returncode == 0, result.stderr[-2000:]
     assert report["answered"] and report["model_listed"] and report["error"] is None
