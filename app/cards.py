@@ -192,8 +192,8 @@ def turn_html(turn: Turn, runs: dict[int, dict[str, Any]], study_thumbs: dict[in
             parts.append(measurement_table_html(measurements))
         elif kind == "error":
             reason, step = for_reviewer(d.get("message"))
-            parts.append(_card("card-step", "The review stopped", f"<p>{escape(reason)}</p><p class=\"next\">{escape(step)}</p>",
-                               " failed"))
+            parts.append(_card("card-step", "The question stopped", f"<p>{escape(reason)}</p>"
+                               + (f"<p class=\"next\">{escape(step)}</p>" if step else ""), " failed"))
     parts.append("</div>")
     html = "".join(parts)
     return html.replace(IMAGES, _images(images, why) if images else "", 1)

@@ -21,11 +21,14 @@ from mimir.app.measurements import plot_png
 from mimir.app.schemas import AskByImages, AskByPatient
 from mimir.app.service import ReviewService
 from mimir.app.timeline_view import comparisons, study_rows, timeline_html
+from mimir.domain import Event
 
 log = logging.getLogger(__name__)
 #: What a question may be refused for; the reason goes into the chat.
 REFUSALS = (BadInput, NotFound, PatientMismatch, Unreadable)
 NO_VIEW = "null"
+UNEXPECTED = ("The question stopped on an unexpected error in the server; the details are in its log. "
+              "Ask again, or reopen the review from the list.")
 
 
 def patient_choices(service: ReviewService, query: str) -> list[tuple[str, str]]:
@@ -134,11 +137,17 @@ def _stream(service: ReviewService, events: Iterator[Any], thread_id: str, key: 
     reviews = gr.update(choices=review_choices(service, key), value=thread_id)
     yield (*_outputs(service, thread_id, key, "Reading the question…"), thread_id, reviews)
     last = None
-    for ev in events:
-        last = ev
-        if ev.kind in ("answer", "interrupt"):
-            continue
-        yield (*_outputs(service, thread_id, key, _pending(ev)), thread_id, gr.update())
+    try:
+        for ev in events:
+            last = ev
+            if ev.kind in ("answer", "interrupt"):
+                continue
+            yield (*_outputs(service, thread_id, key, _pending(ev)), thread_id, gr.update())
+    except REFUSALS as e:  # e.g. a stored file went missing while the question ran
+        service.reviews.append(thread_id, Event(kind="error", data={"message": str(e)}))
+    except Exception:  # noqa: BLE001 - the screen's edge: the trace goes to the log, the reviewer gets words
+        log.exception("question in thread %s stopped", thread_id)
+        service.reviews.append(thread_id, Event(kind="error", data={"message": UNEXPECTED}))
     yield (*_outputs(service, thread_id, key, done=last is not None and last.kind == "answer"), thread_id, gr.update())
 
 

@@ -93,3 +93,12 @@ def test_operator_messages_lose_settings_paths_and_traces() -> None:
 def test_a_review_saved_without_question_events_is_one_turn() -> None:
     legacy = _review([{"kind": "answer", "data": {"answer": {"text": "Image 1 is FLAIR.", "status": "ok"}}}])
     assert [t.question for t in turns(legacy)] == ["Which image is the FLAIR?"]
+
+
+def test_a_question_that_stopped_says_so_in_words() -> None:
+    from mimir.app.review_view import UNEXPECTED
+
+    stopped = {"kind": "error", "data": {"message": UNEXPECTED}}
+    html = thread_html(_review([{"kind": "question", "data": {"question": "Has it grown?"}}, stopped]), {}, {})
+    assert 'class="card card-step failed"' in html and "The question stopped" in html and "server; the details" in html
+    assert "Traceback" not in html

@@ -115,14 +115,18 @@ def test_overlay_of_another_patients_run_is_refused(two: Two) -> None:
         s.add(run)
         s.flush()
         run_id = run.id
-    r = two.client.get(f"/api/images/{two.a1}/view", params={"tool_run_id": run_id})
-    assert r.status_code == 409 and "another patient" in r.json()["detail"]
+    routes = ("view", "mask.nii")  # the picture with its mask, and the mask as a volume for the viewer
+    for route in routes:
+        r = two.client.get(f"/api/images/{two.a1}/{route}", params={"tool_run_id": run_id})
+        assert r.status_code == 409 and "another patient" in r.json()["detail"], route
     with two.service.db.session() as s:  # same patient, other image: still refused
         s.get(ToolRun, run_id).patient_id = s.get(Image, two.a1).series.study.patient_id
         s.get(ToolRun, run_id).input_hashes = [s.get(Image, two.a2).content_hash]
-    r = two.client.get(f"/api/images/{two.a1}/view", params={"tool_run_id": run_id})
-    assert r.status_code == 409 and "not made on image" in r.json()["detail"]
-    assert two.client.get(f"/api/images/{two.a1}/view", params={"tool_run_id": 10**9}).status_code == 404
+    for route in routes:
+        r = two.client.get(f"/api/images/{two.a1}/{route}", params={"tool_run_id": run_id})
+        assert r.status_code == 409 and "not made on image" in r.json()["detail"], route
+        assert two.client.get(f"/api/images/{two.a1}/{route}", params={"tool_run_id": 10**9}).status_code == 404
+    assert two.client.get(f"/api/images/{10**9}/volume.nii").status_code == 404
 
 
 # 2b. The database refuses the same combinations (SQLite and PostgreSQL) --------------------------
