@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from mimir.app import scope
 from mimir.app.errors import NotFound
@@ -94,7 +95,9 @@ class ReviewService:
     def timeline(self, patient_key: str) -> Timeline:
         """The patient's studies in date order with their images."""
         with self.db.session() as s:
-            patient = s.scalar(select(Patient).where(Patient.patient_key == patient_key))
+            # Studies, series and images in three queries (not one per study and per series).
+            patient = s.scalar(select(Patient).where(Patient.patient_key == patient_key).options(
+                selectinload(Patient.studies).selectinload(Study.series).selectinload(Series.images)))
             if patient is None:
                 raise NotFound(f"Unknown patient '{patient_key}'")
             studies = sorted(patient.studies, key=lambda st: (st.study_date is None, st.study_date, st.id))

@@ -179,7 +179,10 @@ def test_a_reviewers_session(browser, server: LiveServer) -> None:  # noqa: ANN0
     assert choices.count() == 2, chooser.inner_text()
     dates = [re.search(r"\d{4}-\d\d-\d\d", c) for c in choices.all_inner_texts()]
     assert all(dates) and dates[0][0] != dates[1][0], choices.all_inner_texts()  # type: ignore[index]
-    assert choices.nth(0).locator("img").evaluate("i => i.complete && i.naturalWidth > 0")
+    choices.nth(0).scroll_into_view_if_needed()
+    for n in (0, 1):  # each candidate's thumbnail loads (lazily, once on screen)
+        page.wait_for_function("i => i.complete && i.naturalWidth > 0",
+                               arg=choices.nth(n).locator("img").element_handle(), timeout=30_000)
     _shot(page, "4-chooser")
     n = chat.locator(".card-answer").count()
     choices.nth(0).click()
