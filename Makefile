@@ -1,7 +1,8 @@
 # The two set-up commands of the README:
 #   make demo   installs mimir and runs its main job on the embedded defaults
-#   make test   installs mimir with its test tools and runs the whole test suite
-#   make vllm-smoke  builds the separate vLLM environment and runs only the tests that serve with it
+#   make test   installs mimir with its test tools and the vLLM environment, and runs the whole test suite
+#   make vllm-smoke  builds the separate vLLM environment, serves each architecture and checks it with
+#                    `mimir vlm check --json` (one JSON line per architecture)
 PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -15,7 +16,8 @@ VLLM_WHEELS ?= $(HOME)/.cache/mimir/vllm-wheels
 VLLM_STAMP := $(VLLM_VENV)/.installed-$(shell cat $(VLLM_LOCK) vllm-plugin/pyproject.toml | sha1sum | cut -c1-12)
 # --isolated: the public index only (vLLM's requirements must not pick up this machine's local torch).
 VLLM_PIP := nice -n 10 $(VLLM_VENV)/bin/pip --isolated -q
-VLLM_TESTS := tests/test_vlm_vllm_equivalence.py tests/test_vlm_vllm_serve.py
+# The vLLM tests must run wherever the suite runs: without .venv-vllm they fail instead of skipping.
+REQUIRE_VLLM := MIMIR_REQUIRE_VLLM=1
 
 # The review screen's image viewer (NiiVue) comes from the npm registry, pinned by app/web/package-lock.json.
 VIEWER_STAMP := app/web/node_modules/.installed-$(shell cat app/web/package-lock.json | sha1sum | cut -c1-12)
@@ -62,7 +64,7 @@ $(VLLM_STAMP): $(VLLM_LOCK) vllm-plugin/pyproject.toml
 vllm-env: $(VLLM_STAMP)
 
 vllm-smoke: install vllm-env
-	MIMIR_REQUIRE_VLLM=1 $(BIN)/python -m pytest -p no:cacheprovider -s $(VLLM_TESTS)
+	$(REQUIRE_VLLM) $(BIN)/python -m pytest -p no:cacheprovider -q -s tests/test_vlm_vllm_serve.py -k vlm_check
 
 demo: install
 	$(BIN)/mimir demo quickstart
@@ -71,5 +73,5 @@ lint: install
 	$(BIN)/ruff check mimir agent tools memory prompts evals app results tests benchmarks vllm-plugin
 	$(BIN)/mypy mimir agent tools memory evals app results
 
-test: system-deps install lint
-	$(BIN)/python -m pytest -m "not gpu" -p no:cacheprovider
+test: system-deps install lint vllm-env
+	$(REQUIRE_VLLM) $(BIN)/python -m pytest -m "not gpu" -p no:cacheprovider

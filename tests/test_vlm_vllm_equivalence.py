@@ -23,7 +23,7 @@ import pytest
 from fixtures.vllm_models import Served
 
 # A server start (up to START_TIMEOUT_S, fixtures/vllm_server.py) counts towards the first test it serves.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 #: Largest allowed |logprob_vllm - logprob_reference| at any prompt position (float32 on both sides;
 #: measured: at most 1.0e-6 for Mantis and MedM-VL, from vLLM's own attention and fused kernels).

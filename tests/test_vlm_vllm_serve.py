@@ -22,7 +22,7 @@ from fixtures.vllm_models import SPECS, Served
 from mimir.tools.vlm.profiles import get_profile
 
 # A server start (up to START_TIMEOUT_S, fixtures/vllm_server.py) counts towards the first test it serves.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 ARCHITECTURES = pytest.mark.parametrize("served", list(SPECS), indirect=True)
 MIMIR = [str(Path(sys.executable).with_name("mimir"))]
 
