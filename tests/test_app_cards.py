@@ -102,3 +102,18 @@ def test_a_question_that_stopped_says_so_in_words() -> None:
     html = thread_html(_review([{"kind": "question", "data": {"question": "Has it grown?"}}, stopped]), {}, {})
     assert 'class="card card-step failed"' in html and "The question stopped" in html and "server; the details" in html
     assert "Traceback" not in html
+
+
+def test_a_choice_between_studies_shows_each_studys_picture_and_date() -> None:
+    between = {"kind": "interrupt", "node": "gather", "data": {
+        "mention": "the prior", "reason": "two earlier studies could be meant",
+        "candidates": [{"option": 0, "image_indices": [], "label": "MR of 2020-01-01",
+                        "studies": [{"study_id": 1, "study_date": "2020-01-01", "modality": "MR", "description": "BRAIN"}]},
+                       {"option": 1, "image_indices": [], "label": "MR of 2020-04-01",
+                        "studies": [{"study_id": 2, "study_date": "2020-04-01", "modality": "MR", "description": "BRAIN"}]}]}}
+    question = {"kind": "question", "data": {"question": "Has it grown since the prior?", "images": []}}
+    html = thread_html(_review([question, between]), {}, {1: 10, 2: 20})
+    buttons = re.findall(r'<button class="choose" data-choice="([^"]+)">(.*?)</button>', html)
+    assert [b[0] for b in buttons] == ["[0]", "[1]"]  # the option number resumes the planner
+    assert "/api/images/10/thumbnail" in buttons[0][1] and "2020-01-01 · MR · BRAIN" in buttons[0][1]
+    assert "/api/images/20/thumbnail" in buttons[1][1] and "2020-04-01 · MR · BRAIN" in buttons[1][1]
