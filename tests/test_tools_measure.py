@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 from pathlib import Path
@@ -176,3 +177,12 @@ def test_index_lesion_is_the_largest_connected_lesion_and_foci_are_reported_apar
     assert target.size == 100.0 and target.enhancing_size == 25.0 and target.unit == "mm2"
     assert target.other_components == 1 and target.other_size == 4.0
     assert index_lesion(np.zeros((8, 8), dtype=np.uint8), (1.0, 1.0)) is None
+
+
+def test_reading_dicom_logs_no_gpu_decoder_notice(caplog: pytest.LogCaptureFixture) -> None:
+    """MONAI builds its nvImageCodec reader on every read; without that CUDA extra nothing is logged per image."""
+    ct = pydicom.data.get_testdata_file("CT_small.dcm")
+    with caplog.at_level(logging.DEBUG):
+        for _ in range(3):
+            assert load_image(str(ct)).spatial_shape == (128, 128)
+    assert not [r for r in caplog.records if "nvImageCodec" in r.getMessage()]
