@@ -53,6 +53,14 @@ def test_temporal_change_maps_to_option(agent: Agent, tmp_path: Path, radii: lis
     assert sizes == sorted(sizes, reverse=letter == "C") and all(e.tool_run_ids for e in answer.evidence[:3])
 
 
+@pytest.mark.parametrize(("radii", "letter"), [([10, 16], "C"), ([15, 15], "A"), ([16, 11], "B")])
+def test_options_that_all_begin_it_is_are_categories_not_yes_no(agent: Agent, tmp_path: Path, radii: list[float],
+                                                                 letter: str) -> None:
+    options = "\nA: It is unchanged\nB: It is smaller\nC: It is larger"
+    answer = agent.answer(lesion_case(tmp_path, radii, "How has the lesion changed on these MRI scans?" + options))
+    assert (answer.status, answer.letter) == ("ok", letter), answer.abstain_reason
+
+
 def test_resection_extent_from_residual_enhancement(agent: Agent, tmp_path: Path) -> None:
     q = "Following surgery, what was the extent of resection on MRI?\nA: gross-total resection\nB: partial resection"
     gtr = agent.answer(lesion_case(tmp_path, [14, 0], q, rims=[0, 8]))

@@ -204,7 +204,7 @@ def choose(view: PlanView, intent: Intent, m: Measured) -> Draft:
     meanings = read_options(options, n, comparative_is_change=intent.kind == "change", allowed=_allowed(intent))
     if intent.kind == "extreme" or any(v.images for v in meanings.values()):
         letter = _extreme(intent, m, meanings)
-    elif meanings and all(v.answer is not None for v in meanings.values()):
+    elif {v.answer for v in meanings.values()} == {True, False}:  # a yes and a no ("It is larger" alone is a category)
         truth = holds(intent, m.change)
         letter = None if truth is None else the_one(meanings, lambda v: v.answer is truth)
     else:
