@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 _MODALITY_ALIASES = {
     "MRI": "MR", "MAGNETIC RESONANCE": "MR", "COMPUTED TOMOGRAPHY": "CT", "CT": "CT", "MR": "MR",
     "FUNDUS": "FUNDUS", "OP": "FUNDUS", "COLOR FUNDUS": "FUNDUS",
+    # plain radiographs: DICOM writes CR (computed) or DX (digital); one modality for experts and questions
+    "CR": "XR", "DX": "XR", "DR": "XR", "RG": "XR", "XR": "XR", "X-RAY": "XR", "RADIOGRAPH": "XR",
+    "MG": "MG", "MAMMOGRAM": "MG", "MAMMOGRAPHY": "MG",
 }
 
 
@@ -66,7 +69,7 @@ def read_bundle(root: Path) -> BundleInfo:
         modalities = modality if isinstance(modality, list) else [modality] if modality else []
         return BundleInfo(
             name=root.name, root=root, task=block["task"], dims=int(block["dims"]),
-            modalities=tuple(m for m in (normalize_modality(x) for x in modalities) if m),
+            modalities=tuple(dict.fromkeys(m for m in (normalize_modality(x) for x in modalities) if m)),
             channels=int(block.get("channels", 1)),
             labels={int(k): str(v) for k, v in (block.get("labels") or {}).items()},
         )

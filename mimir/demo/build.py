@@ -68,15 +68,20 @@ def _prepare(out: Path) -> None:
 def _warm_templates() -> None:
     """Load the anatomy once in the parent so forked workers share it."""
     from mimir.demo.anatomy import brain_template, ct_template, retina_photo
+    from mimir.demo.chest_anatomy import chest_source
 
     brain_template()
     ct_template()
     retina_photo(256)
+    chest_source()
 
 
 def build_patients(out: Path, n: int, seed: int, workers: int, opts: BuildOptions,
                    progress: Callable[[int], None] | None = None) -> list[PatientTruth]:
     """Render patients 0..n-1, in ``workers`` processes when > 1; the result is the same either way."""
+    from mimir.demo.plan import cycle
+
+    cycle(opts.kinds)  # an unknown kind fails here, before anything is written
     job = partial(build_patient, seed, out=out, opts=opts)
     truths: list[PatientTruth] = []
     if workers <= 1 or n <= 1:

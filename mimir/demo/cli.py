@@ -17,6 +17,8 @@ def build_cmd(
     workers: int = typer.Option(2, "--workers", min=1, help="Worker processes"),
     series: bool = typer.Option(True, "--series/--no-series", help="Also write full DICOM series"),
     nifti: bool = typer.Option(True, "--nifti/--no-nifti", help="Also write NIfTI volumes"),
+    kinds: str | None = typer.Option(None, "--kinds", help="Comma-separated kinds to make: mri, ct, fundus, cxr, mg "
+                                                          "(default: mri, ct, fundus)"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
 ) -> None:
     """Generate longitudinal demo patients (PNG, DICOM, NIfTI), ground truth and question files."""
@@ -30,9 +32,10 @@ def build_cmd(
     try:
         with Progress(*columns, console=err_console, transient=True, disable=as_json) as bar:
             task = bar.add_task("build", total=patients)
-            result = build_demo(out, patients, seed, workers, BuildOptions(series=series, nifti=nifti),
+            chosen = tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds else None
+            result = build_demo(out, patients, seed, workers, BuildOptions(series=series, nifti=nifti, kinds=chosen),  # type: ignore[arg-type]
                                 progress=lambda n: bar.advance(task, n))
-    except FileExistsError as e:
+    except (FileExistsError, ValueError) as e:
         fail(str(e))
         return
     lines = [f"{result.patients} patients, {result.images} images in {result.seconds:.1f} s -> {out}"]

@@ -18,15 +18,18 @@ from mimir.demo.brain import BrainSubject, TumourState, labels_from_masks, tumou
 from mimir.demo.ct import CTSubject, HaemorrhageState, haemorrhage_mask
 from mimir.demo.truth import Change, Kind, Trajectory, classify_change
 
-KIND_CYCLE: tuple[Kind, ...] = ("mri", "mri", "ct", "fundus", "mri")
+#: The order patients are drawn in (the kinds a build asks for, in this order, then again).
+KIND_CYCLE: tuple[Kind, ...] = ("mri", "mri", "ct", "fundus", "mri", "cxr", "mg", "cxr", "mg")
+#: The kinds ``mimir demo build`` makes unless told otherwise.
+DEFAULT_KINDS: tuple[Kind, ...] = ("mri", "ct", "fundus")
 MRI_TRAJECTORIES: tuple[Trajectory, ...] = ("progressing", "resection_partial", "stable", "improving", "resection_gtr")
 CT_TRAJECTORIES: tuple[Trajectory, ...] = ("progressing", "improving", "stable")
 EYE_PAIRS: tuple[tuple[str, str], ...] = (
     ("diabetic retinopathy", "diabetic retinopathy"), ("normal", "AMD"), ("normal", "normal"),
     ("AMD", "AMD"), ("diabetic retinopathy", "normal"), ("AMD", "normal"),
 )
-_GIVEN = ("ALEX", "SAM", "ROBIN", "KIM", "JORDAN", "CASEY", "MORGAN", "TAYLOR", "JAMIE", "RILEY")
-_FAMILY = ("NORD", "VALE", "BERG", "LUND", "HOLM", "STRAND", "DAHL", "FJELL", "SKOG", "AAS")
+GIVEN_NAMES = ("ALEX", "SAM", "ROBIN", "KIM", "JORDAN", "CASEY", "MORGAN", "TAYLOR", "JAMIE", "RILEY")
+FAMILY_NAMES = ("NORD", "VALE", "BERG", "LUND", "HOLM", "STRAND", "DAHL", "FJELL", "SKOG", "AAS")
 VOXEL_ML = VOXEL_MM**3 / 1000.0
 
 
@@ -48,15 +51,38 @@ class PatientPlan:
     changes: list[Change | None] = field(default_factory=list)
 
 
-def choose_kind(seed: int, index: int) -> tuple[Kind, Trajectory]:
+def cycle(kinds: tuple[Kind, ...] | None = None) -> tuple[Kind, ...]:
+    """The kind cycle restricted to ``kinds`` (the default kinds when None)."""
+    wanted = DEFAULT_KINDS if kinds is None else kinds
+    known = tuple(dict.fromkeys(KIND_CYCLE))
+    unknown = [k for k in wanted if k not in known]
+    if unknown or not wanted:
+        raise ValueError(f"unknown demo kind(s) {', '.join(map(repr, unknown)) or '(none given)'}; known: {', '.join(known)}")
+    return tuple(k for k in KIND_CYCLE if k in wanted)
+
+
+def kind_rank(index: int, kinds: tuple[Kind, ...] | None = None) -> int:
+    """How many patients of the same kind come before patient ``index`` in the cycle."""
+    order = cycle(kinds)
+    block, pos = divmod(index, len(order))
+    same = [i for i, k in enumerate(order) if k == order[pos]]
+    return block * len(same) + same.index(pos)
+
+
+def choose_kind(seed: int, index: int, kinds: tuple[Kind, ...] | None = None) -> tuple[Kind, Trajectory]:
     """Kind and trajectory of patient ``index``: a fixed cycle so small sets cover every kind."""
-    kind = KIND_CYCLE[index % len(KIND_CYCLE)]
-    block = index // len(KIND_CYCLE)
+    from mimir.demo.plan_xr import chest_kind, mammo_kind
+
+    order = cycle(kinds)
+    kind, rank = order[index % len(order)], kind_rank(index, kinds)
     if kind == "mri":
-        rank = block * 3 + (0 if index % 5 == 0 else 1 if index % 5 == 1 else 2)
         return kind, MRI_TRAJECTORIES[(rank + seed) % len(MRI_TRAJECTORIES)]
     if kind == "ct":
-        return kind, CT_TRAJECTORIES[(block + seed) % len(CT_TRAJECTORIES)]
+        return kind, CT_TRAJECTORIES[(rank + seed) % len(CT_TRAJECTORIES)]
+    if kind == "cxr":
+        return kind, chest_kind(seed, rank)[1]
+    if kind == "mg":
+        return kind, mammo_kind(seed, rank)
     return kind, "fundus"
 
 
@@ -75,7 +101,7 @@ def identity(rng: np.random.Generator, seed: int, index: int, kind: Kind, trajec
         dates.append(dates[-1] + timedelta(days=gap))
     return PatientPlan(
         index=index, patient_id=f"DEMO-{seed % 1000:03d}-{index:04d}",
-        patient_name=f"{_FAMILY[int(rng.integers(10))]}^{_GIVEN[int(rng.integers(10))]}",
+        patient_name=f"{FAMILY_NAMES[int(rng.integers(10))]}^{GIVEN_NAMES[int(rng.integers(10))]}",
         birth_date=date(int(rng.integers(1940, 1995)), int(rng.integers(1, 13)), int(rng.integers(1, 29))),
         sex="F" if rng.random() < 0.5 else "M", kind=kind, trajectory=trajectory, dates=dates,
     )

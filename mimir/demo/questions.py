@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mimir.demo import questions_cxr, questions_mg
 from mimir.demo.qformat import CHANGE_WORDS, RESECTION_WORDS, QItem, closed_item, ordinal_options, pick
 from mimir.demo.truth import ImageTruth, PatientTruth, VisitTruth
 
@@ -58,6 +59,8 @@ def _change_pair(rng: np.random.Generator, p: PatientTruth) -> list[QItem]:
 
 def temporal(rng: np.random.Generator, p: PatientTruth) -> list[QItem]:
     """Change between consecutive visits; over three visits; from shuffled, dated scans (dicom only)."""
+    if p.kind in ("cxr", "mg"):
+        return (questions_cxr if p.kind == "cxr" else questions_mg).temporal(rng, p)
     if p.kind not in ("mri", "ct"):
         return []
     items = _change_pair(rng, p)
@@ -84,6 +87,8 @@ def temporal(rng: np.random.Generator, p: PatientTruth) -> list[QItem]:
 
 def comparison(rng: np.random.Generator, p: PatientTruth) -> list[QItem]:
     """Larger lesion of two visits; resection extent; larger/smaller/same size; an open description."""
+    if p.kind in ("cxr", "mg"):
+        return (questions_cxr if p.kind == "cxr" else questions_mg).comparison(rng, p)
     if p.kind not in ("mri", "ct"):
         return []
     items: list[QItem] = []
@@ -143,6 +148,8 @@ def _dated_items(rng: np.random.Generator, p: PatientTruth) -> list[QItem]:
 
 def coreference(rng: np.random.Generator, p: PatientTruth) -> list[QItem]:
     """Which image is a given MR sequence; which is the left eye; which is most recent (dicom only)."""
+    if p.kind in ("cxr", "mg"):
+        return (questions_cxr if p.kind == "cxr" else questions_mg).coreference(rng, p)
     items: list[QItem] = []
     if p.kind == "mri":
         items += _sequence_items(rng, p)

@@ -79,4 +79,10 @@ def reasoning(rng: np.random.Generator, p: PatientTruth) -> list[QItem]:
     """Response category over visits (MRI, CT course) and diagnoses needing both eyes (fundus)."""
     if p.kind == "fundus":
         return _fundus(rng, p)
+    if p.kind == "mg":
+        from mimir.demo.questions_mg import reasoning as mammography
+
+        return mammography(rng, p)
+    if p.kind == "cxr":
+        return []  # MS-CXR-T has no reasoning items; chest change is asked in comparison and temporal
     return _response(rng, p)

@@ -29,7 +29,7 @@ from mimir.demo.plan import (
     step_changes,
 )
 from mimir.demo.series import write_series
-from mimir.demo.truth import ImageTruth, PatientTruth, VisitTruth
+from mimir.demo.truth import ImageTruth, Kind, PatientTruth, VisitTruth
 from mimir.demo.writers import (
     DicomMeta,
     base_dataset,
@@ -44,6 +44,7 @@ from mimir.demo.writers import (
 PNG_SIZE = 256
 MR_DESCRIPTIONS = {"T1": "AX T1", "T1C": "AX T1 POST", "T2": "AX T2", "FLAIR": "AX T2 FLAIR"}
 MR_SERIES_NUMBER = {"T1": 1, "T2": 2, "FLAIR": 3, "T1C": 4}
+BODY_PARTS = {"MR": "BRAIN", "CT": "HEAD", "OP": "EYE", "CR": "CHEST", "DX": "CHEST", "MG": "BREAST"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class BuildOptions:
     series: bool = True
     nifti: bool = True
     series_step: int = 2
+    kinds: tuple[Kind, ...] | None = None  # None: mimir.demo.plan.DEFAULT_KINDS
 
 
 class PlanError(RuntimeError):
@@ -176,7 +178,8 @@ def build_mri(plan: PatientPlan, rng: np.random.Generator, seed: int, out: Path,
             key_meta = _meta(v, "MR", MR_DESCRIPTIONS[c], MR_SERIES_NUMBER[c], "BRAIN", meta.study_description, view="AXIAL", key=True)
             images.append(_write_volume_image(v, meta, key_meta, arrays[c], subject.affine, z, c, opts))
         _write_labels(v, arrays["labels"], subject.affine, z, images[CONTRASTS.index("T1C")])
-        visits.append(VisitTruth(index=i, study_date=plan.dates[i], change_from_previous=changes[i], images=images, **measures[i]))
+        visits.append(VisitTruth.model_validate({"index": i, "study_date": plan.dates[i], "change_from_previous": changes[i],
+                                                 "images": images, **measures[i]}))
     return _truth(plan, visits, z)
 
 
@@ -200,7 +203,8 @@ def build_ct(plan: PatientPlan, rng: np.random.Generator, seed: int, out: Path, 
         key_meta = _meta(v, "CT", "AX BRAIN 2MM", 2, "HEAD", meta.study_description, view="AXIAL", key=True)
         image = _write_volume_image(v, meta, key_meta, arrays["HU"], subject.affine, z, "CT", opts)
         _write_labels(v, arrays["labels"], subject.affine, z, image)
-        visits.append(VisitTruth(index=i, study_date=plan.dates[i], change_from_previous=changes[i], images=[image], **measures[i]))
+        visits.append(VisitTruth.model_validate({"index": i, "study_date": plan.dates[i], "change_from_previous": changes[i],
+                                                 "images": [image], **measures[i]}))
     return _truth(plan, visits, z)
 
 
@@ -233,17 +237,25 @@ def _truth(plan: PatientPlan, visits: list[VisitTruth], z: int | None) -> Patien
 
 def build_patient(seed: int, index: int, out: Path, opts: BuildOptions | None = None) -> PatientTruth:
     """Build patient ``index`` of the set with ``seed`` under ``out``; returns its ground truth."""
-    from mimir.demo.plan import EYE_PAIRS
+    from mimir.demo.plan import EYE_PAIRS, kind_rank
 
     opts = opts or BuildOptions()
-    kind, trajectory = choose_kind(seed, index)
+    kind, trajectory = choose_kind(seed, index, opts.kinds)
     rng = np.random.default_rng([seed, index])
+    if kind in ("cxr", "mg"):
+        from mimir.demo.plan_xr import xr_identity
+        from mimir.demo.render_xr import build_cxr, build_mg
+
+        plan = xr_identity(rng, seed, index, kind, trajectory)
+        if kind == "cxr":
+            return build_cxr(plan, rng, seed, out, kind_rank(index, opts.kinds))
+        return build_mg(plan, rng, seed, out)
     plan = identity(rng, seed, index, kind, trajectory)
     if kind == "mri":
         return build_mri(plan, rng, seed, out, opts)
     if kind == "ct":
         return build_ct(plan, rng, seed, out, opts)
-    pair = EYE_PAIRS[(index // 5 + seed) % len(EYE_PAIRS)]
+    pair = EYE_PAIRS[(kind_rank(index, opts.kinds) + seed) % len(EYE_PAIRS)]
     return build_fundus(plan, rng, seed, out, pair)
 
 
@@ -255,8 +267,8 @@ def manifest_rows(truth: PatientTruth) -> list[dict[str, str]]:
             rows.append({
                 "patient": truth.patient_id, "date": date.isoformat(visit.study_date), "modality": im.modality,
                 "description": im.description, "laterality": im.laterality or "",
-                "view": "POSTERIOR POLE" if im.modality == "OP" else "AXIAL",
-                "body_part": {"MR": "BRAIN", "CT": "HEAD", "OP": "EYE"}[im.modality], "path": im.png,
+                "view": im.view or ("POSTERIOR POLE" if im.modality == "OP" else "AXIAL"),
+                "body_part": BODY_PARTS[im.modality], "path": im.png,
                 "study_uid": im.study_uid, "sequence": im.sequence if im.modality == "MR" else "",
             })
     return rows

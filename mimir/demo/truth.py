@@ -10,9 +10,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Kind = Literal["mri", "ct", "fundus"]
-Trajectory = Literal["progressing", "stable", "improving", "resection_gtr", "resection_partial", "fundus"]
-Change = Literal["progressing", "stable", "improving", "gross-total resection", "partial resection"]
+Kind = Literal["mri", "ct", "fundus", "cxr", "mg"]
+Trajectory = Literal["progressing", "stable", "improving", "resection_gtr", "resection_partial", "fundus",
+                     "negative", "stable_benign", "new_mass", "growing_calcification", "resolving"]
+Change = Literal["progressing", "stable", "improving", "gross-total resection", "partial resection", "new"]
 
 #: Change category thresholds on whole-lesion volume between consecutive visits.
 PROGRESSING_MIN_RATIO = 1.40
@@ -29,10 +30,12 @@ class ImageTruth(BaseModel):
     series_dir: str | None = None
     label_nifti: str | None = None
     label_png: str | None = None
-    modality: Literal["MR", "CT", "OP"]
-    sequence: str = Field(description="T1, T1C, T2, FLAIR, CT or FUNDUS")
+    modality: Literal["MR", "CT", "OP", "CR", "DX", "MG"]
+    sequence: str = Field(description="T1, T1C, T2, FLAIR, CT, FUNDUS, XR (chest radiograph) or MG (mammogram)")
     description: str
     laterality: Literal["L", "R"] | None = None
+    view: str | None = Field(default=None, description="Radiograph projection (PA, AP) or mammographic view (CC, MLO)")
+    finding_mm2: float = Field(default=0.0, description="Chest finding or breast lesion area on this image (mm2 at the patient)")
     diagnosis: str | None = None
     lesions: dict[str, int] = Field(default_factory=dict)
     study_uid: str
@@ -52,6 +55,10 @@ class VisitTruth(BaseModel):
     cavity_ml: float = 0.0
     slice_lesion_mm2: float = Field(default=0.0, description="Whole-lesion area on the PNG slice")
     slice_enhancing_mm2: float = 0.0
+    finding_mm2: float = Field(default=0.0, description="Chest radiographs: the finding's area; mammograms: the "
+                               "lesion's mean area over its breast's CC and MLO views (mm2)")
+    age_years: float | None = Field(default=None, description="Patient age at the visit (one decimal)")
+    birads: int | None = Field(default=None, description="Mammograms: BI-RADS-style assessment category 0-6")
     images: list[ImageTruth] = Field(default_factory=list)
 
 
@@ -66,6 +73,10 @@ class PatientTruth(BaseModel):
     trajectory: Trajectory
     slice_index: int | None = Field(None, description="Axial slice of the PNGs (baseline lesion centre)")
     eye_diagnoses: dict[str, str] = Field(default_factory=dict, description="'L'/'R' -> diagnosis")
+    finding: str | None = Field(default=None, description="Chest finding, or breast lesion kind (mass, calcification)")
+    finding_side: str | None = Field(default=None, description="R, L or B (both)")
+    morphology: str | None = Field(default=None, description="Breast lesion: benign or suspicious")
+    breast_density: str | None = Field(default=None, description="ACR breast density category A-D")
     visits: list[VisitTruth]
 
 

@@ -19,7 +19,10 @@ from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import (
     UID,
+    ComputedRadiographyImageStorage,
     CTImageStorage,
+    DigitalMammographyXRayImageStorageForPresentation,
+    DigitalXRayImageStorageForPresentation,
     ExplicitVRLittleEndian,
     MRImageStorage,
     SecondaryCaptureImageStorage,
@@ -27,7 +30,9 @@ from pydicom.uid import (
     generate_uid,
 )
 
-_SOP_CLASS = {"MR": MRImageStorage, "CT": CTImageStorage, "OP": VLPhotographicImageStorage}
+_SOP_CLASS = {"MR": MRImageStorage, "CT": CTImageStorage, "OP": VLPhotographicImageStorage,
+              "CR": ComputedRadiographyImageStorage, "DX": DigitalXRayImageStorageForPresentation,
+              "MG": DigitalMammographyXRayImageStorageForPresentation}
 
 
 def opaque_name(*parts: object) -> str:

@@ -93,7 +93,40 @@ def _fundus_side(rng: np.random.Generator, size: int, pool: int) -> list[RawSamp
     return [RawSample(image, SIDES.index(side), side)]
 
 
+def _chest_finding(rng: np.random.Generator, size: int, pool: int) -> list[RawSample]:
+    from mimir.demo.chest import chest_sample
+    from mimir.demo.chest_findings import LABEL_NAMES
+
+    image, label, _ = chest_sample(rng, size=size, pool=pool)
+    values = np.unique(label[label > 0])
+    return [RawSample(image, label, LABEL_NAMES[int(values[0])] if values.size else "none")]
+
+
+def _chest_view(rng: np.random.Generator, size: int, pool: int) -> list[RawSample]:
+    from mimir.demo.chest import VIEWS, chest_sample
+
+    image, _, view = chest_sample(rng, size=size, pool=pool)
+    return [RawSample(image, VIEWS.index(view), view)]
+
+
+def _mammo(rng: np.random.Generator, size: int, pool: int, target: str) -> list[RawSample]:
+    from mimir.demo.mammo import MG_VIEWS, mammo_sample
+
+    image, label, view, side = mammo_sample(rng, size=size, pool=pool)
+    if target == "view":
+        return [RawSample(image, MG_VIEWS.index(view), view)]
+    if target == "side":
+        return [RawSample(image, SIDES.index(side), side)]
+    values = np.unique(label[label > 0])
+    return [RawSample(image, label, {1: "mass", 2: "calcification"}[int(values[0])] if values.size else "none")]
+
+
 DRAWERS: dict[str, Callable[[np.random.Generator, int, int], list[RawSample]]] = {
+    "chest_xr_finding_seg": _chest_finding,
+    "chest_xr_view_classifier": _chest_view,
+    "mammo_view_classifier": lambda rng, size, pool: _mammo(rng, size, pool, "view"),
+    "mammo_laterality_classifier": lambda rng, size, pool: _mammo(rng, size, pool, "side"),
+    "mammo_lesion_seg": lambda rng, size, pool: _mammo(rng, size, pool, "lesion"),
     "brain_mri_lesion_seg": _mri_lesion,
     "head_ct_haemorrhage_seg": _ct_haemorrhage,
     "mr_sequence_classifier": _mr_sequence,

@@ -57,6 +57,7 @@ def dice(pred: np.ndarray, truth: np.ndarray) -> float:
 def _score_segmentation(samples: list[RawSample], masks: list[np.ndarray]) -> tuple[dict, dict]:
     whole: list[float] = []
     enh: list[float] = []
+    labelwise: list[float] = []
     fp: list[bool] = []
     groups: dict[str, list[float]] = {}
     for s, mask in zip(samples, masks, strict=True):
@@ -64,6 +65,7 @@ def _score_segmentation(samples: list[RawSample], masks: list[np.ndarray]) -> tu
         pred = mask.T  # MONAI layout (columns, rows) back to the picture's (rows, columns)
         if truth.any():
             whole.append(dice(pred > 0, truth > 0))
+            labelwise.append(float(np.mean([dice(pred == v, truth == v) for v in np.unique(truth[truth > 0])])))
             groups.setdefault(s.group, []).append(whole[-1])
             if (truth == 2).any():
                 enh.append(dice(pred == 2, truth == 2))
@@ -77,6 +79,8 @@ def _score_segmentation(samples: list[RawSample], masks: list[np.ndarray]) -> tu
     }
     if enh:
         metrics["dice_enhancing"] = float(np.mean(enh))
+    if labelwise:
+        metrics["dice_labelwise"] = float(np.mean(labelwise))  # each label scored on its own (no credit for the wrong one)
     per_group = {g: {"dice_whole": float(np.mean(v)), "n": float(len(v))} for g, v in groups.items()}
     return metrics, per_group
 

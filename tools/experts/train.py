@@ -40,6 +40,7 @@ class TrainPlan:
     lr: float = 2e-3
     sizes: tuple[int, ...] = (TRAIN_SIZE, 2 * TRAIN_SIZE)
     patch: int = 0  # segmentation: train on square crops of this size (0 = whole image)
+    input_size: int = TRAIN_SIZE  # the bundle's Resized spatial size
 
 
 PLANS: dict[str, TrainPlan] = {
@@ -47,6 +48,8 @@ PLANS: dict[str, TrainPlan] = {
     "head_ct_haemorrhage_seg": TrainPlan("segmentation", samples=1200, epochs=10, lr=3e-3, patch=64),
     "mr_sequence_classifier": TrainPlan("classification", samples=800, epochs=5),
     "fundus_laterality_classifier": TrainPlan("classification", samples=600, epochs=6),
+    "mammo_view_classifier": TrainPlan("classification", samples=600, epochs=6),
+    "mammo_laterality_classifier": TrainPlan("classification", samples=400, epochs=4),
 }
 
 
@@ -69,23 +72,23 @@ def build_network(bundle: Path) -> nn.Module:
     return net
 
 
-def to_network_input(sample: RawSample) -> tuple[torch.Tensor, torch.Tensor]:
-    """One sample as the bundle's preprocessing leaves it: (C, 128, 128) in [0, 1], plus its target."""
+def to_network_input(sample: RawSample, size: int = TRAIN_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
+    """One sample as the bundle's preprocessing leaves it: (C, size, size) in [0, 1], plus its target."""
     image = torch.from_numpy(to_monai_layout(as_png_intensity(sample.image)))
     target = torch.as_tensor(np.asarray(sample.target).astype(np.int64))
-    if image.shape[-1] != TRAIN_SIZE or image.shape[-2] != TRAIN_SIZE:
-        image = F.interpolate(image[None], size=(TRAIN_SIZE, TRAIN_SIZE), mode="area")[0]
+    if image.shape[-1] != size or image.shape[-2] != size:
+        image = F.interpolate(image[None], size=(size, size), mode="area")[0]
     if target.ndim == 2:
         target = target.T.contiguous()
-        if target.shape[-1] != TRAIN_SIZE:
-            target = F.interpolate(target[None, None].float(), size=(TRAIN_SIZE, TRAIN_SIZE), mode="nearest")[0, 0]
+        if target.shape[-1] != size:
+            target = F.interpolate(target[None, None].float(), size=(size, size), mode="nearest")[0, 0]
         target = target.long()
     return image, target
 
 
-def make_tensors(samples: list[RawSample]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack samples into network inputs and targets."""
-    pairs = [to_network_input(s) for s in samples]
+def make_tensors(samples: list[RawSample], size: int = TRAIN_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack samples into network inputs and targets (``size`` x ``size``)."""
+    pairs = [to_network_input(s, size) for s in samples]
     return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
 
 
@@ -161,7 +164,7 @@ def train_expert(name: str, seed: int, out: Path | None = None, threads: int = 2
     torch.manual_seed(seed)
     started = time.monotonic()
     samples = draw_raw(name, np.random.default_rng(seed), plan.samples, plan.sizes)
-    x, y = make_tensors(samples)
+    x, y = make_tensors(samples, plan.input_size)
     log.info("%s: %d samples generated in %.1f s", name, len(x), time.monotonic() - started)
     net = build_network(out)
     losses = _fit(net, x, y, plan, torch.Generator().manual_seed(seed))
