@@ -8,7 +8,8 @@ two), and each part is read through the clinical vocabulary into an intent:
   change but stability;
 - ``resection``: the extent of a resection, or whether tumour is left ("residual" asserts partial);
 - ``extreme``: which image shows more or less of a finding ("the larger lesion", "the lower burden");
-- ``identify``: which image is a label ("the FLAIR", "the left eye"), or is not ("which image is NOT ...");
+- ``identify``: which image is a label ("the FLAIR", "the left eye"), or is not ("which image is NOT ..."),
+  or has several ("the right MLO": a side and a view);
 - ``attribute``: what a named image is ("what sequence is image 2", "the left or the right eye?");
 - ``when``: which image is the most recent or the baseline, or was taken on a date;
 - ``visual``: anything else (a finding to be seen, a diagnosis): a VLM's part.
@@ -40,6 +41,7 @@ class Intent:
     attribute: str | None = None
     value: str | None = None
     direction: Literal["more", "less"] | None = None
+    also: tuple[tuple[str, str], ...] = ()  # further (attribute, value) labels the identified image has
 
 
 @cache
@@ -50,7 +52,7 @@ def _split() -> re.Pattern[str]:
 
 
 def _asks_which(text: str) -> bool:
-    return bool(voc.find(text, "wh_word"))
+    return bool(voc.find(text, "wh_word", "identify"))  # "which ...", or "choose the one that ..."
 
 
 def split_parts(stem: str) -> list[str]:
@@ -84,6 +86,17 @@ def _label(text: str) -> tuple[str, str, bool] | None:
     return concept, value, any(m.negated for c, m in found)
 
 
+def _several_labels(text: str) -> list[tuple[str, str]]:
+    """One value of each of several attributes ("the CC view of the left breast": view CC, side L), else []."""
+    found = [(c, m) for c in _LABELS for m in voc.find(text, c) if (c, m.value) != ("laterality", "B")]
+    by_concept: dict[str, set[str]] = {}
+    for c, m in found:
+        by_concept.setdefault(c, set()).add(m.value)
+    if len(by_concept) < 2 or any(len(v) != 1 for v in by_concept.values()) or any(m.negated for _, m in found):
+        return []
+    return [(c, next(iter(v))) for c, v in by_concept.items()]
+
+
 def read_part(text: str, options: tuple[str, ...]) -> Intent:
     """The intent of one question."""
     changes = voc.find(text, "change", "resection", "procedure")
@@ -109,6 +122,9 @@ def read_part(text: str, options: tuple[str, ...]) -> Intent:
         return Intent("attribute", text, negated, attribute=next(iter(option_labels)))
     if label is not None:
         return Intent("identify", text, label[2], attribute=label[0], value=label[1])
+    if several := _several_labels(text):
+        (attribute, value), *rest = several
+        return Intent("identify", text, attribute=attribute, value=value, also=tuple(rest))
     return Intent("visual", text, negated)
 
 

@@ -64,7 +64,7 @@ def classify(args: ClassifyArgs, ctx: ToolContext) -> ClassifyResult:
 def register(registry: Registry) -> None:
     """Add ``classify`` to ``registry``."""
     registry.tool(
-        classify, version="1", modalities=("CT", "MR", "FUNDUS"), dims=(2, 3),
+        classify, version="1", modalities=("CT", "MR", "FUNDUS", "XR", "MG"), dims=(2, 3),
         availability=availability("classification"), tags=("expert", "classification"),
         capabilities=declarations("classification"),
     )

@@ -84,7 +84,7 @@ def _finding(m: LabelMeasurement, index: int) -> FindingSpec:
 def register(registry: Registry) -> None:
     """Add ``segment`` to ``registry``."""
     registry.tool(
-        segment, version="2", modalities=("CT", "MR", "FUNDUS"), dims=(2, 3),
+        segment, version="2", modalities=("CT", "MR", "FUNDUS", "XR", "MG"), dims=(2, 3),
         availability=availability("segmentation"), tags=("expert", "segmentation"),
         capabilities=declarations("segmentation"),
     )

@@ -1,9 +1,12 @@
 """Co-reference questions: which image is the FLAIR (or is not), what a named image is, which image is which.
 
-Labels come from timeline metadata (series description, laterality) when every needed image has
-them, else from a capability that classifies that attribute, run on each image. Dates answer
-"which scan is the most recent / was taken on 5 October 2019". Options are read by meaning
-(:mod:`mimir.agent.meaning`): an image, a label, or image-label pairs; one option must fit.
+Labels come from timeline metadata (series description, view position, laterality) when every
+needed image has them, else from a capability that classifies that attribute, run on each image (the
+next one when one refuses it). A question that names a view and a side ("the CC view of the left
+breast") wants the one image that has both. Dates answer "which scan is the most recent / was taken
+on 5 October 2019". Options are read by meaning (:mod:`mimir.agent.meaning`): an image, a label, or
+image-label pairs; one option must fit. A question that names a finding instead of a label ("which
+image shows signs of cancer?") is :mod:`~mimir.agent.planners.presence`'s.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from mimir.agent.planners import common, routing
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.frame import named_images
 from mimir.agent.planners.words import sequence_of, side_of, side_value
-from mimir.agent.state import Draft, PlannedCall
+from mimir.agent.state import Draft, PlannedCall, ToolRecord
 from mimir.domain import CaseImage, Evidence
 from mimir.tools.capabilities import ClassificationReading
 
@@ -52,7 +55,10 @@ def plan(view: PlanView, intent: Intent) -> Decision | None:
     if intent.kind == "attribute" and asked is None and not pairs:
         return None
     needed = [asked] if asked is not None else list(range(n))
-    labels, evidence, calls = _labels(view, attribute, needed)
+    value = intent.value if intent.kind == "identify" and not intent.negated else None
+    labels, evidence, calls = _labels(view, attribute, needed, value)
+    if intent.kind == "identify" and intent.also and labels is not None:
+        return _identify_all(view, intent, attribute, labels, evidence, calls, meanings)
     if calls:
         return calls
     if labels is None:
@@ -86,6 +92,27 @@ def _identify(view: PlanView, intent: Intent, labels: dict[int, str], meanings: 
     if len(matches) != 1:
         return None
     return the_one(meanings, lambda m: m.images == (matches[0],))
+
+
+def _identify_all(view: PlanView, intent: Intent, attribute: str, labels: dict[int, str], evidence: list[Evidence],
+                  calls: list[PlannedCall], meanings: dict[str, OptionMeaning]) -> Decision | None:
+    """The option naming the one image that has every label the part names ("the right MLO": view and side)."""
+    n = len(view.case.images)
+    per_attribute = {attribute: labels}
+    for other, value in intent.also:
+        more, ev, cs = _labels(view, other, list(range(n)), value)
+        if more is None:
+            return None
+        per_attribute[other], evidence, calls = more, evidence + ev, calls + cs
+    if calls:
+        return calls
+    wanted = {attribute: intent.value, **dict(intent.also)}
+    matches = [i for i in range(n) if all(per_attribute[a].get(i) == v for a, v in wanted.items())]
+    letter = the_one(meanings, lambda m: m.images == (matches[0],)) if len(matches) == 1 else None
+    if letter is None:
+        return common.abstain(f"{len(matches)} images have every label asked ({', '.join(map(str, wanted.values()))})",
+                              evidence)
+    return Draft(letter=letter, text=f"{letter}: {view.question.options[letter]}", evidence=evidence)
 
 
 #: The question says one image is the target; when no classifier names it first, the image with the
@@ -146,9 +173,13 @@ def _asked_image(view: PlanView, intent: Intent) -> int | None:
     return opt.image_of(intent.text, len(view.case.images))
 
 
-def _labels(view: PlanView, attribute: str,
-            indices: list[int]) -> tuple[dict[int, str] | None, list[Evidence], list[PlannedCall]]:
-    """Per-image labels, the evidence for them, and the classifier calls still to make."""
+def _labels(view: PlanView, attribute: str, indices: list[int],
+            value: str | None = None) -> tuple[dict[int, str] | None, list[Evidence], list[PlannedCall]]:
+    """Per-image labels of one attribute, the evidence for them, and the classifier calls still to make.
+
+    Metadata first; else the classifiers that can tell ``value`` on that image, the next one when one
+    refuses it (a fundus classifier refuses a grey mammogram).
+    """
     labels: dict[int, str] = {}
     evidence: list[Evidence] = []
     calls: list[PlannedCall] = []
@@ -158,19 +189,27 @@ def _labels(view: PlanView, attribute: str,
             evidence.append(Evidence(statement=f"Image {i + 1} is {meta} (timeline metadata)", image_indices=[i],
                                      values={"label": meta, "source": "metadata"}))
             continue
-        offers = routing.classifiers(view, attribute, i)
-        if not offers:
+        state = _classified(view, attribute, i, value)
+        if state is None:
             return None, [], []
-        call = offers[0].call(f"{attribute} of image {i + 1}", image_index=i)
-        record = view.record_for(call)
-        reading = record.read(ClassificationReading) if record is not None else None
-        if record is not None and reading is not None:
-            labels[i] = side_value(reading.label)
-            evidence.append(Evidence(statement=f"Image {i + 1} is {labels[i]} ({offers[0].capability.source or offers[0].tool})",
-                                     image_indices=[i], tool_run_ids=common.run_ids(record),
-                                     values={"label": labels[i], "probability": reading.probability}))
-        elif record is not None:
-            return None, [], []
-        else:
-            calls.append(call)
+        if isinstance(state, PlannedCall):
+            calls.append(state)
+            continue
+        labels[i], source, record, probability = state
+        evidence.append(Evidence(statement=f"Image {i + 1} is {labels[i]} ({source})", image_indices=[i],
+                                 tool_run_ids=common.run_ids(record), values={"label": labels[i], "probability": probability}))
     return labels, evidence, calls
+
+
+def _classified(view: PlanView, attribute: str, index: int,
+                value: str | None) -> tuple[str, str, ToolRecord, float] | PlannedCall | None:
+    """(label, source, record, probability) from the first classifier that answered, the next call, or None."""
+    for offer in routing.classifiers(view, attribute, index, value):
+        call = offer.call(f"{attribute} of image {index + 1}", image_index=index)
+        record = view.record_for(call)
+        if record is None:
+            return call
+        reading = record.read(ClassificationReading)
+        if reading is not None:
+            return side_value(reading.label), offer.capability.source or offer.tool, record, reading.probability
+    return None

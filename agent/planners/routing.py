@@ -10,6 +10,7 @@ from __future__ import annotations
 from mimir.agent.offers import Offer
 from mimir.agent.planners import words
 from mimir.agent.planners.base import PlanView
+from mimir.agent.state import PlannedCall, ToolRecord
 from mimir.tools.capabilities import Capability
 
 
@@ -44,7 +45,39 @@ def segmenters(view: PlanView, index: int) -> list[Offer]:
     return sorted(offers, key=lambda o: -target_score(o.capability, view.case.question))
 
 
-def classifiers(view: PlanView, attribute: str, index: int) -> list[Offer]:
-    """Capabilities that classify ``attribute`` on image ``index`` (its modality, when known)."""
-    modality = words.modality_of(view.case.images[index].modality)
-    return [o for o in view.offers.find("classifies", modality=modality) if o.capability.target == attribute]
+def classifiers(view: PlanView, attribute: str, index: int, value: str | None = None) -> list[Offer]:
+    """Capabilities that classify ``attribute`` on image ``index``, best first.
+
+    The image's modality (metadata, else the one the question names) narrows them; when the question
+    asks for one ``value``, only classifiers that can answer it are kept ("CC" needs one whose values
+    include CC, not a PA / AP classifier).
+    """
+    offers = [o for o in view.offers.find("classifies", modality=image_modality(view, index))
+              if o.capability.target == attribute]
+    if value is not None:
+        offers = [o for o in offers if value in {words.side_value(v) for v in o.capability.values}]
+    return offers
+
+
+def segmentations(view: PlanView, indices: list[int],
+                  purpose: str) -> tuple[dict[int, Offer], dict[int, ToolRecord], list[PlannedCall]] | None:
+    """Per image the segmenter chosen, its successful record where there is one, and the calls still to make.
+
+    Each image gets the best segmenter that has not failed on it (the next one when one fails). None
+    when some image has no segmenter left: every capable tool failed on it.
+    """
+    chosen: dict[int, Offer] = {}
+    records: dict[int, ToolRecord] = {}
+    calls: list[PlannedCall] = []
+    for i in indices:
+        todo = [(o, o.call(f"{purpose}, image {i + 1}", image_index=i)) for o in segmenters(view, i)]
+        found = next(((o, r) for o, c in todo if (r := view.record_for(c)) is not None and r.ok), None)
+        if found is not None:
+            chosen[i], records[i] = found
+            continue
+        untried = [(o, c) for o, c in todo if not view.attempted(c)]
+        if not untried:
+            return None
+        chosen[i] = untried[0][0]
+        calls.append(untried[0][1])
+    return chosen, records, calls

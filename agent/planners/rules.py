@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mimir.agent.intents import Intent, read_question
-from mimir.agent.planners import compound, coref, lookup, quantities, sizes
+from mimir.agent.planners import compound, coref, lookup, presence, quantities, sizes
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.common import visual
 from mimir.agent.state import Draft
@@ -53,6 +53,8 @@ def by_intent(view: PlanView, parts: list[Intent]) -> Decision | None:
         return sizes.plan(view, intent)
     if intent.kind in ("identify", "attribute", "when"):
         return coref.plan(view, intent)
+    if intent.kind == "visual" and view.ability == "coreference":
+        return presence.plan(view)  # "which image shows signs of cancer?": a finding, not a label
     if view.ability in ("temporal", "comparison"):
         return sizes.plan(view, replace(intent, kind="change"))
     return None

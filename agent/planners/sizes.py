@@ -57,23 +57,13 @@ def measure(view: PlanView, intent: Intent) -> list[PlannedCall] | Measured | Dr
         date = view.case.images[frame.order[0]].study_date
         return common.abstain(f"images {', '.join(str(i + 1) for i in frame.order)} are all from one study ({date}); "
                               "a change over time needs two visits")
-    records: dict[int, ToolRecord] = {}
-    chosen: dict[int, Offer] = {}
-    calls: list[PlannedCall] = []
     for i in frame.order:
-        offers = routing.segmenters(view, i)
-        if not offers:
+        if not routing.segmenters(view, i):
             return _no_segmenter(view, i)
-        todo = [(o, o.call(f"lesion size, image {i + 1}", image_index=i)) for o in offers]
-        done = next(((o, r) for o, c in todo if (r := view.record_for(c)) is not None and r.ok), None)
-        if done is not None:
-            chosen[i], records[i] = done
-            continue
-        untried = [(o, c) for o, c in todo if not view.attempted(c)]
-        if not untried:
-            return None  # every capable tool failed on this image: the visual route decides
-        chosen[i] = untried[0][0]
-        calls.append(untried[0][1])
+    state = routing.segmentations(view, frame.order, "lesion size")
+    if state is None:
+        return None  # every capable tool failed on some image: the visual route decides
+    chosen, records, calls = state
     sequences, checks = _sequences(view, chosen)
     if calls or checks:
         return calls + checks

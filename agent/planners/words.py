@@ -60,3 +60,4 @@ def side_named(text: str) -> str | None:
     """'L' or 'R' when the text names exactly one side."""
     side = voc.side_of(text)
     return side if side in ("L", "R") else None
+
