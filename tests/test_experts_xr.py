@@ -1,0 +1,53 @@
+"""Mammography experts: floors on unseen patients, and on the files a demo build writes.
+
+The floors are measured on freshly generated images of sample pool 1 (patients never used in
+training, seeds never used in training) through MONAI's ``ConfigWorkflow``, as the model cards say;
+the demo-file tests run the bundles on the PNG and DICOM files ``mimir demo build`` writes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mimir.demo.render import BuildOptions, build_patient
+from mimir.demo.truth import ImageTruth, PatientTruth
+from mimir.tools.experts.bundle import read_predictions, run_bundle
+from mimir.tools.experts.evaluate import evaluate_expert
+from mimir.tools.experts.train import bundle_dir
+
+#: A seed no committed expert was trained with (the bundles' training.json say seed 0).
+EVAL_SEED = 20261123
+
+
+@pytest.mark.parametrize("name", ["mammo_view_classifier", "mammo_laterality_classifier"])
+def test_view_and_side_accuracy_floor(name: str) -> None:
+    report = evaluate_expert(name, EVAL_SEED, n=40)
+    assert report.metrics["accuracy"] >= 0.95, report
+
+
+@pytest.fixture(scope="module")
+def films(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[PatientTruth]]:
+    out = tmp_path_factory.mktemp("films")
+    seed = 13
+    return out, [build_patient(seed, i, out, BuildOptions(kinds=("mg",))) for i in range(2)]
+
+
+def _images(truths: list[PatientTruth], kind: str) -> list[ImageTruth]:
+    return [im for p in truths if p.kind == kind for v in p.visits for im in v.images]
+
+
+@pytest.mark.parametrize("fmt", ["png", "dicom"])
+def test_classifiers_on_demo_films(films: tuple[Path, list[PatientTruth]], tmp_path: Path, fmt: str) -> None:
+    out, truths = films
+    cases = [("mammo_view_classifier", _images(truths, "mg"), lambda im: im.view, ("CC", "MLO")),
+             ("mammo_laterality_classifier", _images(truths, "mg"), lambda im: im.laterality, ("L", "R"))]
+    for bundle, images, truth_of, labels in cases:
+        paths = [out / getattr(im, fmt) for im in images]
+        folder = tmp_path / bundle
+        run_bundle(bundle_dir(bundle), paths, folder)
+        probs = read_predictions(folder)
+        right = [labels[int(np.argmax(probs[str(p)]))] == truth_of(im) for im, p in zip(images, paths, strict=True)]
+        assert float(np.mean(right)) >= 0.95, (bundle, fmt, right)
