@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
+from mimir.tools.capabilities import canonical_modality
 from mimir.tools.errors import ToolCannotHandle
 from mimir.tools.imaging import ImageData, file_stem, quiet_gpu_decoder_notice
 
@@ -27,21 +28,11 @@ if TYPE_CHECKING:
     from mimir.settings import Settings
 
 log = logging.getLogger(__name__)
-_MODALITY_ALIASES = {
-    "MRI": "MR", "MAGNETIC RESONANCE": "MR", "COMPUTED TOMOGRAPHY": "CT", "CT": "CT", "MR": "MR",
-    "FUNDUS": "FUNDUS", "OP": "FUNDUS", "COLOR FUNDUS": "FUNDUS",
-    # plain radiographs: DICOM writes CR (computed) or DX (digital); one modality for experts and questions
-    "CR": "XR", "DX": "XR", "DR": "XR", "RG": "XR", "XR": "XR", "X-RAY": "XR", "RADIOGRAPH": "XR",
-    "MG": "MG", "MAMMOGRAM": "MG", "MAMMOGRAPHY": "MG",
-}
 
 
 def normalize_modality(value: str | None) -> str | None:
-    """'MRI', 'magnetic resonance' -> 'MR'; unknown names are upper-cased."""
-    if not value:
-        return None
-    v = value.strip().upper()
-    return _MODALITY_ALIASES.get(v, v)
+    """A modality as the clinical vocabulary names it ('MRI' -> 'MR', 'CR' and 'DX' -> 'XR', 'FUNDUS' -> 'OP')."""
+    return canonical_modality(value)
 
 
 class BundleInfo(BaseModel):
