@@ -13,6 +13,8 @@ from mimir.tools.errors import ToolCannotHandle
 from mimir.tools.experts_select import availability, pick_bundle
 from mimir.tools.imaging import load_image
 from mimir.tools.monai_bundle import read_predictions, run_bundle, torch_device
+from mimir.tools.ood.assess import OodAssessment
+from mimir.tools.ood.gate import calibrated, check_distribution
 from mimir.tools.runner import FindingSpec
 
 if TYPE_CHECKING:
@@ -29,10 +31,11 @@ class ClassifyArgs(BaseModel):
 
 
 class ClassifyResult(BaseModel):
-    """The most probable label and every label's probability."""
+    """The most probable label and every label's probability (temperature-scaled when the bundle has one)."""
 
     expert: str
     image_index: int
+    ood: OodAssessment | None = Field(default=None, description="How like the expert's training images the input is")
     label: str
     probability: float
     probabilities: dict[str, float]
@@ -45,16 +48,17 @@ def classify(args: ClassifyArgs, ctx: ToolContext) -> ClassifyResult:
     case_image = ctx.image(args.image_index)
     image = load_image(case_image.path, case_image.modality)
     bundle = pick_bundle(ctx.settings, "classification", image, args.expert)
+    ood = check_distribution(bundle.name, bundle.root, image.path)
     out_dir = ctx.artifacts_dir / "classify" / bundle.name / InputHasher().hash(image.path)[:16]
     run_bundle(bundle, image.path, out_dir, torch_device(ctx.settings))
     csv_path = out_dir / "predictions.csv"
     if not csv_path.is_file():
         raise ToolCannotHandle(f"expert '{bundle.name}' wrote no predictions.csv (bundle contract)")
-    probs = read_predictions(csv_path)
+    probs = calibrated(bundle.root, read_predictions(csv_path))
     named = {bundle.label_name(i): round(p, 4) for i, p in enumerate(probs)}
     best = max(named, key=lambda k: named[k])
     return ClassifyResult(
-        expert=bundle.name, image_index=args.image_index, label=best, probability=named[best],
+        expert=bundle.name, image_index=args.image_index, ood=ood, label=best, probability=named[best],
         probabilities=named, predictions_path=str(csv_path),
         findings=[FindingSpec(label=f"{bundle.name}: {best}", value=named[best], unit="probability",
                               image_indices=[args.image_index])],
@@ -64,7 +68,7 @@ def classify(args: ClassifyArgs, ctx: ToolContext) -> ClassifyResult:
 def register(registry: Registry) -> None:
     """Add ``classify`` to ``registry``."""
     registry.tool(
-        classify, version="1", modalities=("CT", "MR", "FUNDUS", "XR", "MG"), dims=(2, 3),
+        classify, version="2", modalities=("CT", "MR", "FUNDUS", "XR", "MG"), dims=(2, 3),
         availability=availability("classification"), tags=("expert", "classification"),
         capabilities=declarations("classification"),
     )

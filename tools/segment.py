@@ -14,6 +14,8 @@ from mimir.tools.experts_select import availability, pick_bundle
 from mimir.tools.geometry import IndexLesion, LabelMeasurement, index_lesion, measure_mask, squeeze_to
 from mimir.tools.imaging import load_image, load_mask
 from mimir.tools.monai_bundle import run_bundle, segmentation_output, torch_device
+from mimir.tools.ood.assess import OodAssessment
+from mimir.tools.ood.gate import check_distribution
 from mimir.tools.runner import FindingSpec
 
 if TYPE_CHECKING:
@@ -34,6 +36,7 @@ class SegmentResult(BaseModel):
 
     expert: str
     image_index: int
+    ood: OodAssessment | None = Field(default=None, description="How like the expert's training images the input is")
     labels_present: list[str]
     mask_path: str
     shape: list[int]
@@ -55,6 +58,7 @@ def segment(args: SegmentArgs, ctx: ToolContext) -> SegmentResult:
     case_image = ctx.image(args.image_index)
     image = load_image(case_image.path, case_image.modality)
     bundle = pick_bundle(ctx.settings, "segmentation", image, args.expert)
+    ood = check_distribution(bundle.name, bundle.root, image.path)
     out_dir = ctx.artifacts_dir / "segment" / bundle.name / InputHasher().hash(image.path)[:16]
     ctx.report(0.1, f"running {bundle.name}")
     run_bundle(bundle, image.path, out_dir, torch_device(ctx.settings))
@@ -65,7 +69,7 @@ def segment(args: SegmentArgs, ctx: ToolContext) -> SegmentResult:
     gray = image.array.mean(axis=-1) if image.channels > 1 else image.array
     measured = measure_mask(mask, image.spacing, bundle.labels, gray if gray.shape == mask.shape else None)
     return SegmentResult(
-        expert=bundle.name, image_index=args.image_index, labels_present=[m.label for m in measured],
+        expert=bundle.name, image_index=args.image_index, ood=ood, labels_present=[m.label for m in measured],
         mask_path=str(mask_file), shape=list(mask.shape), spacing_mm=list(image.spacing),
         spacing_source=image.spacing_source, measurements=measured,
         index_lesion=index_lesion(mask, image.spacing, bundle.labels),
@@ -84,7 +88,7 @@ def _finding(m: LabelMeasurement, index: int) -> FindingSpec:
 def register(registry: Registry) -> None:
     """Add ``segment`` to ``registry``."""
     registry.tool(
-        segment, version="2", modalities=("CT", "MR", "FUNDUS", "XR", "MG"), dims=(2, 3),
+        segment, version="3", modalities=("CT", "MR", "FUNDUS", "XR", "MG"), dims=(2, 3),
         availability=availability("segmentation"), tags=("expert", "segmentation"),
         capabilities=declarations("segmentation"),
     )

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-experts_app = typer.Typer(help="mimir's own MONAI experts: list, train from scratch, evaluate.", no_args_is_help=True)
+experts_app = typer.Typer(help="mimir's own MONAI experts: list, train from scratch, evaluate; fingerprint any bundle.",
+                          no_args_is_help=True)
 
 
 @experts_app.command("list")
@@ -60,6 +61,15 @@ def evaluate(
         return
     human = f"{name} (seed {seed}, n={report.n}): " + ", ".join(f"{k}={v:.4f}" for k, v in report.metrics.items())
     emit(report, as_json=as_json, human=human)
+
+
+def _add_fingerprint() -> None:
+    from mimir.tools.ood.cli import fingerprint_command
+
+    experts_app.command("fingerprint")(fingerprint_command)
+
+
+_add_fingerprint()
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,62 @@
+"""Score one expert input against its bundle's fingerprint: a score, a verdict and the reason in words."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from mimir.tools.ood import fingerprint as fpr
+from mimir.tools.ood.features import FeatureExtractor, bundle_task
+
+Verdict = Literal["in", "borderline", "out", "unknown"]
+
+
+class OodAssessment(BaseModel):
+    """How like the expert's fitted images an input is."""
+
+    score: float | None = Field(description="Share of the expert's held-out images at least as unusual (1 = typical)")
+    verdict: Verdict
+    reason: str
+    ratios: dict[str, float] = Field(default_factory=dict, description="Per check: distance over its threshold")
+
+
+def _stamp(bundle_root: Path) -> tuple[float, float]:
+    models = Path(bundle_root) / "models"
+    return tuple(p.stat().st_mtime if p.exists() else 0.0  # type: ignore[return-value]
+                 for p in (models / "model.pt", models / fpr.FILE))
+
+
+@functools.lru_cache(maxsize=16)
+def _loaded(root: str, _stamp: tuple[float, float]) -> tuple[FeatureExtractor, fpr.Fingerprint] | None:
+    fp = fpr.load(Path(root))
+    return None if fp is None else (FeatureExtractor(Path(root), bundle_task(Path(root))), fp)
+
+
+def loaded(bundle_root: Path) -> tuple[FeatureExtractor, fpr.Fingerprint] | None:
+    """The bundle's extractor and fingerprint (built once per weights and fingerprint file), or None."""
+    root = Path(bundle_root).resolve()
+    return _loaded(str(root), _stamp(root))
+
+
+def judge(fp: fpr.Fingerprint, ratios: dict[str, float]) -> OodAssessment:
+    """Verdict and reason from the per-group ratios."""
+    worst = max(ratios.values())
+    verdict: Verdict = "in" if worst <= 1.0 else "borderline" if worst <= fpr.OUT_RATIO else "out"
+    unusual = sorted((g for g, r in ratios.items() if r > 1.0), key=lambda g: -ratios[g])
+    reason = ("like the expert's training images" if not unusual
+              else "; ".join(f"{fpr.REASONS[g]} ({ratios[g]:.1f}x its usual range)" for g in unusual))
+    return OodAssessment(score=round(fp.score(worst), 4), verdict=verdict, reason=reason,
+                         ratios={g: round(r, 3) for g, r in ratios.items()})
+
+
+def assess(bundle_root: Path, image: Path | str) -> OodAssessment:
+    """Assess ``image`` for the bundle; ``unknown`` when the bundle has no fingerprint."""
+    pair = loaded(bundle_root)
+    if pair is None:
+        return OodAssessment(score=None, verdict="unknown",
+                             reason="the expert has no fingerprint (mimir experts fingerprint)")
+    extractor, fp = pair
+    return judge(fp, fp.ratios(extractor.measure(image).groups))

@@ -1,0 +1,140 @@
+"""What the fingerprint measures on one image, through the bundle's own preprocessing and network.
+
+Four groups of numbers per image, each compared with the fitted images on its own:
+
+- ``features``: per-channel mean and standard deviation of the network's deepest activation (the
+  module whose output has the fewest spatial positions: a U-Net's bottleneck, a classifier's last
+  stage), found by forward hooks, so any MONAI network works without an ``embed`` method;
+- ``intensity``: a 16-bin histogram of the preprocessed input, its mean, spread and saturated share;
+- ``noise``: the median absolute Laplacian of the preprocessed input (sensor noise, texture);
+- ``geometry``: the loaded image's size and aspect ratio (field of view, resolution).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+GROUPS: tuple[str, ...] = ("features", "intensity", "noise", "geometry")
+#: Histogram bins over [0, 1] of the preprocessed input.
+BINS = 16
+
+
+@dataclass
+class Measured:
+    """One image's numbers per group, and the network's output (class logits for a classifier)."""
+
+    groups: dict[str, np.ndarray]
+    logits: np.ndarray | None = None
+
+
+class FeatureExtractor:
+    """A bundle's preprocessing and network, with a hook on the deepest activation."""
+
+    def __init__(self, bundle_root: Path, task: str) -> None:
+        from monai.bundle import ConfigParser
+
+        self.root, self.task = Path(bundle_root), task
+        parser = ConfigParser()
+        parser.read_config(str(self.root / "configs" / "inference.json"))
+        parser["bundle_root"] = str(self.root)
+        parser["device"] = "$torch.device('cpu')"
+        self.preprocessing = parser.get_parsed_content("preprocessing", instantiate=True)
+        self.network: nn.Module = parser.get_parsed_content("network_def", instantiate=True)
+        _load_weights(self.network, self.root / "models" / "model.pt")
+        self.network.eval()
+        self.inferer = parser.get_parsed_content("inferer", instantiate=True) if "inferer" in parser else None
+        self._lock = threading.Lock()
+        self._captured: dict[str, torch.Tensor] = {}
+        self._deepest: str | None = None
+        for name, module in self.network.named_modules():
+            if name and not list(module.children()):
+                module.register_forward_hook(self._hook(name))
+
+    def _hook(self, name: str) -> Any:
+        def keep(_module: nn.Module, _inputs: object, output: object) -> None:
+            if isinstance(output, torch.Tensor) and output.ndim >= 4:
+                self._captured[name] = output
+        return keep
+
+    def measure(self, image: Path | str) -> Measured:
+        """The numbers of one image file (read and preprocessed as the bundle reads it)."""
+        data: Any = {"image": str(image)}
+        loaded_shape: tuple[int, ...] | None = None
+        for transform in self.preprocessing.transforms:
+            data = transform(data)
+            if loaded_shape is None and hasattr(data["image"], "shape"):
+                loaded_shape = tuple(int(s) for s in data["image"].shape)
+        x = torch.as_tensor(np.asarray(data["image"]), dtype=torch.float32)
+        with self._lock, torch.no_grad():
+            self._captured.clear()
+            out = self.network(x[None])
+            deep = self._bottleneck()
+            if self.task == "classification" and self.inferer is not None:
+                out = self.inferer(x[None], self.network)  # the logits the bundle's own run averages
+        logits = out[0].flatten().numpy().astype(np.float64) if self.task == "classification" else None
+        return Measured(groups={
+            "features": _pooled(deep),
+            "intensity": _intensity(x.numpy()),
+            "noise": _noise(x.numpy()),
+            "geometry": _geometry(loaded_shape or tuple(x.shape)),
+        }, logits=logits)
+
+    def _bottleneck(self) -> torch.Tensor:
+        """The captured activation with the fewest spatial positions (the deepest; first one on ties)."""
+        if self._deepest is None or self._deepest not in self._captured:
+            sizes = {n: int(np.prod(t.shape[2:])) for n, t in self._captured.items()}
+            if not sizes:
+                raise ValueError(f"the network of {self.root.name} produced no image-shaped activation")
+            smallest = min(sizes.values())
+            self._deepest = next(n for n, s in sizes.items() if s == smallest)
+        return self._captured[self._deepest]
+
+
+def _load_weights(network: nn.Module, path: Path) -> None:
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]  # a MONAI CheckpointSaver file
+    network.load_state_dict(state)
+
+
+def _pooled(activation: torch.Tensor) -> np.ndarray:
+    a = activation[0].flatten(1).double()
+    return torch.cat([a.mean(dim=1), a.std(dim=1)]).numpy()
+
+
+def _intensity(x: np.ndarray) -> np.ndarray:
+    v = np.clip(x.mean(axis=0), 0.0, 1.0).ravel()
+    hist = np.histogram(v, bins=BINS, range=(0.0, 1.0))[0] / max(v.size, 1)
+    return np.concatenate([hist, [v.mean(), v.std(), float(np.mean(v >= 0.999))]])
+
+
+def _noise(x: np.ndarray) -> np.ndarray:
+    g = x.mean(axis=0)
+    lap = 4 * g[1:-1, 1:-1] - g[:-2, 1:-1] - g[2:, 1:-1] - g[1:-1, :-2] - g[1:-1, 2:]
+    return np.asarray([np.log(float(np.median(np.abs(lap))) + 1e-4)])
+
+
+def _geometry(shape: tuple[int, ...]) -> np.ndarray:
+    spatial = [s for s in shape if s > 4] or [1]  # axes of 4 or fewer are channels (or a flat axis)
+    return np.asarray([np.log(float(np.prod(spatial))) / len(spatial), np.log(max(spatial) / min(spatial))])
+
+
+def bundle_task(bundle_root: Path) -> str:
+    """``segmentation`` or ``classification``, as the bundle's metadata declares."""
+    from mimir.tools.monai_bundle import read_bundle
+
+    return str(read_bundle(Path(bundle_root)).task)
+
+
+def describe(bundle_root: Path) -> dict[str, Any]:
+    """Name and version of a bundle (for the fingerprint's record)."""
+    meta = json.loads((Path(bundle_root) / "configs" / "metadata.json").read_text())
+    return {"bundle": Path(bundle_root).name, "version": str(meta.get("version", ""))}
