@@ -145,8 +145,8 @@ class Server:
 
     def ask(self, on_event: Callable[[str], bool] | None = None) -> tuple[str | None, dict]:
         """Ask the progression question about the first patient's first two T1C images; the answer."""
-        key = httpx.get(f"{self.url}/api/patients").json()[0]["patient_key"]
-        tl = httpx.get(f"{self.url}/api/patients/{key}/timeline").json()
+        key = httpx.get(f"{self.url}/api/patients", timeout=120).json()[0]["patient_key"]
+        tl = httpx.get(f"{self.url}/api/patients/{key}/timeline", timeout=120).json()
         ids = [im["image_id"] for st in tl["studies"][:2] for im in st["images"]
                if im["sequence"] == "T1C" and im["file_format"] == "dicom"]
         thread, kind = None, ""
