@@ -27,7 +27,8 @@ from mimir.agent.meaning import SIZE_CHANGES, Change, mentioned_changes
 
 Kind = Literal["change", "resection", "extreme", "identify", "attribute", "when", "visual"]
 _LABELS = ("sequence", "laterality", "view")
-_DATE = re.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Z][a-z]+\s+\d{4}|[A-Z][a-z]+\s+\d{1,2},?\s+\d{4})\b")
+_DATE = re.compile(r"\b(?:\d{4}-\d{2}(?:-\d{2})?|\d{1,2}(?:st|nd|rd|th)?\s+[A-Z][a-z]+\.?,?\s+\d{4}|[A-Z][a-z]+\.?\s+\d{1,2}"
+                   r"(?:st|nd|rd|th)?,?\s+\d{4}|[A-Z][a-z]+\.?\s+\d{4}|\d{1,2}[/.]\d{1,2}[/.]\d{4}|(?:19|20)\d{2})\b")
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,8 @@ def read_part(text: str, options: tuple[str, ...]) -> Intent:
     changes = voc.find(text, "change", "resection", "procedure")
     negated = voc.is_negated(text)
     timed = voc.find(text, "time", "comparative", "superlative")
-    if _asks_which(text) and (_DATE.search(text) or voc.time_of(text) in ("latest", "baseline")) \
+    dated = _DATE.search(text) is not None and _label(text) is None and not voc.find(text, "finding")
+    if _asks_which(text) and (dated or voc.time_of(text) in ("latest", "baseline")) \
             and not any(m.concept != "time" for m in timed):
         return Intent("when", text, negated)
     amount = [m for m in voc.find(text, "comparative", "superlative") if not m.negated]
@@ -112,8 +114,11 @@ def read_part(text: str, options: tuple[str, ...]) -> Intent:
         return Intent("extreme", text, negated, direction=direction)  # type: ignore[arg-type]
     if any(m.concept in ("resection", "procedure") and (m.concept == "resection" or m.value == "resection") for m in changes):
         return Intent("resection", text, negated, asserted=_asserted(text) & {"gross_total", "partial"})  # type: ignore[arg-type]
+    if (residual := _residual(text, options, changes)) is not None:
+        return residual
     option_changes = any(voc.find(o, "change", "resection", "comparative") for o in options)
-    if any(m.concept == "change" for m in changes) or amount or option_changes and voc.find(text, "course", "span"):
+    if any(m.concept == "change" for m in changes) or amount or option_changes and voc.find(text, "course", "span") \
+            or _options_are_changes(options):
         return Intent("change", text, negated, asserted=_asserted(text))
     label = _label(text)
     option_labels = {c for o in options for c in _LABELS if voc.values_in(o, c)}
@@ -126,6 +131,28 @@ def read_part(text: str, options: tuple[str, ...]) -> Intent:
         (attribute, value), *rest = several
         return Intent("identify", text, attribute=attribute, value=value, also=tuple(rest))
     return Intent("visual", text, negated)
+
+
+def _options_are_changes(options: tuple[str, ...]) -> bool:
+    """True when the options name at least two different changes ("What happened to the mass?  A: grew  B: shrank")."""
+    named = [voc.change_of(o) for o in options]
+    return len({c for c in named if c is not None}) >= 2
+
+
+def _residual(text: str, options: tuple[str, ...], found: list[voc.Mention]) -> Intent | None:
+    """A yes/no question whether a finding is (still) there after surgery asks about residual tumour.
+
+    "Is any enhancing tumour left after surgery?" asserts tumour is left (a partial resection);
+    "Is there no tumour on the post-operative scan?" asserts none is (gross-total).
+    """
+    surgery = [m for m in found if m.concept == "procedure"]
+    if not surgery or not options or any(voc.answer_of(o) is None for o in options):
+        return None
+    named = [m for m in voc.find(text, "finding") if m.value == "tumour"]
+    if not named or any(m.concept == "change" for m in found):
+        return None
+    asserted: Change = "gross_total" if any(m.negated for m in named) else "partial"
+    return Intent("resection", text, False, asserted=frozenset({asserted}))
 
 
 @lru_cache(maxsize=4096)

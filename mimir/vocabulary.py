@@ -37,7 +37,7 @@ Concept = Literal[
     "procedure", "comparative", "superlative", "negation", "time", "ordinal", "cardinal", "collective", "determiner",
     "answer",
     "finding", "diagnosis", "quantity", "prognosis", "course", "compare", "identify", "attribute_noun", "joiner",
-    "preposition", "filler", "list_place", "predicate", "follow_up", "wh_word", "holds", "auxiliary", "span", "lookup", "clause_break",
+    "preposition", "filler", "list_place", "predicate", "follow_up", "wh_word", "holds", "auxiliary", "reference_cue", "span", "lookup", "clause_break",
 ]
 Change = Literal["increase", "decrease", "stable", "new", "resolved", "gross_total", "partial"]
 Comparative = Literal["more", "less", "equal"]

@@ -15,7 +15,12 @@ import pytest
 from mimir import vocabulary as voc
 from mimir.agent.intents import read_question, split_parts
 from mimir.agent.meaning import read_option, read_options
+from mimir.agent.planners.base import PlanView
+from mimir.agent.planners.frame import frame_of
 from mimir.agent.planners.quantities import asked_quantity
+from mimir.agent.state import TimelineSummary
+from mimir.domain import Case, CaseImage, ParsedQuestion
+from mimir.memory.resolver import resolve
 
 TABLE = voc.vocabulary().table
 
@@ -89,3 +94,33 @@ def test_options_naming_image_label_pairs_and_yes_no_parts() -> None:
     read = read_options({"A": "Image 1 is the FLAIR; image 2 is the T1+C", "B": "Image 1 is the T1+C; image 2 is the FLAIR"}, 2)
     assert read["A"].pairs == ((0, "FLAIR"), (1, "T1C")) and read["B"].pairs == ((0, "T1C"), (1, "FLAIR"))
     assert read_option("Yes since baseline, but not since the prior", 2).parts == (True, False)
+
+
+@pytest.mark.parametrize(("value", "term"), _terms("reference_cue"), ids=[t for _, t in _terms("reference_cue")])
+def test_reference_cues_make_the_image_after_them_the_reference(value: str, term: str) -> None:
+    stem = f"Is the tumour on image 1 larger {term} image 2?"
+    case = Case(question=stem + "\nA: Yes\nB: No", images=[CaseImage(path=f"/i{k}.png") for k in range(2)])
+    view = PlanView(case=case, question=ParsedQuestion(stem=stem, options={"A": "Yes", "B": "No"}), ability="comparison",
+                    resolution=resolve(case), timeline=TimelineSummary(), records=[], available=frozenset(),
+                    vlm_configured=False)
+    assert frame_of(view).order == [1, 0]  # image 1 is measured against image 2
+
+
+@pytest.mark.parametrize("stem", ["Is any enhancing tumour left after surgery?",
+                                  "Does enhancing tumour remain on the post-operative scan?"])
+def test_presence_after_surgery_asks_about_residual_tumour(stem: str) -> None:
+    [intent] = read_question(stem, {"A": "Yes", "B": "No"})
+    assert intent.kind == "resection" and intent.asserted == {"partial"}
+    [negated] = read_question("Is there no tumour on the postoperative scan?", {"A": "Yes", "B": "No"})
+    assert negated.asserted == {"gross_total"}
+
+
+def test_options_naming_changes_make_a_change_question() -> None:
+    [intent] = read_question("What happened to the mass?", {"A": "it expanded", "B": "it diminished", "C": "no change"})
+    assert intent.kind == "change"
+
+
+@pytest.mark.parametrize("when", ["on 5 March 2021", "in March 2021", "on 2021-03-05", "in 2021", "most recently"])
+def test_dates_and_recency_ask_which_image_was_taken_when(when: str) -> None:
+    [intent] = read_question(f"Which image was acquired {when}?", {"A": "Image 1", "B": "Image 2"})
+    assert intent.kind == "when"

@@ -56,6 +56,9 @@ def frame_of(view: PlanView, text: str | None = None) -> Frame:
     bound = named_images(view, text)
     nadir = "nadir" in voc.values_in(text or view.question.stem, "span")
     reference: Literal["first", "nadir"] = "nadir" if nadir else "first"
+    if len(bound) == 2 and (against := _reference_named(view, text or view.question.stem, bound)) is not None:
+        other = next(i for i in bound if i != against)
+        return Frame([against, other], reference, f"image {other + 1} set against image {against + 1}, as the question says")
     if len(bound) >= 2:
         return Frame(_time_order(images, bound), reference, "the images the question names")
     current = _current(images)
@@ -65,6 +68,16 @@ def frame_of(view: PlanView, text: str | None = None) -> Frame:
         earlier = [i for i in _time_order(images, list(range(len(images)))) if i != current]
         return Frame([earlier[-1], current], reference, "the current image and the one before it")
     return Frame(_time_order(images, list(range(len(images)))), reference, "every image, in time order")
+
+
+def _reference_named(view: PlanView, text: str, bound: list[int]) -> int | None:
+    """The one image a comparison is made against ("larger than on image 2", "relative to the first scan"), else None."""
+    cues = voc.find(text, "reference_cue")
+    mentions = [(text.find(b.mention), b.image_indices[0]) for b in view.resolution.bindings
+                if len(b.image_indices) == 1 and b.image_indices[0] in bound and not b.candidates and b.mention in text]
+    cued = {i for pos, i in mentions for c in cues if c.end <= pos and len(text[c.end:pos].split()) <= 3
+            and not any(c.end <= p < pos for p, _ in mentions)}
+    return cued.pop() if len(cued) == 1 else None
 
 
 def same_study(images: list[CaseImage], order: list[int]) -> bool:

@@ -192,8 +192,11 @@ def choose(view: PlanView, intent: Intent, m: Measured) -> Draft:
     if not view.question.closed:
         return Draft(text=describe(m.values, m.change, m.evidence), evidence=m.evidence)
     meanings = read_options(options, n, comparative_is_change=intent.kind == "change", allowed=_allowed(intent))
-    if intent.kind == "extreme" or any(v.images for v in meanings.values()):
+    imaged = [v for v in meanings.values() if v.images]
+    if intent.kind == "extreme" or imaged and len(imaged) == len(meanings):
         letter = _extreme(intent, m, meanings)
+    elif imaged:
+        letter = None  # some options name images and others do not: no one reading of them all
     elif {v.answer for v in meanings.values()} == {True, False}:  # a yes and a no ("It is larger" alone is a category)
         truth = holds(intent, m.change)
         letter = None if truth is None else the_one(meanings, lambda v: v.answer is truth)
@@ -242,17 +245,14 @@ def _extreme(intent: Intent, m: Measured, meanings: dict[str, OptionMeaning]) ->
     return the_one(meanings, lambda v: v.images == (ranked[0],))
 
 
-_WORDS = {"increase": "larger (progressing)", "decrease": "smaller (improving)", "stable": "about the same size (stable)",
-          "gross_total": "gone from the enhancing region (gross-total resection)",
-          "partial": "partly left (partial resection)", "new": "new", "resolved": "no longer visible (resolved)"}
-
-
 def describe(sized: dict[int, float], change: opt.Change, evidence: list[Evidence]) -> str:
     """An open answer: the change in words, then the sizes."""
     order = list(sized)
     unit = evidence[0].values.get("unit", "")
     sizes = " -> ".join(f"{sized[i]:.1f} {unit} (image {i + 1})" for i in order)
-    return f"The lesion is {_WORDS[change]} on image {order[-1] + 1} compared with image {order[0] + 1}: {sizes}."
+    if change in voc.vocabulary().concept("resection"):
+        return f"The post-operative image {order[-1] + 1} shows a {voc.name_of('resection', change)}: {sizes}."
+    return f"The lesion is {voc.name_of('change', change)} on image {order[-1] + 1} compared with image {order[0] + 1}: {sizes}."
 
 
 def asks_for_less(stem: str) -> bool:
