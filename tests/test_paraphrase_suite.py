@@ -102,9 +102,9 @@ def test_items_that_need_a_vlm_abstain_without_one(outcomes: dict[tuple[str, str
 
 @pytest.mark.xfail(strict=False, reason=(
     "measured on this build (seed 23, 14 patients) when this mark was set, rules planner with oracle experts: "
-    "non-VLM items correct dev png 70/131 (0.534), dicom 81/153 (0.529); held-out png 67/131 (0.511), dicom "
-    "78/153 (0.510); wrong answers 10 (dev) and 18 (held-out) per variant. The planner does not yet read "
-    "yes/no, negated, superlative and compound questions or option wordings by meaning"))
+    "non-VLM items correct dev png 130/131 (0.992), dicom 153/153 (1.000), 0 wrong; held-out png 101/131 "
+    "(0.771), dicom 123/153 (0.804), 18 wrong per variant (10 temporal, 8 co-reference). The dev split passes "
+    "the bar; held-out wordings are not yet read well enough"))
 @pytest.mark.parametrize("split", SPLITS)
 @pytest.mark.parametrize("variant", ["png", "dicom"])
 def test_paraphrase_bar(outcomes: dict[tuple[str, str, str], Counter[str]], split: str, variant: str) -> None:
