@@ -100,12 +100,14 @@ def test_items_that_need_a_vlm_abstain_without_one(outcomes: dict[tuple[str, str
             assert counts["wrong"] == 0 and counts["correct"] == 0 and counts["abstained"] > 0, (split, variant, counts)
 
 
-@pytest.mark.xfail(strict=False, reason=(
+HELD_OUT_BELOW_BAR = pytest.mark.xfail(strict=False, reason=(
     "measured on this build (seed 23, 14 patients) when this mark was set, rules planner with oracle experts: "
     "non-VLM items correct dev png 130/131 (0.992), dicom 153/153 (1.000), 0 wrong; held-out png 101/131 "
     "(0.771), dicom 123/153 (0.804), 18 wrong per variant (10 temporal, 8 co-reference). The dev split passes "
     "the bar; held-out wordings are not yet read well enough"))
-@pytest.mark.parametrize("split", SPLITS)
+
+
+@pytest.mark.parametrize("split", [s if s == "dev" else pytest.param(s, marks=HELD_OUT_BELOW_BAR) for s in SPLITS])
 @pytest.mark.parametrize("variant", ["png", "dicom"])
 def test_paraphrase_bar(outcomes: dict[tuple[str, str, str], Counter[str]], split: str, variant: str) -> None:
     rows = {k: v for k, v in outcomes.items() if k[0] == split and k[2] == variant and k[1] != "vlm"}
