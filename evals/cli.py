@@ -21,6 +21,8 @@ def _run(
     items: list[Path] = typer.Option(None, "--items", help="Med-MIM-format JSON file(s) to evaluate"),
     seed: int = typer.Option(0, "--seed", help="Demo suite seed"),
     patients: int = typer.Option(None, "--patients", help="Demo patients (default: 4 for demo, 20 for paraphrase)"),
+    kinds: str = typer.Option(None, "--kinds", help="Demo suite: only these kinds of patient (comma-separated: "
+                                                     "mri, ct, fundus, cxr, mg; default: all)"),
     runner: str = typer.Option("agent", "--runner", help="agent, direct, decomposed, chance, blind-first, blind-text, module:attr"),
     memory: str = typer.Option("fresh", "--memory", help=MEMORY_HELP),
     vlm_profile: str = typer.Option(None, "--vlm-profile", help="VLM profile for direct/decomposed"),
@@ -62,7 +64,8 @@ def _run(
                               llm_model=llm_model or settings.planner_model, llm_api_key=settings.planner_api_key)
         opts = EvalOptions(
             suite=kind, split=split, medmim_dir=medmim_dir, image_root=image_root, items=items or [], seed=seed,
-            patients=patients, runner=config, concurrency=concurrency, timeout_s=timeout,
+            patients=patients, kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds else None,
+            runner=config, concurrency=concurrency, timeout_s=timeout,
             out=out or Path("runs") / f"{kind}{'-' + split if kind == 'paraphrase' else ''}-{runner.replace(':', '_')}",
             resume=resume, engine=engine,  # type: ignore[arg-type]
             ray_address=ray_address, allow_missing=allow_missing, subsets=subset or [], limit=limit,

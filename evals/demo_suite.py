@@ -17,19 +17,24 @@ from mimir.evals.items import EvalItem
 from mimir.evals.loader import LoaderError, load_file
 
 if TYPE_CHECKING:
+    from mimir.demo.truth import Kind
     from mimir.settings import Settings
 
 log = logging.getLogger(__name__)
 SUITE_INDEX = "suite.json"
 
 
-def build_demo_suite(seed: int, patients: int, out: Path) -> Path:
-    """Build (once per seed and size) the demo suite under ``out``; return its folder."""
-    from mimir.demo.build import build_demo
+def build_demo_suite(seed: int, patients: int, out: Path, kinds: tuple[Kind, ...] | None = None) -> Path:
+    """Build (once per seed, size and kinds) the demo suite under ``out``; return its folder.
 
-    folder = Path(out) / f"demo-suite-s{seed}-p{patients}"
+    ``kinds`` keeps only those kinds of patient (default: every kind, as ``mimir demo build``).
+    """
+    from mimir.demo.build import build_demo
+    from mimir.demo.render import BuildOptions
+
+    folder = Path(out) / (f"demo-suite-s{seed}-p{patients}" + (f"-{'-'.join(kinds)}" if kinds else ""))
     if not (folder / SUITE_INDEX).is_file():
-        build_demo(folder, patients=patients, seed=seed)
+        build_demo(folder, patients=patients, seed=seed, opts=BuildOptions(kinds=kinds))
     return folder
 
 
@@ -53,13 +58,14 @@ def load_suite_folder(folder: Path) -> list[EvalItem]:
     return items
 
 
-def demo_items(seed: int, patients: int, out: Path, settings: Settings, load_timeline: bool = True) -> list[EvalItem]:
+def demo_items(seed: int, patients: int, out: Path, settings: Settings, load_timeline: bool = True,
+               kinds: tuple[Kind, ...] | None = None) -> list[EvalItem]:
     """Build the demo suite into the run folder, load it into the run's timeline, return its items.
 
     Only the DICOM, series and NIfTI files are ingested: the PNG variant stays metadata-free, as
     Med-MIM is, so its images reach the agent with nothing but pixels.
     """
-    folder = build_demo_suite(seed, patients, Path(out))
+    folder = build_demo_suite(seed, patients, Path(out), kinds)
     marker = Path(settings.data_dir) / ".demo-loaded"
     if not marker.is_file():
         from mimir.demo.load import load_demo

@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from mimir.demo.qformat import QItem, format_item
-from mimir.demo.truth import GroundTruth
+from mimir.demo.truth import GroundTruth, Kind
 from mimir.evals.items import EvalItem
 from mimir.evals.loader import load_file
 from mimir.evals.paraphrase_facts import FACTS, NEEDS_VLM, Fact
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 Split = Literal["dev", "heldout"]
 SPLITS: tuple[Split, ...] = ("dev", "heldout")
 INDEX = "paraphrase.json"
+#: The kinds of patient the paraphrase facts are about (``mimir.evals.paraphrase_facts``): the suite builds only these.
+KINDS: tuple[Kind, ...] = ("mri", "ct", "fundus")
 
 
 class Template(BaseModel):
@@ -220,10 +222,10 @@ def paraphrase_items(seed: int, patients: int, out: Path, settings: Settings, sp
     """Build (once) the demo patients, load them into the run's timeline, and return one split's items."""
     from mimir.evals.demo_suite import demo_items
 
-    demo_items(seed, patients, out, settings)  # builds and loads the demo patients the questions are about
+    demo_items(seed, patients, out, settings, kinds=KINDS)  # builds and loads the patients the questions are about
     from mimir.evals.demo_suite import build_demo_suite
 
-    return load_split(build_demo_suite(seed, patients, Path(out)), split)
+    return load_split(build_demo_suite(seed, patients, Path(out), KINDS), split)
 
 
 def summary(records: dict[str, Any], items: list[EvalItem]) -> dict[str, dict[str, int]]:

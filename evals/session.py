@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from mimir import __version__
+from mimir.demo.truth import Kind
 from mimir.evals.items import EvalItem, ItemRecord
 from mimir.evals.loader import load_file, load_medmim, missing_report
 from mimir.evals.runners import RunnerConfig, make_runner
@@ -29,6 +30,7 @@ class EvalOptions(BaseModel):
     items: list[Path] = Field(default_factory=list)
     seed: int = 0
     patients: int | None = Field(None, description="Demo patients (default 4 for demo, 20 for paraphrase)")
+    kinds: tuple[Kind, ...] | None = Field(None, description="Demo suite: only these kinds of patient (default: all)")
     runner: RunnerConfig
     concurrency: int = 4
     timeout_s: float | None = None
@@ -69,7 +71,8 @@ def load_suite(opts: EvalOptions, settings: Settings) -> list[EvalItem]:
         from mimir.evals.demo_suite import demo_items
 
         needs_timeline = IMAGE_RUNNERS.get(opts.runner.name, True)  # baselines see no images: skip ingest
-        items = demo_items(opts.seed, opts.patients or 4, opts.out, settings, load_timeline=needs_timeline)
+        items = demo_items(opts.seed, opts.patients or 4, opts.out, settings, load_timeline=needs_timeline,
+                           kinds=opts.kinds)
     elif opts.suite == "paraphrase":
         from mimir.evals.paraphrase import paraphrase_items
 
@@ -91,6 +94,7 @@ def manifest(opts: EvalOptions, settings: Settings, n_items: int) -> dict[str, A
     return {
         "suite": opts.suite, "medmim_dir": str(opts.medmim_dir or ""), "image_root": str(opts.image_root or ""),
         "items_files": [str(p) for p in opts.items], "seed": opts.seed, "patients": opts.patients,
+        "kinds": list(opts.kinds) if opts.kinds else None,
         "split": opts.split if opts.suite == "paraphrase" else None,
         "runner": opts.runner.name, "runner_config": opts.runner.model_dump(exclude={"llm_api_key"}),
         "settings": {"planner": settings.planner, "planner_model": settings.planner_model,

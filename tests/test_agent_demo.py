@@ -21,9 +21,11 @@ ABILITIES = ("temporal", "comparison", "coreference")
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from mimir.demo.build import build_demo
+    from mimir.demo.render import BuildOptions
 
     out = tmp_path_factory.mktemp("demo")
-    build_demo(out, patients=10, seed=11, workers=1)
+    # the brain, head and eye patients these experts are for; chest and breast items: tests/test_agent_xr.py
+    build_demo(out, patients=10, seed=11, workers=1, opts=BuildOptions(kinds=("mri", "ct", "fundus")))
     return out
 
 

@@ -203,3 +203,11 @@ def test_views_and_sides_bind_mentions(built: tuple[Path, list[PatientTruth]], p
     assert len(bound) == 1 and len(bound[0].image_indices) == 1, resolution
     image = visit.images[bound[0].image_indices[0]]
     assert (image.laterality, image.view) == target
+
+
+def test_default_build_makes_every_kind_and_keeps_the_first_five_patients() -> None:
+    from mimir.demo.plan import choose_kind
+
+    default = [choose_kind(7, i) for i in range(9)]
+    assert {k for k, _ in default} == {"mri", "ct", "fundus", "cxr", "mg"}
+    assert default[:5] == [choose_kind(7, i, ("mri", "ct", "fundus")) for i in range(5)]

@@ -43,3 +43,12 @@ def test_agent_runs_demo_dicom_items_with_timeline(suite, tmp_path, settings):
     assert summary.overall.counts["infra_error"] == 0
     assert (out / "data" / ".demo-loaded").is_file()
     assert all(r.runner == "agent" for r in records.values())
+
+
+def test_suite_of_chosen_kinds_has_its_own_folder_and_only_those_patients(tmp_path):
+    folder = build_demo_suite(seed=3, patients=2, out=tmp_path, kinds=("cxr", "mg"))
+    assert folder.name == "demo-suite-s3-p2-cxr-mg"
+    truth = json.loads((folder / "ground_truth.json").read_text())
+    assert [p["kind"] for p in truth["patients"]] == ["cxr", "mg"]
+    with pytest.raises(ValueError, match="unknown demo kind"):
+        build_demo_suite(seed=3, patients=1, out=tmp_path, kinds=("xray",))  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from fixtures.agent_demo import oracle_registry
 
 from mimir.agent.service import Agent
 from mimir.domain import Case, CaseImage
-from mimir.evals.paraphrase import SPLITS, load_split, load_templates, suite_files, write_suite
+from mimir.evals.paraphrase import KINDS, SPLITS, load_split, load_templates, suite_files, write_suite
 from mimir.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -29,7 +29,7 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from mimir.demo.render import BuildOptions
 
     out = tmp_path_factory.mktemp("paraphrase")
-    build_demo(out, patients=PATIENTS, seed=SEED, workers=2, opts=BuildOptions(series=False, nifti=False))
+    build_demo(out, patients=PATIENTS, seed=SEED, workers=2, opts=BuildOptions(series=False, nifti=False, kinds=KINDS))
     write_suite(out)
     return out
 

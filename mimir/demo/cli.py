@@ -18,7 +18,7 @@ def build_cmd(
     series: bool = typer.Option(True, "--series/--no-series", help="Also write full DICOM series"),
     nifti: bool = typer.Option(True, "--nifti/--no-nifti", help="Also write NIfTI volumes"),
     kinds: str | None = typer.Option(None, "--kinds", help="Comma-separated kinds to make: mri, ct, fundus, cxr, mg "
-                                                          "(default: mri, ct, fundus)"),
+                                                          "(default: all)"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
 ) -> None:
     """Generate longitudinal demo patients (PNG, DICOM, NIfTI), ground truth and question files."""

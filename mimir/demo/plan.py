@@ -20,8 +20,9 @@ from mimir.demo.truth import Change, Kind, Trajectory, classify_change
 
 #: The order patients are drawn in (the kinds a build asks for, in this order, then again).
 KIND_CYCLE: tuple[Kind, ...] = ("mri", "mri", "ct", "fundus", "mri", "cxr", "mg", "cxr", "mg")
-#: The kinds ``mimir demo build`` makes unless told otherwise.
-DEFAULT_KINDS: tuple[Kind, ...] = ("mri", "ct", "fundus")
+#: The kinds ``mimir demo build`` makes unless told otherwise: all of them. The first five patients of
+#: a set are those of the brain, head and eye cycle alone, so a set of up to five is the same either way.
+DEFAULT_KINDS: tuple[Kind, ...] = ("mri", "ct", "fundus", "cxr", "mg")
 MRI_TRAJECTORIES: tuple[Trajectory, ...] = ("progressing", "resection_partial", "stable", "improving", "resection_gtr")
 CT_TRAJECTORIES: tuple[Trajectory, ...] = ("progressing", "improving", "stable")
 EYE_PAIRS: tuple[tuple[str, str], ...] = (
