@@ -45,8 +45,12 @@ class ChestFrame:
 
 def chest_frame(subject: ChestSubject, finding: ChestFinding | None, view: str, rng: np.random.Generator) -> ChestFrame:
     """Draw the finding and the film's positioning; the label is what the film will show."""
+    return frame_at(subject, finding, view, visit_map(rng, subject, view))
+
+
+def frame_at(subject: ChestSubject, finding: ChestFinding | None, view: str, coords: np.ndarray) -> ChestFrame:
+    """The film of ``finding`` with a given positioning (``coords`` from :func:`visit_map`)."""
     drawn = draw_finding(subject, finding)
-    coords = visit_map(rng, subject, view)
     value = LABELS[finding.kind] if finding is not None else 0
     labels = ndimage.map_coordinates(drawn.mask.astype(np.uint8) * value, coords, order=0).astype(np.uint8)
     return ChestFrame(drawn=drawn, coords=coords, labels=labels, view=view)

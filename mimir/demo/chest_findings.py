@@ -71,9 +71,26 @@ def _lung_frame(mask: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray, in
     return height, lateral.astype(np.float32), top, bottom
 
 
+#: Extent-independent geometry of recently drawn lungs: (mask, (height, lateral, top, bottom, depth in pixels)).
+_GEOMETRY: dict[tuple[int, str], tuple[np.ndarray, tuple[np.ndarray, np.ndarray, int, int, np.ndarray]]] = {}
+
+
+def _lung_geometry(mask: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray, int, int, np.ndarray]:
+    """:func:`_lung_frame` and the distance to the lung's edge, kept for the last few lungs (plans draw a lung often)."""
+    key = (id(mask), side)
+    hit = _GEOMETRY.get(key)
+    if hit is not None and hit[0] is mask:
+        return hit[1]
+    value = (*_lung_frame(mask, side), np.asarray(ndimage.distance_transform_edt(mask), dtype=np.float32))
+    while len(_GEOMETRY) >= 8:
+        _GEOMETRY.pop(next(iter(_GEOMETRY)))
+    _GEOMETRY[key] = (mask, value)  # the mask is held, so its id is not reused while the entry lives
+    return value
+
+
 def _effusion(subject: ChestSubject, f: ChestFinding) -> Drawn:
     mask = subject.lungs[f.side]
-    _, lateral, top, bottom = _lung_frame(mask, f.side)
+    _, lateral, top, bottom, _ = _lung_geometry(mask, f.side)
     rows = np.indices(mask.shape, dtype=np.float32)[0]
     height = bottom - top
     level = bottom - f.extent * 0.55 * height
@@ -85,7 +102,7 @@ def _effusion(subject: ChestSubject, f: ChestFinding) -> Drawn:
 
 
 def _lobe_region(mask: np.ndarray, side: str, lobe: Lobe, field: np.ndarray) -> np.ndarray:
-    height, lateral, _, _ = _lung_frame(mask, side)
+    height, lateral, _, _, _ = _lung_geometry(mask, side)
     fissure = 0.42 + 0.04 * field
     if lobe == "upper":
         region = height < fissure
@@ -130,8 +147,7 @@ def _consolidation(subject: ChestSubject, f: ChestFinding) -> Drawn:
 
 def _pneumothorax(subject: ChestSubject, f: ChestFinding) -> Drawn:
     mask = subject.lungs[f.side]
-    height, lateral, _, _ = _lung_frame(mask, f.side)
-    depth_px = ndimage.distance_transform_edt(mask)
+    height, lateral, _, _, depth_px = _lung_geometry(mask, f.side)
     width = float(depth_px.max()) * 2.0
     rim = f.extent * 0.45 * width * (1.0 - 0.65 * height) * (1.0 + 0.1 * subject.field)
     air = mask & (depth_px < rim) & ((lateral > 0.35) | (height < 0.12))

@@ -4,21 +4,21 @@ Chest radiographs (modelled on MS-CXR-T): one finding per patient that worsens, 
 improves over 2-4 visits; each visit is PA or AP. Mammograms (modelled on EMBED): yearly screening
 visits with a mass or calcification cluster that appears, grows, stays stable or shrinks (or none).
 
-As for the brain and head patients, a plan is redrawn until every step is clear-cut on the area the
-images show (the label drawn with the film's own geometry): worsening / enlarging at least +45 %,
-stable within 5 % (6 % for breast lesions, averaged over CC and MLO), improving at most -31 %.
+Every step is clear-cut on the area the images show (the label drawn with the film's own geometry):
+worsening / enlarging at least +45 %, stable within 5 % (6 % for breast lesions, averaged over CC
+and MLO), improving at most -31 %. Chest plans are constructed from target areas
+(:mod:`mimir.demo.chest_plan`); mammography plans are redrawn until they are clear-cut.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 
-from mimir.demo.chest import ChestFrame, chest_frame, finding_area_mm2
-from mimir.demo.chest_anatomy import ChestSubject
-from mimir.demo.chest_findings import FINDINGS, ChestFinding, Finding
+from mimir.demo.chest_findings import FINDINGS, Finding
+from mimir.demo.chest_plan import GROWTH_MIN, SHRINK_MAX
 from mimir.demo.mammo import MammoSubject
 from mimir.demo.mammo_anatomy import MG_PIXEL_MM
 from mimir.demo.mammo_lesions import Lesion, LesionKind, Morphology, draw_lesion
@@ -27,67 +27,16 @@ from mimir.demo.truth import Change, Kind, Trajectory
 
 CXR_TRAJECTORIES: tuple[Trajectory, ...] = ("progressing", "improving", "stable")
 MG_TRAJECTORIES: tuple[Trajectory, ...] = ("new_mass", "stable_benign", "growing_calcification", "resolving", "negative")
-GROWTH_MIN, SHRINK_MAX, CHEST_STABLE, BREAST_STABLE = 1.45, 0.69, 0.05, 0.06
-#: Starting extent ranges per trajectory, and the factor per step.
-_START = {"progressing": (0.22, 0.34), "stable": (0.4, 0.75), "improving": (0.8, 0.98)}
-_STEP = {"progressing": (1.35, 1.55), "stable": (0.995, 1.005), "improving": (0.62, 0.72)}
+BREAST_STABLE = 0.06
 #: BI-RADS-style assessment categories (the wording used in questions).
 BIRADS = {0: "needs additional imaging evaluation", 1: "negative", 2: "benign", 3: "probably benign",
           4: "suspicious", 5: "highly suggestive of malignancy", 6: "known biopsy-proven malignancy"}
-
-
-@dataclass
-class ChestPlan:
-    """A chest patient's finding, per-visit state and films (with their verified areas)."""
-
-    finding: Finding
-    side: str
-    findings: list[ChestFinding] = field(default_factory=list)
-    frames: list[ChestFrame] = field(default_factory=list)
-    areas: list[float] = field(default_factory=list)
-    changes: list[Change | None] = field(default_factory=list)
 
 
 def chest_kind(seed: int, rank: int) -> tuple[Finding, Trajectory]:
     """Finding and trajectory of the ``rank``-th chest patient: every finding meets every trajectory."""
     finding = FINDINGS[(rank + seed) % len(FINDINGS)]
     return finding, CXR_TRAJECTORIES[(rank + rank // len(FINDINGS) + seed) % len(CXR_TRAJECTORIES)]
-
-
-def _chest_states(rng: np.random.Generator, finding: Finding, trajectory: Trajectory, n: int) -> list[ChestFinding]:
-    side = "B" if finding == "oedema" else str(rng.choice(["R", "L"]))
-    lobe = ("upper", "middle", "lower")[int(rng.integers(3))]
-    extent = float(rng.uniform(*_START[trajectory]))
-    density = float(rng.uniform(0.85, 1.15))
-    states = []
-    for _ in range(n):
-        states.append(ChestFinding(kind=finding, side=side, extent=min(extent, 1.0), lobe=lobe, density=density))  # type: ignore[arg-type]
-        extent *= float(rng.uniform(*_STEP[trajectory]))
-    return states
-
-
-def _chest_change(before: float, after: float) -> Change | None:
-    ratio = after / max(before, 1e-6)
-    if ratio >= GROWTH_MIN:
-        return "progressing"
-    if ratio <= SHRINK_MAX:
-        return "improving"
-    return "stable" if abs(ratio - 1.0) <= CHEST_STABLE else None
-
-
-def plan_chest(rng: np.random.Generator, subject: ChestSubject, finding: Finding, trajectory: Trajectory,
-               n: int, attempts: int = 24) -> ChestPlan | None:
-    """Findings, views and films for ``n`` visits whose every step is clearly ``trajectory`` (None if none found)."""
-    for _ in range(attempts):
-        states = _chest_states(rng, finding, trajectory, n)
-        views = ["AP" if rng.random() < 0.4 else "PA" for _ in range(n)]
-        frames = [chest_frame(subject, s, v, rng) for s, v in zip(states, views, strict=True)]
-        areas = [finding_area_mm2(f.labels) for f in frames]
-        changes: list[Change | None] = [None] + [_chest_change(a, b) for a, b in zip(areas, areas[1:], strict=False)]
-        steady = trajectory != "stable" or max(abs(a / areas[0] - 1.0) for a in areas) <= CHEST_STABLE
-        if min(areas) > 0 and steady and all(c == trajectory for c in changes[1:]):
-            return ChestPlan(finding, states[0].side, states, frames, areas, changes)
-    return None
 
 
 @dataclass

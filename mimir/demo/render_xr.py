@@ -13,10 +13,11 @@ import numpy as np
 
 from mimir.demo.chest import render_frame, resize
 from mimir.demo.chest_anatomy import PIXEL_MM, chest_subject
+from mimir.demo.chest_plan import plan_chest
 from mimir.demo.mammo import mammo_image, mammo_subject
 from mimir.demo.mammo_anatomy import MG_PIXEL_MM
 from mimir.demo.plan import PatientPlan
-from mimir.demo.plan_xr import age_at, chest_kind, plan_chest, plan_mammo
+from mimir.demo.plan_xr import age_at, chest_kind, plan_mammo
 from mimir.demo.render import PNG_SIZE, PlanError, Visit, _meta, _rel, _truth, _visit
 from mimir.demo.truth import ImageTruth, PatientTruth, VisitTruth
 from mimir.demo.writers import DicomMeta, base_dataset, opaque_name, uid, write_instance, write_png
