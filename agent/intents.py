@@ -18,7 +18,7 @@ two), and each part is read through the clinical vocabulary into an intent:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from typing import Literal
 
@@ -26,9 +26,10 @@ from mimir import vocabulary as voc
 from mimir.agent.meaning import SIZE_CHANGES, Change, mentioned_changes
 
 Kind = Literal["change", "resection", "extreme", "identify", "attribute", "when", "visual"]
+#: How a yes/no part judges the statement it embeds: "plain" (no frame, or "is it true that ..."),
+#: "inverted" ("would it be wrong to say ..."), "unread" (a frame whose judgement is not read).
+Frame = Literal["plain", "inverted", "unread"]
 _LABELS = ("sequence", "laterality", "view")
-_DATE = re.compile(r"\b(?:\d{4}-\d{2}(?:-\d{2})?|\d{1,2}(?:st|nd|rd|th)?\s+[A-Z][a-z]+\.?,?\s+\d{4}|[A-Z][a-z]+\.?\s+\d{1,2}"
-                   r"(?:st|nd|rd|th)?,?\s+\d{4}|[A-Z][a-z]+\.?\s+\d{4}|\d{1,2}[/.]\d{1,2}[/.]\d{4}|(?:19|20)\d{2})\b")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Intent:
     value: str | None = None
     direction: Literal["more", "less"] | None = None
     also: tuple[tuple[str, str], ...] = ()  # further (attribute, value) labels the identified image has
+    frame: Frame = "plain"
 
 
 @cache
@@ -67,6 +69,8 @@ def _asserted(text: str) -> frozenset[Change]:
     plain, negated = mentioned_changes(text)
     if plain & {"gross_total", "partial"}:
         return frozenset(plain & {"gross_total", "partial"})
+    if len(resected := negated & {"gross_total", "partial"}) == 1:
+        return frozenset({"gross_total", "partial"} - resected)  # type: ignore[arg-type]  # "free of residual tumour"
     if len(plain) == 1:
         return frozenset(plain)  # type: ignore[arg-type]
     if len(negated) == 1 and negated <= SIZE_CHANGES:
@@ -98,12 +102,67 @@ def _several_labels(text: str) -> list[tuple[str, str]]:
     return [(c, next(iter(v))) for c, v in by_concept.items()]
 
 
+def statement_frame(text: str) -> tuple[str, Frame]:
+    """(the statement a yes/no question embeds, how the question judges it).
+
+    "Is it fair to say the mass has grown?" embeds "the mass has grown" and asks whether it is true;
+    "would it be wrong to state that ..." whether it is false. A verb of saying with no judgement
+    before it, or a judgement under a negation ("isn't it right to say ..."), is unread.
+    """
+    frames = voc.find(text, "statement_frame")
+    judged = voc.find(text, "judgement")
+    cue = next((f for f in frames if f.value == "say"
+                or any(j.end <= f.start and len(text[j.end:f.start].split()) <= 1 for j in judged)), None)
+    if cue is None:
+        return text, "plain"
+    nearest = max((j for j in judged if j.start <= cue.start), key=lambda j: j.start, default=None)
+    statement = text[cue.end:]
+    if nearest is None or nearest.negated:
+        return statement, "unread"
+    return statement, "plain" if nearest.value == "true" else "inverted"
+
+
+def _premise_exclusion(text: str) -> Intent | None:
+    """A question that asks for the image other than one a statement before it names.
+
+    "One of these images is the FLAIR. Which image is the other one?" asks for the image that is
+    not the FLAIR: the label is in the premise, and the question names none of its own.
+    """
+    sentences = [s for s in re.split(r"(?<=[.!;:])\s+", text.strip()) if s]
+    if len(sentences) < 2:
+        return None
+    premise, question = " ".join(sentences[:-1]), sentences[-1]
+    label = _label(premise)
+    if label is None or _label(question) is not None or not voc.find(question, "exclusion"):
+        return None
+    return Intent("identify", text, True, attribute=label[0], value=label[1])
+
+
+def _dated(text: str) -> bool:
+    from mimir.memory.grammar import dates_in
+
+    return bool(dates_in(text))
+
+
 def read_part(text: str, options: tuple[str, ...]) -> Intent:
-    """The intent of one question."""
+    """The intent of one question (a yes/no change part read through the frame that embeds its statement)."""
+    intent = _read_part(text, options)
+    if intent.kind not in ("change", "resection") or voc.find(text, "wh_word"):
+        return intent
+    statement, frame = statement_frame(text)
+    if frame == "plain":
+        return intent
+    asserted = _asserted(statement)
+    if intent.kind == "resection":
+        asserted &= {"gross_total", "partial"}  # type: ignore[assignment]
+    return replace(intent, asserted=asserted or intent.asserted, frame=frame)
+
+
+def _read_part(text: str, options: tuple[str, ...]) -> Intent:
     changes = voc.find(text, "change", "resection", "procedure")
     negated = voc.is_negated(text)
     timed = voc.find(text, "time", "comparative", "superlative")
-    dated = _DATE.search(text) is not None and _label(text) is None and not voc.find(text, "finding")
+    dated = _dated(text) and _label(text) is None and not voc.find(text, "finding")
     if _asks_which(text) and (dated or voc.time_of(text) in ("latest", "baseline")) \
             and not any(m.concept != "time" for m in timed):
         return Intent("when", text, negated)
@@ -120,6 +179,8 @@ def read_part(text: str, options: tuple[str, ...]) -> Intent:
     if any(m.concept == "change" for m in changes) or amount or option_changes and voc.find(text, "course", "span") \
             or _options_are_changes(options):
         return Intent("change", text, negated, asserted=_asserted(text))
+    if (other := _premise_exclusion(text)) is not None:
+        return other
     label = _label(text)
     option_labels = {c for o in options for c in _LABELS if voc.values_in(o, c)}
     asks_attribute = bool(voc.find(text, "attribute_noun")) or label is None and len(option_labels) == 1

@@ -113,6 +113,29 @@ def _parts(text: str) -> tuple[bool, ...]:
     return tuple(out)
 
 
+def _distinct(text: str) -> set[str]:
+    """A text's words and the visits it names by time ("time:prior"), for telling the parts of a question apart."""
+    return set(re.findall(r"[a-z]{3,}", text.lower())) | {f"time:{v}" for v in voc.values_in(text, "time")}
+
+
+def parts_by_quantifier(text: str, parts: list[str]) -> tuple[bool, ...]:
+    """Yes/no per part of a compound question from an answer that quantifies over them, else ().
+
+    "Bigger than both" says yes to every part, "neither" no to every part, and "since baseline only"
+    yes to the part it shares distinctive words with ("baseline") and no to the others.
+    """
+    found = {m.value for m in voc.find(text, "quantifier")}
+    if len(found) != 1 or len(parts) < 2:
+        return ()
+    kind = found.pop()
+    if kind != "only":
+        return tuple([kind == "all"] * len(parts))
+    mine = _distinct(text)
+    words = [_distinct(p) for p in parts]
+    named = [bool(mine & (w - set().union(*(o for j, o in enumerate(words) if j != k)))) for k, w in enumerate(words)]
+    return tuple(named) if any(named) and not all(named) else ()
+
+
 @lru_cache(maxsize=8192)
 def _image_reading(text: str, n_images: int) -> tuple[int, ...]:
     """Images a text names as positions in the list (time words read as list positions, as options use them)."""
@@ -123,16 +146,44 @@ def _image_reading(text: str, n_images: int) -> tuple[int, ...]:
     return tuple(sorted({i for h in hits for i in h.indices})) if len(hits) == 1 else ()
 
 
+@cache
+def _pair_clauses() -> re.Pattern[str]:
+    return re.compile(rf"[;,]|{voc.pattern('succession')}", re.I)
+
+
 def _pairs(text: str, n_images: int) -> tuple[tuple[int, str], ...]:
-    """Image-label pairs of an assignment ("Image 1 is the FLAIR; image 2 is the T1+C")."""
-    clauses = [c for c in re.split(r";|,", text) if c.strip()]
+    """Image-label pairs of an assignment.
+
+    Each clause names one label and the image it belongs to ("Image 1 is the FLAIR; image 2 is the
+    T1+C", "right eye first, left eye second"), or no clause names an image and the labels are
+    listed in the images' order, one per image ("OS then OD").
+    """
+    clauses = [c for c in _pair_clauses().split(text) if c.strip()]
     out: list[tuple[int, str]] = []
+    listed: list[str] = []
     for c in clauses:
-        imgs = _image_reading(c, n_images)
+        found = [m for m in voc.find(c, *_LABELS) if not m.negated]
         labels = {v for concept in _LABELS for v in voc.values_in(c, concept, include_negated=False)}
-        if len(imgs) == 1 and len(labels) == 1:
-            out.append((imgs[0], labels.pop()))
-    return tuple(out) if len(out) >= 2 and len(out) == len(clauses) else ()
+        if len(labels) != 1:
+            return ()
+        label = labels.pop()
+        rest = c
+        for m in sorted(found, key=lambda m: -m.start):  # the image named apart from the label ("OD" is no place)
+            rest = rest[:m.start] + " " + rest[m.end:]
+        imgs = _image_reading(rest, n_images)
+        places = {p for m in voc.find(c, "ordinal") if isinstance(p := voc.ordinal_position(m.text), int)}
+        if len(places) == 1:
+            place = places.pop()
+            out.append((place - 1 if place > 0 else n_images + place, label))
+        elif len(imgs) == 1:
+            out.append((imgs[0], label))
+        else:
+            listed.append(label)
+    if len(clauses) < 2 or out and listed:
+        return ()
+    if listed:
+        return tuple(enumerate(listed)) if len(listed) == n_images else ()
+    return tuple(out) if len({i for i, _ in out}) == len(out) and all(0 <= i < n_images for i, _ in out) else ()
 
 
 def read_option(text: str, n_images: int, *, comparative_is_change: bool = False,

@@ -113,6 +113,18 @@ def _date(m: re.Match[str]) -> DateSpec:
     return DateSpec(int(g["y"]) if g.get("y") else None, month, int(g["d"]) if g.get("d") else None)
 
 
+def dates_in(text: str) -> list[DateSpec]:
+    """The dates a text names, as precise as written ("5 March 2021", "March 2021", "2021-03-05", "2021")."""
+    taken: list[tuple[int, int]] = []
+    out: list[DateSpec] = []
+    for pattern in _DATES:
+        for m in pattern.finditer(text):
+            if _free(taken, m.start(), m.end()):
+                out.append(_date(m))
+                taken.append((m.start(), m.end()))
+    return out
+
+
 def _free(taken: list[tuple[int, int]], s: int, e: int) -> bool:
     return all(e <= a or s >= b for a, b in taken)
 

@@ -38,6 +38,7 @@ Concept = Literal[
     "answer",
     "finding", "diagnosis", "quantity", "prognosis", "course", "compare", "identify", "attribute_noun", "joiner",
     "preposition", "filler", "list_place", "predicate", "follow_up", "wh_word", "holds", "auxiliary", "reference_cue", "span", "lookup", "clause_break",
+    "statement_frame", "judgement", "exclusion", "quantifier", "succession", "mask_label",
 ]
 Change = Literal["increase", "decrease", "stable", "new", "resolved", "gross_total", "partial"]
 Comparative = Literal["more", "less", "equal"]
@@ -157,6 +158,16 @@ def code_of(concept: str, header_value: str | None) -> str | None:
         if key == value.upper() or key in (c.upper() for c in entry.codes):
             return value
     return None
+
+
+def is_background_label(name: str) -> bool:
+    """True for a mask label that names no finding ("background", "bg")."""
+    return code_of("mask_label", name) == "background"
+
+
+def is_enhancing_label(name: str) -> bool:
+    """True for an enhancing-tumour label ("enhancing tumour", "enhancement"), not a non-enhancing one."""
+    return values_in(name, "mask_label") == ["enhancing"]
 
 
 def terms(concept: str, value: str) -> tuple[str, ...]:

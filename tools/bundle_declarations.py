@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from mimir.tools.capabilities import Capability, canonical_modality, classifies, segments
+from mimir.vocabulary import is_background_label
 
 if TYPE_CHECKING:
     from mimir.settings import Settings
     from mimir.tools.monai_bundle import BundleInfo
 
 log = logging.getLogger(__name__)
-_BACKGROUND = ("background", "bg")
 
 
 def _declared(bundle: BundleInfo) -> list[dict[str, Any]]:
@@ -39,7 +39,7 @@ def _declared(bundle: BundleInfo) -> list[dict[str, Any]]:
 
 
 def _foreground(bundle: BundleInfo) -> tuple[str, ...]:
-    return tuple(v for _, v in sorted(bundle.labels.items()) if v.lower() not in _BACKGROUND)
+    return tuple(v for _, v in sorted(bundle.labels.items()) if not is_background_label(v))
 
 
 def bundle_capabilities(bundle: BundleInfo) -> tuple[Capability, ...]:

@@ -122,8 +122,9 @@ class IndexLesion(BaseModel):
 
 def is_enhancing_label(name: str) -> bool:
     """True for an enhancing-tumour label name ("enhancing tumour", "ET"-style names), not "non-enhancing"."""
-    lowered = name.lower()
-    return "enhanc" in lowered and "non" not in lowered
+    from mimir import vocabulary
+
+    return vocabulary.is_enhancing_label(name)
 
 
 def largest_component(foreground: np.ndarray) -> tuple[np.ndarray, int]:

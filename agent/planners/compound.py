@@ -9,7 +9,7 @@ one is configured, else the answer abstains naming that part.
 from __future__ import annotations
 
 from mimir.agent.intents import Intent
-from mimir.agent.meaning import read_options, the_one
+from mimir.agent.meaning import parts_by_quantifier, read_options, the_one
 from mimir.agent.planners import common, coref, sizes
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.state import Draft, PlannedCall
@@ -54,7 +54,8 @@ def _changes(view: PlanView, parts: list[Intent]) -> Decision | None:
         text = "; ".join(f"{p.text.rstrip('?')}: {'yes' if t else 'no'}" for p, t in zip(parts, truths, strict=True))
         return Draft(text=text + ".", evidence=evidence)
     meanings = read_options(view.question.options, len(view.case.images))
-    letter = the_one(meanings, lambda m: m.parts == tuple(truths))
+    said = {k: m.parts or parts_by_quantifier(view.question.options[k], [p.text for p in parts]) for k, m in meanings.items()}
+    letter = the_one(said, lambda answered: answered == tuple(truths))
     if letter is None:
         return common.abstain("no single option says " + " and ".join("yes" if t else "no" for t in truths), evidence)
     return Draft(letter=letter, text=f"{letter}: {view.question.options[letter]}", evidence=evidence)

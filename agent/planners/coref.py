@@ -68,8 +68,9 @@ def plan(view: PlanView, intent: Intent) -> Decision | None:
                      evidence=evidence)
     if pairs:
         letter = the_one(meanings, lambda m: all(labels.get(i) == lab for i, lab in m.pairs))
-    elif asked is not None:
-        letter = the_one(meanings, lambda m: m.labels.get(attribute) == labels[asked] and not m.images)
+    elif asked is not None:  # options that all name a label are labels, even where a side also reads as a place
+        labelled = all(attribute in m.labels for m in meanings.values())
+        letter = the_one(meanings, lambda m: m.labels.get(attribute) == labels[asked] and (labelled or not m.images))
     else:
         letter = _identify(view, intent, labels, meanings, evidence)
     if letter is None:

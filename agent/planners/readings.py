@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from mimir import vocabulary as voc
 from mimir.agent.options import Change
 from mimir.tools.capabilities import SegmentationReading
 from mimir.tools.geometry import is_enhancing_label
@@ -37,7 +38,7 @@ def lesion_size(reading: SegmentationReading, enhancing_only: bool = False) -> t
     total = 0.0
     for m in reading.measurements:
         name = m.label.lower()
-        if name in ("background", "bg") or m.value == 0:
+        if voc.is_background_label(name) or m.value == 0:
             continue
         if enhancing_only and not is_enhancing_label(name):
             continue

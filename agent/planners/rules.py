@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mimir.agent.intents import Intent, read_question
-from mimir.agent.planners import compound, coref, lookup, presence, quantities, sizes
+from mimir.agent.planners import common, compound, coref, lookup, presence, quantities, sizes
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.common import visual
 from mimir.agent.state import Draft
@@ -46,6 +46,10 @@ class RulesPlanner:
 
 def by_intent(view: PlanView, parts: list[Intent]) -> Decision | None:
     """The route of what the question asks (its intents); the ability decides only where the words do not."""
+    unread = next((k for k, p in enumerate(parts, 1) if p.frame == "unread"), None)
+    if unread is not None:
+        return common.abstain(f"part {unread} ('{parts[unread - 1].text}') asks about a statement without a "
+                              "judgement mimir reads (true or false), so no yes or no can be given")
     if len(parts) > 1:
         return compound.plan(view, parts)
     intent = parts[0]

@@ -217,12 +217,18 @@ def _allowed(intent: Intent) -> frozenset[opt.Change]:
 
 
 def holds(intent: Intent, change: opt.Change) -> bool | None:
-    """Whether what a yes/no part asserts holds for the measured change (None: it asserts nothing readable)."""
-    if not intent.asserted:
+    """Whether what a yes/no part asks holds for the measured change (None: it asserts nothing readable).
+
+    A part that asks whether its statement is wrong ("would it be wrong to say it has grown?") holds
+    when the statement does not.
+    """
+    if not intent.asserted or intent.frame == "unread":
         return None
     if change == "resolved":
-        return bool(intent.asserted & {"resolved", "decrease", "gross_total"})
-    return change in intent.asserted
+        true = bool(intent.asserted & {"resolved", "decrease", "gross_total"})
+    else:
+        true = change in intent.asserted
+    return true if intent.frame == "plain" else not true
 
 
 def change_letter(meanings: dict[str, OptionMeaning], change: opt.Change) -> str | None:
