@@ -1,9 +1,10 @@
 """The paraphrase suite: demo images asked about in words the demo generator never uses.
 
 Facts come from a demo build's ground truth (:mod:`mimir.evals.paraphrase_facts`); templates that
-word them live in two data files, one per split, written from radiology report and clinic
-question language: ``paraphrase_dev.yaml`` (may be tuned on) and ``paraphrase_heldout.yaml`` (never
-tuned on). Each fact is worded once per split by one of that split's templates, in both image
+word them live in one data file per split, written from radiology report and clinic question
+language: ``paraphrase_dev.yaml`` (may be tuned on), ``paraphrase_heldout.yaml`` (held out when it
+was written; its failures have since been studied) and ``paraphrase_heldout2.yaml`` (template
+families of its own, written after that study and never tuned on). Each fact is worded once per split by one of that split's templates, in both image
 variants (anonymous PNG; DICOM with headers), and written in the Med-MIM format beside the demo build
 with an index, ``paraphrase.json``. Items whose answer needs a VLM are in their own subsets
 (``<split>-vlm-<variant>``): without a VLM the right answer is an abstention.
@@ -32,8 +33,8 @@ from mimir.evals.paraphrase_facts import FACTS, NEEDS_VLM, Fact
 if TYPE_CHECKING:
     from mimir.settings import Settings
 
-Split = Literal["dev", "heldout"]
-SPLITS: tuple[Split, ...] = ("dev", "heldout")
+Split = Literal["dev", "heldout", "heldout2"]
+SPLITS: tuple[Split, ...] = ("dev", "heldout", "heldout2")
 INDEX = "paraphrase.json"
 #: The kinds of patient the paraphrase facts are about (``mimir.evals.paraphrase_facts``): the suite builds only these.
 KINDS: tuple[Kind, ...] = ("mri", "ct", "fundus")

@@ -7,6 +7,7 @@ answered correctly and no item that needs a VLM answered at all, in both image v
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from pathlib import Path
@@ -77,9 +78,10 @@ def test_every_item_is_closed_with_its_gold_among_the_options(suite: Path) -> No
 
 
 def test_splits_share_no_wording_with_each_other_or_the_demo_generator(suite: Path) -> None:
-    dev, heldout = (load_templates(s) for s in SPLITS)
-    stems = [{t.stem or "" for t in tf.templates} | {s for t in tf.templates for s in t.stems.values()} for tf in (dev, heldout)]
-    assert not (stems[0] & stems[1]) - {""}
+    files = [load_templates(s) for s in SPLITS]
+    stems = [{t.stem or "" for t in tf.templates} | {s for t in tf.templates for s in t.stems.values()} for tf in files]
+    for a, b in itertools.combinations(range(len(SPLITS)), 2):
+        assert not (stems[a] & stems[b]) - {""}, (SPLITS[a], SPLITS[b])
     demo = {json.loads(p.read_text())[i]["conversation"][0]["content"].split("\n")[0].replace("<image>", "")
             for p in suite.glob("demo_*_dicom.json") for i in range(len(json.loads(p.read_text())))}
     ours = {q.split("\n")[0].replace("<image>", "") for _, q, _ in _questions(suite, "dicom")}
