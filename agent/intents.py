@@ -111,8 +111,9 @@ def statement_frame(text: str) -> tuple[str, Frame]:
     """
     frames = voc.find(text, "statement_frame")
     judged = voc.find(text, "judgement")
-    cue = next((f for f in frames if f.value == "say"
-                or any(j.end <= f.start and len(text[j.end:f.start].split()) <= 1 for j in judged)), None)
+    cue = next((f for f in frames if len(re.findall(r"\w+", text[f.end:])) >= 2  # a statement follows it
+                and (f.value == "say" or any(j.end <= f.start and len(text[j.end:f.start].split()) <= 1 for j in judged))),
+               None)
     if cue is None:
         return text, "plain"
     nearest = max((j for j in judged if j.start <= cue.start), key=lambda j: j.start, default=None)

@@ -49,6 +49,35 @@ def test_ability_routing_per_file(table: dict[str, Counter[str]], subset: str) -
     assert routed / n >= route_floor, shares
 
 
+#: The rules planner's first route by the questions' intents (``mimir.evals.medmim_routing``, the table in
+#: docs/agent.md): the share of each file that goes to tools able to answer it. Co-reference goes to image
+#: labels (metadata, classifiers) or to segmentation of the finding it names ("which image shows the mass").
+INTENT_FLOORS = {"temporal": ({"measure"}, 0.98), "reasoning": ({"vlm"}, 0.97), "comparison": ({"measure"}, 0.88),
+                 "coreference": ({"identify", "presence", "measure"}, 0.99), "odir": ({"vlm"}, 0.99)}
+
+
+@pytest.fixture(scope="module")
+def intent_table() -> dict[str, Counter[str]]:
+    from mimir.evals.medmim_routing import routing_table
+
+    return routing_table(MEDMIM_DIR)
+
+
+@pytest.mark.parametrize("subset", sorted(INTENT_FLOORS))
+def test_intents_route_each_file_to_tools_that_can_answer_it(intent_table: dict[str, Counter[str]], subset: str) -> None:
+    counts = intent_table[subset]
+    routes, floor = INTENT_FLOORS[subset]
+    shares = {k: round(v / counts["n"], 3) for k, v in counts.items() if k.startswith("route:")}
+    assert sum(counts[f"route:{r}"] for r in routes) / counts["n"] >= floor, shares
+
+
+def test_the_routing_table_prints_one_row_per_file(intent_table: dict[str, Counter[str]]) -> None:
+    from mimir.evals.medmim_routing import markdown
+
+    rows = markdown(intent_table).splitlines()
+    assert len(rows) == 2 + 6 and rows[2].startswith("| Held_in_Temporal (temporal) | 933 |")
+
+
 def test_rad_mixes_abilities_but_never_calls_a_statement_question_coreference(table: dict[str, Counter[str]]) -> None:
     counts = table["rad"]
     assert set(counts) <= set(ABILITIES) and counts["coreference"] / sum(counts.values()) < 0.05

@@ -102,14 +102,16 @@ def test_items_that_need_a_vlm_abstain_without_one(outcomes: dict[tuple[str, str
             assert counts["wrong"] == 0 and counts["correct"] == 0 and counts["abstained"] > 0, (split, variant, counts)
 
 
-HELD_OUT_BELOW_BAR = pytest.mark.xfail(strict=False, reason=(
-    "measured on this build (seed 23, 14 patients) when this mark was set, rules planner with oracle experts: "
-    "non-VLM items correct dev png 130/131 (0.992), dicom 153/153 (1.000), 0 wrong; held-out png 101/131 "
-    "(0.771), dicom 123/153 (0.804), 18 wrong per variant (10 temporal, 8 co-reference). The dev split passes "
-    "the bar; held-out wordings are not yet read well enough"))
+HELD_OUT_2_BELOW_BAR = pytest.mark.xfail(strict=False, reason=(
+    "measured on this build (seed 23, 14 patients) when this mark was set, rules planner with oracle experts, "
+    "first measurement of the second held-out split (written and committed before it was run, never tuned on): "
+    "non-VLM items correct png 65/132 (0.492; 60 abstained, 7 wrong), dicom 72/154 (0.468; 74 abstained, 8 wrong). "
+    "Wrong: 'only one of the two images is the X; select the one that isn't' read as which image is X (14), "
+    "'scan no. 1' bound to image 2 (1). dev and the first held-out split (whose failures were studied and fixed) "
+    "pass the bar"))
 
 
-@pytest.mark.parametrize("split", [s if s == "dev" else pytest.param(s, marks=HELD_OUT_BELOW_BAR) for s in SPLITS])
+@pytest.mark.parametrize("split", [pytest.param(s, marks=HELD_OUT_2_BELOW_BAR) if s == "heldout2" else s for s in SPLITS])
 @pytest.mark.parametrize("variant", ["png", "dicom"])
 def test_paraphrase_bar(outcomes: dict[tuple[str, str, str], Counter[str]], split: str, variant: str) -> None:
     rows = {k: v for k, v in outcomes.items() if k[0] == split and k[2] == variant and k[1] != "vlm"}

@@ -59,6 +59,13 @@ def test_a_statement_asked_as_false_answers_the_opposite_yes_or_no(agent: Agent,
     assert (answer.status, answer.letter) == ("ok", letter), answer.abstain_reason
 
 
+@pytest.mark.parametrize("stem", ["Is the post-operative state of the mass stable?", "Has the mass grown, as the report said?",
+                                  "Does the claim of growth hold: has the mass enlarged?"])
+def test_nouns_of_saying_and_a_report_after_the_statement_frame_nothing(stem: str) -> None:
+    assert statement_frame(stem)[1] == "plain"
+    assert statement_frame("Is it wrong to state that the mass is stable?")[1] == "inverted"
+
+
 def test_a_judgement_under_a_negation_abstains_and_says_why(agent: Agent, tmp_path: Path) -> None:
     q = "Wouldn't it be correct to say the mass has enlarged on these MRI scans?\nA: Yes\nB: No"
     answer = agent.answer(lesion_case(tmp_path, [10, 16], q))

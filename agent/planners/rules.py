@@ -19,6 +19,7 @@ used without changes here.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Literal
 
 from mimir.agent.intents import Intent, read_question
 from mimir.agent.planners import common, compound, coref, lookup, presence, quantities, sizes
@@ -44,21 +45,48 @@ class RulesPlanner:
         return decision
 
 
+Route = Literal["measure", "identify", "presence", "vlm", "abstain"]
+
+
+def intent_route(parts: list[Intent], ability: str) -> Route:
+    """Which tools a question's intents go to first: measurement, labels, a finding's presence, the VLM, or none.
+
+    The ability (from the question's structure) decides only where the intents do not. A compound
+    question goes where all its parts can be answered; a part that needs visual judgement sends it
+    to the VLM.
+    """
+    kinds = {p.kind for p in parts}
+    if any(p.frame == "unread" for p in parts):
+        return "abstain"
+    if len(parts) > 1:
+        return "vlm" if "visual" in kinds else "identify" if kinds <= _IDENTIFY else "measure" \
+            if kinds <= {"change", "resection"} else "abstain"
+    if kinds <= _MEASURE:
+        return "measure"
+    if kinds <= _IDENTIFY:
+        return "identify"
+    if ability == "coreference":
+        return "presence"  # "which image shows signs of cancer?": a finding, not a label
+    return "measure" if ability in ("temporal", "comparison") else "vlm"
+
+
+_MEASURE = frozenset({"change", "resection", "extreme"})
+_IDENTIFY = frozenset({"identify", "attribute", "when"})
+
+
 def by_intent(view: PlanView, parts: list[Intent]) -> Decision | None:
     """The route of what the question asks (its intents); the ability decides only where the words do not."""
-    unread = next((k for k, p in enumerate(parts, 1) if p.frame == "unread"), None)
-    if unread is not None:
-        return common.abstain(f"part {unread} ('{parts[unread - 1].text}') asks about a statement without a "
+    route = intent_route(parts, view.ability)
+    if route == "abstain" and (k := next((k for k, p in enumerate(parts, 1) if p.frame == "unread"), 0)):
+        return common.abstain(f"part {k} ('{parts[k - 1].text}') asks about a statement without a "
                               "judgement mimir reads (true or false), so no yes or no can be given")
     if len(parts) > 1:
         return compound.plan(view, parts)
     intent = parts[0]
-    if intent.kind in ("change", "resection", "extreme"):
-        return sizes.plan(view, intent)
-    if intent.kind in ("identify", "attribute", "when"):
+    if route == "measure":
+        return sizes.plan(view, intent if intent.kind in _MEASURE else replace(intent, kind="change"))
+    if route == "identify":
         return coref.plan(view, intent)
-    if intent.kind == "visual" and view.ability == "coreference":
-        return presence.plan(view)  # "which image shows signs of cancer?": a finding, not a label
-    if view.ability in ("temporal", "comparison"):
-        return sizes.plan(view, replace(intent, kind="change"))
+    if route == "presence":
+        return presence.plan(view)
     return None
