@@ -78,9 +78,21 @@ def _asserted(text: str) -> frozenset[Change]:
     return frozenset()
 
 
+def _labels_found(text: str) -> list[tuple[str, voc.Mention]]:
+    """Label mentions that can name an image: not "both sides", not the side of a part one image shows both of."""
+    return [(c, m) for c in _LABELS for m in voc.find(text, c)
+            if c != "laterality" or m.value != "B" and not _side_of_unsided_part(text, m)]
+
+
+def _side_of_unsided_part(text: str, side: voc.Mention) -> bool:
+    """True for "the right upper lobe", "the left lung": a side of anatomy that one image shows both of."""
+    after = " ".join(text[side.end:].split()[:3])
+    return bool(voc.find(after, "body_part")) and not voc.find(after, "sided_part", "image_noun")
+
+
 def _label(text: str) -> tuple[str, str, bool] | None:
     """(attribute, value, negated) of the one label a part names."""
-    found = [(c, m) for c in _LABELS for m in voc.find(text, c) if (c, m.value) != ("laterality", "B")]  # both sides name no one image
+    found = _labels_found(text)
     values = {(c, m.value) for c, m in found}
     if len(values) == 2 and {c for c, _ in values} == {"sequence"}:  # "T1-weighted post-contrast": keep the narrower
         entries = voc.vocabulary().concept("sequence")
@@ -93,7 +105,7 @@ def _label(text: str) -> tuple[str, str, bool] | None:
 
 def _several_labels(text: str) -> list[tuple[str, str]]:
     """One value of each of several attributes ("the CC view of the left breast": view CC, side L), else []."""
-    found = [(c, m) for c in _LABELS for m in voc.find(text, c) if (c, m.value) != ("laterality", "B")]
+    found = _labels_found(text)
     by_concept: dict[str, set[str]] = {}
     for c, m in found:
         by_concept.setdefault(c, set()).add(m.value)

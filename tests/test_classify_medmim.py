@@ -52,7 +52,7 @@ def test_ability_routing_per_file(table: dict[str, Counter[str]], subset: str) -
 #: The rules planner's first route by the questions' intents (``mimir.evals.medmim_routing``, the table in
 #: docs/agent.md): the share of each file that goes to tools able to answer it. Co-reference goes to image
 #: labels (metadata, classifiers) or to segmentation of the finding it names ("which image shows the mass").
-INTENT_FLOORS = {"temporal": ({"measure"}, 0.98), "reasoning": ({"vlm"}, 0.97), "comparison": ({"measure"}, 0.88),
+INTENT_FLOORS = {"temporal": ({"measure"}, 0.98), "reasoning": ({"vlm"}, 0.97), "comparison": ({"measure"}, 0.91),
                  "coreference": ({"identify", "presence", "measure"}, 0.99), "odir": ({"vlm"}, 0.99)}
 
 

@@ -134,3 +134,15 @@ def test_contrast_phase_words_name_the_sequence(text: str, value: str) -> None:
 def test_a_denied_residual_asserts_a_complete_resection(stem: str, asserted: set[str]) -> None:
     [intent] = read_question(stem, {"A": "Yes", "B": "No"})
     assert intent.kind == "resection" and intent.asserted == asserted
+
+
+@pytest.mark.parametrize("stem", ["Has the consolidation in the left lower lobe improved since the prior film?",
+                                  "Is the right hemithorax clearer on the later radiograph?",
+                                  "How does the right lung compare between the two films?"])
+def test_a_side_of_anatomy_that_one_image_shows_both_of_names_no_image(stem: str) -> None:
+    from mimir.agent.planners.rules import intent_route
+
+    parts = read_question(stem, {})
+    assert all(p.kind != "identify" for p in parts)
+    assert intent_route(parts, "comparison") == "measure"
+    assert intent_route(read_question("Which image is the left eye?", {}), "comparison") == "identify"
