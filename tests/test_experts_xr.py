@@ -1,4 +1,4 @@
-"""Mammography experts: floors on unseen patients, and on the files a demo build writes.
+"""Chest-radiograph and mammography experts: floors on unseen patients, and on the files a demo build writes.
 
 The floors are measured on freshly generated images of sample pool 1 (patients never used in
 training, seeds never used in training) through MONAI's ``ConfigWorkflow``, as the model cards say;
@@ -22,7 +22,7 @@ from mimir.tools.experts.train import bundle_dir
 EVAL_SEED = 20261123
 
 
-@pytest.mark.parametrize("name", ["mammo_view_classifier", "mammo_laterality_classifier"])
+@pytest.mark.parametrize("name", ["mammo_view_classifier", "mammo_laterality_classifier", "chest_xr_view_classifier"])
 def test_view_and_side_accuracy_floor(name: str) -> None:
     report = evaluate_expert(name, EVAL_SEED, n=40)
     assert report.metrics["accuracy"] >= 0.95, report
@@ -32,7 +32,7 @@ def test_view_and_side_accuracy_floor(name: str) -> None:
 def films(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[PatientTruth]]:
     out = tmp_path_factory.mktemp("films")
     seed = 13
-    return out, [build_patient(seed, i, out, BuildOptions(kinds=("mg",))) for i in range(2)]
+    return out, [build_patient(seed, i, out, BuildOptions(kinds=("cxr", "mg"))) for i in range(4)]  # 2 chest, 2 breast
 
 
 def _images(truths: list[PatientTruth], kind: str) -> list[ImageTruth]:
@@ -43,7 +43,8 @@ def _images(truths: list[PatientTruth], kind: str) -> list[ImageTruth]:
 def test_classifiers_on_demo_films(films: tuple[Path, list[PatientTruth]], tmp_path: Path, fmt: str) -> None:
     out, truths = films
     cases = [("mammo_view_classifier", _images(truths, "mg"), lambda im: im.view, ("CC", "MLO")),
-             ("mammo_laterality_classifier", _images(truths, "mg"), lambda im: im.laterality, ("L", "R"))]
+             ("mammo_laterality_classifier", _images(truths, "mg"), lambda im: im.laterality, ("L", "R")),
+             ("chest_xr_view_classifier", _images(truths, "cxr"), lambda im: im.view, ("PA", "AP"))]
     for bundle, images, truth_of, labels in cases:
         paths = [out / getattr(im, fmt) for im in images]
         folder = tmp_path / bundle

@@ -50,6 +50,7 @@ PLANS: dict[str, TrainPlan] = {
     "fundus_laterality_classifier": TrainPlan("classification", samples=600, epochs=6),
     "mammo_view_classifier": TrainPlan("classification", samples=600, epochs=6),
     "mammo_laterality_classifier": TrainPlan("classification", samples=400, epochs=4),
+    "chest_xr_view_classifier": TrainPlan("classification", samples=480, epochs=10),
 }
 
 
