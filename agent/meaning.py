@@ -35,6 +35,7 @@ class OptionMeaning:
     labels: dict[str, str] = field(default_factory=dict)
     pairs: tuple[tuple[int, str], ...] = ()
     by_meaning: float | None = None
+    doubt: str | None = None  # why a reading by meaning was set aside (it contradicted the option's words)
 
     @property
     def names_change(self) -> bool:
@@ -194,16 +195,20 @@ def read_option(text: str, n_images: int, *, comparative_is_change: bool = False
     as an increase. ``allowed``: the categories an option read by meaning may be assigned.
     """
     changes = _changes(text) or (_comparative_change(text) if comparative_is_change else frozenset())
-    score = None
+    score, doubt = None, None
     if not changes and not voc.is_negated(text) and voc.answer_of(text) is None and not _image_reading(text, n_images):
         found = prototypes.closest_change(text, allowed)
-        if found is not None:
+        said = _comparative_change(text)  # the option's own words, read as a change when a later image is compared
+        if found is not None and said and said != {found[0]}:
+            doubt = (f"'{text}' reads by meaning as {found[0]} (lead {found[1]}) but its words say "
+                     f"{next(iter(said))}; it is read as neither")
+        elif found is not None:
             changes, score = frozenset({found[0]}), found[1]
     labels = {c: vs[0] for c in _LABELS if len(vs := voc.values_in(text, c, include_negated=False)) == 1}
     pairs = _pairs(text, n_images)
     return OptionMeaning(changes=changes, answer=voc.answer_of(text), parts=_parts(text),
                          images=() if pairs else _image_reading(text, n_images), labels={} if pairs else labels,
-                         pairs=pairs, by_meaning=score)
+                         pairs=pairs, by_meaning=score, doubt=doubt)
 
 
 def read_options(options: dict[str, str], n_images: int, **kwargs: object) -> dict[str, OptionMeaning]:
@@ -229,9 +234,27 @@ def _relabel(options: dict[str, str], read: dict[str, OptionMeaning], letters: l
         if voc.is_negated(options[k]):
             continue  # "without contrast": the words decide; the embedder does not read negation
         found = prototypes.closest(options[k], values)
+        words = read[k].labels.get(concept)
+        doubt = None
+        if found is not None and words is not None and not _related(concept, found[0], words):
+            doubt = (f"'{options[k]}' reads by meaning as {found[0]} (lead {found[1]}) but its words say {words}; "
+                     "it is read as neither")
+            found = None
         labels = {**read[k].labels, concept: found[0]} if found else {c: v for c, v in read[k].labels.items() if c != concept}
-        out[k] = replace(read[k], labels=labels, by_meaning=found[1] if found else None)
+        out[k] = replace(read[k], labels=labels, by_meaning=found[1] if found else None, doubt=doubt)
     return out
+
+
+def _related(concept: str, a: str, b: str) -> bool:
+    """True when two values of a concept are one, or one narrows the other (T1C and T1)."""
+    entries = voc.vocabulary().concept(concept)
+    return a == b or entries[a].refines == b or entries[b].refines == a
+
+
+def doubts(meanings: dict[str, OptionMeaning]) -> str:
+    """Why readings by meaning were set aside, for an abstention's reason ("" when none were)."""
+    found = [m.doubt for m in meanings.values() if m.doubt]
+    return "; " + "; ".join(found) if found else ""
 
 
 def the_one(meanings: dict[str, OptionMeaning], fits: object) -> str | None:

@@ -124,3 +124,18 @@ def test_options_naming_changes_make_a_change_question() -> None:
 def test_dates_and_recency_ask_which_image_was_taken_when(when: str) -> None:
     [intent] = read_question(f"Which image was acquired {when}?", {"A": "Image 1", "B": "Image 2"})
     assert intent.kind == "when"
+
+
+def test_a_reading_by_meaning_that_contradicts_the_options_words_is_set_aside(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mimir.agent import prototypes
+    from mimir.agent.meaning import doubts
+
+    # Stand-in for the sentence embedder's verdict (the real one is used everywhere else): a reading
+    # that the option's own comparative contradicts must not be taken, and the reason must say why.
+    monkeypatch.setattr(prototypes, "closest_change", lambda text, allowed: ("increase", 0.2))
+    meaning = read_option("a lower figure overall", 2)
+    assert meaning.changes == frozenset() and "words say decrease" in (meaning.doubt or "")
+    assert read_option("a heavier picture overall", 2).changes == {"increase"}  # words and meaning agree
+    monkeypatch.setattr(prototypes, "closest", lambda text, values: ("T2", 0.3))
+    read = read_options({"A": "T1 weighted, series a", "B": "T1 weighted, series b"}, 2)
+    assert "sequence" not in read["A"].labels and "words say T1" in doubts(read)

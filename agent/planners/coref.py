@@ -14,7 +14,7 @@ from __future__ import annotations
 from mimir import vocabulary as voc
 from mimir.agent import options as opt
 from mimir.agent.intents import Intent
-from mimir.agent.meaning import OptionMeaning, read_options, the_one
+from mimir.agent.meaning import OptionMeaning, doubts, read_options, the_one
 from mimir.agent.planners import common, routing
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.frame import named_images
@@ -74,7 +74,7 @@ def plan(view: PlanView, intent: Intent) -> Decision | None:
     else:
         letter = _identify(view, intent, labels, meanings, evidence)
     if letter is None:
-        return common.abstain("the labels found match no single option", evidence)
+        return common.abstain(f"the labels found match no single option{doubts(meanings)}", evidence)
     return Draft(letter=letter, text=f"{letter}: {view.question.options[letter]}", evidence=evidence)
 
 

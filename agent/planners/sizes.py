@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from mimir import vocabulary as voc
 from mimir.agent import options as opt
 from mimir.agent.intents import Intent
-from mimir.agent.meaning import OptionMeaning, read_options, the_one
+from mimir.agent.meaning import OptionMeaning, doubts, read_options, the_one
 from mimir.agent.offers import Offer
 from mimir.agent.planners import common, routing, words
 from mimir.agent.planners.base import Decision, PlanView
@@ -203,7 +203,7 @@ def choose(view: PlanView, intent: Intent, m: Measured) -> Draft:
     else:
         letter = change_letter(meanings, m.change)
     if letter is None:
-        return common.abstain(f"the measured change ({m.change}) matches no single option", m.evidence)
+        return common.abstain(f"the measured change ({m.change}) matches no single option{doubts(meanings)}", m.evidence)
     read = meanings[letter]
     note = [Evidence(statement=f"option {letter} read by meaning as {m.change} (lead {read.by_meaning})",
                      values={"lead": read.by_meaning})] if read.by_meaning is not None else []
