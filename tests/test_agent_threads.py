@@ -61,6 +61,14 @@ def test_follow_up_reuses_the_thread(agent: Agent, tmp_path: Path) -> None:
     assert len(agent.state("t-follow")["records"]) == 2
 
 
+def test_follow_up_names_its_image_in_any_words_the_reference_grammar_reads(agent: Agent, tmp_path: Path) -> None:
+    q = "What sequence is image 3?\nA: T1\nB: T2\nC: FLAIR\nD: T1C"
+    case = lesion_case(tmp_path, [6, 6, 6], q, sequences=["T1", "FLAIR", "T2"])
+    assert agent.answer(case, thread_id="t-words").letter == "B"
+    follow = agent.answer(case.model_copy(update={"question": "and the penultimate scan?"}), thread_id="t-words")
+    assert follow.letter == "C"
+
+
 def _checkpoint_blobs(settings: Settings, thread_id: str) -> tuple[int, bytes]:
     con = sqlite3.connect(settings.checkpoint_url)
     rows = con.execute("SELECT checkpoint, metadata FROM checkpoints WHERE thread_id = ?", (thread_id,)).fetchall()

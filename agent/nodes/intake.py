@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
@@ -16,8 +15,7 @@ from mimir.agent.headers import fill_from_headers
 from mimir.agent.state import AgentState
 from mimir.agent.timeline import prefetch, register
 from mimir.domain import Case
-
-_MENTION = re.compile(r"\b(?:the )?(?:first|second|third|fourth|fifth|last) (?:image|one|scan)\b|\bimage \d+\b", re.I)
+from mimir.memory.grammar import Reference, references
 
 
 def intake(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -52,7 +50,11 @@ def _with_follow_up(case: Case, previous: dict[str, Any]) -> Case:
     before = previous.get("question")
     if not before or not is_follow_up(case.question):
         return case
-    mention = _MENTION.search(case.question)
-    old = _MENTION.search(before)
-    text = before if mention is None or old is None else before[: old.start()] + mention.group(0) + before[old.end():]
+    mention, old = _place_named(case.question), _place_named(before)
+    text = before if mention is None or old is None else before[: old.start] + mention.text + before[old.end:]
     return case.model_copy(update={"question": text})
+
+
+def _place_named(text: str) -> Reference | None:
+    """The first reference that names an image by its place ("the third image", "image 2", "the last one")."""
+    return next((r for r in references(text) if r.has("O") or r.has("N") and r.has("Q")), None)
