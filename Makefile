@@ -1,6 +1,8 @@
 # The two set-up commands of the README:
 #   make demo   installs mimir and runs its main job on the embedded defaults
 #   make test   installs mimir with its test tools and the vLLM environment, and runs the whole test suite
+#   make fingerprints  re-fits the out-of-distribution fingerprint (and a classifier's temperature) of every
+#                      shipped expert on demo patients of seed 61001; run it after any expert gets new weights
 #   make vllm-smoke  builds the separate vLLM environment, serves each architecture and checks it with
 #                    `mimir vlm check --json` (one JSON line per architecture)
 PY ?= python3.11
@@ -22,7 +24,7 @@ REQUIRE_VLLM := MIMIR_REQUIRE_VLLM=1
 # The review screen's image viewer (NiiVue) comes from the npm registry, pinned by app/web/package-lock.json.
 VIEWER_STAMP := app/web/node_modules/.installed-$(shell cat app/web/package-lock.json | sha1sum | cut -c1-12)
 
-.PHONY: demo test install install-test system-deps lint typecheck vllm-env vllm-smoke viewer
+.PHONY: demo test install install-test system-deps lint typecheck vllm-env vllm-smoke viewer fingerprints
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -68,6 +70,10 @@ vllm-smoke: install vllm-env
 
 demo: install
 	$(BIN)/mimir demo quickstart
+
+# One expert: mimir experts fingerprint NAME --demo-seed 61001 (writes models/fingerprint.json and the card's section).
+fingerprints: install
+	nice -n 10 $(BIN)/mimir experts fingerprint --all --demo-seed 61001
 
 lint: install
 	$(BIN)/ruff check mimir agent tools memory prompts evals app results tests benchmarks vllm-plugin

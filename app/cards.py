@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from mimir.app.badges import declined, ood_badge, ood_note
 from mimir.app.measurements import Measurement, measurement_table_html
 from mimir.app.wording import for_reviewer, key_values
 from mimir.domain import Answer
@@ -119,10 +120,13 @@ def _step(ev: dict[str, Any], runs: dict[int, dict[str, Any]], images: list[dict
     if status in FAILED:
         reason, step = for_reviewer(d.get("error") or d.get("summary"))
         body = f"<p>{escape(reason)}</p>" + (f"<p class=\"next\">{escape(step)}</p>" if step else "")
-        return _card("card-step", head, body, " failed")
+        return _card("card-step", head + ood_badge(declined(d.get("error"))), body, " failed")
     run = runs.get(int(d["tool_run_id"])) if d.get("tool_run_id") else None
-    values = key_values(run["output"] if run else None) or [escape(d.get("summary", ""))]
-    return _card("card-step", head, "<ul>" + "".join(f"<li>{escape(v)}</li>" for v in values) + "</ul>")
+    output = run["output"] if run and isinstance(run.get("output"), dict) else None
+    values = key_values(output) or [escape(d.get("summary", ""))]
+    ood = (output or {}).get("ood")
+    return _card("card-step", head + ood_badge(ood),
+                 ood_note(ood) + "<ul>" + "".join(f"<li>{escape(v)}</li>" for v in values) + "</ul>")
 
 
 def chooser(ev: dict[str, Any], images: list[dict[str, Any]], study_thumbs: dict[int, int], active: bool) -> str:

@@ -63,7 +63,7 @@ def value_words(value: Any) -> str:
 
 
 #: Result fields that are plumbing, not findings.
-HIDDEN = {"mask_path", "findings", "measurements", "image_index", "spacing_source", "artifacts", "changes"}
+HIDDEN = {"mask_path", "findings", "measurements", "image_index", "spacing_source", "artifacts", "changes", "ood"}
 
 
 def key_values(output: dict[str, Any] | None, limit: int = 6) -> list[str]:

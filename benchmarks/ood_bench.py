@@ -3,9 +3,9 @@
 In-distribution: the images of an unseen demo set (``--eval DIR``, built with a seed no fingerprint
 was fitted on) that each expert accepts, PNG and DICOM. Out-of-distribution (``mimir.tools.ood.shifts``):
 those PNGs under noise, bias field, contrast, resolution and crop shifts; the real CT, MR and
-radiograph files of pydicom and pydicom-data (as DICOM, and as PNG so no header check helps); and
-wrong inputs (the demo's CT pictures to the MR experts, its MR pictures to the CT expert, radiographs
-to every expert). Inputs the header checks already refuse count as detected and are reported apart.
+radiograph files of pydicom and pydicom-data (as DICOM, and as PNG so no header check helps); other
+real pictures packages ship (template slices in other orientations, scikit-image photographs); and
+wrong inputs (the demo's CT, MR, fundus and mammography pictures to every expert not made for them). Inputs the header checks already refuse count as detected and are reported apart.
 
 Prints, per expert: AUROC of the largest fingerprint ratio between in- and out-of-distribution, the
 share of in-distribution inputs not judged ``out`` (answered), detection (share judged ``out``) per
@@ -23,12 +23,16 @@ from pathlib import Path
 import numpy as np
 
 from mimir.tools.errors import ToolCannotHandle
-from mimir.tools.experts.train import PLANS, bundle_dir
+from mimir.tools.experts.train import bundle_dir
 from mimir.tools.imaging import load_image
 from mimir.tools.monai_bundle import BundleInfo, check_input, normalize_modality, read_bundle
 from mimir.tools.ood import calibration, shifts
 from mimir.tools.ood.assess import judge, loaded
+from mimir.tools.ood.demo_fit import shipped_bundles
 from mimir.tools.ood.fitting import _manifest, accepted_images
+
+#: Shifted copies of this many in-distribution PNGs per shift, and wrong inputs per other modality.
+SHIFTED, WRONG = 30, 40
 
 
 def auroc(inside: list[float], outside: list[float]) -> float:
@@ -53,25 +57,26 @@ def _by_modality(folder: Path, modality: str) -> list[Path]:
 
 def ood_sets(bundle: BundleInfo, eval_dir: Path, work: Path, in_png: list[Path]) -> dict[str, list[Path]]:
     """Every OOD set for one expert: shifted inputs, package scans, wrong inputs."""
-    sets = {f"shift: {k}": v for k, v in shifts.shifted(in_png[:60], work / bundle.name / "shifted").items()}
+    sets = {f"shift: {k}": v for k, v in shifts.shifted(in_png[:SHIFTED], work / bundle.name / "shifted").items()}
     scans = shifts.package_scans()
     sets["real scans (DICOM)"] = scans
     sets["real scans (PNG)"] = shifts.as_png(scans, work / "scans-png")
+    sets["package pictures (PNG)"] = shifts.package_pictures(work / "package-pictures")
     own = set(bundle.modalities)
-    for other in ("CT", "MR", "OP"):
+    for other in ("CT", "MR", "OP", "MG"):
         if normalize_modality(other) not in own:
-            sets[f"wrong input: demo {other}"] = _by_modality(eval_dir, normalize_modality(other) or other)[:60]
+            sets[f"wrong input: demo {other}"] = _by_modality(eval_dir, normalize_modality(other) or other)[:WRONG]
     return sets
 
 
-def run_expert(name: str, eval_dir: Path, work: Path) -> None:
+def run_expert(name: str, eval_dir: Path, work: Path, limit: int) -> None:
     bundle = read_bundle(bundle_dir(name))
     pair = loaded(bundle.root)
     if pair is None:
         print(f"{name}: no fingerprint; run `mimir experts fingerprint {name} --images DIR` first")
         return
     extractor, fp = pair
-    inside = accepted_images(bundle, eval_dir)
+    inside = accepted_images(bundle, eval_dir, limit)
     measured = [extractor.measure(p) for p, _ in inside]
     in_ratios = [max(fp.ratios(m.groups).values()) for m in measured]
     verdicts = [judge(fp, fp.ratios(m.groups)).verdict for m in measured]
@@ -108,11 +113,12 @@ def _calibration(bundle: BundleInfo, measured: list, labels: list[str | None], t
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--eval", type=Path, required=True, help="A demo set built with an unseen seed")
-    ap.add_argument("--experts", nargs="+", default=list(PLANS))
+    ap.add_argument("--experts", nargs="+", default=[b.name for b in shipped_bundles()])
+    ap.add_argument("--limit", type=int, default=240, help="In-distribution inputs per expert (evenly spaced)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mimir-ood-"))
     for name in args.experts:
-        run_expert(name, args.eval, work)
+        run_expert(name, args.eval, work, args.limit)
 
 
 if __name__ == "__main__":

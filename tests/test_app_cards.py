@@ -117,3 +117,37 @@ def test_a_choice_between_studies_shows_each_studys_picture_and_date() -> None:
     assert [b[0] for b in buttons] == ["[0]", "[1]"]  # the option number resumes the planner
     assert "/api/images/10/thumbnail" in buttons[0][1] and "2020-01-01 · MR · BRAIN" in buttons[0][1]
     assert "/api/images/20/thumbnail" in buttons[1][1] and "2020-04-01 · MR · BRAIN" in buttons[1][1]
+
+
+def test_each_expert_step_carries_its_input_check_as_a_badge() -> None:
+    """The verdict of the expert's input check: a badge on the step, the reason in words unless typical."""
+    def step(run_id: int) -> dict:
+        return {"kind": "tool_result", "tool": "segment", "data": {
+            "status": "ok", "duration_s": 0.4, "image_indices": [0], "tool_run_id": run_id}}
+
+    runs = {1: {"output": {"expert": "e", "labels_present": ["lesion"],
+                           "ood": {"score": 0.84, "verdict": "in", "reason": "like the expert's training images"}}},
+            2: {"output": {"expert": "e", "labels_present": ["lesion"],
+                           "ood": {"score": 0.03, "verdict": "borderline",
+                                   "reason": "intensity histogram unlike training (1.2x its usual range)"}}}}
+    html = thread_html(_review([CASE, step(1), step(2)]), runs, {})
+    badges = re.findall(r'<span class="ood-badge ood-(\w+)" title="([^"]*)">([^<]*)</span>', html)
+    assert badges == [("in", "like the expert&#x27;s training images", "in distribution · score 0.84"),
+                      ("borderline", "intensity histogram unlike training (1.2x its usual range)",
+                       "borderline input · score 0.03")]
+    assert html.count('class="ood-reason"') == 1 and "Input check: intensity histogram unlike training" in html
+    assert "ood:" not in html  # the raw field is not listed among the values
+
+
+def test_a_declined_input_is_badged_out_of_distribution() -> None:
+    from mimir.tools.ood.gate import DECLINED
+
+    failed = {"kind": "tool_result", "tool": "segment", "data": {
+        "status": "cannot", "duration_s": 0.2, "image_indices": [0],
+        "error": f"expert 'head_ct_haemorrhage_seg' {DECLINED} (features far from training images (3.1x its usual "
+                 "range); in-distribution score 0.01)"}}
+    html = thread_html(_review([CASE, failed]), {}, {})
+    assert 'class="card card-step failed"' in html
+    badge = re.search(r'<span class="ood-badge ood-out" title="([^"]*)">([^<]*)</span>', html)
+    assert badge and badge.group(2) == "out of distribution"
+    assert badge.group(1) == "features far from training images (3.1x its usual range)"

@@ -116,3 +116,29 @@ def test_a_bundle_without_fingerprint_is_unknown_not_refused(tmp_path: Path) -> 
     a = assess(bundle, HEAD_CT)
     assert a.verdict == "unknown" and a.score is None and "fingerprint" in a.reason
 
+
+
+def test_a_borderline_input_is_stated_as_a_doubt_and_a_typical_one_is_not() -> None:
+    from mimir.tools.ood.gate import doubt
+
+    result = {"expert": "head_ct_haemorrhage_seg", "image_index": 1,
+              "ood": {"score": 0.02, "verdict": "borderline", "reason": "noise or texture unlike training (1.3x its usual range)"}}
+    assert doubt(result) == ("image 2 is a borderline input for expert 'head_ct_haemorrhage_seg' (noise or texture "
+                             "unlike training (1.3x its usual range); in-distribution score 0.02)")
+    assert doubt({**result, "ood": {"score": 0.8, "verdict": "in", "reason": "like the expert's training images"}}) is None
+    assert doubt({"expert": "e"}) is None and doubt(None) is None
+
+
+def test_one_image_size_in_training_does_not_make_every_other_size_out() -> None:
+    """Geometry: all fitted images 256 x 256. A size within about 10 % is in; half or double is out."""
+    rng = np.random.default_rng(3)
+    vectors = _vectors(rng, 200)
+    for v in vectors:
+        v["geometry"] = np.asarray([np.log(256 * 256) / 2, 0.0])
+    fp = fingerprint.fit("x", "1", vectors)
+
+    def geometry_ratio(side: int) -> float:
+        return fp.ratios({**vectors[0], "geometry": np.asarray([np.log(side * side) / 2, 0.0])})["geometry"]
+
+    assert geometry_ratio(256) < 1e-6 and geometry_ratio(262) <= 1.0
+    assert geometry_ratio(128) > fingerprint.OUT_RATIO and geometry_ratio(512) > fingerprint.OUT_RATIO

@@ -11,6 +11,7 @@ from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
 from mimir.agent.state import AgentState, Draft
 from mimir.domain import Answer
+from mimir.tools.ood.gate import doubt
 
 
 def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -23,6 +24,8 @@ def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         draft = Draft(status="abstained", text=f"The planner named no valid option ({letter!r}).",
                       reason=f"invalid option {letter!r}")
         letter = None
+    if draft.status == "ok":
+        draft = _with_doubts(draft, state)
     steps = list(state.get("steps", []))
     tool_time: dict[str, float] = {}
     for s in steps:
@@ -39,3 +42,13 @@ def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     case = state["case"]
     previous = {"question": case.question, "ability": state["ability"], "paths": [i.path for i in case.images]}
     return {"answer": result, "previous": previous}
+
+
+def _with_doubts(draft: Draft, state: AgentState) -> Draft:
+    """The draft with a stated doubt for every expert result of this turn whose input was borderline."""
+    records = list(state.get("records", []))
+    turn = max((r.turn for r in records), default=0)
+    doubts = list(dict.fromkeys(d for r in records if r.turn == turn and (d := doubt(r.result))))
+    if not doubts:
+        return draft
+    return draft.model_copy(update={"text": f"{draft.text} Doubt: {'; '.join(doubts)}."})

@@ -47,9 +47,13 @@ def judge(fp: fpr.Fingerprint, ratios: dict[str, float]) -> OodAssessment:
     verdict: Verdict = "in" if worst <= 1.0 else "borderline" if worst <= fpr.OUT_RATIO else "out"
     unusual = sorted((g for g, r in ratios.items() if r > 1.0), key=lambda g: -ratios[g])
     reason = ("like the expert's training images" if not unusual
-              else "; ".join(f"{fpr.REASONS[g]} ({ratios[g]:.1f}x its usual range)" for g in unusual))
+              else "; ".join(f"{fpr.REASONS[g]} ({_times(ratios[g])} its usual range)" for g in unusual))
     return OodAssessment(score=round(fp.score(worst), 4), verdict=verdict, reason=reason,
                          ratios={g: round(r, 3) for g, r in ratios.items()})
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.1f}x" if ratio < 100 else "over 100x"
 
 
 def assess(bundle_root: Path, image: Path | str) -> OodAssessment:

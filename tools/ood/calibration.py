@@ -26,11 +26,35 @@ def nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """The temperature in [0.05, 20] minimising the NLL (a log-spaced grid, then a finer one)."""
+    """The temperature in [0.05, 20] minimising the NLL, no more confident than the labels allow.
+
+    NLL alone has no minimum when the fitting images are all classified right: it keeps sharpening
+    towards T = 0, and the calibrated model would then call every unseen error certain. So the mean
+    confidence is capped at the Laplace estimate of the accuracy, (correct + 1) / (n + 2): with no
+    error among 50 images, a mean confidence of at most 51/52.
+    """
     grid = np.exp(np.linspace(np.log(0.05), np.log(20.0), 121))
     best = grid[int(np.argmin([nll(logits, labels, t) for t in grid]))]
     fine = np.exp(np.linspace(np.log(best) - 0.05, np.log(best) + 0.05, 41))
-    return float(fine[int(np.argmin([nll(logits, labels, t) for t in fine]))])
+    t = float(fine[int(np.argmin([nll(logits, labels, t) for t in fine]))])
+    hits = int(np.sum(softmax(logits).argmax(axis=1) == labels))
+    return _no_sharper_than(logits, t, (hits + 1) / (len(labels) + 2))
+
+
+def mean_confidence(logits: np.ndarray, temperature: float) -> float:
+    """Mean largest probability (falls as the temperature rises)."""
+    return float(softmax(logits, temperature).max(axis=1).mean())
+
+
+def _no_sharper_than(logits: np.ndarray, t: float, cap: float, high: float = 20.0) -> float:
+    """``t``, raised (bisection on log T) until the mean confidence is at most ``cap``."""
+    if mean_confidence(logits, t) <= cap:
+        return t
+    lo, hi = np.log(t), np.log(high)
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if mean_confidence(logits, float(np.exp(mid))) > cap else (lo, mid)
+    return float(np.exp(hi))
 
 
 def ece(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:

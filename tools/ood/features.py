@@ -107,7 +107,7 @@ def _load_weights(network: nn.Module, path: Path) -> None:
 
 def _pooled(activation: torch.Tensor) -> np.ndarray:
     a = activation[0].flatten(1).double()
-    return torch.cat([a.mean(dim=1), a.std(dim=1)]).numpy()
+    return torch.cat([a.mean(dim=1), a.std(dim=1, correction=0)]).numpy()
 
 
 def _intensity(x: np.ndarray) -> np.ndarray:

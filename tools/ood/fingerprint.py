@@ -22,6 +22,13 @@ FILE = "fingerprint.json"
 OUT_RATIO = 1.5
 #: Shrinkage of each covariance towards its diagonal, and the floor of every variance.
 SHRINK, VAR_FLOOR = 0.2, 1e-4
+#: A larger variance floor where a group's numbers have a natural tolerance: image sizes (log pixels
+#: per side, log aspect ratio) within about 10 % are the same field of view, even when every fitted
+#: image had one size.
+GROUP_VAR_FLOOR = {"geometry": float(np.log(1.1)) ** 2}
+#: Smallest threshold of a group: one floored standard deviation. When every held-out image has the
+#: same numbers (one image size), the 99th percentile is 0 and any difference would read as "out".
+THRESHOLD_FLOOR = 1.0
 REASONS = {
     "features": "features far from training images",
     "intensity": "intensity histogram unlike training",
@@ -44,6 +51,8 @@ class Fingerprint(BaseModel):
     bundle: str
     version: str = ""
     images: int = Field(description="Images fitted on (three quarters) and held out (one quarter)")
+    source: str = Field(default="", description="What the images were, in words (seed, folder)")
+    kinds: dict[str, int] = Field(default_factory=dict, description="Fitted files per format (DCM, PNG...)")
     groups: dict[str, GroupStats]
     held_out_ratios: list[float] = Field(description="Largest group ratio of each held-out image, sorted")
     temperature: float | None = None
@@ -64,30 +73,47 @@ def _distance(x: np.ndarray, s: GroupStats) -> float:
     return float(np.sqrt(max(d @ np.asarray(s.precision) @ d, 0.0)))
 
 
-def _stats(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _stats(rows: np.ndarray, floor: float = VAR_FLOOR) -> tuple[np.ndarray, np.ndarray]:
     mean = rows.mean(axis=0)
     cov = np.atleast_2d(np.cov(rows, rowvar=False))
-    var = np.maximum(np.diag(cov), VAR_FLOOR)
-    shrunk = (1 - SHRINK) * cov + SHRINK * np.diag(var) + VAR_FLOOR * np.eye(len(var))
+    var = np.maximum(np.diag(cov), floor)
+    shrunk = (1 - SHRINK) * cov + SHRINK * np.diag(var) + floor * np.eye(len(var))
     return mean, np.linalg.pinv(shrunk)
 
 
-def fit(bundle: str, version: str, measured: list[dict[str, np.ndarray]], percentile: float = 99.0) -> Fingerprint:
-    """A fingerprint from the numbers of at least 20 images (every fourth is held out)."""
+def fit(bundle: str, version: str, measured: list[dict[str, np.ndarray]], percentile: float = 99.0,
+        groups: list[str] | None = None) -> Fingerprint:
+    """A fingerprint from the numbers of at least 20 images.
+
+    One in four is held out: every fourth image, or with ``groups`` (a patient or picture per image)
+    every image of every fourth group, so that no held-out image has a twin (another file of the same
+    picture, another slice of the same patient) among the fitted ones.
+    """
     if len(measured) < 20:
         raise ValueError(f"a fingerprint needs at least 20 images; got {len(measured)}")
-    held = [m for i, m in enumerate(measured) if i % 4 == 3]
-    used = [m for i, m in enumerate(measured) if i % 4 != 3]
-    groups: dict[str, GroupStats] = {}
+    held_mask = _held_out(len(measured), groups)
+    held = [m for m, h in zip(measured, held_mask, strict=True) if h]
+    used = [m for m, h in zip(measured, held_mask, strict=True) if not h]
+    stats_by_group: dict[str, GroupStats] = {}
     for g in GROUPS:
-        mean, precision = _stats(np.stack([m[g] for m in used]))
+        mean, precision = _stats(np.stack([m[g] for m in used]), GROUP_VAR_FLOOR.get(g, VAR_FLOOR))
         stats = GroupStats(mean=mean.tolist(), precision=precision.tolist(), threshold=1.0)
         dists = [_distance(m[g], stats) for m in held]
-        stats.threshold = max(float(np.percentile(dists, percentile)), 1e-6)
-        groups[g] = stats
-    fp = Fingerprint(bundle=bundle, version=version, images=len(measured), groups=groups, held_out_ratios=[])
+        stats.threshold = max(float(np.percentile(dists, percentile)), THRESHOLD_FLOOR)
+        stats_by_group[g] = stats
+    fp = Fingerprint(bundle=bundle, version=version, images=len(measured), groups=stats_by_group, held_out_ratios=[])
     fp.held_out_ratios = sorted(max(fp.ratios(m).values()) for m in held)
     return fp
+
+
+def _held_out(n: int, groups: list[str] | None) -> list[bool]:
+    """Which images are held out: every fourth image, or every fourth group (when there are 8 or more)."""
+    if groups is not None and len(set(groups)) >= 8:
+        order = {g: i for i, g in enumerate(sorted(set(groups)))}
+        mask = [order[g] % 4 == 3 for g in groups]
+        if 5 <= sum(mask) <= n - 15:
+            return mask
+    return [i % 4 == 3 for i in range(n)]
 
 
 def save(fp: Fingerprint, bundle_root: Path) -> Path:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from mimir.tools.errors import ToolCannotHandle
 from mimir.tools.ood.assess import OodAssessment, assess, loaded
 from mimir.tools.ood.calibration import rescale
+
+#: The words every declined input's message carries (the review screen reads them to badge the step).
+DECLINED = "declined: the image is unlike its training images"
 
 
 def check_distribution(bundle_name: str, bundle_root: Path, image: Path) -> OodAssessment:
     """The input's assessment; ToolCannotHandle (with the reason in words) when it is out of distribution."""
     ood = assess(bundle_root, image)
     if ood.verdict == "out":
-        raise ToolCannotHandle(f"expert '{bundle_name}' declined: the image is unlike its training images "
+        raise ToolCannotHandle(f"expert '{bundle_name}' {DECLINED} "
                                f"({ood.reason}; in-distribution score {ood.score:.2f})")
     return ood
 
@@ -24,3 +28,15 @@ def calibrated(bundle_root: Path, probabilities: list[float]) -> list[float]:
     if pair is None or pair[1].temperature is None:
         return list(probabilities)
     return [float(p) for p in rescale(probabilities, pair[1].temperature)]
+
+
+def doubt(result: dict[str, Any] | None) -> str | None:
+    """The doubt an answer states about an expert result whose input was borderline, else None."""
+    found = result or {}
+    ood = found.get("ood") or {}
+    if ood.get("verdict") != "borderline":
+        return None
+    index = found.get("image_index")
+    where = f"image {index + 1}" if isinstance(index, int) else "an image"
+    return (f"{where} is a borderline input for expert '{found.get('expert', '?')}' ({ood.get('reason', '')}; "
+            f"in-distribution score {float(ood.get('score') or 0.0):.2f})")

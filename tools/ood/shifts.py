@@ -2,9 +2,12 @@
 
 Every function writes PNG or DICOM files into a folder and returns their paths. Shifts start from
 an in-distribution PNG: Gaussian noise, a smooth multiplicative bias field, a contrast (gamma)
-change, a lower resolution, and a crop to a smaller field of view. Real scans are the single-frame
-2-D CT, MR and radiograph files that pydicom and pydicom-data ship (none used by the demo
-generator), kept as DICOM and also rendered as 8-bit PNG, so a header check cannot catch them.
+change, a lower resolution, a crop to a smaller field of view, and a quarter turn. Real scans are
+the single-frame 2-D CT, MR and radiograph files that pydicom and pydicom-data ship (none used by
+the demo generator), kept as DICOM and also rendered as 8-bit PNG, so a header check cannot catch
+them. Package pictures are other real images that ship with Python packages, as PNG: coronal and
+sagittal slices of the templates the generator starts from (nilearn's MNI152 T1, TotalSegmentator's
+CT brain atlas; the generator makes axial slices), and scikit-image's photographs and phantom.
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ def _resolution(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(small, dtype=np.float64) / 255.0
 
 
+def _rotate(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return np.rot90(x, k=int(rng.choice([1, 3])), axes=(0, 1))
+
+
 def _crop(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = x.shape[:2]
     r0, c0 = int(rng.integers(0, h // 2)), int(rng.integers(0, w // 2))
@@ -48,7 +55,7 @@ def _crop(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 SHIFTS: dict[str, Shift] = {"noise": _noise, "bias field": _bias, "contrast": _contrast,
-                            "resolution": _resolution, "crop": _crop}
+                            "resolution": _resolution, "crop": _crop, "rotation": _rotate}
 
 
 def write_png(path: Path, image: np.ndarray) -> Path:
@@ -108,3 +115,50 @@ def as_png(scans: list[Path], out: Path) -> list[Path]:
         if pixels.ndim == 2:
             written.append(write_png(out / f"{i:03d}-{path.stem}.png", pixels))
     return written
+
+
+def package_pictures(out: Path) -> list[Path]:
+    """Other real images shipped with packages, as PNG: template slices in other orientations, photographs."""
+    written = [write_png(out / f"mni152-{name}.png", img) for name, img in _template_slices(_mni152())]
+    written += [write_png(out / f"ct-atlas-{name}.png", img) for name, img in _template_slices(_ct_atlas())]
+    import skimage.data as sk
+
+    for name in ("camera", "astronaut", "retina", "coffee", "shepp_logan_phantom", "microaneurysms"):
+        try:
+            img = np.asarray(getattr(sk, name)(), dtype=np.float64)
+        except Exception:  # noqa: BLE001 - an image this scikit-image would download
+            continue
+        written.append(write_png(out / f"skimage-{name}.png", img))
+    return written
+
+
+def _template_slices(volume: np.ndarray | None) -> list[tuple[str, np.ndarray]]:
+    if volume is None:
+        return []
+    out = []
+    for axis, plane in ((0, "sagittal"), (1, "coronal")):
+        for frac in (0.35, 0.5, 0.65):
+            index = int(volume.shape[axis] * frac)
+            out.append((f"{plane}-{index}", np.rot90(np.take(volume, index, axis=axis))))
+    return out
+
+
+def _mni152() -> np.ndarray | None:
+    try:
+        from nilearn import datasets
+
+        return np.asarray(datasets.load_mni152_template(resolution=1).get_fdata(), dtype=np.float64)
+    except Exception:  # noqa: BLE001 - nilearn absent
+        return None
+
+
+def _ct_atlas() -> np.ndarray | None:
+    try:
+        import nibabel as nib
+        import totalsegmentator
+
+        path = Path(totalsegmentator.__file__).parent / "resources" / "ct_brain_atlas_1mm.nii.gz"
+        hu = np.asarray(nib.load(path).get_fdata(), dtype=np.float64)  # type: ignore[attr-defined]
+        return np.clip(hu, 0.0, 80.0)  # the brain window the demo CT is shown in
+    except Exception:  # noqa: BLE001 - TotalSegmentator absent
+        return None
