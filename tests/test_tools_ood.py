@@ -45,7 +45,7 @@ def test_temperature_scaling_recovers_an_overconfident_model() -> None:
 
 
 def _vectors(rng: np.random.Generator, n: int, shift: dict[str, float] | None = None) -> list[dict[str, np.ndarray]]:
-    dims = {"features": 12, "intensity": 19, "noise": 1, "geometry": 2}
+    dims = {"features": 12, "intensity": 19, "noise": 1, "geometry": 2, "layout": 64}
     return [{g: rng.normal((shift or {}).get(g, 0.0), 1.0, dims[g]) for g in GROUPS} for _ in range(n)]
 
 

@@ -7,7 +7,9 @@ Four groups of numbers per image, each compared with the fitted images on its ow
   stage), found by forward hooks, so any MONAI network works without an ``embed`` method;
 - ``intensity``: a 16-bin histogram of the preprocessed input, its mean, spread and saturated share;
 - ``noise``: the median absolute Laplacian of the preprocessed input (sensor noise, texture);
-- ``geometry``: the loaded image's size and aspect ratio (field of view, resolution).
+- ``geometry``: the loaded image's size and aspect ratio (field of view, resolution);
+- ``layout``: the preprocessed input averaged over an 8 x 8 grid (where the anatomy lies and how it
+  is turned: pooled features and histograms do not change when an image is rotated or flipped).
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
-GROUPS: tuple[str, ...] = ("features", "intensity", "noise", "geometry")
-#: Histogram bins over [0, 1] of the preprocessed input.
-BINS = 16
+GROUPS: tuple[str, ...] = ("features", "intensity", "noise", "geometry", "layout")
+#: Histogram bins over [0, 1] of the preprocessed input, and the layout grid's cells per side.
+BINS, GRID = 16, 8
 
 
 @dataclass
@@ -85,6 +87,7 @@ class FeatureExtractor:
             "intensity": _intensity(x.numpy()),
             "noise": _noise(x.numpy()),
             "geometry": _geometry(loaded_shape or tuple(x.shape)),
+            "layout": _layout(x),
         }, logits=logits)
 
     def _bottleneck(self) -> torch.Tensor:
@@ -120,6 +123,13 @@ def _noise(x: np.ndarray) -> np.ndarray:
     g = x.mean(axis=0)
     lap = 4 * g[1:-1, 1:-1] - g[:-2, 1:-1] - g[2:, 1:-1] - g[1:-1, :-2] - g[1:-1, 2:]
     return np.asarray([np.log(float(np.median(np.abs(lap))) + 1e-4)])
+
+
+def _layout(x: torch.Tensor) -> np.ndarray:
+    grey = x.mean(dim=0, keepdim=True).clamp(0.0, 1.0)[None].double()
+    if grey.ndim == 5:  # a volume: 4 x 4 x 4 cells
+        return torch.nn.functional.adaptive_avg_pool3d(grey, GRID // 2).flatten().numpy()
+    return torch.nn.functional.adaptive_avg_pool2d(grey, GRID).flatten().numpy()
 
 
 def _geometry(shape: tuple[int, ...]) -> np.ndarray:

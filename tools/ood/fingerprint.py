@@ -34,6 +34,7 @@ REASONS = {
     "intensity": "intensity histogram unlike training",
     "noise": "noise or texture unlike training",
     "geometry": "image size or shape unlike training",
+    "layout": "anatomy placed or turned unlike training",
 }
 
 
