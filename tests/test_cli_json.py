@@ -9,16 +9,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from nilearn.datasets import load_mni152_template
-from PIL import Image
 
 MIMIR = str(Path(sys.executable).parent / "mimir")
 
 
 def _mri_slice_png(path: Path) -> Path:
-    vol = np.asarray(load_mni152_template(resolution=2).get_fdata(), dtype=np.float32)
-    plane = vol[:, :, vol.shape[2] // 2]
-    Image.fromarray((255 * plane / plane.max()).astype(np.uint8)).save(path)
+    """A generated brain MR slice as the demo writes it (a raw template slice is declined as unlike training)."""
+    from mimir.demo.writers import write_png
+    from mimir.tools.experts.data import draw_raw
+
+    write_png(path, draw_raw("brain_mri_lesion_seg", np.random.default_rng(5), 1, (256,))[0].image)
     return path
 
 
