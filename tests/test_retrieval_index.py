@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from mimir.memory.db import open_database
 from mimir.memory.models import Patient, Study
+from mimir.settings import Settings
 from mimir.tools.retrieval import ann
 from mimir.tools.retrieval.embedders import MiniLMTextEmbedder
 from mimir.tools.retrieval.index import TEXT, RetrievalIndex
@@ -144,3 +145,24 @@ def test_filters_apply_inside_the_search(settings, db):
         others = index.search(TEXT, query, 3, Filters(exclude_patient_id=follow_up.patient_id, modality="CT"))
         assert [h.row.body_part for h in others] == ["CHEST"]
         assert np.isclose(index.search(TEXT, query, 1, Filters())[0].score, 1.0, atol=1e-4)
+
+
+def test_every_shipped_expert_with_a_modality_gets_an_encoder_also_with_several_modalities(settings: Settings) -> None:
+    """A bundle may declare one modality or a list (CR and DX radiographs); both give the index an encoder."""
+    import json
+    from pathlib import Path
+
+    from mimir.tools.retrieval.embedders import expert_embedders
+
+    found = {e.bundle_dir.name: e.modalities for e in expert_embedders(settings)}  # type: ignore[attr-defined]
+    declared: dict[str, list[str]] = {}
+    for root in settings.expert_dirs:
+        for meta in Path(root).glob("*/configs/metadata.json"):
+            m = json.loads(meta.read_text()).get("mimir", {}).get("modality")
+            if m and (meta.parent.parent / "models" / "model.pt").is_file():
+                declared[meta.parent.parent.name] = [x.upper() for x in (m if isinstance(m, list) else [m])]
+    assert any(len(v) > 1 for v in declared.values())  # the case this test is about is shipped
+    covered = {m for mods in found.values() for m in mods}
+    assert all(m in covered for mods in declared.values() for m in mods)
+    for name, mods in found.items():
+        assert list(mods) == declared[name]

@@ -139,12 +139,13 @@ class ThumbnailEmbedder:
 class ExpertImageEmbedder:
     """mimir's expert encoder (``mimir.tools.experts.embed``) for one bundle's modality and dimensions."""
 
-    def __init__(self, bundle_dir: Path, modality: str, dims: int = 2) -> None:
+    def __init__(self, bundle_dir: Path, modality: str | Sequence[str], dims: int = 2) -> None:
         from mimir.tools.experts import embed as expert_embed
 
         self._impl = expert_embed
         self.bundle_dir = bundle_dir
-        self.modalities: tuple[str, ...] = (modality.upper(),)
+        names = [modality] if isinstance(modality, str) else list(modality)
+        self.modalities: tuple[str, ...] = tuple(m.upper() for m in names)
         self.dims = dims
         self.name = f"expert:{bundle_dir.name}"
         self.version = str(_expert_version(expert_embed, bundle_dir))
@@ -286,9 +287,10 @@ def expert_embedders(settings: Settings) -> list[ImageEmbedder]:
             if not (meta.parent.parent / "models" / "model.pt").is_file():
                 continue  # not trained yet
             block = json.loads(meta.read_text()).get("mimir", {})
-            modality = block.get("modality")
-            if modality and not any(modality.upper() in e.modalities for e in found):
-                found.append(ExpertImageEmbedder(meta.parent.parent, modality, int(block.get("dims", 2))))
+            declared = block.get("modality")  # one modality, or a list of them (CR and DX radiographs)
+            modalities = [str(m).upper() for m in (declared if isinstance(declared, list) else [declared] if declared else [])]
+            if modalities and not any(m in e.modalities for m in modalities for e in found):
+                found.append(ExpertImageEmbedder(meta.parent.parent, modalities, int(block.get("dims", 2))))
     return found
 
 
