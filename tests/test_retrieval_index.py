@@ -152,7 +152,8 @@ def test_every_shipped_expert_with_a_modality_gets_an_encoder_also_with_several_
     import json
     from pathlib import Path
 
-    from mimir.tools.retrieval.embedders import expert_embedders
+    from mimir.tools.capabilities import canonical_modality
+    from mimir.tools.retrieval.embedders import embedder_for, expert_embedders
 
     found = {e.bundle_dir.name: e.modalities for e in expert_embedders(settings)}  # type: ignore[attr-defined]
     declared: dict[str, list[str]] = {}
@@ -160,9 +161,13 @@ def test_every_shipped_expert_with_a_modality_gets_an_encoder_also_with_several_
         for meta in Path(root).glob("*/configs/metadata.json"):
             m = json.loads(meta.read_text()).get("mimir", {}).get("modality")
             if m and (meta.parent.parent / "models" / "model.pt").is_file():
-                declared[meta.parent.parent.name] = [x.upper() for x in (m if isinstance(m, list) else [m])]
+                declared[meta.parent.parent.name] = [canonical_modality(x) for x in (m if isinstance(m, list) else [m])]
     assert any(len(v) > 1 for v in declared.values())  # the case this test is about is shipped
     covered = {m for mods in found.values() for m in mods}
     assert all(m in covered for mods in declared.values() for m in mods)
     for name, mods in found.items():
-        assert list(mods) == declared[name]
+        assert list(mods) == list(dict.fromkeys(declared[name]))
+    embedders = expert_embedders(settings)
+    for code in ("CR", "DX", "MR", "CT", "MG", "OP", "FUNDUS"):  # codes of the images the index sees
+        chosen = embedder_for(embedders, code)
+        assert chosen is not None and canonical_modality(code) in chosen.modalities, code

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from mimir.tools.capabilities import canonical_modality
 from mimir.tools.errors import ToolCannotHandle, ToolUnavailable
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ class ExpertImageEmbedder:
         self._impl = expert_embed
         self.bundle_dir = bundle_dir
         names = [modality] if isinstance(modality, str) else list(modality)
-        self.modalities: tuple[str, ...] = tuple(m.upper() for m in names)
+        self.modalities: tuple[str, ...] = tuple(m for m in (canonical_modality(n) for n in names) if m)
         self.dims = dims
         self.name = f"expert:{bundle_dir.name}"
         self.version = str(_expert_version(expert_embed, bundle_dir))
@@ -279,6 +279,8 @@ def expert_embedders(settings: Settings) -> list[ImageEmbedder]:
     except ModuleNotFoundError:
         log.info("no expert encoder installed (mimir.tools.experts.embed); image vectors off")
         return []
+    from mimir.tools.monai_bundle import read_bundle
+
     preferred = str(getattr(expert_embed, "DEFAULT_EMBEDDER", ""))
     found: list[ImageEmbedder] = []
     for root in settings.expert_dirs:
@@ -286,11 +288,9 @@ def expert_embedders(settings: Settings) -> list[ImageEmbedder]:
         for meta in metas:
             if not (meta.parent.parent / "models" / "model.pt").is_file():
                 continue  # not trained yet
-            block = json.loads(meta.read_text()).get("mimir", {})
-            declared = block.get("modality")  # one modality, or a list of them (CR and DX radiographs)
-            modalities = [str(m).upper() for m in (declared if isinstance(declared, list) else [declared] if declared else [])]
-            if modalities and not any(m in e.modalities for m in modalities for e in found):
-                found.append(ExpertImageEmbedder(meta.parent.parent, modalities, int(block.get("dims", 2))))
+            info = read_bundle(meta.parent.parent)  # modalities canonical, one or several (CR and DX)
+            if info.modalities and not any(m in e.modalities for m in info.modalities for e in found):
+                found.append(ExpertImageEmbedder(info.root, info.modalities, info.dims))
     return found
 
 
@@ -308,5 +308,5 @@ def image_embedders(settings: Settings) -> list[ImageEmbedder]:
 
 def embedder_for(embedders: Sequence[ImageEmbedder], modality: str | None) -> ImageEmbedder | None:
     """The first embedder that knows ``modality`` (or knows any modality)."""
-    mod = (modality or "").upper()
+    mod = canonical_modality(modality)
     return next((e for e in embedders if not e.modalities or mod in e.modalities), None)
