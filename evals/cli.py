@@ -15,7 +15,7 @@ MEMORY_HELP = "fresh: a new conversation thread per item (default); patient: one
 def _run(
     ctx: typer.Context,
     suite: str = typer.Option(None, "--suite", help="medmim, demo or paraphrase (or use --items)"),
-    split: str = typer.Option("dev", "--split", help="Paraphrase suite split: dev, heldout or heldout2"),
+    split: str = typer.Option("dev", "--split", help="Paraphrase suite split: dev, heldout, heldout2 or heldout3"),
     medmim_dir: Path = typer.Option(None, "--medmim-dir", help="Folder with the six Med-MIM benchmark files"),
     image_root: Path = typer.Option(None, "--image-root", help="Folder the items' image paths are relative to"),
     items: list[Path] = typer.Option(None, "--items", help="Med-MIM-format JSON file(s) to evaluate"),
@@ -56,8 +56,8 @@ def _run(
     kind: Literal["medmim", "demo", "paraphrase", "items"] = "items" if items and not suite else suite  # type: ignore[assignment]
     if kind not in ("medmim", "demo", "paraphrase", "items"):
         fail(f"Unknown suite {suite!r}; use medmim, demo, paraphrase, or --items FILE")
-    if split not in ("dev", "heldout", "heldout2"):
-        fail(f"Unknown split {split!r}; use dev, heldout or heldout2")
+    if split not in ("dev", "heldout", "heldout2", "heldout3"):
+        fail(f"Unknown split {split!r}; use dev, heldout, heldout2 or heldout3")
     try:
         config = RunnerConfig(name=runner, memory=memory, vlm_profile=vlm_profile,  # type: ignore[arg-type]
                               llm_base_url=llm_base_url or settings.planner_base_url,

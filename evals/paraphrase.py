@@ -3,8 +3,9 @@
 Facts come from a demo build's ground truth (:mod:`mimir.evals.paraphrase_facts`); templates that
 word them live in one data file per split, written from radiology report and clinic question
 language: ``paraphrase_dev.yaml`` (may be tuned on), ``paraphrase_heldout.yaml`` (held out when it
-was written; its failures have since been studied) and ``paraphrase_heldout2.yaml`` (template
-families of its own, written after that study and never tuned on). Each fact is worded once per split by one of that split's templates, in both image
+was written; its failures have since been studied), ``paraphrase_heldout2.yaml`` (template families
+of its own, written after that study) and ``paraphrase_heldout3.yaml`` (written before the second
+held-out split's failures were fixed, never tuned on). Each fact is worded once per split by one of that split's templates, in both image
 variants (anonymous PNG; DICOM with headers), and written in the Med-MIM format beside the demo build
 with an index, ``paraphrase.json``. Items whose answer needs a VLM are in their own subsets
 (``<split>-vlm-<variant>``): without a VLM the right answer is an abstention.
@@ -33,8 +34,8 @@ from mimir.evals.paraphrase_facts import FACTS, NEEDS_VLM, Fact
 if TYPE_CHECKING:
     from mimir.settings import Settings
 
-Split = Literal["dev", "heldout", "heldout2"]
-SPLITS: tuple[Split, ...] = ("dev", "heldout", "heldout2")
+Split = Literal["dev", "heldout", "heldout2", "heldout3"]
+SPLITS: tuple[Split, ...] = ("dev", "heldout", "heldout2", "heldout3")
 INDEX = "paraphrase.json"
 #: The kinds of patient the paraphrase facts are about (``mimir.evals.paraphrase_facts``): the suite builds only these.
 KINDS: tuple[Kind, ...] = ("mri", "ct", "fundus")
@@ -86,10 +87,18 @@ def _pick(rng: np.random.Generator, pool: list[str]) -> str:
     return pool[int(rng.integers(len(pool)))]
 
 
+def _nth(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
 def _date(value: str, fmt: str) -> str:
+    """A date in a format with {day} {dd} {nth} {month} {mon} {mm} {year} {iso}."""
     d = date.fromisoformat(value)
-    return fmt.replace("{day}", str(d.day)).replace("{month}", d.strftime("%B")).replace("{mon}", d.strftime("%b")) \
-        .replace("{year}", str(d.year)).replace("{iso}", d.isoformat())
+    words = {"{day}": str(d.day), "{dd}": f"{d.day:02d}", "{nth}": _nth(d.day), "{month}": d.strftime("%B"),
+             "{mon}": d.strftime("%b"), "{mm}": f"{d.month:02d}", "{year}": str(d.year), "{iso}": d.isoformat()}
+    for key, text in words.items():
+        fmt = fmt.replace(key, text)
+    return fmt
 
 
 def _slots(fact: Fact, t: TemplateFile, rng: np.random.Generator, names: list[str]) -> dict[str, str]:

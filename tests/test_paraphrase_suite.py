@@ -111,7 +111,12 @@ HELD_OUT_2_BELOW_BAR = pytest.mark.xfail(strict=False, reason=(
     "pass the bar"))
 
 
-@pytest.mark.parametrize("split", [pytest.param(s, marks=HELD_OUT_2_BELOW_BAR) if s == "heldout2" else s for s in SPLITS])
+HELD_OUT_3_NOT_MEASURED = pytest.mark.xfail(strict=False, reason=(
+    "third held-out split, committed before the second held-out split's failures were fixed and not yet measured"))
+MARKS = {"heldout2": HELD_OUT_2_BELOW_BAR, "heldout3": HELD_OUT_3_NOT_MEASURED}
+
+
+@pytest.mark.parametrize("split", [pytest.param(s, marks=MARKS[s]) if s in MARKS else s for s in SPLITS])
 @pytest.mark.parametrize("variant", ["png", "dicom"])
 def test_paraphrase_bar(outcomes: dict[tuple[str, str, str], Counter[str]], split: str, variant: str) -> None:
     rows = {k: v for k, v in outcomes.items() if k[0] == split and k[2] == variant and k[1] != "vlm"}
