@@ -75,6 +75,9 @@ def _asserted(text: str) -> frozenset[Change]:
         return frozenset(plain)  # type: ignore[arg-type]
     if len(negated) == 1 and negated <= SIZE_CHANGES:
         return SIZE_CHANGES - negated  # type: ignore[return-value]
+    changed = [m for m in voc.find(text, "course") if m.text.lower().startswith("chang")]
+    if len(changed) == 1 and not plain | negated:  # "has it changed in size?": any change but stability
+        return frozenset({"stable"}) if changed[0].negated else frozenset({"increase", "decrease"})
     return frozenset()
 
 
@@ -138,15 +141,16 @@ def statement_frame(text: str) -> tuple[str, Frame]:
 def _premise_exclusion(text: str) -> Intent | None:
     """A question that asks for the image other than one a statement before it names.
 
-    "One of these images is the FLAIR. Which image is the other one?" asks for the image that is
-    not the FLAIR: the label is in the premise, and the question names none of its own.
+    "One of these images is the FLAIR. Which image is the other one?" and "Only one image is the
+    FLAIR; select the one that isn't." ask for the image that is not the FLAIR: the label is in the
+    premise, and the question names none of its own (an elliptical negation denies the premise's).
     """
     sentences = [s for s in re.split(r"(?<=[.!;:])\s+", text.strip()) if s]
     if len(sentences) < 2:
         return None
     premise, question = " ".join(sentences[:-1]), sentences[-1]
     label = _label(premise)
-    if label is None or _label(question) is not None or not voc.find(question, "exclusion"):
+    if label is None or _label(question) is not None or not (voc.find(question, "exclusion") or voc.ends_negated(question)):
         return None
     return Intent("identify", text, True, attribute=label[0], value=label[1])
 
@@ -189,7 +193,8 @@ def _read_part(text: str, options: tuple[str, ...]) -> Intent:
     if (residual := _residual(text, options, changes)) is not None:
         return residual
     option_changes = any(voc.find(o, "change", "resection", "comparative") for o in options)
-    if any(m.concept == "change" for m in changes) or amount or option_changes and voc.find(text, "course", "span") \
+    changed = any(m.text.lower().startswith("chang") for m in voc.find(text, "course"))  # "has it changed in size?"
+    if any(m.concept == "change" for m in changes) or amount or changed or option_changes and voc.find(text, "course", "span") \
             or _options_are_changes(options):
         return Intent("change", text, negated, asserted=_asserted(text))
     if (other := _premise_exclusion(text)) is not None:

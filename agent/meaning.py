@@ -149,15 +149,16 @@ def _image_reading(text: str, n_images: int) -> tuple[int, ...]:
 
 @cache
 def _pair_clauses() -> re.Pattern[str]:
-    return re.compile(rf"[;,]|{voc.pattern('succession')}", re.I)
+    return re.compile(rf"[;,]|{voc.pattern('succession')}|{voc.pattern('clause_break')}", re.I)
 
 
 def _pairs(text: str, n_images: int) -> tuple[tuple[int, str], ...]:
     """Image-label pairs of an assignment.
 
     Each clause names one label and the image it belongs to ("Image 1 is the FLAIR; image 2 is the
-    T1+C", "right eye first, left eye second"), or no clause names an image and the labels are
-    listed in the images' order, one per image ("OS then OD").
+    T1+C", "right eye first, left eye second", "the first is the FLAIR and the second the T1"), or
+    no clause names an image and the labels are listed in the images' order, one per image ("OS then
+    OD", "OD and OS").
     """
     clauses = [c for c in _pair_clauses().split(text) if c.strip()]
     out: list[tuple[int, str]] = []

@@ -45,6 +45,7 @@ _DATES = [  # (pattern, groups): full dates first, then month and year, then mon
 ]
 _FUSED = re.compile(r"(?<![A-Za-z0-9])(?P<side>[LR])(?P<view>CC|MLO|ML)(?![A-Za-z0-9])")  # RMLO, LCC
 _WORD = re.compile(r"[A-Za-z0-9]+(?:'[a-z]+)?|[#&,;:.?!()/-]")
+_NUMERO = ("no", "nr", "num")  # abbreviations of "number" before a numeral ("no. 2", "Nr 3")
 _PUNCT_JOIN = {"&", ",", "-", "/"}  # punctuation that joins like "and"; the words are in the vocabulary
 
 
@@ -183,8 +184,11 @@ def _retag(tokens: list[Token]) -> list[Token]:
                 t.tag, t.value = "H", None
         elif t.tag == "X" and t.text in ("L", "R") and nxt and nxt.tag in "VP":
             t.tag, t.value = "L", t.text
-        elif t.tag == "X" and t.text.lower() == "no" and nxt and (nxt.text == "." or nxt.tag == "Q"):
+        elif t.tag == "X" and t.text.lower() in _NUMERO and nxt and (nxt.text == "." or nxt.tag == "Q"):
             t.tag = "F"
+        elif t.text == "." and i and tokens[i - 1].tag == "F" and tokens[i - 1].text.lower() in _NUMERO \
+                and nxt and nxt.tag == "Q":
+            t.tag, t.value = "F", "."  # the abbreviation's dot: "scan no. 2" is one phrase
         elif t.tag == "X" and t.text.lower() == "ones":
             t.tag = "H"
         elif t.tag == "P" and t.text.lower() == "hand" and i >= 2 and tokens[i - 1].text == "-" and tokens[i - 2].tag == "L":

@@ -140,12 +140,22 @@ def _negated(text: str, m: Mention, cues: list[Mention], scope_end: re.Pattern[s
     return False
 
 
+#: "No." or "no" before a number is the numero sign ("scan no. 2", "study No 3"), not a negation.
+_NUMERO = re.compile(r"\s*\.?\s*\d")
+
+
+def negation_cues(voc: Vocabulary, text: str) -> list[Mention]:
+    """The negation cues of a text, without the numero sign ("scan no. 2")."""
+    clean = text.translate(TRANSLATE)
+    return [c for c in voc.raw(text, "negation") if not (c.text.lower() == "no" and _NUMERO.match(clean, c.end))]
+
+
 def mark_negation(voc: Vocabulary, text: str, found: list[Mention]) -> tuple[Mention, ...]:
     """``found`` with ``negated`` set where a negation cue of the table governs a mention."""
     if not found:
         return ()
     clean = text.translate(TRANSLATE)
-    cues = [c for c in voc.raw(text, "negation") if all(c.end <= m.start or c.start >= m.end for m in found)]
+    cues = [c for c in negation_cues(voc, text) if all(c.end <= m.start or c.start >= m.end for m in found)]
     return tuple(Mention(m.concept, m.value, m.start, m.end, m.text, _negated(clean, m, cues, voc.scope_end))
                  for m in found)
 

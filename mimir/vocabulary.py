@@ -15,17 +15,20 @@ negation scope) is written at the top of the YAML file and implemented in :mod:`
 
 from __future__ import annotations
 
+import re
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Literal
 
 from mimir.termtable import (
+    TRANSLATE,
     WORD_END,
     Entry,
     Mention,
     Vocabulary,
     load_table,
     mark_negation,
+    negation_cues,
     settle,
     term_regex,
 )
@@ -139,7 +142,20 @@ def time_of(text: str) -> TimeRole | None:
 
 def is_negated(text: str) -> bool:
     """True when the text carries a negation cue ("which image does NOT show ...")."""
-    return bool(vocabulary().raw(text, "negation"))
+    return bool(negation_cues(vocabulary(), text))
+
+
+def ends_negated(text: str) -> bool:
+    """True when a sentence ends on a negation with nothing after it: "select the one that isn't", "which is not?".
+
+    Such an elliptical negation denies the predicate of the clause before it ("one image is the T1;
+    pick the one that isn't" asks for the image that is not the T1).
+    """
+    clean = text.translate(TRANSLATE)
+    return any(c.value == "pre" and _SENTENCE_END.match(clean, c.end) for c in negation_cues(vocabulary(), text))
+
+
+_SENTENCE_END = re.compile(r"\s*(?:[.?!;:]|$)")
 
 
 def answer_of(text: str) -> bool | None:

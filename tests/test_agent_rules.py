@@ -61,6 +61,22 @@ def test_options_that_all_begin_it_is_are_categories_not_yes_no(agent: Agent, tm
     assert (answer.status, answer.letter) == ("ok", letter), answer.abstain_reason
 
 
+@pytest.mark.parametrize(("radii", "letter"), [([10, 16], "A"), ([16, 10], "B"), ([15, 15], "C")])
+def test_options_that_place_a_change_on_one_image_read_as_changes_in_time(agent: Agent, tmp_path: Path,
+                                                                          radii: list[float], letter: str) -> None:
+    q = ("Second MRI against the first: is the lesion larger, smaller or the same?\nA: larger on the second"
+         "\nB: larger on the first\nC: same size")
+    assert agent.answer(lesion_case(tmp_path, radii, q)).letter == letter
+    q = "Second MRI against the first?\nA: smaller than the first\nB: larger than the first\nC: same size"
+    assert agent.answer(lesion_case(tmp_path, radii, q)).letter == {"A": "B", "B": "A", "C": "C"}[letter]
+
+
+def test_options_quantifying_over_parts_are_not_read_as_one_located_change(agent: Agent, tmp_path: Path) -> None:
+    q = ("Compared with the first MRI, and separately with the one before the last, has the lesion grown?"
+         "\nA: grown compared with the first scan only\nB: grown compared with neither\nC: grown compared with both")
+    assert agent.answer(lesion_case(tmp_path, [16, 13, 10], q)).letter is None
+
+
 def test_resection_extent_from_residual_enhancement(agent: Agent, tmp_path: Path) -> None:
     q = "Following surgery, what was the extent of resection on MRI?\nA: gross-total resection\nB: partial resection"
     gtr = agent.answer(lesion_case(tmp_path, [14, 0], q, rims=[0, 8]))

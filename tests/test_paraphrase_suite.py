@@ -102,18 +102,9 @@ def test_items_that_need_a_vlm_abstain_without_one(outcomes: dict[tuple[str, str
             assert counts["wrong"] == 0 and counts["correct"] == 0 and counts["abstained"] > 0, (split, variant, counts)
 
 
-HELD_OUT_2_BELOW_BAR = pytest.mark.xfail(strict=False, reason=(
-    "measured on this build (seed 23, 14 patients) when this mark was set, rules planner with oracle experts, "
-    "first measurement of the second held-out split (written and committed before it was run, never tuned on): "
-    "non-VLM items correct png 65/132 (0.492; 60 abstained, 7 wrong), dicom 72/154 (0.468; 74 abstained, 8 wrong). "
-    "Wrong: 'only one of the two images is the X; select the one that isn't' read as which image is X (14), "
-    "'scan no. 1' bound to image 2 (1). dev and the first held-out split (whose failures were studied and fixed) "
-    "pass the bar"))
-
-
 HELD_OUT_3_NOT_MEASURED = pytest.mark.xfail(strict=False, reason=(
     "third held-out split, committed before the second held-out split's failures were fixed and not yet measured"))
-MARKS = {"heldout2": HELD_OUT_2_BELOW_BAR, "heldout3": HELD_OUT_3_NOT_MEASURED}
+MARKS = {"heldout3": HELD_OUT_3_NOT_MEASURED}
 
 
 @pytest.mark.parametrize("split", [pytest.param(s, marks=MARKS[s]) if s in MARKS else s for s in SPLITS])

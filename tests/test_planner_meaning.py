@@ -139,3 +139,46 @@ def test_a_reading_by_meaning_that_contradicts_the_options_words_is_set_aside(mo
     monkeypatch.setattr(prototypes, "closest", lambda text, values: ("T2", 0.3))
     read = read_options({"A": "T1 weighted, series a", "B": "T1 weighted, series b"}, 2)
     assert "sequence" not in read["A"].labels and "words say T1" in doubts(read)
+
+
+@pytest.mark.parametrize("stem", ["Only one of the two images is the FLAIR; select the one that isn't.",
+                                  "One image is the FLAIR. Choose the one which is not.",
+                                  "Exactly one of these scans is the FLAIR; which one doesn't?"])
+def test_an_elliptical_negation_asks_for_the_image_that_is_not_the_premise_label(stem: str) -> None:
+    [intent] = read_question(stem, {"A": "Image 1", "B": "Image 2"})
+    assert (intent.kind, intent.negated, intent.value) == ("identify", True, "FLAIR")
+
+
+def test_a_negation_with_a_complement_is_not_elliptical() -> None:
+    assert not voc.ends_negated("Which image is not the FLAIR?")
+    assert voc.ends_negated("Pick the one that isn't.") and voc.ends_negated("Which one is not?")
+
+
+@pytest.mark.parametrize("stem", ["What sequence does scan no. 2 show?", "What sequence is study No 2?",
+                                  "What sequence is image nr. 2?"])
+def test_the_numero_sign_names_an_image_and_is_no_negation(stem: str) -> None:
+    [intent] = read_question(stem, {"A": "FLAIR", "B": "T2"})
+    assert (intent.kind, intent.negated) == ("attribute", False)
+    images = [{"path": f"/i{k}.png"} for k in range(3)]
+    assert [b.image_indices for b in resolve(Case(question=stem, images=images)).bindings] == [[1]]
+
+
+def test_labels_joined_by_and_are_an_assignment_in_order() -> None:
+    read = read_options({"A": "the first is the FLAIR and the second the T1", "B": "OD and OS"}, 2)
+    assert read["A"].pairs == ((0, "FLAIR"), (1, "T1")) and read["B"].pairs == ((0, "R"), (1, "L"))
+
+
+@pytest.mark.parametrize(("stem", "asserted"), [
+    ("Has the mass changed in size since the prior?", {"increase", "decrease"}),
+    ("Did the mass stay the same between the two visits?", {"stable"}),
+])
+def test_change_verbs_without_a_direction_assert_any_change(stem: str, asserted: set[str]) -> None:
+    [intent] = read_question(stem, {"A": "Yes", "B": "No"})
+    assert intent.kind == "change" and intent.asserted == asserted
+
+
+@pytest.mark.parametrize(("stem", "kind"), [("Which image was taken first in time?", "when"),
+                                            ("Where is the mass more extensive?", "extreme")])
+def test_time_order_words_and_where_ask_which_image(stem: str, kind: str) -> None:
+    [intent] = read_question(stem, {"A": "Image 1", "B": "Image 2"})
+    assert intent.kind == kind

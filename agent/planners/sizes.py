@@ -8,12 +8,12 @@ available it adds response categories to the evidence.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mimir import vocabulary as voc
 from mimir.agent import options as opt
 from mimir.agent.intents import Intent
-from mimir.agent.meaning import OptionMeaning, doubts, read_options, the_one
+from mimir.agent.meaning import SIZE_CHANGES, OptionMeaning, doubts, read_options, the_one
 from mimir.agent.offers import Offer
 from mimir.agent.planners import common, routing, words
 from mimir.agent.planners.base import Decision, PlanView
@@ -196,7 +196,8 @@ def choose(view: PlanView, intent: Intent, m: Measured) -> Draft:
     if intent.kind == "extreme" or imaged and len(imaged) == len(meanings):
         letter = _extreme(intent, m, meanings)
     elif imaged:
-        letter = None  # some options name images and others do not: no one reading of them all
+        located = _located(options, meanings, list(m.frame.order))  # "larger on the second": a change said of one image
+        letter = change_letter(located, m.change) if located else None
     elif {v.answer for v in meanings.values()} == {True, False}:  # a yes and a no ("It is larger" alone is a category)
         truth = holds(intent, m.change)
         letter = None if truth is None else the_one(meanings, lambda v: v.answer is truth)
@@ -208,6 +209,32 @@ def choose(view: PlanView, intent: Intent, m: Measured) -> Draft:
     note = [Evidence(statement=f"option {letter} read by meaning as {m.change} (lead {read.by_meaning})",
                      values={"lead": read.by_meaning})] if read.by_meaning is not None else []
     return Draft(letter=letter, text=f"{letter}: {options[letter]}", evidence=m.evidence + note)
+
+
+def _located(options: dict[str, str], meanings: dict[str, OptionMeaning], order: list[int]) -> dict[str, OptionMeaning]:
+    """Options that say a change of one image ("larger on the second", "smaller than the first") as changes in time order.
+
+    Of two images measured earlier -> later, "larger on the later one" is an increase and "larger on
+    the earlier one" a decrease; an image after a reference cue is what the other is compared with
+    ("larger than the first" is an increase). Options naming no image keep their reading ("equal in
+    size"). {} when an option names an image but no one size change, or several images; when options
+    quantify over parts of a compound question ("grown compared with both", "... the first only");
+    or when three or more images were measured.
+    """
+    if len(order) != 2 or any(voc.find(o, "quantifier") for o in options.values()):
+        return {}
+    flip: dict[opt.Change, opt.Change] = {"increase": "decrease", "decrease": "increase", "stable": "stable"}
+    out = {}
+    for k, v in meanings.items():
+        if not v.images:
+            out[k] = v
+            continue
+        if len(v.images) != 1 or v.images[0] not in order or len(v.changes) != 1 or not v.changes <= SIZE_CHANGES:
+            return {}
+        change = next(iter(v.changes))
+        subject = v.images[0] if not voc.find(options[k], "reference_cue") else order[0] if v.images[0] == order[-1] else order[-1]
+        out[k] = replace(v, changes=frozenset({change if subject == order[-1] else flip[change]}), images=())
+    return out
 
 
 def _allowed(intent: Intent) -> frozenset[opt.Change]:
