@@ -31,8 +31,9 @@ $(BIN)/python:
 	$(BIN)/pip install -q -U pip setuptools wheel
 
 # -q: pip's own progress and the build back-end's banners stay off the screen; errors still show.
+# every extra (mimir[all]: the review UI, Ray, PostgreSQL, TotalSegmentator, ...): the demo and the tests use them all
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q -e ".[all,test]"
 	touch $(STAMP)
 
 install: $(STAMP) viewer

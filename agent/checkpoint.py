@@ -40,6 +40,9 @@ def open_checkpointer(settings: Settings) -> BaseCheckpointSaver:
 
 
 def _postgres(url: str) -> BaseCheckpointSaver:
+    from mimir.extras import require_extra
+
+    require_extra("postgres", "A PostgreSQL checkpoint_url")
     from langgraph.checkpoint.postgres import PostgresSaver
     from psycopg import Connection
     from psycopg.rows import dict_row

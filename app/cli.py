@@ -17,6 +17,9 @@ def register(app: typer.Typer) -> None:
         no_ui: bool = typer.Option(False, "--no-ui", help="Serve the HTTP API only"),
     ) -> None:
         """Serve the chat interface and the HTTP API."""
+        from mimir.extras import require_extra
+
+        require_extra("ui", "mimir serve")
         import uvicorn
 
         from mimir.app.security import check_bind

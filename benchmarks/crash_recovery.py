@@ -94,8 +94,8 @@ def _timeline(data: Path) -> tuple[list[tuple], list[str]]:
 
 def ingest_part(root: Path, points: list[float]) -> None:
     from mimir.demo.build import build_demo
-    from mimir.demo.load import demo_paths
     from mimir.demo.render import BuildOptions
+    from mimir.memory.ingest.demo import demo_paths
 
     demo = root / "demo-src"
     build_demo(demo, 2, 0, 2, BuildOptions())  # DICOM slices and series, NIfTI with sidecars, PNGs

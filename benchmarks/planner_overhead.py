@@ -102,8 +102,8 @@ def main() -> None:
         build_demo(demo, patients=5, seed=3, workers=1)
     settings = Settings(data_dir=tmp / "data").ensure_dirs()
     if args.load and not args.no_timeline:
-        from mimir.demo.load import load_demo
         from mimir.memory.db import open_database
+        from mimir.memory.ingest.demo import load_demo
 
         load_demo(open_database(settings), demo, settings)
     registry = oracle_registry(demo)

@@ -68,8 +68,8 @@ def demo_items(seed: int, patients: int, out: Path, settings: Settings, load_tim
     folder = build_demo_suite(seed, patients, Path(out), kinds)
     marker = Path(settings.data_dir) / ".demo-loaded"
     if not marker.is_file():
-        from mimir.demo.load import load_demo
         from mimir.memory.db import open_database
+        from mimir.memory.ingest.demo import load_demo
 
         db = open_database(settings)
         try:

@@ -39,7 +39,9 @@ def shards(items: list[EvalItem], size: int) -> list[list[EvalItem]]:
 def run_ray(items: list[EvalItem], settings: Settings, config: RunnerConfig, store: RunStore,
             address: str | None = None, shard_size: int = 8, show_progress: bool = True) -> dict[str, ItemRecord]:
     """Run the pending items on a Ray cluster (``address``; None starts or joins a local one)."""
-    import ray
+    from mimir.extras import import_extra
+
+    ray = import_extra("ray", "ray", "mimir eval --engine ray")
 
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False)

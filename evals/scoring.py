@@ -7,8 +7,10 @@ its exact expectation (1/len(options)) per item, so its accuracy is exact, not s
 
 from __future__ import annotations
 
+import logging
 import re
 import string
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import lru_cache
@@ -18,7 +20,9 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from mimir.evals.items import EXCLUDED, STATUSES, EvalItem, ItemRecord, RunnerOutput
+from mimir.extras import missing_module
 
+log = logging.getLogger(__name__)
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20250519
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -51,16 +55,37 @@ def _rouge() -> Any:
     return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
 
 
-def open_scores(pred: str, gold: str) -> dict[str, float]:
-    """Exact match, token F1, ROUGE-L F and sentence BLEU (0-100) of one open answer."""
-    import sacrebleu
+_CHECK_LOCK = threading.Lock()
 
-    return {
+
+@lru_cache(maxsize=1)
+def _overlap_metrics_check() -> bool:
+    if missing_module("judge") is None:
+        return True
+    log.warning("ROUGE-L and BLEU of open answers are left out: they need the 'judge' extra "
+                "(pip install 'mimir[judge]'); exact match and token F1 are reported")
+    return False
+
+
+def overlap_metrics_installed() -> bool:
+    """Whether ROUGE-L and BLEU can be computed (the 'judge' extra); says once, from any thread, when not."""
+    with _CHECK_LOCK:
+        return _overlap_metrics_check()
+
+
+
+def open_scores(pred: str, gold: str) -> dict[str, float]:
+    """Exact match, token F1 and, with the 'judge' extra, ROUGE-L F and sentence BLEU (0-100)."""
+    scores = {
         "exact": float(normalize(pred) == normalize(gold) and bool(normalize(gold))),
         "f1": token_f1(pred, gold),
-        "rougeL": float(_rouge().score(gold, pred)["rougeL"].fmeasure) if pred.strip() else 0.0,
-        "bleu": float(sacrebleu.sentence_bleu(pred, [gold]).score) if pred.strip() else 0.0,
     }
+    if overlap_metrics_installed():
+        import sacrebleu
+
+        scores["rougeL"] = float(_rouge().score(gold, pred)["rougeL"].fmeasure) if pred.strip() else 0.0
+        scores["bleu"] = float(sacrebleu.sentence_bleu(pred, [gold]).score) if pred.strip() else 0.0
+    return scores
 
 
 def closed_score(item: EvalItem, out: RunnerOutput) -> float:

@@ -133,8 +133,8 @@ def run(seed: int, patients: int, out: Path) -> dict[str, Any]:
 
     from mimir.agent import cli
     from mimir.demo.build import build_demo
-    from mimir.demo.load import load_demo
     from mimir.memory.db import open_database
+    from mimir.memory.ingest.demo import load_demo
     from mimir.settings import Settings
 
     demo, data = out / "demo", out / "data"

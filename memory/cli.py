@@ -1,4 +1,4 @@
-"""``mimir ingest``, ``mimir resolve``, ``mimir db upgrade`` and ``mimir timeline``."""
+"""``mimir ingest``, ``mimir resolve``, ``mimir db upgrade``, ``mimir timeline`` and ``mimir demo load``."""
 
 from __future__ import annotations
 
@@ -155,8 +155,41 @@ def timeline(
     emit(view, as_json=as_json, human=escape(human or "no studies"))
 
 
+def demo_load(
+    out: Path = typer.Argument(..., help="A folder written by `mimir demo build`"),
+    png: bool = typer.Option(True, "--png/--no-png", help="Also ingest the PNGs (metadata from manifest.csv)"),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON"),
+) -> None:
+    """Ingest a demo set into the patient timeline."""
+    from rich.progress import Progress
+
+    from mimir.memory.db import open_database
+    from mimir.memory.ingest.demo import load_demo
+    from mimir.output import emit, err_console, fail
+    from mimir.settings import Settings
+
+    settings = Settings()
+    db = open_database(settings)
+    try:
+        with Progress(console=err_console, transient=True, disable=as_json) as bar:
+            task = bar.add_task("ingesting", total=None)
+            report = load_demo(db, out, settings, include_png=png,
+                               progress=lambda done, total, _p: bar.update(task, completed=done, total=total))
+    except FileNotFoundError as e:
+        fail(str(e))
+        return
+    finally:
+        db.dispose()
+    failed = [{"path": i.path, "reason": i.reason} for i in report.by_status("failed")]
+    emit({"counts": report.counts, "failed": failed}, as_json=as_json,
+         human=", ".join(f"{v} {k}" for k, v in report.counts.items()))
+
+
 def register(app: typer.Typer) -> None:
-    """Add the timeline commands to the ``mimir`` CLI."""
+    """Add the timeline commands to the ``mimir`` CLI, and ``load`` to the ``demo`` group."""
+    from mimir.demo.cli import demo_app
+
+    demo_app.command("load")(demo_load)
     app.command("ingest")(ingest)
     app.command("resolve")(resolve_cmd)
     app.command("timeline")(timeline)

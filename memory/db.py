@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from mimir.extras import require_extra
 from mimir.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ class Database:
         self.url = url
         # SQLite: a writer waits up to 30 s for the write lock (default 5 s) before "database is locked".
         sqlite = make_url(url).get_backend_name() == "sqlite"
+        if make_url(url).get_driver_name() == "psycopg":
+            require_extra("postgres", "A PostgreSQL timeline (db_url postgresql+psycopg://...)")
         self.engine: Engine = create_engine(url, echo=echo, future=True,
                                             connect_args={"timeout": SQLITE_BUSY_S} if sqlite else {})
         if self.engine.dialect.name == "sqlite":

@@ -22,9 +22,9 @@ app = typer.Typer(
 
 #: Modules whose ``register(app)`` adds commands, in help order.
 COMMAND_MODULES = (
-    "mimir.memory.cli",       # ingest, resolve, db, timeline
-    "mimir.demo.cli",         # demo build|load
-    "mimir.quickstart",       # demo quickstart
+    "mimir.memory.cli",       # ingest, resolve, db, timeline, demo load
+    "mimir.demo.cli",         # demo build
+    "mimir.evals.quickstart",  # demo quickstart
     "mimir.tools.cli",        # tools list|run
     "mimir.tools.experts.cli",  # experts train|evaluate
     "mimir.tools.vlm.cli",    # vlm check, serve-vlm
@@ -61,6 +61,13 @@ def _register_all() -> None:
 
 
 def main() -> None:
-    """Entry point of the ``mimir`` script."""
+    """Entry point of the ``mimir`` script; an optional feature used without its extra says what to install."""
+    from mimir.extras import MissingExtra
+
     _register_all()
-    app()
+    try:
+        app()
+    except MissingExtra as e:
+        from mimir.output import fail
+
+        fail(str(e))

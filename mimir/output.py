@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 
 console = Console(stderr=False)
 err_console = Console(stderr=True)
@@ -36,6 +37,6 @@ def emit(obj: Any, *, as_json: bool, human: str | None = None) -> None:
 
 
 def fail(message: str, code: int = 2) -> None:
-    """Print an error for a person and exit."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    """Print an error for a person and exit (the message is plain text: brackets such as mimir[ui] stay)."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     raise SystemExit(code)

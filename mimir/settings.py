@@ -18,18 +18,14 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 PACKAGE_ROOT = Path(__file__).resolve().parent
 #: Shortest bearer token accepted.
 MIN_TOKEN_LENGTH = 16
-#: mimir's own MONAI bundles, shipped inside the installed package (``mimir.tools.experts``).
+#: mimir's own MONAI bundles (``mimir.tools.experts``) in a source tree or editable install.
 BUILTIN_EXPERTS_DIR = PACKAGE_ROOT.parent / "tools" / "experts"
 
 
 def _builtin_experts_dir() -> Path:
-    """Find the shipped bundle folder in both editable and wheel installs."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("mimir.tools.experts")
-    if spec is not None and spec.submodule_search_locations:
-        return Path(next(iter(spec.submodule_search_locations)))
-    return BUILTIN_EXPERTS_DIR
+    """Find the shipped bundle folder in both editable and wheel installs, without importing the tools."""
+    installed = PACKAGE_ROOT / "tools" / "experts"  # a wheel puts the tools inside the mimir package
+    return installed if installed.is_dir() else BUILTIN_EXPERTS_DIR
 
 
 class VLMEndpoint(BaseModel):

@@ -26,8 +26,8 @@ LETTER = {"progressing": "A", "stable": "B", "improving": "C"}
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings]:
     from mimir.demo.build import BuildOptions, build_demo
-    from mimir.demo.load import load_demo
     from mimir.memory.db import open_database
+    from mimir.memory.ingest.demo import load_demo
 
     out = tmp_path_factory.mktemp("timeline-demo")
     build_demo(out / "demo", patients=5, seed=4, workers=1, opts=BuildOptions(series=False))

@@ -14,13 +14,13 @@ import pytest
 from PIL import Image
 
 from mimir.demo.build import build_demo
-from mimir.demo.load import load_demo
 from mimir.demo.render import BuildOptions
 from mimir.demo.series import write_series
 from mimir.demo.truth import GroundTruth
 from mimir.demo.writers import DicomMeta
 from mimir.domain import parse_question
 from mimir.memory.db import open_database
+from mimir.memory.ingest.demo import load_demo
 
 SEED = 5
 N_PATIENTS = 4  # two MRI patients, one head CT, one fundus pair

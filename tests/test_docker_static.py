@@ -153,7 +153,7 @@ def test_dockerfiles(dockerfile: str) -> None:
     users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
     assert users and users[-1] not in ("root", "0"), "the image must run as a non-root user"
     assert re.search(r"^HEALTHCHECK .*\n?.*?/healthz", text, re.MULTILINE)
-    assert re.search(r"pip install [^\n]*-e \.", text), "install mimir as the README does (pip install -e .)"
+    assert re.search(r'pip install [^\n]*-e "\.\[all\]"', text), "every extra, as the Makefile installs (-e \".[all]\")"
     assert "send_usage_stats" in text  # TotalSegmentator telemetry off
     for folder in ("mimir", "agent", "tools", "memory", "prompts", "evals", "app"):
         assert f"COPY {folder} ./{folder}" in text

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from mimir.demo.build import build_demo
-from mimir.demo.load import load_demo
 from mimir.demo.render import BuildOptions
 from mimir.memory.db import open_database
+from mimir.memory.ingest.demo import load_demo
 from mimir.memory.models import Study
 from mimir.settings import Settings
 from mimir.tools.context import ToolContext

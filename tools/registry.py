@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
+from mimir.extras import install_hint
 from mimir.tools.capabilities import Capability, Declarations, check_declaration
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import RegistrationError
@@ -66,7 +67,7 @@ class ToolSpec:
         """None when the tool can run here; else why not and how to fix it."""
         for module in self.requires:
             if importlib.util.find_spec(module) is None:
-                return f"optional dependency '{module}' is not installed: pip install {module}"
+                return f"optional dependency '{module}' is not installed: {install_hint(module)}"
         if self.gpu:
             import torch
 

@@ -1,12 +1,50 @@
-"""``mimir demo build`` and ``mimir demo load`` (``mimir demo quickstart`` is added by the app layer)."""
+"""``mimir demo build``; ``demo load`` and ``demo quickstart`` join this group from memory and evals."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, get_args
 
 import typer
 
+if TYPE_CHECKING:
+    from mimir.demo.truth import Kind
+
+log = logging.getLogger(__name__)
+
 demo_app = typer.Typer(help="Demo patients with known ground truth, and their Med-MIM style questions.", no_args_is_help=True)
+
+
+def parse_kinds(text: str | None) -> tuple[Kind, ...] | None:
+    """``--kinds mri,ct``: the kinds named, checked; None when none are named (every kind)."""
+    from mimir.demo.truth import Kind
+
+    known: tuple[Kind, ...] = get_args(Kind)
+    named = [k.strip() for k in (text or "").split(",") if k.strip()]
+    unknown = [k for k in named if k not in known]
+    if unknown:
+        raise ValueError(f"Unknown demo kind(s) {', '.join(unknown)}; choose from {', '.join(known)}")
+    return tuple(next(kind for kind in known if kind == k) for k in named) or None  # typed, in the order given
+
+
+def kinds_here(kinds: tuple[Kind, ...] | None) -> tuple[Kind, ...] | None:
+    """The kinds this install can build: head CT needs TotalSegmentator's CT atlas (the 'totalseg' extra).
+
+    Asked for by name without the extra, CT fails with the extra named; left to the default, CT is
+    left out and the reason is logged.
+    """
+    from mimir.demo.plan import DEFAULT_KINDS
+    from mimir.extras import missing_module, require_extra
+
+    if missing_module("totalseg") is None:
+        return kinds
+    if kinds is not None and "ct" in kinds:
+        require_extra("totalseg", "Head-CT demo patients (--kinds ct)")
+    if kinds is None:
+        log.warning("head-CT demo patients are left out: they need the 'totalseg' extra (pip install 'mimir[totalseg]')")
+        return tuple(k for k in DEFAULT_KINDS if k != "ct")
+    return kinds
 
 
 @demo_app.command("build")
@@ -18,7 +56,7 @@ def build_cmd(
     series: bool = typer.Option(True, "--series/--no-series", help="Also write full DICOM series"),
     nifti: bool = typer.Option(True, "--nifti/--no-nifti", help="Also write NIfTI volumes"),
     kinds: str | None = typer.Option(None, "--kinds", help="Comma-separated kinds to make: mri, ct, fundus, cxr, mg "
-                                                          "(default: all)"),
+                                                          "(default: all; head CT needs the totalseg extra)"),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
 ) -> None:
     """Generate longitudinal demo patients (PNG, DICOM, NIfTI), ground truth and question files."""
@@ -26,16 +64,17 @@ def build_cmd(
 
     from mimir.demo.build import build_demo
     from mimir.demo.render import BuildOptions
+    from mimir.extras import MissingExtra
     from mimir.output import emit, err_console, fail
 
     columns = (TextColumn("building patients"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, console=err_console, transient=True, disable=as_json) as bar:
             task = bar.add_task("build", total=patients)
-            chosen = tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds else None
-            result = build_demo(out, patients, seed, workers, BuildOptions(series=series, nifti=nifti, kinds=chosen),  # type: ignore[arg-type]
+            chosen = kinds_here(parse_kinds(kinds))
+            result = build_demo(out, patients, seed, workers, BuildOptions(series=series, nifti=nifti, kinds=chosen),
                                 progress=lambda n: bar.advance(task, n))
-    except (FileExistsError, ValueError) as e:
+    except (FileExistsError, ValueError, MissingExtra) as e:
         fail(str(e))
         return
     lines = [f"{result.patients} patients, {result.images} images in {result.seconds:.1f} s -> {out}"]
@@ -43,38 +82,8 @@ def build_cmd(
     emit(result, as_json=as_json, human="\n".join(lines))
 
 
-@demo_app.command("load")
-def load_cmd(
-    out: Path = typer.Argument(..., help="A folder written by `mimir demo build`"),
-    png: bool = typer.Option(True, "--png/--no-png", help="Also ingest the PNGs (metadata from manifest.csv)"),
-    as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON"),
-) -> None:
-    """Ingest a demo set into the patient timeline."""
-    from rich.progress import Progress
-
-    from mimir.demo.load import load_demo
-    from mimir.memory.db import open_database
-    from mimir.output import emit, err_console, fail
-    from mimir.settings import Settings
-
-    settings = Settings()
-    db = open_database(settings)
-    try:
-        with Progress(console=err_console, transient=True, disable=as_json) as bar:
-            task = bar.add_task("ingesting", total=None)
-            report = load_demo(db, out, settings, include_png=png,
-                               progress=lambda done, total, _p: bar.update(task, completed=done, total=total))
-    except FileNotFoundError as e:
-        fail(str(e))
-        return
-    finally:
-        db.dispose()
-    failed = [{"path": i.path, "reason": i.reason} for i in report.by_status("failed")]
-    emit({"counts": report.counts, "failed": failed}, as_json=as_json,
-         human=", ".join(f"{v} {k}" for k, v in report.counts.items()))
-
-
-# `mimir demo quickstart` (build, load and ask in one go) is registered by the app layer on demo_app.
+# `mimir demo load` (memory.cli) and `mimir demo quickstart` (evals.quickstart) are added to demo_app
+# by the parts that own the timeline and the runs.
 
 
 def register(app: typer.Typer) -> None:

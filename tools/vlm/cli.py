@@ -50,6 +50,9 @@ def serve_vlm(
     dtype: str = typer.Option("auto", "--dtype"),
 ) -> None:
     """Serve a local VLM (transformers, or MedM-VL via its own code) as an OpenAI-compatible API."""
+    from mimir.extras import require_extra
+
+    require_extra("serve-vlm", "mimir serve-vlm")
     import uvicorn
 
     from mimir.output import fail

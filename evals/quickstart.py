@@ -12,17 +12,19 @@ from typing import Any
 
 import typer
 
+from mimir.extras import require_extra
 from mimir.settings import Settings
 
 
 def run_quickstart(settings: Settings, patients: int, seed: int, concurrency: int) -> dict[str, Any]:
     """Build, load, answer, score. Returns the summary and one example record."""
     from mimir.demo.build import build_demo
-    from mimir.demo.load import load_demo
     from mimir.evals.runners import RunnerConfig
     from mimir.evals.session import EvalOptions, run_eval, summary_json
     from mimir.memory.db import open_database
+    from mimir.memory.ingest.demo import load_demo
 
+    require_extra("totalseg", "mimir demo quickstart (its head-CT patients)")
     settings.ensure_dirs()
     demo_dir = settings.data_dir / "demo" / f"seed-{seed}"
     if not (demo_dir / "suite.json").exists():

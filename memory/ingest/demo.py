@@ -1,4 +1,4 @@
-"""Ingest a built demo set into the patient timeline (DICOM, NIfTI with sidecars, PNGs by manifest)."""
+"""Ingest a demo set built by :mod:`mimir.demo` into the patient timeline (DICOM, NIfTI with sidecars, PNGs by manifest)."""
 
 from __future__ import annotations
 
