@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import typer
 from rich.markup import escape
@@ -18,7 +18,7 @@ def ask(
     case_file: Path | None = typer.Option(None, "--case", exists=True, dir_okay=False, help="Case JSON file"),
     patient: str | None = typer.Option(None, "--patient", help="Patient id in the timeline"),
     images: bool = typer.Option(False, "--images", help="The arguments are images (paths or timeline ids), then the question"),
-    planner: str | None = typer.Option(None, "--planner", help="rules (default) or llm"),
+    planner: Literal["rules", "llm"] | None = typer.Option(None, "--planner", help="Default: rules, or MIMIR_PLANNER"),
     thread: str | None = typer.Option(None, "--thread", help="Thread id: follow-up questions reuse its results"),
     as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON (no live events, batch policy)"),
 ) -> None:
@@ -31,10 +31,7 @@ def ask(
     from mimir.output import emit, fail
     from mimir.settings import Settings
 
-    overrides = {"planner": planner} if planner else {}
-    if planner not in (None, "rules", "llm"):
-        fail(f"Unknown planner '{planner}'; choose rules or llm")
-    settings = Settings(**overrides).ensure_dirs()  # type: ignore[arg-type]
+    settings = (Settings(planner=planner) if planner else Settings()).ensure_dirs()
     try:
         case = _case(settings, case_file, patient, images, args or [])
     except (ValueError, FileNotFoundError) as e:

@@ -7,6 +7,7 @@ from typing import Literal
 
 import typer
 
+from mimir.evals.runners import runner_choices
 from mimir.output import emit, fail
 
 MEMORY_HELP = "fresh: a new conversation thread per item (default); patient: one thread per patient"
@@ -14,8 +15,8 @@ MEMORY_HELP = "fresh: a new conversation thread per item (default); patient: one
 
 def _run(
     ctx: typer.Context,
-    suite: str = typer.Option(None, "--suite", help="medmim, demo or paraphrase (or use --items)"),
-    split: str = typer.Option("dev", "--split", help="Paraphrase suite split: dev, heldout, heldout2 or heldout3"),
+    suite: Literal["medmim", "demo", "paraphrase"] | None = typer.Option(None, "--suite", help="Or use --items"),
+    split: Literal["dev", "heldout", "heldout2", "heldout3"] = typer.Option("dev", "--split", help="Paraphrase suite split"),
     medmim_dir: Path = typer.Option(None, "--medmim-dir", help="Folder with the six Med-MIM benchmark files"),
     image_root: Path = typer.Option(None, "--image-root", help="Folder the items' image paths are relative to"),
     items: list[Path] = typer.Option(None, "--items", help="Med-MIM-format JSON file(s) to evaluate"),
@@ -23,8 +24,8 @@ def _run(
     patients: int = typer.Option(None, "--patients", help="Demo patients (default: 4 for demo, 20 for paraphrase)"),
     kinds: str = typer.Option(None, "--kinds", help="Demo suite: only these kinds of patient (comma-separated: "
                                                      "mri, ct, fundus, cxr, mg; default: all)"),
-    runner: str = typer.Option("agent", "--runner", help="agent, direct, decomposed, chance, blind-first, blind-text, module:attr"),
-    memory: str = typer.Option("fresh", "--memory", help=MEMORY_HELP),
+    runner: str = typer.Option("agent", "--runner", help=runner_choices()),
+    memory: Literal["fresh", "patient"] = typer.Option("fresh", "--memory", help=MEMORY_HELP),
     vlm_profile: str = typer.Option(None, "--vlm-profile", help="VLM profile for direct/decomposed"),
     llm_base_url: str = typer.Option(None, "--llm-base-url", help="OpenAI-compatible endpoint for blind-text"),
     llm_model: str = typer.Option(None, "--llm-model", help="Model name for blind-text"),
@@ -32,7 +33,7 @@ def _run(
     timeout: float = typer.Option(None, "--timeout", help="Per-item timeout in seconds (infra_error when exceeded)"),
     out: Path = typer.Option(None, "--out", help="Run folder (default: runs/<suite>-<runner>)"),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out"),
-    engine: str = typer.Option("local", "--engine", help="local or ray"),
+    engine: Literal["local", "ray"] = typer.Option("local", "--engine"),
     ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address (default: local instance)"),
     allow_missing: bool = typer.Option(False, "--allow-missing", help="Record items with missing images as missing_image"),
     subset: list[str] = typer.Option(None, "--subset", help="Only these subsets"),
@@ -53,13 +54,9 @@ def _run(
     from mimir.settings import Settings
 
     settings = Settings()
-    kind: Literal["medmim", "demo", "paraphrase", "items"] = "items" if items and not suite else suite  # type: ignore[assignment]
-    if kind not in ("medmim", "demo", "paraphrase", "items"):
-        fail(f"Unknown suite {suite!r}; use medmim, demo, paraphrase, or --items FILE")
-    if split not in ("dev", "heldout", "heldout2", "heldout3"):
-        fail(f"Unknown split {split!r}; use dev, heldout, heldout2 or heldout3")
+    kind: Literal["medmim", "demo", "paraphrase", "items"] = suite or "items"
     try:
-        config = RunnerConfig(name=runner, memory=memory, vlm_profile=vlm_profile,  # type: ignore[arg-type]
+        config = RunnerConfig(name=runner, memory=memory, vlm_profile=vlm_profile,
                               llm_base_url=llm_base_url or settings.planner_base_url,
                               llm_model=llm_model or settings.planner_model, llm_api_key=settings.planner_api_key)
         opts = EvalOptions(
@@ -67,7 +64,7 @@ def _run(
             patients=patients, kinds=tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds else None,
             runner=config, concurrency=concurrency, timeout_s=timeout,
             out=out or Path("runs") / f"{kind}{'-' + split if kind == 'paraphrase' else ''}-{runner.replace(':', '_')}",
-            resume=resume, engine=engine,  # type: ignore[arg-type]
+            resume=resume, engine=engine,
             ray_address=ray_address, allow_missing=allow_missing, subsets=subset or [], limit=limit,
             judge_base_url=judge_base_url, judge_model=judge_model,
         )

@@ -12,7 +12,7 @@ from mimir import __version__
 from mimir.demo.truth import Kind
 from mimir.evals.items import EvalItem, ItemRecord
 from mimir.evals.loader import load_file, load_medmim, missing_report
-from mimir.evals.runners import RunnerConfig, make_runner
+from mimir.evals.runners import RunnerConfig, check_runner_name, make_runner, needs_images
 from mimir.evals.scoring import RunSummary, summarize
 from mimir.evals.store import RunStore
 from mimir.settings import Settings
@@ -70,7 +70,7 @@ def load_suite(opts: EvalOptions, settings: Settings) -> list[EvalItem]:
     elif opts.suite == "demo":
         from mimir.evals.demo_suite import demo_items
 
-        needs_timeline = IMAGE_RUNNERS.get(opts.runner.name, True)  # baselines see no images: skip ingest
+        needs_timeline = needs_images(opts.runner.name) is not False  # baselines see no images: skip ingest
         items = demo_items(opts.seed, opts.patients or 4, opts.out, settings, load_timeline=needs_timeline,
                            kinds=opts.kinds)
     elif opts.suite == "paraphrase":
@@ -104,11 +104,6 @@ def manifest(opts: EvalOptions, settings: Settings, n_items: int) -> dict[str, A
     }
 
 
-#: Built-in runners and whether they need the images (plug-ins say so on the instance).
-IMAGE_RUNNERS = {"agent": True, "direct": True, "decomposed": True,
-                 "chance": False, "blind-first": False, "blind-text": False}
-
-
 def check_images(items: list[EvalItem], opts: EvalOptions) -> None:
     """Refuse to run items with missing images unless ``--allow-missing``."""
     missing = missing_report(items)
@@ -118,10 +113,11 @@ def check_images(items: list[EvalItem], opts: EvalOptions) -> None:
 
 def run_eval(opts: EvalOptions, settings: Settings) -> tuple[RunSummary, dict[str, ItemRecord]]:
     """Run (or resume) an evaluation; returns its summary and records."""
+    check_runner_name(opts.runner.name)  # a misspelt runner is refused before the suite is read
     rsettings = run_settings(settings, opts)
     items = load_suite(opts, rsettings)
-    needs_images = IMAGE_RUNNERS.get(opts.runner.name)
-    if needs_images:
+    images_needed = needs_images(opts.runner.name)
+    if images_needed:
         check_images(items, opts)  # before building the runner: a clear refusal comes first
     runner = make_runner(rsettings, opts.runner)  # refuses early when misconfigured
     judge = None
@@ -129,7 +125,7 @@ def run_eval(opts: EvalOptions, settings: Settings) -> tuple[RunSummary, dict[st
         from mimir.evals.judge import Judge
 
         judge = Judge(opts.judge_base_url, opts.judge_model, opts.judge_api_key)
-    if needs_images is None and runner.needs_images:
+    if images_needed is None and runner.needs_images:
         check_images(items, opts)
     with RunStore(opts.out, manifest(opts, rsettings, len(items)), resume=opts.resume) as store:
         opts.runner.run_id = opts.runner.run_id or store.manifest["started"]

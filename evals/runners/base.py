@@ -20,7 +20,7 @@ class RunnerConfigError(ValueError):
 class RunnerConfig(BaseModel):
     """What selects and configures a runner; plain data so it travels to Ray workers."""
 
-    name: str = Field(description="agent, direct, decomposed, chance, blind-first, blind-text, or module:attr")
+    name: str = Field(description="A built-in runner (mimir.evals.runners.RUNNERS) or package.module:attr")
     memory: Literal["fresh", "patient"] = "fresh"
     vlm_profile: str | None = None
     llm_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint for blind-text")
