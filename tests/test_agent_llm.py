@@ -52,6 +52,33 @@ def test_tool_that_cannot_handle_the_input_is_reported_to_the_model(settings: Se
     assert answer.status == "abstained" and answer.letter is None and "no expert" in (answer.abstain_reason or "")
 
 
+def test_tool_fault_is_a_failed_step_and_the_answer_names_the_tool(settings: Settings, tmp_path: Path) -> None:
+    from fixtures.agent_tools import SEGMENTS_MR, _spec
+
+    from mimir.tools import compare
+    from mimir.tools.registry import Registry
+    from mimir.tools.segment import SegmentArgs, SegmentResult
+
+    def segment(args: SegmentArgs, ctx: object) -> SegmentResult:
+        """A segmenter whose engine breaks."""
+        raise RuntimeError("dictionary changed size during iteration")
+
+    reg = Registry("broken-segmenter")
+    compare.register(reg)
+    reg.add(_spec("segment", segment, SegmentArgs, SegmentResult, (SEGMENTS_MR,)))
+    script = [AIMessage("", tool_calls=[_call("segment", {"image_index": 0}, "c1")]),
+              AIMessage("The lesion probably grew.\nANSWER: A")]  # a guess written after the fault
+    model = ScriptedToolModel(responses=script, seen=[])
+    answer = Agent(settings, registry=reg, planner=LLMPlanner(model)).answer(
+        lesion_case(tmp_path, [10, 14], "How has the lesion changed on MRI?" + CHANGE_OPTIONS))
+    told = [m for m in model.seen[1] if isinstance(m, ToolMessage)][0]
+    assert told.status == "error" and "RuntimeError: dictionary changed size" in str(told.content)
+    assert [s.status for s in answer.steps] == ["failed"]
+    assert "RuntimeError: dictionary changed size" in answer.steps[0].summary
+    assert answer.status == "abstained" and answer.letter is None
+    assert "segment failed" in (answer.abstain_reason or "")
+
+
 def test_step_limit_ends_the_loop(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "d", planner_max_steps=2).ensure_dirs()
     loop = [AIMessage("", tool_calls=[_call("classify", {"image_index": 0}, f"c{i}")]) for i in range(5)]

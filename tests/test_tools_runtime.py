@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -113,9 +114,17 @@ def test_tool_node_returns_argument_and_cannot_handle_errors_as_messages(setting
     assert "missing.nii.gz does not exist" in cannot.content
 
 
-def test_tool_node_propagates_bugs(settings: Settings, ct: Path) -> None:
-    with pytest.raises(RuntimeError, match="a bug in the tool"):
-        _call(_node(settings, ct), "broken", {"image_index": 0})
+def test_tool_node_records_a_fault_as_a_failed_call_with_its_error(settings: Settings, ct: Path,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    from mimir.tools.adapters import error_status
+
+    with caplog.at_level(logging.ERROR, logger="mimir.tools.adapters"):
+        failed = _call(_node(settings, ct), "broken", {"image_index": 0})
+    assert failed.status == "error" and error_status(str(failed.content)) == "failed"
+    assert "broken: RuntimeError: a bug in the tool" in failed.content and "do not guess" in failed.content
+    assert "Traceback" in caplog.text and "a bug in the tool" in caplog.text  # the fault stays visible
+    unavailable = _call(_node(settings, ct), "needs_weights", {"image_index": 0})
+    assert error_status(str(unavailable.content)) == "unavailable" and "weights missing" in unavailable.content
 
 
 def test_cli_lists_and_runs_tools(settings: Settings, ct: Path, monkeypatch: pytest.MonkeyPatch) -> None:

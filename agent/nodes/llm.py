@@ -21,7 +21,7 @@ from mimir.agent.planners.common import abstain
 from mimir.agent.planners.llm import SYSTEM_PROMPT, describe_case, draft_from_text
 from mimir.agent.state import AgentState, PlannedCall, ToolRecord
 from mimir.domain import Case, Evidence, ToolStep
-from mimir.tools.adapters import to_langchain
+from mimir.tools.adapters import error_status, to_langchain
 from mimir.tools.cache import referenced_indices
 from mimir.tools.runner import ToolOutcome
 
@@ -81,9 +81,23 @@ def llm_agent(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, An
         update["draft"] = abstain(f"the planner's tool calls could not be parsed after {MALFORMED_RETRIES} retries: "
                                   f"{problem}")
     elif not reply.tool_calls:
-        update["draft"] = draft_from_text(str(reply.content), state["question"].options)
+        failed = unresolved_failure([r for r in state.get("records", []) if r.turn == turn])
+        update["draft"] = (abstain(f"the tool {failed.call.tool} failed and was not run again successfully: {failed.error}")
+                           if failed else draft_from_text(str(reply.content), state["question"].options))
     emit("step_finished", node="llm_agent", tool_calls=[c["name"] for c in reply.tool_calls])
     return update
+
+
+def unresolved_failure(records: list[ToolRecord]) -> ToolRecord | None:
+    """The first tool fault (status ``failed``) not followed by a successful call of the same tool.
+
+    An answer written after it would rest on a result nobody saw: the case abstains, naming the tool.
+    """
+    for i, rec in enumerate(records):
+        if rec.step.status == "failed" and not any(
+                r.ok and r.call.tool == rec.call.tool for r in records[i + 1:]):
+            return rec
+    return None
 
 
 def llm_tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -126,7 +140,7 @@ def _step(turn: int, call: dict[str, Any], message: ToolMessage) -> tuple[ToolSt
     ok = message.status != "error"
     args = call.get("args", {})
     step = ToolStep(tool=call["name"], arguments=args, image_indices=sorted(set(referenced_indices(args))),
-                    status=("cached" if art.get("cached") else "ok") if ok else "bad_arguments",
+                    status=("cached" if art.get("cached") else "ok") if ok else error_status(str(message.content)),
                     summary=str(message.content)[:200], tool_run_id=art.get("tool_run_id"),
                     duration_s=float(art.get("duration_s") or 0.0), artifacts=list(art.get("artifacts") or []))
     record = ToolRecord(turn=turn, call=PlannedCall(tool=call["name"], args=args), step=step,
