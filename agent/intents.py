@@ -23,6 +23,7 @@ from functools import cache, lru_cache
 from typing import Literal
 
 from mimir import vocabulary as voc
+from mimir.agent import ellipsis
 from mimir.agent.meaning import SIZE_CHANGES, Change, mentioned_changes
 
 Kind = Literal["change", "resection", "extreme", "identify", "attribute", "when", "visual"]
@@ -236,8 +237,31 @@ def _residual(text: str, options: tuple[str, ...], found: list[voc.Mention]) -> 
 
 @lru_cache(maxsize=4096)
 def _read(stem: str, options: tuple[str, ...]) -> tuple[Intent, ...]:
-    parts = split_parts(stem)
+    parts = _whole_parts(split_parts(stem), options)
     return tuple(read_part(p, options if len(parts) == 1 else ()) for p in parts)
+
+
+def _whole_parts(parts: list[str], options: tuple[str, ...]) -> list[str]:
+    """Parts with one yes/no change predicate asked of several references made one question each.
+
+    "Compared with the first scan, and separately with the prior, has it grown?" is two questions;
+    "Is it larger vs baseline? And vs the prior?" too, the second worded in full from the first.
+    """
+    out: list[str] = []
+    for p in parts:
+        if out and _yes_no_change(out[-1], options) and _read_part(p, ()).kind == "visual" \
+                and (full := ellipsis.complete(out[-1], p)) is not None:
+            out.append(full)
+        elif _yes_no_change(p, options):
+            out.extend(ellipsis.distribute(p))
+        else:
+            out.append(p)
+    return out
+
+
+def _yes_no_change(text: str, options: tuple[str, ...]) -> bool:
+    intent = _read_part(text, options)
+    return intent.kind == "change" and bool(intent.asserted)
 
 
 def read_question(stem: str, options: dict[str, str]) -> list[Intent]:

@@ -19,6 +19,7 @@ from mimir.domain import Binding, Case, CaseImage, Resolution, parse_question
 from mimir.memory.grammar import references
 from mimir.memory.interpret import interpret
 from mimir.memory.mentions import Hit
+from mimir.memory.relations import relative
 from mimir.memory.temporal import find_ago
 
 
@@ -67,6 +68,7 @@ def resolve_text(text: str, images: list[CaseImage], context: list[Hit] | None =
             hits = [h for h in hits if h.end <= m.start() or h.start >= m.end()]
             hits.append(_other(m, [h for h in hits if h.end <= m.start()], len(images)))
     hits.sort(key=lambda h: h.start)
+    hits = relative(text, hits, images, lambda rest: resolve_text(rest, images))
     before = list(context or [])
     out = []
     for h in hits:

@@ -41,7 +41,7 @@ Concept = Literal[
     "answer",
     "finding", "diagnosis", "quantity", "prognosis", "course", "compare", "identify", "attribute_noun", "joiner",
     "preposition", "filler", "list_place", "predicate", "follow_up", "wh_word", "holds", "auxiliary", "reference_cue", "span", "lookup", "clause_break",
-    "statement_frame", "judgement", "exclusion", "quantifier", "succession", "mask_label",
+    "statement_frame", "judgement", "exclusion", "quantifier", "succession", "mask_label", "relation",
 ]
 Change = Literal["increase", "decrease", "stable", "new", "resolved", "gross_total", "partial"]
 Comparative = Literal["more", "less", "equal"]

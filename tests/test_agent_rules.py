@@ -71,10 +71,13 @@ def test_options_that_place_a_change_on_one_image_read_as_changes_in_time(agent:
     assert agent.answer(lesion_case(tmp_path, radii, q)).letter == {"A": "B", "B": "A", "C": "C"}[letter]
 
 
-def test_options_quantifying_over_parts_are_not_read_as_one_located_change(agent: Agent, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("radii", "letter"), [([16, 13, 10], "B"), ([10, 13, 16], "C"), ([10, 16, 13], "A")])
+def test_one_change_asked_against_two_references_answers_each(agent: Agent, tmp_path: Path, radii: list[float],
+                                                              letter: str) -> None:
     q = ("Compared with the first MRI, and separately with the one before the last, has the lesion grown?"
          "\nA: grown compared with the first scan only\nB: grown compared with neither\nC: grown compared with both")
-    assert agent.answer(lesion_case(tmp_path, [16, 13, 10], q)).letter is None
+    answer = agent.answer(lesion_case(tmp_path, radii, q))
+    assert answer.letter == letter, answer.abstain_reason
 
 
 def test_resection_extent_from_residual_enhancement(agent: Agent, tmp_path: Path) -> None:

@@ -182,3 +182,15 @@ def test_change_verbs_without_a_direction_assert_any_change(stem: str, asserted:
 def test_time_order_words_and_where_ask_which_image(stem: str, kind: str) -> None:
     [intent] = read_question(stem, {"A": "Image 1", "B": "Image 2"})
     assert intent.kind == kind
+
+
+@pytest.mark.parametrize(("stem", "parts"), [
+    ("Compared with the first scan, and separately with the scan just before the current one, has the mass grown?",
+     ["Compared with the first scan, has the mass grown?",
+      "Compared with the scan just before the current one, has the mass grown?"]),
+    ("Is the mass larger vs baseline? And vs the prior?", ["Is the mass larger vs baseline?", "Is the mass larger vs the prior?"]),
+    ("Is the lesion on image 1 larger than on image 2?", ["Is the lesion on image 1 larger than on image 2?"]),
+])
+def test_one_change_asked_of_coordinated_references_is_one_part_per_reference(stem: str, parts: list[str]) -> None:
+    intents = read_question(stem, {"A": "Yes to both", "B": "Neither"})
+    assert [i.text for i in intents] == parts and all(i.kind == "change" and i.asserted for i in intents)

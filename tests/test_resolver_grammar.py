@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from fixtures.resolver_sets import binding_for, load_rows
 
+from mimir import vocabulary as voc
 from mimir.domain import Case
 from mimir.memory.grammar import references
 from mimir.memory.resolver import option_images, resolve
@@ -62,3 +63,29 @@ def test_option_images_maps_each_option_to_what_it_names() -> None:
     mapping = option_images(
         Case(question=q, images=[{"path": f"/i{k}.png"} for k in range(3)]))
     assert mapping == {"A": [1], "B": [2], "C": [0], "D": []}
+
+
+@pytest.mark.parametrize(("question", "want"), [
+    ("Is the lesion larger on the scan just before the current one?", [2]),  # current: 2022 (image 1); before it 2021
+    ("Is the lesion larger on the study immediately preceding the last scan?", [1]),  # last listed: 2021; before: 2020
+    ("Is the lesion larger on the scan after the second one?", [2]),  # second listed: 2020; after it 2021
+    ("Is the lesion larger on the one following the baseline?", [2]),
+])
+def test_a_visit_named_relative_to_another_binds_its_neighbour_in_time(question: str, want: list[int]) -> None:
+    images = [{"path": f"/i{k}.png", "study_date": f"202{k}-01-01"} for k in (2, 0, 1)]  # listed out of time order
+    res = resolve(Case(question=question, images=images))
+    assert [b.image_indices for b in res.bindings if b.image_indices] == [want], res.bindings
+
+
+def test_a_relation_to_an_image_with_no_neighbour_keeps_the_plain_reading() -> None:
+    images = [{"path": f"/i{k}.png", "study_date": f"202{k}-01-01"} for k in range(2)]
+    res = resolve(Case(question="Is it larger on the scan before the first one?", images=images))
+    assert [b.image_indices for b in res.bindings if b.image_indices] == [[0]]
+
+
+@pytest.mark.parametrize("word", [t for e in voc.vocabulary().concept("relation").values() for t in e.terms])
+def test_every_relation_word_names_a_neighbouring_visit(word: str) -> None:
+    images = [{"path": f"/i{k}.png", "study_date": f"202{k}-01-01"} for k in range(3)]
+    res = resolve(Case(question=f"Is the lesion larger on the scan {word} the second one?", images=images))
+    before = voc.find(word, "relation")[0].value == "before"
+    assert [b.image_indices for b in res.bindings if b.image_indices] == [[0 if before else 2]], res.bindings

@@ -1,0 +1,78 @@
+"""One predicate asked of several comparison references: a question part per reference.
+
+"Compared with the first scan, and separately with the prior, has the mass grown?" asks two
+questions with one verb: grown since the first scan, and grown since the prior. So does an
+elliptical follow-up that names only a new reference ("Is it larger vs baseline? And vs the prior?").
+Each reference gets its own part, worded as the full question with that reference in place of the
+first, so that every part is read and measured like a question of its own. The structure is read
+through the reference grammar and the vocabulary: references that name images (positions, times,
+numbers), the comparison cue before the first ("compared with", "vs", "since"), and between the
+coordinated references nothing but joiners, cues, prepositions and adverbs.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mimir import vocabulary as voc
+from mimir.memory.grammar import Reference, references, word_class
+from mimir.memory.relations import lead_start
+
+_GLUE_WORD = re.compile(r"[A-Za-z]+|[,;]")
+
+
+def _names_images(ref: Reference) -> bool:
+    return ref.has("OTY") or ref.has("N") and ref.has("Q")
+
+
+def _image_refs(text: str) -> list[Reference]:
+    """References that name images, each with any relational head before it ("the scan just before |the latest")."""
+    out = []
+    for r in references(text):
+        if _names_images(r):
+            start = lead_start(text, r.start)
+            out.append(r if start is None else Reference(start, r.end, text[start:r.end], r.tokens))
+    kept = [r for r in out if not any(o is not r and o.start <= r.start and r.end <= o.end for o in out)]
+    return kept
+
+
+def _cued(text: str, ref: Reference) -> bool:
+    """True when a comparison cue stands right before the reference ("compared with the first scan")."""
+    return any(c.end <= ref.start and len(text[c.end:ref.start].split()) <= 2 for c in voc.find(text, "reference_cue"))
+
+
+def _glue(gap: str) -> bool:
+    """True when the words between two references only coordinate them (", and separately with", "and vs")."""
+    words = _GLUE_WORD.findall(gap)
+    if not words or not any(w.lower() in word_class("joiner") for w in words):
+        return False
+    cues = {w.lower() for m in voc.find(gap, "reference_cue") for w in m.text.split()}
+    return all(w in ",;" or w.lower() in word_class("joiner") | word_class("preposition") | cues or w.lower().endswith("ly")
+               or w.lower() in ("with", "to") for w in words)
+
+
+def distribute(text: str) -> list[str]:
+    """The parts of one question whose comparison references are coordinated, else [text]."""
+    refs = _image_refs(text)
+    for a, b in zip(refs, refs[1:], strict=False):
+        if _cued(text, a) and _glue(text[a.end:b.start]):
+            first = text[:a.end] + text[b.end:]
+            second = text[:a.start] + text[b.start:b.end] + text[b.end:]
+            return [first, *distribute(second)] if len(refs) > 2 else [first, second]
+    return [text]
+
+
+def complete(previous: str, part: str) -> str | None:
+    """An elliptical part ("and vs the prior?") worded in full from the part before it, else None.
+
+    The part must name one image and nothing but coordinating words around it; the previous part
+    must compare against one cued reference, which the new reference takes the place of.
+    """
+    mine = _image_refs(part)
+    if len(mine) != 1 or not _glue("and " + part[:mine[0].start]) or _GLUE_WORD.findall(part[mine[0].end:]) not in ([], ["?"]):
+        return None
+    cued = [r for r in _image_refs(previous) if _cued(previous, r)]
+    if len(cued) != 1:
+        return None
+    r = cued[0]
+    return previous[:r.start] + mine[0].text + previous[r.end:]
