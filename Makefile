@@ -3,6 +3,7 @@
 #   make test   installs mimir with its test tools and the vLLM environment, and runs the whole test suite
 #   make fingerprints  re-fits the out-of-distribution fingerprint (and a classifier's temperature) of every
 #                      shipped expert on demo patients of seed 61001; run it after any expert gets new weights
+#   make base-check  installs mimir without extras into .venv-base and runs `mimir eval` and `mimir ask` there
 #   make vllm-smoke  builds the separate vLLM environment, serves each architecture and checks it with
 #                    `mimir vlm check --json` (one JSON line per architecture)
 PY ?= python3.11
@@ -24,7 +25,7 @@ REQUIRE_VLLM := MIMIR_REQUIRE_VLLM=1
 # The review screen's image viewer (NiiVue) comes from the npm registry, pinned by app/web/package-lock.json.
 VIEWER_STAMP := app/web/node_modules/.installed-$(shell cat app/web/package-lock.json | sha1sum | cut -c1-12)
 
-.PHONY: demo test install install-test system-deps lint typecheck vllm-env vllm-smoke viewer fingerprints
+.PHONY: demo test install install-test system-deps lint typecheck vllm-env vllm-smoke viewer fingerprints base-check
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -80,5 +81,10 @@ lint: install
 	$(BIN)/ruff check mimir agent tools memory prompts evals app results tests benchmarks vllm-plugin
 	$(BIN)/mypy mimir agent tools memory evals app results
 
-test: system-deps install lint vllm-env
+# `pip install .` alone (no extras) in .venv-base, then `mimir eval --suite medmim --runner chance` and
+# `mimir ask` on demo patients there: about 6 minutes on a fresh clone (the install), under 1 minute after.
+base-check:
+	nice -n 10 .ci/base-install $(VENV)-base
+
+test: system-deps install lint vllm-env base-check
 	$(REQUIRE_VLLM) $(BIN)/python -m pytest -m "not gpu" -p no:cacheprovider
