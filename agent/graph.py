@@ -50,7 +50,7 @@ def after_llm(state: AgentState) -> Literal["llm_tools", "answer"]:
     return "answer" if state.get("draft") is not None else "llm_tools"
 
 
-def build_graph(checkpointer: Checkpointer = None):  # noqa: ANN201 - CompiledStateGraph is generic
+def build_graph(checkpointer: Checkpointer = None):  # CompiledStateGraph is generic
     """The compiled graph; pass a checkpointer for threads, follow-ups and interrupts."""
     g = StateGraph(AgentState, context_schema=AgentContext)
     for name, node in (("intake", intake), ("classify", classify), ("gather", gather_node), ("resolve", resolve), ("plan", plan),

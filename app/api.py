@@ -60,7 +60,7 @@ def _pacs_refusals() -> Iterator[None]:
         raise HTTPException(502, str(e)) from e
 
 
-def build_router(service: ReviewService, guard, upload_limit: int) -> APIRouter:  # noqa: ANN001 - FastAPI dependency
+def build_router(service: ReviewService, guard, upload_limit: int) -> APIRouter:  # FastAPI dependency
     """All API routes, bound to one service; ``upload_limit`` bytes per upload request."""
     r = APIRouter(prefix="/api", dependencies=[Depends(guard)])
 

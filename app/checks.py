@@ -31,7 +31,7 @@ def _dicom(s: Staged, budget: Budget) -> None:
 
     try:
         ds = pydicom.dcmread(s.path)
-    except Exception as e:  # noqa: BLE001 - pydicom raises many types for broken files; we re-raise as one
+    except Exception as e:  # pydicom raises many types for broken files; we re-raise as one
         raise UploadRejected(f"'{s.name}' is not a readable DICOM file: {e}") from e
     if "PixelData" not in ds:
         return

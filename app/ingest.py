@@ -119,7 +119,7 @@ def _repoint_manifest(manifest: uploads.Staged, images: list[uploads.Staged]) ->
     return out
 
 
-def _adapt(progress: Progress | None):  # noqa: ANN202
+def _adapt(progress: Progress | None):
     return None if progress is None else _ProgressAdapter(progress)
 
 

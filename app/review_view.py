@@ -145,7 +145,7 @@ def _stream(service: ReviewService, events: Iterator[Any], thread_id: str, key: 
             yield (*_outputs(service, thread_id, key, _pending(ev)), thread_id, gr.update())
     except REFUSALS as e:  # e.g. a stored file went missing while the question ran
         service.reviews.append(thread_id, Event(kind="error", data={"message": str(e)}))
-    except Exception:  # noqa: BLE001 - the screen's edge: the trace goes to the log, the reviewer gets words
+    except Exception:  # the screen's edge: the trace goes to the log, the reviewer gets words
         log.exception("question in thread %s stopped", thread_id)
         service.reviews.append(thread_id, Event(kind="error", data={"message": UNEXPECTED}))
     yield (*_outputs(service, thread_id, key, done=last is not None and last.kind == "answer"), thread_id, gr.update())

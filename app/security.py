@@ -37,7 +37,7 @@ def private_files() -> None:
     os.umask(0o077)
 
 
-def token_guard(settings: Settings):  # noqa: ANN201 - FastAPI dependency factory
+def token_guard(settings: Settings):  # FastAPI dependency factory
     """A FastAPI dependency that checks ``Authorization: Bearer <token>`` when a token is set."""
 
     def guard(request: Request) -> None:

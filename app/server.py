@@ -12,21 +12,17 @@ import os
 import threading
 from pathlib import Path
 
-# Gradio's usage analytics are off before gradio is imported: patient data stays local.
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from fastapi import Depends, FastAPI, HTTPException
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
 
-from fastapi import Depends, FastAPI, HTTPException  # noqa: E402
-from fastapi.openapi.docs import get_swagger_ui_html  # noqa: E402
-from fastapi.responses import FileResponse, HTMLResponse  # noqa: E402
-
-from mimir import __version__  # noqa: E402
-from mimir.app.api import build_router  # noqa: E402
-from mimir.app.edge import AccessLog, EdgeGuard  # noqa: E402
-from mimir.app.errors import install_handlers  # noqa: E402
-from mimir.app.security import private_files, token_guard  # noqa: E402
-from mimir.app.service import ReviewService  # noqa: E402
-from mimir.settings import Settings  # noqa: E402
+from mimir import __version__
+from mimir.app.api import build_router
+from mimir.app.edge import AccessLog, EdgeGuard
+from mimir.app.errors import install_handlers
+from mimir.app.security import private_files, token_guard
+from mimir.app.service import ReviewService
+from mimir.settings import Settings
 
 #: Request bodies on every route but uploads (questions are a few kB).
 JSON_LIMIT = 2**20
@@ -68,7 +64,7 @@ def create_app(settings: Settings, *, with_ui: bool = True) -> FastAPI:
     return app
 
 
-def _docs(app: FastAPI, guard) -> None:  # noqa: ANN001 - FastAPI dependency
+def _docs(app: FastAPI, guard) -> None:  # FastAPI dependency
     """The OpenAPI schema and its page, behind the token like every other route."""
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(guard)])
@@ -80,7 +76,7 @@ def _docs(app: FastAPI, guard) -> None:  # noqa: ANN001 - FastAPI dependency
         return get_swagger_ui_html(openapi_url="/openapi.json", title="mimir API")
 
 
-def _static(app: FastAPI, guard) -> None:  # noqa: ANN001 - FastAPI dependency
+def _static(app: FastAPI, guard) -> None:  # FastAPI dependency
     """The review screen's script, style sheet and the viewer library: fixed files, no paths from requests."""
 
     def serve(name: str, media: str) -> None:
@@ -108,6 +104,10 @@ def _warm_up(service: ReviewService, done: threading.Event) -> None:
 
 
 def _mount_ui(app: FastAPI, service: ReviewService) -> FastAPI:
+    # Gradio's usage analytics and the Hugging Face hub stay off from gradio's import on (patient data
+    # stays local); set here, when the review screen is built, not when this module is imported.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import gradio as gr
 
     from mimir.app.ui import HEAD, build_ui
@@ -129,12 +129,12 @@ def _mount_ui(app: FastAPI, service: ReviewService) -> FastAPI:
     )
 
 
-def _ui_auth(settings: Settings):  # noqa: ANN202
+def _ui_auth(settings: Settings):
     if not settings.auth_token:
         return None
     guard = token_guard(settings)
 
-    def dependency(request):  # noqa: ANN001, ANN202
+    def dependency(request):
         guard(request)
         return "reviewer"
 

@@ -68,7 +68,7 @@ class ReviewService:
             log.info("removed %d stored files no image references", len(removed))
 
     @property
-    def agent(self):  # noqa: ANN201 - mimir.agent.service.Agent, imported lazily
+    def agent(self):  # mimir.agent.service.Agent, imported lazily
         """The planner, built on first use (loading tools lazily)."""
         with self._agent_lock:
             if self._agent is None:

@@ -96,14 +96,14 @@ def build_ui(service: ReviewService, cache_ttl_s: int = 3600) -> gr.Blocks:
         timeline.click(timeline_click, [patient, picked], [timeline, picked, spec, chosen], queue=False)
         outs = [chat, spec, plot, export_md, export_html, thread, reviews]
 
-        def asked(q: str, have: list[int], key: str | None, th: str | None):  # noqa: ANN202 - a generator
+        def asked(q: str, have: list[int], key: str | None, th: str | None):  # a generator
             for out in rv.on_ask(service, q, have, key, th):
                 yield (*out, "")  # the box is cleared once the question is taken
 
         for trigger in (ask.click, question.submit):
             trigger(asked, [question, picked, patient, thread], [*outs, question])
 
-        def chose(evt: gr.EventData, th: str | None, key: str | None):  # noqa: ANN202 - a generator
+        def chose(evt: gr.EventData, th: str | None, key: str | None):  # a generator
             yield from rv.on_choose(service, dict(evt._data or {}), th, key)
 
         chat.click(chose, [thread, patient], outs)

@@ -51,7 +51,7 @@ def stack_of(session: Session, image_id: int) -> Stack:
     return Stack(paths, [im.id for im in siblings].index(image_id), spacing)
 
 
-def _planes(path: Path, loader=None) -> np.ndarray:  # noqa: ANN001 - a MONAI loading function
+def _planes(path: Path, loader=None) -> np.ndarray:  # a MONAI loading function
     """(rows, cols, slices) as a person looks at it; colour pictures become grey."""
     a = render._display(render._read(path, loader), path) if loader else render.display_array(path)
     if a.ndim == 3 and a.shape[2] in (3, 4) and path.suffix.lower() in render.RASTER:

@@ -35,7 +35,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from fixtures.app_server import build_demo_timeline, free_port  # noqa: E402
+from fixtures.app_server import build_demo_timeline, free_port
 
 MIMIR = str(Path(sys.executable).parent / "mimir")
 QUESTION = "Looking at the second image versus the first, has the brain tumour progressed?\nA: progressing\nB: stable\nC: improving"

@@ -28,12 +28,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from fixtures.agent_demo import demo_items, oracle_registry  # noqa: E402
+from fixtures.agent_demo import demo_items, oracle_registry
 
-from mimir.agent.service import Agent  # noqa: E402
-from mimir.settings import Settings  # noqa: E402
-from mimir.tools.context import ToolContext  # noqa: E402
-from mimir.tools.runner import ToolOutcome, ToolRunner  # noqa: E402
+from mimir.agent.service import Agent
+from mimir.settings import Settings
+from mimir.tools.context import ToolContext
+from mimir.tools.runner import ToolOutcome, ToolRunner
 
 ABILITIES = ("temporal", "comparison", "coreference")
 

@@ -22,14 +22,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from fixtures.app_server import build_demo_timeline, serve  # noqa: E402
+from fixtures.app_server import build_demo_timeline, serve
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 BUDGETS = {"first_paint_s": 2.0, "timeline_s": 1.0}
 
 
-def one_visit(browser, url: str, key: str) -> dict[str, float]:  # noqa: ANN001 - a Playwright browser
+def one_visit(browser, url: str, key: str) -> dict[str, float]:  # a Playwright browser
     """Open the page in a fresh context, pick ``key``; the three timings in seconds."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()

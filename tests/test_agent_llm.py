@@ -79,6 +79,20 @@ def test_tool_fault_is_a_failed_step_and_the_answer_names_the_tool(settings: Set
     assert "segment failed" in (answer.abstain_reason or "")
 
 
+def test_the_model_reads_the_system_prompt_from_the_prompts_file(settings: Settings, tmp_path: Path) -> None:
+    import yaml
+    from langchain_core.messages import SystemMessage
+
+    from mimir.agent.planners.llm import system_prompt
+
+    agent, model = _agent(settings, [AIMessage("ABSTAIN: nothing to measure.")])
+    agent.answer(lesion_case(tmp_path, [10, 14], "How has the lesion changed?" + CHANGE_OPTIONS))
+    first = model.seen[0][0]
+    shipped = yaml.safe_load((Path(__file__).resolve().parents[1] / "prompts" / "planner.yaml").read_text())["system"]
+    assert isinstance(first, SystemMessage) and first.content == system_prompt() == shipped.strip()
+    assert "never guess" in first.content
+
+
 def test_step_limit_ends_the_loop(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "d", planner_max_steps=2).ensure_dirs()
     loop = [AIMessage("", tool_calls=[_call("classify", {"image_index": 0}, f"c{i}")]) for i in range(5)]

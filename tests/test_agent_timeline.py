@@ -51,7 +51,7 @@ def _compared(answer: object) -> list[str]:
 
 
 @pytest.mark.parametrize("registry", [oracle_registry, oracle_volume_registry], ids=["slices", "volumes"])
-def test_prior_and_baseline_follow_the_words(demo: tuple[Path, Settings], registry) -> None:  # noqa: ANN001
+def test_prior_and_baseline_follow_the_words(demo: tuple[Path, Settings], registry) -> None:
     folder, settings = demo
     agent = Agent(settings, registry=registry(folder))
     resected = [p for p in _truth(folder) if p.trajectory.startswith("resection") and len(p.visits) >= 3]

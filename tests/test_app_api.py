@@ -22,7 +22,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(_settings.en
 
 @schema.parametrize()
 @hsettings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_conforms_to_its_openapi_spec(case) -> None:  # noqa: ANN001 - schemathesis Case
+def test_api_conforms_to_its_openapi_spec(case) -> None:  # schemathesis Case
     excluded = []
     if case.path == "/api/ingest":
         # OpenAPI can say "a binary file" but not "a DICOM/NIfTI/PNG file": random bytes are

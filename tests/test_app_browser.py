@@ -60,12 +60,12 @@ def _progressing(server: LiveServer) -> str:
     return next(p["patient_id"] for p in truth["patients"] if p["trajectory"] == "progressing")
 
 
-def _shot(page, name: str) -> None:  # noqa: ANN001
+def _shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"browser-{name}.png"), full_page=True)
 
 
-def _open_patient(page, url: str, key: str) -> tuple[float, float, float]:  # noqa: ANN001
+def _open_patient(page, url: str, key: str) -> tuple[float, float, float]:
     """Load the page and pick ``key``.
 
     Returns (first contentful paint, seconds until the patient picker is on screen, seconds from the
@@ -85,18 +85,18 @@ def _open_patient(page, url: str, key: str) -> tuple[float, float, float]:  # no
     return paint, ready, time.perf_counter() - start
 
 
-def _viewer(page) -> list[dict]:  # noqa: ANN001
+def _viewer(page) -> list[dict]:
     return page.evaluate("() => window.mimirViewer.describe()")
 
 
-def _unpick_all(page) -> None:  # noqa: ANN001
+def _unpick_all(page) -> None:
     pressed = page.locator("#timeline button.tl-pick[aria-pressed=true]")
     while (n := pressed.count()) > 0:
         pressed.first.click()
         page.wait_for_function(f"() => document.querySelectorAll('#timeline button.tl-pick[aria-pressed=true]').length < {n}")
 
 
-def _ask(page, text: str, *, enter: bool = False) -> None:  # noqa: ANN001
+def _ask(page, text: str, *, enter: bool = False) -> None:
     box = page.locator("#question textarea").first
     box.fill(text)
     n = page.locator("#chat .card-answer, #chat .card-chooser").count()
@@ -109,7 +109,7 @@ def _ask(page, text: str, *, enter: bool = False) -> None:  # noqa: ANN001
     assert box.input_value() == "", "the question box is cleared once the question is taken"
 
 
-def test_a_reviewers_session(browser, server: LiveServer) -> None:  # noqa: ANN001
+def test_a_reviewers_session(browser, server: LiveServer) -> None:
     key = _progressing(server)
     page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     errors: list[str] = []

@@ -131,7 +131,7 @@ def test_overlay_of_another_patients_run_is_refused(two: Two) -> None:
 
 # 2b. The database refuses the same combinations (SQLite and PostgreSQL) --------------------------
 
-def _two_patients(s) -> tuple[object, object, object, object]:  # noqa: ANN001 - a Session
+def _two_patients(s) -> tuple[object, object, object, object]:  # a Session
     from mimir.memory.models import Patient, Series, Study
 
     out = []
@@ -145,7 +145,7 @@ def _two_patients(s) -> tuple[object, object, object, object]:  # noqa: ANN001 -
     return tuple(out)  # type: ignore[return-value]
 
 
-def test_database_refuses_a_finding_on_another_patients_study(db) -> None:  # noqa: ANN001
+def test_database_refuses_a_finding_on_another_patients_study(db) -> None:
     from sqlalchemy.exc import IntegrityError
 
     with db.session() as s:
@@ -159,7 +159,7 @@ def test_database_refuses_a_finding_on_another_patients_study(db) -> None:  # no
         assert [f.label for f in s.scalars(select(Finding))] == ["ok"]
 
 
-def test_database_binds_a_review_thread_to_one_patient(db) -> None:  # noqa: ANN001
+def test_database_binds_a_review_thread_to_one_patient(db) -> None:
     from sqlalchemy.exc import IntegrityError
 
     with db.session() as s:
@@ -172,7 +172,7 @@ def test_database_binds_a_review_thread_to_one_patient(db) -> None:  # noqa: ANN
         s.add(ReviewThread(thread_key="t2", patient_id=None, question="q", case={}, images=[s.get(Image, img_b.id)]))
 
 
-def test_migration_keeps_existing_rows(db) -> None:  # noqa: ANN001
+def test_migration_keeps_existing_rows(db) -> None:
     """0001 -> head on a timeline with findings: nothing lost (SQLite rebuilds `findings`)."""
     from alembic import command
     from sqlalchemy import inspect, text

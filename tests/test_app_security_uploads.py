@@ -96,7 +96,7 @@ def test_cli_ingest_refuses_truncated_and_5dnifti_bytes(tmp_path: Path) -> None:
     assert by_name["ok.nii.gz"].status == "ingested"
 
 
-def _response_after(sock, chunks: Iterator[bytes]) -> tuple[bytes, int]:  # noqa: ANN001
+def _response_after(sock, chunks: Iterator[bytes]) -> tuple[bytes, int]:
     """Send chunks until the server answers; returns the answer's first line and the bytes sent."""
     import select as sel
 
@@ -172,7 +172,7 @@ def test_png_with_manifest_works_with_the_default_relative_data_folder(tmp_path:
 
 # 6. Orphaned copies -----------------------------------------------------------------------------
 
-def _referenced(service) -> set[str]:  # noqa: ANN001
+def _referenced(service) -> set[str]:
     with service.db.session() as s:
         return {str(Path(p).resolve()) for p in s.scalars(select(Image.storage_path))}
 

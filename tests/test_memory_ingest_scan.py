@@ -20,7 +20,7 @@ from mimir.memory.ingest.records import BadFile, SkipFile
 NOT_DICOM = (".nii", ".nii.gz", ".png", ".jpg", ".jpeg", ".json", ".txt", ".py")
 
 
-def _outcome(fn, path: Path) -> tuple[str, object]:  # noqa: ANN001
+def _outcome(fn, path: Path) -> tuple[str, object]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

@@ -60,7 +60,7 @@ def _grown(demo: PacsDemo, patient: str) -> bool:
     return visits[1]["slice_enhancing_mm2"] > visits[0]["slice_enhancing_mm2"]
 
 
-def _read_back(orthanc: PacsServer, study: str, sop: str, out: Path):  # noqa: ANN202 - a pydicom Dataset
+def _read_back(orthanc: PacsServer, study: str, sop: str, out: Path):  # a pydicom Dataset
     client = orthanc.client()
     found = client.search_for_instances(study_instance_uid=study, search_filters={"SOPInstanceUID": sop},
                                         fields=["SeriesInstanceUID"])

@@ -88,7 +88,7 @@ def test_other_4xx_is_not_retried(tmp_path: Path) -> None:
     assert len(srv.bodies) == 1 and not isinstance(info.value, ImageLimitExceeded)
 
 
-def _limit_script(limit: int):  # noqa: ANN202
+def _limit_script(limit: int):
     def script(body: dict) -> tuple[int, dict, float]:
         n = sum(p["type"] == "image_url" for m in body["messages"] if isinstance(m["content"], list) for p in m["content"])
         if n > limit:

@@ -18,7 +18,7 @@ from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
 from mimir.agent.nodes.act import run_call
 from mimir.agent.planners.common import abstain
-from mimir.agent.planners.llm import SYSTEM_PROMPT, describe_case, draft_from_text
+from mimir.agent.planners.llm import describe_case, draft_from_text, system_prompt
 from mimir.agent.state import AgentState, PlannedCall, ToolRecord
 from mimir.domain import Case, Evidence, ToolStep
 from mimir.tools.adapters import error_status, to_langchain
@@ -56,7 +56,7 @@ def llm_agent(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, An
     new: list[Any] = []
     if not any(m.id == f"q-{turn}" for m in state.get("messages", [])):
         if not state.get("messages"):
-            new.append(SystemMessage(SYSTEM_PROMPT, id="system"))
+            new.append(SystemMessage(system_prompt(), id="system"))
         new.append(HumanMessage(describe_case(state["case"], state["case"].question, state.get("timeline")),
                                 id=f"q-{turn}"))
     rounds = state.get("rounds", 0) + 1

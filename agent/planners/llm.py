@@ -7,6 +7,8 @@ plan each round instead, executed by the same plan/act/check loop as the rules p
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import json
 import re
 from typing import TYPE_CHECKING, Any
@@ -22,12 +24,16 @@ if TYPE_CHECKING:
 
     from mimir.settings import Settings
 
-SYSTEM_PROMPT = (
-    "You answer clinical questions about several medical images of one case. Images are referred to "
-    "by 0-based index. Use the tools to measure and classify; never guess. When the question has "
-    "lettered options, finish with a line 'ANSWER: <letter>'. If the tools cannot establish the "
-    "answer, finish with 'ABSTAIN: <reason>'."
-)
+
+
+@functools.cache
+def system_prompt() -> str:
+    """The planner's system message, from the data file ``prompts/planner.yaml``."""
+    import jinja2
+    import yaml
+
+    data = yaml.safe_load(importlib.resources.files("mimir.prompts").joinpath("planner.yaml").read_text())
+    return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(data["system"]).render()
 
 
 def make_chat_model(settings: Settings) -> BaseChatModel:
@@ -100,7 +106,7 @@ class LLMPlanner:
         prompt = (describe_case(view.case, view.case.question, view.timeline)
                   + f"\nAvailable tools: {sorted(view.available)}\nResults so far: {json.dumps(done, default=str)}")
         structured = self.model.with_structured_output(JsonStep, **_structured_kwargs(self.model))
-        step = structured.invoke([("system", SYSTEM_PROMPT), ("human", prompt)])
+        step = structured.invoke([("system", system_prompt()), ("human", prompt)])
         if not isinstance(step, JsonStep):
             raise TypeError(f"the planner model returned {type(step).__name__}, not a JSON plan")
         if step.final is not None or not step.calls:

