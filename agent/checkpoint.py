@@ -49,6 +49,6 @@ def _postgres(url: str) -> BaseCheckpointSaver:
 
     plain = url.replace("postgresql+psycopg://", "postgresql://").replace("postgresql+psycopg2://", "postgresql://")
     conn = Connection.connect(plain, autocommit=True, prepare_threshold=0, row_factory=dict_row)
-    saver = PostgresSaver(conn, serde=serializer())  # type: ignore[arg-type]
+    saver = PostgresSaver(conn, serde=serializer())
     saver.setup()
     return saver

@@ -72,7 +72,7 @@ class Agent:
         self._threads: Any | None = None
 
     def _context(self, batch: bool) -> AgentContext:
-        return AgentContext(batch=batch, **self._deps)  # type: ignore[arg-type]
+        return AgentContext(batch=batch, **self._deps)
 
     @property
     def threads(self) -> Any:

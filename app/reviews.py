@@ -65,7 +65,7 @@ class ReviewStore:
         """The patient key of a thread (None for a thread about images the timeline does not know)."""
         with self.db.session() as s:
             thread = _thread(s, thread_key)
-            return None if thread.patient_id is None else s.get(Patient, thread.patient_id).patient_key  # type: ignore[union-attr]
+            return None if thread.patient_id is None else s.get(Patient, thread.patient_id).patient_key
 
     def append(self, thread_key: str, event: Event) -> None:
         """Record one streamed event of the thread (written in the background, in order)."""

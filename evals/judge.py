@@ -61,7 +61,7 @@ class Judge:
             score = None
         if score not in (0.0, 0.5, 1.0):
             raise InfraError(f"judge reply is not a rubric verdict: {text[:120]!r}")
-        return float(score)  # type: ignore[arg-type]
+        return float(score)
 
 
 def judge_open(judge: Judge, items: list[EvalItem], records: dict[str, ItemRecord]) -> list[ItemRecord]:

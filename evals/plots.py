@@ -11,7 +11,7 @@ import numpy as np
 from mimir.evals.scoring import GroupSummary
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot() -> Any:  # the matplotlib.pyplot module, loaded with the Agg backend
     import matplotlib
 
     matplotlib.use("Agg")

@@ -74,7 +74,7 @@ def _group(seg: SegObject, name: str, number: int, patient_key: str) -> hd.sr.Vo
         measurements=_values(name, seg.run) or None,
     )
     whole = hd.sr.ReferencedSegment.from_segmentation(seg.dataset, segment_number=number)
-    return hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations(referenced_segment=whole, **common)  # type: ignore[arg-type]
+    return hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations(referenced_segment=whole, **common)
 
 
 def summary_lines(case: Case, answer: Answer) -> list[tuple[hd.sr.CodedConcept, str]]:

@@ -39,7 +39,7 @@ def gather_node(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
             return {} if case.images else _stop(f"patient '{case.patient_id}' has no studies in the timeline")
         if not needs_timeline(case):
             return {}
-        studies = load_studies(session, patient)  # type: ignore[arg-type]
+        studies = load_studies(session, patient)
     if not studies:
         return _stop(f"patient '{case.patient_id}' has no studies in the timeline")
     emit("step_started", node="gather")

@@ -107,7 +107,7 @@ def llm_tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, An
     for c in calls:
         emit("tool_started", node="llm_tools", tool=c["name"], arguments=c["args"])
     runner = _PerCallRunner(ctx, state["case"])
-    tools = [to_langchain(s, runner) for s in ctx.registry if s.name in ctx.available_tools()]  # type: ignore[arg-type]
+    tools = [to_langchain(s, runner) for s in ctx.registry if s.name in ctx.available_tools()]
     out = ToolNode(tools).invoke({"messages": state["messages"]})
     messages = [m for m in out["messages"] if isinstance(m, ToolMessage)]
     by_id: dict[str | None, dict[str, Any]] = {c["id"]: dict(c) for c in calls}

@@ -97,7 +97,7 @@ class HFBackend:
             if token_ids is not None:
                 logits = net(**batch).logits[0, -1]
                 best = int(torch.argmax(logits[token_ids]))
-                return Generation(text=request.choices[best], usage=Usage(prompt_tokens=n_prompt, completion_tokens=1))  # type: ignore[index]
+                return Generation(text=request.choices[best], usage=Usage(prompt_tokens=n_prompt, completion_tokens=1))
             out = net.generate(**batch, max_new_tokens=request.max_tokens, do_sample=False)
         new = out[0, n_prompt:]
         text = processor.decode(new, skip_special_tokens=True)

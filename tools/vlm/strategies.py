@@ -54,7 +54,7 @@ class StrategyClient:
         return [v for i, ref in enumerate(images) for v in load_visuals(ref, f"image {i + 1}", self.profile)]
 
     def _render(self, name: str, **variables: object) -> tuple[str, str]:
-        p = self.book.render(name, profile=self.profile.name, system_override=self.profile.system_prompt,  # type: ignore[arg-type]
+        p = self.book.render(name, profile=self.profile.name, system_override=self.profile.system_prompt,
                              **variables)
         return p.system, p.user
 
