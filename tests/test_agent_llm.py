@@ -75,8 +75,8 @@ def test_tool_fault_is_a_failed_step_and_the_answer_names_the_tool(settings: Set
     assert told.status == "error" and "RuntimeError: dictionary changed size" in str(told.content)
     assert [s.status for s in answer.steps] == ["failed"]
     assert "RuntimeError: dictionary changed size" in answer.steps[0].summary
-    assert answer.status == "abstained" and answer.letter is None
-    assert "segment failed" in (answer.abstain_reason or "")
+    assert answer.status == "tool_failed" and answer.letter is None
+    assert "the tool segment failed (RuntimeError: dictionary changed size" in (answer.abstain_reason or "")
 
 
 def test_the_model_reads_the_system_prompt_from_the_prompts_file(settings: Settings, tmp_path: Path) -> None:

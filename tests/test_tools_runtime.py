@@ -121,7 +121,7 @@ def test_tool_node_records_a_fault_as_a_failed_call_with_its_error(settings: Set
     with caplog.at_level(logging.ERROR, logger="mimir.tools.adapters"):
         failed = _call(_node(settings, ct), "broken", {"image_index": 0})
     assert failed.status == "error" and error_status(str(failed.content)) == "failed"
-    assert "broken: RuntimeError: a bug in the tool" in failed.content and "do not guess" in failed.content
+    assert "RuntimeError: a bug in the tool" in failed.content and "do not guess" in failed.content
     assert "Traceback" in caplog.text and "a bug in the tool" in caplog.text  # the fault stays visible
     unavailable = _call(_node(settings, ct), "needs_weights", {"image_index": 0})
     assert error_status(str(unavailable.content)) == "unavailable" and "weights missing" in unavailable.content

@@ -39,6 +39,11 @@ def error_status(message: str) -> StepStatus:
     return next((status for start, status in ERROR_KINDS.items() if message.startswith(start)), "bad_arguments")
 
 
+def error_detail(message: str) -> str:
+    """The error itself, without the words that say its kind."""
+    return next((message[len(start):] for start in ERROR_KINDS if message.startswith(start)), message)
+
+
 def _message(status: StepStatus, text: str) -> str:
     return next(start for start, s in ERROR_KINDS.items() if s == status) + text
 
@@ -67,10 +72,10 @@ def to_langchain(spec: ToolSpec, runner: ToolRunner) -> StructuredTool:
             raise ToolException(_message("bad_arguments", str(e))) from e
         except ToolCannotHandle as e:
             status: StepStatus = "unavailable" if isinstance(e, ToolUnavailable) else "cannot"
-            raise ToolException(_message(status, f"{spec.name}: {e}")) from e
+            raise ToolException(_message(status, str(e))) from e
         except Exception as e:  # a fault inside the tool or its engine: recorded as a failed step
             log.exception("tool %s failed on %s", spec.name, kwargs)
-            raise ToolException(_message("failed", f"{spec.name}: {type(e).__name__}: {e}")) from e
+            raise ToolException(_message("failed", f"{type(e).__name__}: {e}")) from e
         artifact = {
             "tool_run_id": outcome.tool_run_id, "artifacts": outcome.artifacts,
             "cached": outcome.cached, "duration_s": outcome.duration_s,

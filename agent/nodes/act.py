@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
-from mimir.agent.state import ActInput, PlannedCall, ToolRecord
+from mimir.agent.planners.common import abstain
+from mimir.agent.state import ActInput, Draft, PlannedCall, ToolRecord
 from mimir.domain import StepStatus, ToolStep
 from mimir.tools.cache import referenced_indices
 from mimir.tools.errors import ToolArgumentError, ToolCannotHandle, ToolUnavailable
@@ -49,6 +50,21 @@ def act(task: ActInput, runtime: Runtime[AgentContext]) -> dict[str, Any]:
                     artifacts=list(outcome.artifacts))
     emit("tool_result", node="act", **step.model_dump(mode="json"))
     return {"records": [ToolRecord(turn=turn, call=call, step=step, result=result)], "steps": [step]}
+
+
+def unresolved_failure(records: list[ToolRecord], turn: int) -> ToolRecord | None:
+    """The turn's first tool fault (status ``failed``) not followed by a successful call of that tool."""
+    mine = [r for r in records if r.turn == turn]
+    for i, rec in enumerate(mine):
+        if rec.step.status == "failed" and not any(r.ok and r.call.tool == rec.call.tool for r in mine[i + 1:]):
+            return rec
+    return None
+
+
+def failure_draft(failed: ToolRecord, reason: str | None = None) -> Draft:
+    """A ``tool_failed`` abstention naming the tool and its error (and the planner's own reason, if any)."""
+    said = f"the tool {failed.call.tool} failed ({failed.error})" + (f", and {reason}" if reason else "")
+    return abstain(said).model_copy(update={"status": "tool_failed"})
 
 
 def _failed(turn: int, call: PlannedCall, indices: list[int], status: StepStatus, error: str) -> dict[str, Any]:

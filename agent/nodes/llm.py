@@ -16,12 +16,12 @@ from langgraph.runtime import Runtime
 
 from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
-from mimir.agent.nodes.act import run_call
+from mimir.agent.nodes.act import failure_draft, run_call, unresolved_failure
 from mimir.agent.planners.common import abstain
 from mimir.agent.planners.llm import describe_case, draft_from_text, system_prompt
 from mimir.agent.state import AgentState, PlannedCall, ToolRecord
 from mimir.domain import Case, Evidence, ToolStep
-from mimir.tools.adapters import error_status, to_langchain
+from mimir.tools.adapters import error_detail, error_status, to_langchain
 from mimir.tools.cache import referenced_indices
 from mimir.tools.runner import ToolOutcome
 
@@ -81,23 +81,12 @@ def llm_agent(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, An
         update["draft"] = abstain(f"the planner's tool calls could not be parsed after {MALFORMED_RETRIES} retries: "
                                   f"{problem}")
     elif not reply.tool_calls:
-        failed = unresolved_failure([r for r in state.get("records", []) if r.turn == turn])
-        update["draft"] = (abstain(f"the tool {failed.call.tool} failed and was not run again successfully: {failed.error}")
-                           if failed else draft_from_text(str(reply.content), state["question"].options))
+        # An answer written after an unrepaired fault would rest on a result nobody saw.
+        failed = unresolved_failure(state.get("records", []), turn)
+        update["draft"] = (failure_draft(failed) if failed
+                           else draft_from_text(str(reply.content), state["question"].options))
     emit("step_finished", node="llm_agent", tool_calls=[c["name"] for c in reply.tool_calls])
     return update
-
-
-def unresolved_failure(records: list[ToolRecord]) -> ToolRecord | None:
-    """The first tool fault (status ``failed``) not followed by a successful call of the same tool.
-
-    An answer written after it would rest on a result nobody saw: the case abstains, naming the tool.
-    """
-    for i, rec in enumerate(records):
-        if rec.step.status == "failed" and not any(
-                r.ok and r.call.tool == rec.call.tool for r in records[i + 1:]):
-            return rec
-    return None
 
 
 def llm_tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -145,5 +134,5 @@ def _step(turn: int, call: dict[str, Any], message: ToolMessage) -> tuple[ToolSt
                     duration_s=float(art.get("duration_s") or 0.0), artifacts=list(art.get("artifacts") or []))
     record = ToolRecord(turn=turn, call=PlannedCall(tool=call["name"], args=args), step=step,
                         result={"content": str(message.content)} if ok else None,
-                        error=None if ok else str(message.content))
+                        error=None if ok else error_detail(str(message.content)))
     return step, record

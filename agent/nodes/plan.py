@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 
 from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
+from mimir.agent.nodes.act import failure_draft, unresolved_failure
 from mimir.agent.planners.base import PlanView
 from mimir.agent.planners.common import abstain
 from mimir.agent.state import AgentState, Draft
@@ -44,6 +45,9 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     reason = over_budget(state, ctx)
     decision = abstain(reason) if reason else ctx.planner.next(view_of(state, ctx))
     if isinstance(decision, Draft):
+        failed = unresolved_failure(state.get("records", []), state.get("turn", 1))
+        if decision.status == "abstained" and failed is not None:  # the abstention says which tool failed
+            decision = failure_draft(failed, decision.reason).model_copy(update={"evidence": decision.evidence})
         emit("step_finished", node="plan", decision="answer", status=decision.status)
         return {"draft": decision, "pending": [], "rounds": state.get("rounds", 0) + 1}
     room = ctx.limits.max_tool_calls - len(state.get("steps", []))
