@@ -102,9 +102,14 @@ def test_items_that_need_a_vlm_abstain_without_one(outcomes: dict[tuple[str, str
             assert counts["wrong"] == 0 and counts["correct"] == 0 and counts["abstained"] > 0, (split, variant, counts)
 
 
-HELD_OUT_3_NOT_MEASURED = pytest.mark.xfail(strict=False, reason=(
-    "third held-out split, committed before the second held-out split's failures were fixed and not yet measured"))
-MARKS = {"heldout3": HELD_OUT_3_NOT_MEASURED}
+HELD_OUT_3_BELOW_BAR = pytest.mark.xfail(strict=False, reason=(
+    "measured on this build (seed 23, 14 patients) when this mark was set, rules planner with oracle experts, first "
+    "measurement of the third held-out split (written and committed before the second held-out split's failures were "
+    "fixed, never tuned on): non-VLM items correct png 74/131 (0.565; 53 abstained, 4 wrong), dicom 89/153 (0.582; "
+    "60 abstained, 4 wrong). Wrong: 'not the larger of the two' read as the larger (2 per variant), 'which image "
+    "isn't the T1W+Gd?' (1), 'Leave out the FLAIR. Which image remains?' answered with the FLAIR (1). dev and the "
+    "first two held-out splits (whose failures were studied and fixed) pass the bar"))
+MARKS = {"heldout3": HELD_OUT_3_BELOW_BAR}
 
 
 @pytest.mark.parametrize("split", [pytest.param(s, marks=MARKS[s]) if s in MARKS else s for s in SPLITS])
