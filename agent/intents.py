@@ -71,11 +71,11 @@ def _asserted(text: str) -> frozenset[Change]:
     if plain & {"gross_total", "partial"}:
         return frozenset(plain & {"gross_total", "partial"})
     if len(resected := negated & {"gross_total", "partial"}) == 1:
-        return frozenset({"gross_total", "partial"} - resected)  # type: ignore[arg-type]  # "free of residual tumour"
+        return frozenset({"gross_total", "partial"} - resected)  # "free of residual tumour"
     if len(plain) == 1:
-        return frozenset(plain)  # type: ignore[arg-type]
+        return frozenset(plain)
     if len(negated) == 1 and negated <= SIZE_CHANGES:
-        return SIZE_CHANGES - negated  # type: ignore[return-value]
+        return SIZE_CHANGES - negated
     changed = [m for m in voc.find(text, "course") if m.text.lower().startswith("chang")]
     if len(changed) == 1 and not plain | negated:  # "has it changed in size?": any change but stability
         return frozenset({"stable"}) if changed[0].negated else frozenset({"increase", "decrease"})
@@ -172,7 +172,7 @@ def read_part(text: str, options: tuple[str, ...]) -> Intent:
         return intent
     asserted = _asserted(statement)
     if intent.kind == "resection":
-        asserted &= {"gross_total", "partial"}  # type: ignore[assignment]
+        asserted &= {"gross_total", "partial"}
     return replace(intent, asserted=asserted or intent.asserted, frame=frame)
 
 
@@ -190,7 +190,7 @@ def _read_part(text: str, options: tuple[str, ...]) -> Intent:
         direction = "more" if amount[0].value in ("more", "most") else "less"
         return Intent("extreme", text, negated, direction=direction)  # type: ignore[arg-type]
     if any(m.concept in ("resection", "procedure") and (m.concept == "resection" or m.value == "resection") for m in changes):
-        return Intent("resection", text, negated, asserted=_asserted(text) & {"gross_total", "partial"})  # type: ignore[arg-type]
+        return Intent("resection", text, negated, asserted=_asserted(text) & {"gross_total", "partial"})
     if (residual := _residual(text, options, changes)) is not None:
         return residual
     option_changes = any(voc.find(o, "change", "resection", "comparative") for o in options)

@@ -82,7 +82,7 @@ def _changes(text: str) -> frozenset[Change]:
     if plain:
         return frozenset(plain) if len(plain) == 1 else frozenset()  # type: ignore[arg-type]
     if negated & SIZE_CHANGES and len(negated) == 1:
-        return SIZE_CHANGES - negated  # type: ignore[return-value]
+        return SIZE_CHANGES - negated
     return frozenset()
 
 

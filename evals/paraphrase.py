@@ -202,7 +202,7 @@ def write_suite(folder: Path) -> list[SuiteFile]:
                 chosen = [it for it in items if variant in it.variants]
                 tag = f"vlm-{ability}" if vlm else ability
                 name = f"paraphrase_{split}_{tag}_{variant}.json"
-                rows = [format_item(it, variant, f"para-{split}-{tag}-{k:04d}") for k, it in enumerate(chosen)]  # type: ignore[arg-type]
+                rows = [format_item(it, variant, f"para-{split}-{tag}-{k:04d}") for k, it in enumerate(chosen)]
                 (folder / name).write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
                 files.append(SuiteFile(file=name, split=split, ability=ability, variant=variant, needs_vlm=vlm,
                                        items=len(rows)))
@@ -224,7 +224,7 @@ def load_split(folder: Path, split: Split) -> list[EvalItem]:
     for f in suite_files(folder):
         if f.split == split:
             subset = f"{split}-{'vlm' if f.needs_vlm else f.ability}-{f.variant}"
-            items.extend(load_file(folder / f.file, folder, subset=subset, ability=f.ability))  # type: ignore[arg-type]
+            items.extend(load_file(folder / f.file, folder, subset=subset, ability=f.ability))
     return items
 
 

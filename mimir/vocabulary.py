@@ -122,7 +122,7 @@ def change_of(text: str) -> Change | None:
 def resection_of(text: str) -> Literal["gross_total", "partial"] | None:
     """'gross_total' or 'partial' when a text asserts one extent of resection, else None."""
     value = change_of(text)
-    return value if value in ("gross_total", "partial") else None  # type: ignore[return-value]
+    return value if value in ("gross_total", "partial") else None
 
 
 def comparative_of(text: str) -> Comparative | None:

@@ -152,7 +152,7 @@ def by_date(view: PlanView, intent: Intent, meanings: dict[str, OptionMeaning]) 
     role = voc.time_of(intent.text)
     if role in ("latest", "baseline") and len(set(dates)) == len(dates):
         pick = max if role == "latest" else min
-        index = pick(range(len(images)), key=lambda i: dates[i])  # type: ignore[arg-type, return-value]
+        index = pick(range(len(images)), key=lambda i: dates[i])
         what = "most recent" if role == "latest" else "earliest"
     else:
         named = named_images(view)

@@ -33,7 +33,7 @@ class Frame:
 
 def _time_order(images: list[CaseImage], idx: list[int]) -> list[int]:
     if all(images[i].study_date for i in idx):
-        return sorted(idx, key=lambda i: (images[i].study_date, i))  # type: ignore[arg-type, return-value]
+        return sorted(idx, key=lambda i: (images[i].study_date, i))
     return sorted(idx)
 
 

@@ -44,7 +44,7 @@ def plan(view: PlanView) -> Decision | None:
 def _current(view: PlanView) -> int:
     images = view.case.images
     if all(i.study_date for i in images):
-        return max(range(len(images)), key=lambda i: (images[i].study_date, i))  # type: ignore[arg-type, return-value]
+        return max(range(len(images)), key=lambda i: (images[i].study_date, i))
     return len(images) - 1
 
 
