@@ -29,7 +29,9 @@ def _fill(img: CaseImage, cache: HeaderCache) -> CaseImage:
         return img
     key = (img.path, st.st_size, st.st_mtime_ns)
     if key not in cache:
-        cache[key] = _read(img.path) if _is_dicom(Path(img.path)) else {}
+        probe = Path(img.path)  # a DICOM series folder is read from its first file
+        probe = next((p for p in sorted(probe.iterdir()) if p.is_file()), probe) if probe.is_dir() else probe
+        cache[key] = _read(str(probe)) if _is_dicom(probe) else {}
     found = cache[key]
     return img.model_copy(update={k: v for k, v in found.items() if getattr(img, k) is None}) if found else img
 

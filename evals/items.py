@@ -53,10 +53,15 @@ class EvalItem(BaseModel):
     @property
     def missing_images(self) -> list[str]:
         """Paths of this item's images that were not found under the image root."""
-        if len(self.resolved) == len(self.images) and all(p.is_file() for p in self.resolved):
+        if len(self.resolved) == len(self.images) and all(_present(p) for p in self.resolved):
             return []
-        found = {i for i, p in enumerate(self.resolved) if p.is_file()}
+        found = {i for i, p in enumerate(self.resolved) if _present(p)}
         return [p for i, p in enumerate(self.images) if i not in found]
+
+
+def _present(path: Path) -> bool:
+    """An image file, or a series folder that holds files."""
+    return path.is_file() or (path.is_dir() and any(p.is_file() for p in path.iterdir()))
 
 
 class RunnerInput(BaseModel):
@@ -66,7 +71,7 @@ class RunnerInput(BaseModel):
 
     question: str = Field(description="Question stem, <image> placeholders stripped")
     options: dict[str, str] = Field(default_factory=dict)
-    images: list[Path] = Field(default_factory=list, description="Neutral copies: img_0.png, img_1.png ...")
+    images: list[Path] = Field(default_factory=list, description="Neutral copies: img_0.png, img_1.nii.gz, img_2/ ...")
     image_meta: list[dict[str, Any]] | None = None
     patient_id: str | None = None
 

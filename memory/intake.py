@@ -34,15 +34,23 @@ def _enrich(img: CaseImage, row: Image, series: Series, study: Study) -> CaseIma
     })
 
 
+def _probe(path: Path) -> Path:
+    """The file a case image is looked up by: itself, or for a series folder its first file by name."""
+    if path.is_dir():
+        return next((p for p in sorted(path.iterdir()) if p.is_file()), path)
+    return path
+
+
 def register_case(session: Session, case: Case, settings: Settings) -> Case:
     """A copy of ``case`` whose images known to the timeline carry ``image_id`` and filled metadata.
 
-    Images not in the timeline are left as given: an anonymous file never creates a patient.
+    A DICOM series folder is known by its first file. Images not in the timeline are left as given:
+    an anonymous file never creates a patient.
     """
     del settings  # reserved for copy-on-intake policies; lookups need only the session
     out: list[CaseImage] = []
     for img in case.images:
-        path = Path(img.path)
+        path = _probe(Path(img.path))
         if not path.is_file():
             raise FileNotFoundError(f"Case image {img.path} does not exist")
         row = session.execute(

@@ -1,4 +1,4 @@
-"""The rules planner on a freshly generated demo suite (Med-MIM format, png and dicom variants).
+"""The rules planner on a freshly generated demo suite (Med-MIM format: key slices and whole volumes).
 
 With oracle experts (the demo's own labels) the planner's routing, option mapping and thresholds
 are measured alone; with mimir's trained experts, when their weights are installed, the whole path.
@@ -29,10 +29,26 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.mark.parametrize("variant", ["png", "dicom"])
+def _load_volumes(demo: Path, settings: Settings) -> None:
+    """The NIfTI volumes (with their sidecars) and DICOM series in the timeline: their dates come from there."""
+    from mimir.memory.db import open_database
+    from mimir.memory.ingest import ingest_paths
+
+    db = open_database(settings)
+    try:
+        ingest_paths(db, [demo / "nifti", demo / "series"], settings)
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("variant", ["png", "dicom", "nifti", "series"])
 def test_rules_planner_with_oracle_experts(demo: Path, settings: Settings, variant: str) -> None:
+    if variant in ("nifti", "series"):
+        _load_volumes(demo, settings)
     agent = Agent(settings, registry=oracle_registry(demo))
     for ability in ABILITIES:
+        if not (demo / f"demo_{ability}_{variant}.json").is_file():
+            continue  # volume variants ask the temporal and comparison questions
         counts = score(agent, demo, ability, variant)
         n = sum(counts.values())
         assert n > 0 and counts["correct"] / n >= 0.95, (ability, variant, counts)
@@ -57,7 +73,8 @@ def _with_experts(demo: Path, settings: Settings, variant: str) -> dict[str, dic
     if not _experts_trained(settings):
         pytest.skip("mimir's experts are not trained here (mimir experts train)")
     agent = Agent(settings)
-    return {ability: dict(score(agent, demo, ability, variant)) for ability in ABILITIES}
+    return {ability: dict(score(agent, demo, ability, variant)) for ability in ABILITIES
+            if (demo / f"demo_{ability}_{variant}.json").is_file()}
 
 
 def test_trained_experts_png(demo: Path, settings: Settings) -> None:
@@ -70,4 +87,14 @@ def test_trained_experts_dicom(demo: Path, settings: Settings) -> None:
     results = _with_experts(demo, settings, "dicom")
     assert all(c.get("wrong", 0) == 0 for c in results.values()), results
     for ability, counts in results.items():
+        assert counts.get("correct", 0) / sum(counts.values()) >= 0.95, (ability, counts)
+
+
+@pytest.mark.parametrize("variant", ["nifti", "series"])
+def test_trained_experts_on_whole_volumes(demo: Path, settings: Settings, variant: str) -> None:
+    _load_volumes(demo, settings)
+    results = _with_experts(demo, settings, variant)
+    assert set(results) == {"temporal", "comparison"}
+    for ability, counts in results.items():
+        assert counts.get("wrong", 0) == 0, (ability, counts)
         assert counts.get("correct", 0) / sum(counts.values()) >= 0.95, (ability, counts)

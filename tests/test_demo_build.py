@@ -56,9 +56,16 @@ def test_same_seed_gives_identical_files(demo, tmp_path):
     again = tmp_path / "again"
     build_demo(again, patients=N_PATIENTS, seed=SEED, workers=1, opts=BuildOptions(series=False))
     first, second = _hashes(demo, skip=("series/",)), _hashes(again)
-    gt = "ground_truth.json"
+    gt, suite = "ground_truth.json", "suite.json"
     assert _without_series((demo / gt).read_text()) == _without_series((again / gt).read_text())
-    first.pop(gt), second.pop(gt)
+    series_files = {f for f in first if f.endswith("_series.json")}  # the series variant needs the series
+    assert series_files and not any(f.endswith("_series.json") for f in second)
+    listed = json.loads((demo / suite).read_text())
+    listed["files"] = [f for f in listed["files"] if f["variant"] != "series"]
+    assert listed == json.loads((again / suite).read_text())
+    for name in (gt, suite, *series_files):
+        first.pop(name)
+    second.pop(gt), second.pop(suite)
     assert first == second  # one process or two: the same bytes
     other = tmp_path / "other"
     build_demo(other, patients=1, seed=SEED + 1, workers=1, opts=BuildOptions(series=False, nifti=False))
@@ -125,7 +132,8 @@ def _items(demo: Path) -> dict[str, list[dict]]:
 def test_question_files_follow_med_mim_format(demo):
     files = _items(demo)
     assert {(f.split("_")[1], f.split("_")[2][:-5]) for f in files} == {
-        (a, v) for a in ("temporal", "comparison", "coreference", "reasoning") for v in ("png", "dicom")}
+        (a, v) for a in ("temporal", "comparison", "coreference", "reasoning") for v in ("png", "dicom")} | {
+        (a, v) for a in ("temporal", "comparison") for v in ("nifti", "series")}
     letters_seen = set()
     for name, items in files.items():
         assert items, name
@@ -144,8 +152,9 @@ def test_question_files_follow_med_mim_format(demo):
                 assert parsed.options[letter] == text
                 letters_seen.add(letter)
             for path in item["images"]:
-                assert (demo / path).is_file()
+                assert (demo / path).is_dir() if name.endswith("_series.json") else (demo / path).is_file()
                 assert path.endswith(".png") == name.endswith("_png.json")
+                assert path.endswith(".nii.gz") == name.endswith("_nifti.json")
     assert {"A", "B"} <= letters_seen  # correct options are not always first
 
 
@@ -234,3 +243,21 @@ def test_monai_reads_series_key_image_and_nifti(demo, truth):
     assert tuple(key.shape) == (256, 256)
     volume = LoadImage(image_only=True)(str(demo / im.nifti))
     assert tuple(volume.shape) == (99, 117, 95) and 0.5 < float(volume.max()) <= 1.0
+
+
+def test_volume_variants_ask_the_dicom_questions_on_the_same_visits(demo, truth):
+    files = _items(demo)
+    by_path = {}
+    for p in truth.patients:
+        for v in p.visits:
+            for im in v.images:
+                by_path.update({im.dicom: im, im.nifti: im, im.series_dir: im})
+    for ability in ("temporal", "comparison"):
+        dicom = {it["id"]: it for it in files[f"demo_{ability}_dicom.json"]}
+        for variant in ("nifti", "series"):
+            items = files[f"demo_{ability}_{variant}.json"]
+            assert {it["id"] for it in items} == set(dicom)  # every MRI and CT item, none left out
+            for it in items:
+                twin = dicom[it["id"]]
+                assert it["conversation"] == twin["conversation"]
+                assert [by_path[p] for p in it["images"]] == [by_path[p] for p in twin["images"]]

@@ -52,3 +52,20 @@ def test_suite_of_chosen_kinds_has_its_own_folder_and_only_those_patients(tmp_pa
     assert [p["kind"] for p in truth["patients"]] == ["cxr", "mg"]
     with pytest.raises(ValueError, match="unknown demo kind"):
         build_demo_suite(seed=3, patients=1, out=tmp_path, kinds=("xray",))  # type: ignore[arg-type]
+
+
+def test_volume_items_are_staged_under_neutral_names(suite):
+    from mimir.evals.staging import staged_input
+    from mimir.memory.hashing import file_hash
+
+    items = {it.subset: it for it in load_suite_folder(suite)}
+    nifti, series = items["temporal-nifti"], items["temporal-series"]
+    with staged_input(nifti) as inp:
+        assert [p.name for p in inp.images] == [f"img_{i}.nii.gz" for i in range(len(nifti.images))]
+        assert [file_hash(p) for p in inp.images] == [file_hash(p) for p in nifti.resolved]
+    with staged_input(series) as inp:
+        staged, source = inp.images[0], series.resolved[0]
+        assert staged.name == "img_0" and staged.is_dir()
+        files = sorted(staged.iterdir())
+        assert [f.name for f in files[:2]] == ["0000.dcm", "0001.dcm"]
+        assert [file_hash(f) for f in files] == [file_hash(f) for f in sorted(source.iterdir())]

@@ -55,6 +55,18 @@ def test_brain_lesion_dice_floor() -> None:
     assert report.metrics["dice_enhancing"] >= 0.85, report.metrics  # what "partial resection" is read from
 
 
+@pytest.mark.parametrize("name", SEGMENTERS)
+def test_whole_volume_floors(name: str) -> None:
+    """Slice by slice over fresh volumes: the lesion found in 3D, lesion-free heads read as no measurable lesion."""
+    from mimir.tools.experts.evaluate_volumes import evaluate_volumes
+
+    report = evaluate_volumes(name, EVAL_SEED, n=4)
+    assert report.metrics["lesion_volumes"] == 2 and report.metrics["lesion_free_volumes"] == 2
+    assert report.metrics["dice_whole"] >= 0.85, report.metrics
+    assert report.metrics["volume_error_pct"] <= 15.0, report.metrics
+    assert report.metrics["no_measurable_rate"] == 1.0, report.metrics
+
+
 def test_haemorrhage_dice() -> None:
     report = evaluate_expert("head_ct_haemorrhage_seg", EVAL_SEED, n=30)
     assert report.metrics["dice_whole"] >= 0.85, report.metrics

@@ -1,4 +1,4 @@
-"""MONAI bundle experts through the tool runner: real bundles, real images, MONAI's own workflow."""
+"""MONAI bundle experts through the tool runner: real bundles, real images, the expert engine."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import nibabel as nib
+import numpy as np
 import pydicom.data
 import pytest
 from monai.bundle import ConfigWorkflow
@@ -59,15 +60,22 @@ def bsettings(tmp_path: Path, bundles: Path) -> Settings:
 
 @pytest.fixture
 def workflow_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Counts real ConfigWorkflow.run calls (each one is a model invocation)."""
+    """Counts the expert engine's predictions (each one is a model invocation) and ConfigWorkflow runs."""
+    from mimir.tools.engine import ExpertEngine
+
     calls: list[str] = []
-    original = ConfigWorkflow.run
+    predict, run = ExpertEngine.predict, ConfigWorkflow.run
 
-    def counting(self: ConfigWorkflow) -> object:
+    def counting(self: ExpertEngine, inputs: list[object], batch_size: int = 16) -> object:
+        calls.append(self.bundle.name)
+        return predict(self, inputs, batch_size)  # type: ignore[arg-type]
+
+    def counting_workflow(self: ConfigWorkflow) -> object:
         calls.append(str(self.parser["bundle_root"]))
-        return original(self)
+        return run(self)
 
-    monkeypatch.setattr(ConfigWorkflow, "run", counting)
+    monkeypatch.setattr(ExpertEngine, "predict", counting)
+    monkeypatch.setattr(ConfigWorkflow, "run", counting_workflow)
     return calls
 
 
@@ -135,10 +143,20 @@ def _assert_nothing_written(settings: Settings, runner: ToolRunner) -> None:
     assert runner.stored_run(1) is None
 
 
-def test_volume_to_2d_expert_is_refused(bsettings: Settings, images: dict[str, Path], workflow_runs: list[str]) -> None:
+def test_volume_to_2d_expert_runs_slice_by_slice(bsettings: Settings, images: dict[str, Path]) -> None:
     runner = _runner(bsettings, CaseImage(path=str(images["vol"]), modality="MR"))
-    with pytest.raises(ToolCannotHandle, match=r"takes 2D images; mni_t1.nii.gz is 3D"):
-        runner.call("segment", {"image_index": 0, "expert": "mr2d_seg"})
+    out = runner.call("segment", {"image_index": 0, "expert": "mr2d_seg"}).result
+    volume = nib.load(images["vol"])
+    assert out.slice_wise and out.dims == 3
+    assert nib.load(out.mask_path).shape == volume.shape
+    assert np.allclose(nib.load(out.mask_path).affine, volume.affine)  # the mask lies in the volume's geometry
+    assert all(m.volume_ml is not None and m.craniocaudal_mm is not None for m in out.measurements)
+
+
+def test_slice_to_3d_expert_is_refused(bsettings: Settings, images: dict[str, Path], workflow_runs: list[str]) -> None:
+    runner = _runner(bsettings, CaseImage(path=str(images["png"]), modality="MR"))
+    with pytest.raises(ToolCannotHandle, match=r"takes 3D images; mni_axial.png is 2D"):
+        runner.call("segment", {"image_index": 0, "expert": "mr3d_seg"})
     assert workflow_runs == []
     _assert_nothing_written(bsettings, runner)
 
@@ -204,38 +222,3 @@ def test_measure_takes_a_segment_run_id(bsettings: Settings, images: dict[str, P
         (m.label, m.volume_ml) for m in seg.result.measurements
     ]
     assert measured.intensity_unit == "image units"
-
-
-@pytest.mark.parametrize("fault", [RuntimeError("dictionary changed size during iteration"),
-                                   SystemError("AST constructor recursion depth mismatch (before=96, after=82)")])
-def test_a_fault_from_another_thread_is_retried(bundles: Path, images: dict[str, Path], tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch, fault: Exception) -> None:
-    from mimir.tools.monai_bundle import run_workflow
-
-    original, calls = ConfigWorkflow.initialize, []
-
-    def flaky(self: ConfigWorkflow) -> object:
-        calls.append(1)
-        if len(calls) == 1:
-            raise fault
-        return original(self)
-
-    monkeypatch.setattr(ConfigWorkflow, "initialize", flaky)
-    run_workflow(bundles / "mr2d_seg", [images["png"]], tmp_path / "out")
-    assert len(calls) == 2 and _files(tmp_path / "out")
-
-
-def test_other_bundle_errors_are_not_retried(bundles: Path, images: dict[str, Path], tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from mimir.tools.monai_bundle import run_workflow
-
-    calls = []
-
-    def broken(self: ConfigWorkflow) -> object:
-        calls.append(1)
-        raise RuntimeError("size mismatch for model.conv_0")
-
-    monkeypatch.setattr(ConfigWorkflow, "initialize", broken)
-    with pytest.raises(RuntimeError, match="size mismatch"):
-        run_workflow(bundles / "mr2d_seg", [images["png"]], tmp_path / "out")
-    assert len(calls) == 1

@@ -186,3 +186,103 @@ def test_reading_dicom_logs_no_gpu_decoder_notice(caplog: pytest.LogCaptureFixtu
         for _ in range(3):
             assert load_image(str(ct)).spatial_shape == (128, 128)
     assert not [r for r in caplog.records if "nvImageCodec" in r.getMessage()]
+
+
+def _ellipsoid(shape: tuple[int, ...], centre: tuple[float, ...], radii_vox: tuple[float, ...]) -> np.ndarray:
+    grid = np.indices(shape, dtype=float)
+    return sum(((g - c) / r) ** 2 for g, c, r in zip(grid, centre, radii_vox, strict=True)) <= 1.0
+
+
+def test_volume_mask_gives_three_diameters_3d_components_and_measurability(settings: Settings, tmp_path: Path) -> None:
+    vol = mni_volume(tmp_path)  # 6 mm voxels, RAS
+    img = nib.load(vol)
+    mask = np.zeros(img.shape, np.uint8)
+    lesion = _ellipsoid(img.shape, (16, 20, 16), (5, 3, 2))  # 60 x 36 x 24 mm across
+    mask[lesion] = 1
+    mask[15:18, 19:22, 16] = 2  # an enhancing part inside it
+    mask[4, 4, 4] = 1  # a separate 6 mm focus: below the 10 mm limit
+    nib.save(nib.Nifti1Image(mask, img.affine), tmp_path / "m.nii.gz")
+    res = _runner(settings, vol).call("measure", {"image_index": 0, "mask_path": str(tmp_path / "m.nii.gz")}).result
+    target = res.index_lesion
+    assert target is not None and target.unit == "mL"
+    assert target.size == pytest.approx(int(lesion.sum()) * 0.216, rel=1e-6)
+    assert target.label_sizes == {"label 1": pytest.approx((int(lesion.sum()) - 9) * 0.216),
+                                  "label 2": pytest.approx(9 * 0.216)}
+    assert target.longest_diameter_mm == pytest.approx(66.0, abs=6.0)  # corner to corner of 6 mm voxels
+    assert target.perpendicular_diameter_mm == pytest.approx(42.0, abs=7.0)
+    assert target.craniocaudal_mm == pytest.approx(30.0, abs=6.0) and target.axial_slices == 5
+    assert target.measurable and target.measurable_components == 1 and target.other_components == 1
+    assert res.disease == "measurable" and res.assessment.startswith("measurable lesion")
+    by = {m.value: m for m in res.measurements}
+    assert by[1].components == 2  # the label spans both foci: slices 4 and 14-18
+    assert (by[1].axial_slices, by[1].craniocaudal_mm) == (6, pytest.approx(90.0))
+
+
+def test_small_lesions_read_as_no_measurable_disease(settings: Settings, tmp_path: Path) -> None:
+    vol = mni_volume(tmp_path)
+    img = nib.load(vol)
+    mask = np.zeros(img.shape, np.uint8)
+    mask[10, 10:12, 10] = 1  # 6 x 12 mm on one slice
+    mask[20, 20, 20:23] = 1  # 6 x 6 mm on three slices
+    nib.save(nib.Nifti1Image(mask, img.affine), tmp_path / "m.nii.gz")
+    res = _runner(settings, vol).call("measure", {"image_index": 0, "mask_path": str(tmp_path / "m.nii.gz")}).result
+    assert res.index_lesion is not None and not res.index_lesion.measurable
+    assert res.disease == "non-measurable"
+    assert res.assessment.startswith("no measurable lesion (largest focus 0.65 mL")
+    empty = tmp_path / "e.nii.gz"
+    nib.save(nib.Nifti1Image(np.zeros(img.shape, np.uint8), img.affine), empty)
+    none = _runner(settings, vol).call("measure", {"image_index": 0, "mask_path": str(empty)}).result
+    assert (none.disease, none.assessment, none.index_lesion) == ("none", "no lesion", None)
+
+
+def _labelled(*values: float, **extra: float) -> list[dict[str, object]]:
+    return [{"timepoint": f"t{i}", "label_volumes_ml": {"enhancing tumour": v, "necrotic core": 1.0, **extra}}
+            for i, v in enumerate(values)]
+
+
+@pytest.mark.parametrize(
+    ("values", "category"),
+    [
+        ((10.0, 3.0), "PR"),  # -70 % from baseline (volumetric PR: -65 %)
+        ((10.0, 4.0), "SD"),  # -60 %
+        ((10.0, 8.0, 11.5), "PD"),  # +44 % from the nadir 8 mL (volumetric PD: +40 %)
+        ((10.0, 8.0, 11.0), "SD"),  # +38 % from the nadir
+        ((5.0, 0.0), "CR"),
+    ],
+)
+def test_rano2_volumetric_categories(settings: Settings, values: tuple[float, ...], category: str) -> None:
+    res = _runner(settings).call("compare", {"timepoints": _labelled(*values), "rano": True}).result
+    assert res.rano is not None and (res.rano.category, res.rano.basis) == (category, "volumetric")
+    assert res.rano.nadir == min(values[:-1]) and res.rano.quantity == "enhancing tumour volume"
+    if category in ("CR", "PR"):
+        assert "confirmation" in res.rano.caveats[0]
+
+
+def test_rano2_bidimensional_and_non_measurable_baseline(settings: Settings) -> None:
+    spd = [{"timepoint": f"t{i}", "sum_products_mm2": v} for i, v in enumerate((100.0, 60.0, 76.0))]
+    res = _runner(settings).call("compare", {"timepoints": spd, "rano": True}).result
+    assert res.rano is not None and (res.rano.category, res.rano.basis) == ("PD", "bidimensional")  # +27 % from 60
+    small = _labelled(10.0, 3.0)
+    small[0]["measurable"] = False
+    res = _runner(settings).call("compare", {"timepoints": small, "rano": True}).result
+    assert res.rano is not None and res.rano.category == "SD" and "no measurable disease" in res.rano.caveats[0]
+    assert _runner(settings).call("compare", {"timepoints": _labelled(10.0, 3.0)}).result.rano is None  # not asked
+
+
+def test_per_label_volume_changes_with_nadir(settings: Settings) -> None:
+    tps = _labelled(4.0, 2.0, 3.0)
+    tps[2]["label_volumes_ml"] = {"enhancing tumour": 3.0, "resection cavity": 5.0}  # no necrosis left, a cavity
+    res = _runner(settings).call("compare", {"label": "tumour", "timepoints": tps}).result
+    by = {c.quantity: c for c in res.per_label}
+    assert set(by) == {"enhancing tumour", "necrotic core", "resection cavity"}
+    assert (by["enhancing tumour"].nadir, by["enhancing tumour"].absolute_change) == (2.0, -1.0)
+    assert by["enhancing tumour"].percent_change == -25.0 and by["enhancing tumour"].percent_from_nadir == 50.0
+    assert (by["necrotic core"].last, by["resection cavity"].baseline, by["resection cavity"].percent_change) == (0.0, 0.0, None)
+
+
+def test_compare_tells_no_measurable_disease_from_no_lesion(settings: Settings) -> None:
+    tps = [{"timepoint": "a", "volume_ml": 12.0, "measurable": True},
+           {"timepoint": "b", "volume_ml": 0.3, "measurable": False},
+           {"timepoint": "c", "volume_ml": 0.0}]
+    res = _runner(settings).call("compare", {"timepoints": tps}).result
+    assert res.disease == ["measurable disease", "no measurable disease", "no lesion"]

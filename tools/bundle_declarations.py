@@ -44,8 +44,9 @@ def _foreground(bundle: BundleInfo) -> tuple[str, ...]:
 
 def bundle_capabilities(bundle: BundleInfo) -> tuple[Capability, ...]:
     """What one bundle declares (or, without declarations, what its task implies)."""
+    dims = (2, 3) if bundle.slice_wise else (bundle.dims,)  # a 2D expert takes volumes slice by slice
     common: dict[str, Any] = {"modalities": tuple(m for m in map(canonical_modality, bundle.modalities) if m),
-                              "dims": (bundle.dims,),
+                              "dims": dims,
                               "arguments": {"expert": bundle.name}, "source": bundle.name}
     declared = _declared(bundle)
     if not declared:

@@ -1,21 +1,27 @@
-"""The ``classify`` tool: run a MONAI bundle classification expert on one case image."""
+"""The ``classify`` tool: a MONAI bundle classification expert on a slice, a volume or a DICOM series."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from mimir.tools.bundle_declarations import declarations
 from mimir.tools.cache import InputHasher
 from mimir.tools.context import ToolContext
+from mimir.tools.engine import ENGINES
 from mimir.tools.errors import ToolCannotHandle
 from mimir.tools.experts_select import availability, pick_bundle
-from mimir.tools.imaging import load_image
-from mimir.tools.monai_bundle import read_predictions, run_bundle, torch_device
+from mimir.tools.imaging import ImageData, file_stem, load_image
+from mimir.tools.monai_bundle import BundleInfo, torch_device
 from mimir.tools.ood.assess import OodAssessment
-from mimir.tools.ood.gate import calibrated, check_distribution
+from mimir.tools.ood.gate import calibrated, check_input
 from mimir.tools.runner import FindingSpec
+from mimir.tools.series import series_source
+from mimir.tools.volumes import classify_slices
 
 if TYPE_CHECKING:
     from mimir.tools.registry import Registry
@@ -24,9 +30,12 @@ if TYPE_CHECKING:
 class ClassifyArgs(BaseModel):
     """Arguments of ``classify``."""
 
-    image_index: int = Field(description="Index of the case image to classify (0-based)")
+    image_index: int = Field(description="Index of the case image to classify (0-based): a slice, a volume or a series")
     expert: str | None = Field(
         default=None, description="Bundle name; omit to pick one by the image's modality and dimensions"
+    )
+    whole_series: bool = Field(
+        default=False, description="For one slice of a DICOM series in the timeline: classify the whole series"
     )
 
 
@@ -40,26 +49,42 @@ class ClassifyResult(BaseModel):
     probability: float
     probabilities: dict[str, float]
     predictions_path: str
+    slices: int | None = Field(default=None, description="Volume: axial slices whose probabilities were averaged")
     findings: list[FindingSpec] = Field(default_factory=list)
 
 
+def run_classification(bundle: BundleInfo, image: ImageData, device: str) -> tuple[np.ndarray, int | None]:
+    """Class probabilities in label order (and, for a volume under a 2D expert, the slices averaged)."""
+    engine = ENGINES.get(bundle, device)
+    if bundle.slice_wise and len(image.spatial_shape) == 3:
+        return classify_slices(engine, image, bundle.fov_mm)
+    probs = engine.predict([image.path])[0].probabilities
+    if probs is None or len(probs) == 0:
+        raise ToolCannotHandle(f"expert '{bundle.name}' gave no probabilities for {image.path.name} (bundle contract)")
+    return probs, None
+
+
 def classify(args: ClassifyArgs, ctx: ToolContext) -> ClassifyResult:
-    """Classify one case image with a MONAI bundle expert; returns the label and all probabilities."""
+    """Classify one case image with a MONAI bundle expert; returns the label and all probabilities.
+
+    A volume or series given to a 2D expert is classified on its axial slices through the bulk of the
+    subject, and their probabilities are averaged.
+    """
     case_image = ctx.image(args.image_index)
-    image = load_image(case_image.path, case_image.modality)
+    path = series_source(ctx, args.image_index) if args.whole_series else Path(case_image.path)
+    image = load_image(path, case_image.modality)
     bundle = pick_bundle(ctx.settings, "classification", image, args.expert)
-    ood = check_distribution(bundle.name, bundle.root, image.path)
-    out_dir = ctx.artifacts_dir / "classify" / bundle.name / InputHasher().hash(image.path)[:16]
-    run_bundle(bundle, image.path, out_dir, torch_device(ctx.settings))
-    csv_path = out_dir / "predictions.csv"
-    if not csv_path.is_file():
-        raise ToolCannotHandle(f"expert '{bundle.name}' wrote no predictions.csv (bundle contract)")
-    probs = calibrated(bundle.root, read_predictions(csv_path))
-    named = {bundle.label_name(i): round(p, 4) for i, p in enumerate(probs)}
+    ood = check_input(bundle, image)
+    probs, slices = run_classification(bundle, image, torch_device(ctx.settings))
+    probs = np.asarray(calibrated(bundle.root, [float(p) for p in probs]))
+    named = {bundle.label_name(i): round(float(p), 4) for i, p in enumerate(probs)}
     best = max(named, key=lambda k: named[k])
+    out = ctx.artifacts_dir / "classify" / bundle.name / InputHasher().hash(image.path)[:16] / "predictions.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"image": file_stem(image.path), "probabilities": named, "slices": slices}))
     return ClassifyResult(
         expert=bundle.name, image_index=args.image_index, ood=ood, label=best, probability=named[best],
-        probabilities=named, predictions_path=str(csv_path),
+        probabilities=named, predictions_path=str(out), slices=slices,
         findings=[FindingSpec(label=f"{bundle.name}: {best}", value=named[best], unit="probability",
                               image_indices=[args.image_index])],
     )

@@ -9,6 +9,9 @@
 - Resection extent = (pre - post) / pre of the enhancing volume: gross-total = no residual
   (100 %), near-total >= 95 %, subtotal >= 80 %, partial < 80 %; plus the RANO resect class of the
   residual (Karschnia et al., Neuro-Oncology 2023): 2A 0 mL, 2B <= 1 mL, 3A <= 5 mL, 3B > 5 mL.
+- Per label (enhancing tumour, necrotic core, oedema, resection cavity): volume per timepoint, change
+  in mL and percent, nadir.
+- RANO 2.0 (``rano``): see :mod:`mimir.tools.rano`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from mimir.tools.capabilities import compares_over_time
 from mimir.tools.context import ToolContext
+from mimir.tools.geometry import is_enhancing_label
+from mimir.tools.rano import RanoAssessment, assess
 from mimir.tools.runner import FindingSpec
 
 if TYPE_CHECKING:
@@ -36,6 +41,14 @@ class Timepoint(BaseModel):
     image_index: int | None = Field(default=None, description="Case image the value was measured on")
     sum_diameters_mm: float | None = Field(default=None, ge=0, description="Sum of longest diameters (mm)")
     volume_ml: float | None = Field(default=None, ge=0, description="Lesion (or enhancing) volume (mL)")
+    label_volumes_ml: dict[str, float] | None = Field(
+        default=None, description="Volume of each label (mL), e.g. {'enhancing tumour': 4.1, 'necrotic core': 1.2}"
+    )
+    sum_products_mm2: float | None = Field(
+        default=None, ge=0, description="Sum of products of perpendicular diameters of the enhancing lesions (mm²)"
+    )
+    measurable: bool | None = Field(default=None, description="Measurable disease (10 x 10 mm) at this timepoint")
+    new_lesion: bool = Field(default=False, description="A new measurable lesion appeared at this timepoint")
 
 
 class CompareArgs(BaseModel):
@@ -44,6 +57,7 @@ class CompareArgs(BaseModel):
     label: str = Field(default="lesion", description="What was measured, e.g. 'tumor'")
     timepoints: list[Timepoint] = Field(min_length=2, description="Two or more timepoints, oldest first")
     resection: bool = Field(default=False, description="True when the first is pre-op and the last post-op")
+    rano: bool = Field(default=False, description="Also give the RANO 2.0 response category (brain tumours)")
 
     @model_validator(mode="after")
     def _has_values(self) -> CompareArgs:
@@ -51,8 +65,9 @@ class CompareArgs(BaseModel):
             given = [getattr(t, field) is not None for t in self.timepoints]
             if any(given) and not all(given):
                 raise ValueError(f"{field} must be given for every timepoint or none")
-        if not any(t.sum_diameters_mm is not None or t.volume_ml is not None for t in self.timepoints):
-            raise ValueError("each timepoint needs sum_diameters_mm or volume_ml")
+        if not any(t.sum_diameters_mm is not None or t.volume_ml is not None or t.label_volumes_ml is not None
+                   or t.sum_products_mm2 is not None for t in self.timepoints):
+            raise ValueError("each timepoint needs sum_diameters_mm, volume_ml, label_volumes_ml or sum_products_mm2")
         if self.resection and self.timepoints[0].volume_ml is None:
             raise ValueError("resection extent needs volume_ml at each timepoint")
         return self
@@ -80,6 +95,13 @@ class CompareResult(BaseModel):
     resection_extent_pct: float | None = None
     resection_category: Literal["gross-total", "near-total", "subtotal", "partial"] | None = None
     rano_resect_class: Literal["2A", "2B", "3A", "3B"] | None = None
+    per_label: list[Change] = Field(default_factory=list, description="Volume change of each label (mL)")
+    disease: list[str | None] = Field(
+        default_factory=list,
+        description="Per timepoint: 'no lesion', 'no measurable disease' (only lesions under 10 x 10 mm) or "
+                    "'measurable disease'; None where neither the measurability nor a zero size was given",
+    )
+    rano: RanoAssessment | None = Field(default=None, description="RANO 2.0 category, when asked")
     standard: str
     findings: list[FindingSpec] = Field(default_factory=list)
 
@@ -120,11 +142,54 @@ def resection(pre: float, post: float) -> tuple[float | None, str | None, str]:
     return extent, cat, rano
 
 
+def label_changes(tps: list[Timepoint]) -> list[Change]:
+    """Volume change of every label named at any timepoint (a label missing at a timepoint is 0 mL there)."""
+    if not any(t.label_volumes_ml for t in tps):
+        return []
+    names = sorted({k for t in tps for k in (t.label_volumes_ml or {})})
+    out = []
+    for name in names:
+        v = [float((t.label_volumes_ml or {}).get(name, 0.0)) for t in tps]
+        out.append(change(name, "mL", v, categorize(v, VOLUME_PR, VOLUME_PD)))
+    return out
+
+
+def rano_of(tps: list[Timepoint]) -> RanoAssessment | None:
+    """RANO 2.0 on the enhancing volume (else the whole volume), else on the sum of products of diameters."""
+    measurable = tps[0].measurable is not False
+    new = tps[-1].new_lesion
+    enhancing = [[v for k, v in (t.label_volumes_ml or {}).items() if is_enhancing_label(k)] for t in tps]
+    if all(t.label_volumes_ml is not None for t in tps):
+        values = [float(sum(e)) for e in enhancing]
+        return assess(values, "volumetric", "enhancing tumour volume", "mL", measurable, new)
+    if all(t.volume_ml is not None for t in tps):
+        values = [float(t.volume_ml or 0.0) for t in tps]
+        return assess(values, "volumetric", "lesion volume", "mL", measurable, new)
+    if all(t.sum_products_mm2 is not None for t in tps):
+        values = [float(t.sum_products_mm2 or 0.0) for t in tps]
+        return assess(values, "bidimensional", "sum of products of diameters", "mm2", measurable, new)
+    return None
+
+
+def disease_of(t: Timepoint) -> str | None:
+    """'no lesion' (size 0), 'no measurable disease' or 'measurable disease' at one timepoint, if known."""
+    sizes = [t.volume_ml, t.sum_diameters_mm, t.sum_products_mm2]
+    if t.label_volumes_ml is not None:
+        sizes.append(sum(t.label_volumes_ml.values()))
+    if any(v is not None for v in sizes) and all(not v for v in sizes):
+        return "no lesion"
+    if t.measurable is None:
+        return None
+    return "measurable disease" if t.measurable else "no measurable disease"
+
+
 def compare(args: CompareArgs, ctx: ToolContext) -> CompareResult:
     """Compare a measurement over two or more timepoints (oldest first).
 
-    Gives absolute and percent change, RECIST 1.1 category on the sum of longest diameters, a volumetric category, and for a
-    resection (first pre-op, last post-op) the extent of resection of the enhancing volume.
+    Gives absolute and percent change and the nadir, RECIST 1.1 category on the sum of longest
+    diameters, a volumetric category, the change of each label's volume (enhancing tumour, necrotic
+    core, oedema, cavity), the RANO 2.0 category when asked (``rano``), and for a resection (first
+    pre-op, last post-op) the extent of resection of the enhancing volume.
     """
     changes: list[Change] = []
     tps = args.timepoints
@@ -137,20 +202,29 @@ def compare(args: CompareArgs, ctx: ToolContext) -> CompareResult:
     extent = cat = rano = None
     if args.resection:
         extent, cat, rano = resection(float(tps[0].volume_ml or 0), float(tps[-1].volume_ml or 0))
+    per_label = label_changes(tps)
+    response = rano_of(tps) if args.rano else None
     images = [t.image_index for t in tps if t.image_index is not None]
     findings = [FindingSpec(label=f"{args.label} {c.quantity} change", value=c.percent_change, unit="%",
                             location=c.category, image_indices=images) for c in changes]
+    findings += [FindingSpec(label=f"{c.quantity} volume change", value=c.absolute_change, unit="mL",
+                             location=c.quantity, image_indices=images) for c in per_label]
     if extent is not None:
         findings.append(FindingSpec(label=f"{args.label} extent of resection", value=extent, unit="%",
                                     location=cat, image_indices=images))
+    if response is not None:
+        findings.append(FindingSpec(label=f"{args.label} RANO 2.0 response", value=response.percent_from_baseline,
+                                    unit="%", location=response.category, image_indices=images))
     return CompareResult(
         label=args.label, changes=changes, resection_extent_pct=extent, resection_category=cat,  # type: ignore[arg-type]
-        rano_resect_class=rano,  # type: ignore[arg-type]
-        standard="RECIST 1.1 (Eisenhauer 2009); volume: sphere-equivalent -65 %/+73 %; RANO resect 2023",
+        rano_resect_class=rano, per_label=per_label, rano=response,  # type: ignore[arg-type]
+        disease=[disease_of(t) for t in tps],
+        standard="RECIST 1.1 (Eisenhauer 2009); volume: sphere-equivalent -65 %/+73 %; RANO resect 2023"
+                 + ("; RANO 2.0 (Wen 2023)" if args.rano else ""),
         findings=findings,
     )
 
 
 def register(registry: Registry) -> None:
     """Add ``compare`` to ``registry``."""
-    registry.tool(compare, version="1", tags=("measurement", "temporal"), capabilities=(compares_over_time(),))
+    registry.tool(compare, version="2", tags=("measurement", "temporal"), capabilities=(compares_over_time(),))

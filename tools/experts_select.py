@@ -33,7 +33,11 @@ def availability(task: Task) -> Callable[[Settings], str | None]:
 
 
 def pick_bundle(settings: Settings, task: Task, image: ImageData, expert: str | None) -> BundleInfo:
-    """The named bundle (checked against the image), else the best fitting one."""
+    """The named bundle (checked against the image), else the best fitting one.
+
+    Best fitting: one that declares the image's modality, then one of the image's own dimensions; in
+    folder order among equals.
+    """
     bundles = bundles_for(settings, task)
     if expert is not None:
         named = [b for b in bundles if b.name == expert]
@@ -57,5 +61,6 @@ def pick_bundle(settings: Settings, task: Task, image: ImageData, expert: str | 
             f"no {task} expert for a {image.dims}D {modality} image in {dirs} ({detail})"
         )
     modality = normalize_modality(image.modality)
-    exact = [b for b in fitting if modality and modality in b.modalities]
-    return (exact or fitting)[0]
+    # best first: the image's modality declared, then its own dimensions (a 3D expert for a volume
+    # before a 2D expert that would take it slice by slice)
+    return min(fitting, key=lambda b: (not (modality and modality in b.modalities), b.dims != image.dims))

@@ -1,6 +1,22 @@
-"""Mask geometry: sizes, in-plane diameters, intensity and connected components per label."""
+"""Mask geometry: sizes, diameters, intensity and connected components per label.
+
+2D masks are pictures; 3D masks are volumes whose last axis is the axial slice axis (the tools hand
+volumes over in LPS voxel order, see :mod:`mimir.tools.volumes`). In 3D the in-plane diameters are
+those of the axial slice where the longest diameter lies, as RANO and RECIST measure them, and the
+craniocaudal extent is the third diameter.
+
+The index (target) lesion is the largest connected lesion (all non-zero labels, full connectivity,
+in 3D for volumes); smaller separate foci are reported beside it, not added to it. Measurable
+disease follows the RANO 2.0 / RECIST 1.1 limit: two perpendicular diameters of at least 10 mm on an
+axial image; on a volume the lesion must also be seen on at least two axial slices and hold at least
+the volume of a sphere 10 mm across (0.52 mL), its volumetric equivalent. A mask whose lesions all
+fall below the limit reads "no measurable disease", which is not the same as "no lesion".
+"""
 
 from __future__ import annotations
+
+import math
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -21,6 +37,8 @@ class LabelMeasurement(BaseModel):
     mean_intensity: float | None = None
     std_intensity: float | None = None
     components: int = Field(description="Connected components (face-connected)")
+    craniocaudal_mm: float | None = Field(default=None, description="3D: extent across axial slices")
+    axial_slices: int | None = Field(default=None, description="3D: axial slices the label appears on")
 
 
 def squeeze_to(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -39,11 +57,11 @@ def _corners(coords: np.ndarray, spacing: tuple[float, float]) -> np.ndarray:
     return pts * np.asarray(spacing, dtype=float)
 
 
-def diameters_2d(region: np.ndarray, spacing: tuple[float, float]) -> tuple[float, float]:
-    """(longest diameter, longest perpendicular width) of a 2D boolean region, in mm."""
+def longest_chord(region: np.ndarray, spacing: tuple[float, float]) -> tuple[float, np.ndarray]:
+    """(longest diameter in mm, its unit direction) of a 2D boolean region: the widest pair of hull corners."""
     coords = np.argwhere(region)
     if len(coords) == 0:
-        return 0.0, 0.0
+        return 0.0, np.array([1.0, 0.0])
     pts = _corners(coords, spacing)
     try:
         hull = pts[ConvexHull(pts).vertices]
@@ -52,16 +70,69 @@ def diameters_2d(region: np.ndarray, spacing: tuple[float, float]) -> tuple[floa
     d = np.linalg.norm(hull[:, None, :] - hull[None, :, :], axis=-1)
     i, j = np.unravel_index(int(np.argmax(d)), d.shape)
     longest = float(d[i, j])
-    axis = (hull[j] - hull[i]) / longest
+    return longest, (hull[j] - hull[i]) / longest
+
+
+def perpendicular_width(region: np.ndarray, spacing: tuple[float, float], axis: np.ndarray) -> float:
+    """The longest chord inside the region perpendicular to ``axis`` (mm), as a reader draws it.
+
+    Lines across the region, perpendicular to the axis, are sampled every quarter pixel (at most
+    400 lines of 400 points), and the longest unbroken run of points inside the region is kept.
+    """
+    coords = np.argwhere(region)
+    if len(coords) == 0:
+        return 0.0
+    sp = np.asarray(spacing, dtype=float)
+    pts = _corners(coords, spacing)
     perp = np.array([-axis[1], axis[0]])
     along, across = pts @ axis, pts @ perp
-    step = float(min(spacing)) / 2  # widths are accurate to about one pixel
-    bins = np.floor((along - along.min()) / step).astype(int)
-    width = 0.0
-    for b in np.unique(bins):
-        sel = across[bins == b]
-        width = max(width, float(sel.max() - sel.min()))
-    return longest, width
+    step = max(float(sp.min()) / 4, float(np.ptp(along)) / 400, float(np.ptp(across)) / 400)
+    ts = np.arange(along.min(), along.max() + step / 2, step)
+    ss = np.arange(across.min(), across.max() + step / 2, step)
+    points = ts[:, None, None] * axis + ss[None, :, None] * perp
+    idx = np.floor(points / sp).astype(int)
+    valid = (idx >= 0).all(-1) & (idx[..., 0] < region.shape[0]) & (idx[..., 1] < region.shape[1])
+    inside = np.zeros(valid.shape, dtype=bool)
+    inside[valid] = region[idx[valid][:, 0], idx[valid][:, 1]]
+    edge = np.zeros((inside.shape[0], 1), dtype=np.int8)
+    change = np.diff(np.concatenate([edge, inside.astype(np.int8), edge], axis=1), axis=1)
+    _, cols = np.nonzero(change)  # row by row: a run's start, then its end
+    runs = cols[1::2] - cols[::2]
+    return float(runs.max()) * step if len(runs) else 0.0
+
+
+def diameters_2d(region: np.ndarray, spacing: tuple[float, float]) -> tuple[float, float]:
+    """(longest diameter, longest perpendicular width) of a 2D boolean region, in mm."""
+    longest, axis = longest_chord(region, spacing)
+    if longest == 0.0:
+        return 0.0, 0.0
+    return longest, perpendicular_width(region, spacing, axis)
+
+
+def bounding_box(region: np.ndarray) -> tuple[slice, ...]:
+    """The smallest box holding every True voxel (the whole array when there is none)."""
+    boxes = ndimage.find_objects(region.astype(np.uint8))
+    return boxes[0] if boxes and boxes[0] is not None else tuple(slice(0, n) for n in region.shape)
+
+
+def axial_diameters(region: np.ndarray, spacing: tuple[float, ...]) -> tuple[float, float, int]:
+    """(longest diameter, its perpendicular, slice index) over the axial slices of a 3D region."""
+    longest, axis, where = 0.0, np.array([1.0, 0.0]), -1
+    plane = (spacing[0], spacing[1])
+    for k in np.flatnonzero(region.any(axis=(0, 1))):
+        ld, direction = longest_chord(region[:, :, k], plane)
+        if ld > longest:
+            longest, axis, where = ld, direction, int(k)
+    perp = perpendicular_width(region[:, :, where], plane, axis) if where >= 0 else 0.0
+    return longest, perp, where
+
+
+def craniocaudal(region: np.ndarray, spacing: tuple[float, ...]) -> tuple[float, int]:
+    """(extent in mm across axial slices, number of slices) of a 3D region."""
+    ks = np.flatnonzero(region.any(axis=(0, 1)))
+    if len(ks) == 0:
+        return 0.0, 0
+    return float((ks[-1] - ks[0] + 1) * spacing[2]), int(len(ks))
 
 
 def measure_label(
@@ -69,21 +140,22 @@ def measure_label(
 ) -> LabelMeasurement:
     """All measurements of label ``value`` (2D or 3D; the last axis of 3D is the slice axis)."""
     region = mask == value
-    voxels = int(region.sum())
+    box = bounding_box(region)
+    local = region[box]
+    voxels = int(local.sum())
     voxel_size = float(np.prod(spacing[: mask.ndim]))
-    longest, perp = 0.0, 0.0
+    cc_mm = slices = None
     if mask.ndim == 2:
-        longest, perp = diameters_2d(region, (spacing[0], spacing[1]))
+        longest, perp = diameters_2d(local, (spacing[0], spacing[1]))
     else:
-        for k in np.flatnonzero(region.any(axis=(0, 1))):
-            ld, pd = diameters_2d(region[:, :, k], (spacing[0], spacing[1]))
-            if ld > longest:
-                longest, perp = ld, pd
+        longest, perp, _ = axial_diameters(local, spacing)
+        cc, n = craniocaudal(local, spacing)
+        cc_mm, slices = round(cc, 3), n
     mean = std = None
     if image is not None and voxels:
-        values = image[region].astype(float)
+        values = image[box][local].astype(float)
         mean, std = float(values.mean()), float(values.std())
-    _, components = ndimage.label(region)
+    _, components = ndimage.label(local)
     size = voxels * voxel_size
     return LabelMeasurement(
         label=name, value=value, voxels=voxels,
@@ -91,6 +163,7 @@ def measure_label(
         volume_ml=round(size / 1000.0, 4) if mask.ndim == 3 else None,
         longest_diameter_mm=round(longest, 3), perpendicular_diameter_mm=round(perp, 3),
         mean_intensity=mean, std_intensity=std, components=int(components),
+        craniocaudal_mm=cc_mm, axial_slices=slices,
     )
 
 
@@ -104,20 +177,13 @@ def measure_mask(
     return [measure_label(mask, v, names.get(v, f"label {v}"), spacing, image) for v in values]
 
 
-class IndexLesion(BaseModel):
-    """The index (target) lesion: the largest connected foreground component, followed over visits.
-
-    As in RECIST/RANO follow-up, change is judged on the target lesion; smaller separate foci
-    are reported beside it (``other_components``), not added to it.
-    """
-
-    size: float = Field(description="Area (mm², 2D) or volume (mL, 3D) of the component")
-    unit: str = Field(description="mm2 or mL")
-    enhancing_size: float = Field(description="Part of it labelled enhancing, same unit")
-    longest_diameter_mm: float
-    centroid_mm: list[float]
-    other_components: int = Field(description="Further separate foci, not part of the index lesion")
-    other_size: float = Field(description="Their total size, same unit")
+#: RANO 2.0 / RECIST 1.1: both perpendicular diameters at least this long (mm).
+MIN_DIAMETER_MM = 10.0
+#: RANO: a measurable lesion is visible on two or more axial slices.
+MIN_AXIAL_SLICES = 2
+#: The volumetric equivalent of the diameter limit: a sphere 10 mm across (mL).
+MIN_VOLUME_ML = round(math.pi / 6 * (MIN_DIAMETER_MM / 10.0) ** 3, 3)
+Disease = Literal["none", "non-measurable", "measurable"]
 
 
 def is_enhancing_label(name: str) -> bool:
@@ -125,6 +191,25 @@ def is_enhancing_label(name: str) -> bool:
     from mimir import vocabulary
 
     return vocabulary.is_enhancing_label(name)
+
+
+class IndexLesion(BaseModel):
+    """The index (target) lesion: the largest connected foreground component, followed over visits."""
+
+    size: float = Field(description="Area (mm², 2D) or volume (mL, 3D) of the component")
+    unit: str = Field(description="mm2 or mL")
+    enhancing_size: float = Field(description="Part of it labelled enhancing, same unit")
+    longest_diameter_mm: float = Field(description="Longest in-plane (axial) diameter")
+    centroid_mm: list[float]
+    other_components: int = Field(description="Further separate foci, not part of the index lesion")
+    other_size: float = Field(description="Their total size, same unit")
+    perpendicular_diameter_mm: float = Field(default=0.0, description="Longest width perpendicular to it, same slice")
+    craniocaudal_mm: float | None = Field(default=None, description="3D: extent across axial slices (third diameter)")
+    axial_slices: int | None = Field(default=None, description="3D: axial slices it appears on")
+    bidimensional_product_mm2: float = Field(default=0.0, description="Longest x perpendicular diameter (RANO)")
+    label_sizes: dict[str, float] = Field(default_factory=dict, description="Size of each label inside it, same unit")
+    measurable: bool = Field(default=False, description="Meets the RANO/RECIST measurable-disease limit")
+    measurable_components: int = Field(default=0, description="Components (index lesion included) that are measurable")
 
 
 def largest_component(foreground: np.ndarray) -> tuple[np.ndarray, int]:
@@ -136,23 +221,79 @@ def largest_component(foreground: np.ndarray) -> tuple[np.ndarray, int]:
     return comp == int(np.argmax(counts)) + 1, int(n)
 
 
+def _diameters(region: np.ndarray, spacing: tuple[float, ...]) -> tuple[float, float, float | None, int | None]:
+    if region.ndim == 2:
+        ld, pd = diameters_2d(region, (spacing[0], spacing[1]))
+        return ld, pd, None, None
+    ld, pd, _ = axial_diameters(region, spacing)
+    cc, n = craniocaudal(region, spacing)
+    return ld, pd, cc, n
+
+
+def measurable(longest: float, perpendicular: float, slices: int | None, volume_ml: float | None) -> bool:
+    """The RANO/RECIST limit: two diameters >= 10 mm; in 3D also >= 2 slices and >= 0.52 mL."""
+    if longest < MIN_DIAMETER_MM or perpendicular < MIN_DIAMETER_MM:
+        return False
+    if slices is None:
+        return True
+    return slices >= MIN_AXIAL_SLICES and (volume_ml or 0.0) >= MIN_VOLUME_ML
+
+
+def _component_measurable(region: np.ndarray, spacing: tuple[float, ...], voxel_ml: float) -> bool:
+    local = region[bounding_box(region)]
+    ld, pd, _, n = _diameters(local, spacing)
+    return measurable(ld, pd, n, float(local.sum()) * voxel_ml if region.ndim == 3 else None)
+
+
 def index_lesion(mask: np.ndarray, spacing: tuple[float, ...], labels: dict[int, str] | None = None) -> IndexLesion | None:
     """The largest connected component of all non-zero labels (full connectivity), or None if empty."""
     foreground = mask > 0
-    region, n = largest_component(foreground)
+    comp, n = ndimage.label(foreground, structure=np.ones((3,) * mask.ndim, dtype=bool))
     if n == 0:
         return None
-    enhancing = [v for v, name in (labels or {}).items() if is_enhancing_label(name)]
+    counts = np.bincount(comp.ravel())[1:]
+    order = np.argsort(-counts, kind="stable") + 1
+    region = comp == order[0]
+    names = labels or {}
     voxel = float(np.prod(spacing[: mask.ndim]))
     scale, unit = (1.0, "mm2") if mask.ndim == 2 else (1e-3, "mL")
-    longest = diameters_2d(region, (spacing[0], spacing[1]))[0] if mask.ndim == 2 else max(
-        (diameters_2d(region[:, :, k], (spacing[0], spacing[1]))[0] for k in np.flatnonzero(region.any(axis=(0, 1)))),
-        default=0.0,
-    )
-    centroid = np.argwhere(region).mean(axis=0) * np.asarray(spacing[: mask.ndim], dtype=float)
+    box = bounding_box(region)
+    local, local_mask = region[box], mask[box]
+    ld, pd, cc, slices = _diameters(local, spacing)
+    size = float(local.sum()) * voxel * scale
+    enhancing = [v for v, name in names.items() if is_enhancing_label(name)]
+    values, value_counts = np.unique(local_mask[local], return_counts=True)
+    label_sizes = {names.get(int(v), f"label {int(v)}"): round(float(c) * voxel * scale, 4)
+                   for v, c in zip(values, value_counts, strict=True)}
+    is_measurable = measurable(ld, pd, slices, size if mask.ndim == 3 else None)
+    others = sum(1 for k in order[1:] if _component_measurable(comp == k, spacing, voxel * 1e-3)) if is_measurable else 0
+    centroid = (np.argwhere(local).mean(axis=0) + [s.start for s in box]) * np.asarray(spacing[: mask.ndim], dtype=float)
     return IndexLesion(
-        size=round(float(region.sum()) * voxel * scale, 4), unit=unit,
-        enhancing_size=round(float((region & np.isin(mask, enhancing)).sum()) * voxel * scale, 4),
-        longest_diameter_mm=round(float(longest), 3), centroid_mm=[round(float(c), 2) for c in centroid],
+        size=round(size, 4), unit=unit,
+        enhancing_size=round(float((local & np.isin(local_mask, enhancing)).sum()) * voxel * scale, 4),
+        longest_diameter_mm=round(float(ld), 3), centroid_mm=[round(float(c), 2) for c in centroid],
         other_components=n - 1, other_size=round(float((foreground & ~region).sum()) * voxel * scale, 4),
+        perpendicular_diameter_mm=round(float(pd), 3), craniocaudal_mm=None if cc is None else round(cc, 3),
+        axial_slices=slices, bidimensional_product_mm2=round(float(ld * pd), 2), label_sizes=label_sizes,
+        measurable=is_measurable, measurable_components=int(is_measurable) + others,
     )
+
+
+def disease(target: IndexLesion | None) -> Disease:
+    """'none' (empty mask), 'non-measurable' (only lesions below the limit) or 'measurable'."""
+    if target is None:
+        return "none"
+    return "measurable" if target.measurable else "non-measurable"
+
+
+def assessment(target: IndexLesion | None) -> str:
+    """The disease status in words, with the index lesion's size and diameters."""
+    if target is None:
+        return "no lesion"
+    dims = f"{target.longest_diameter_mm:.0f} x {target.perpendicular_diameter_mm:.0f}"
+    if target.craniocaudal_mm is not None:
+        dims += f" x {target.craniocaudal_mm:.0f}"
+    size = f"{target.size:.2f} {target.unit}" if target.unit == "mL" else f"{target.size:.0f} {target.unit}"
+    if not target.measurable:
+        return f"no measurable lesion (largest focus {size}, {dims} mm; limit 10 x 10 mm)"
+    return f"measurable lesion: {size}, {dims} mm"

@@ -30,6 +30,7 @@ class ImageData:
     spacing_source: str
     channels: int
     modality: str | None
+    affine: np.ndarray | None = None
 
     @property
     def spatial_shape(self) -> tuple[int, ...]:
@@ -124,7 +125,8 @@ def load_image(
         source = "image header"
     if modality is None and not plain and (p.is_dir() or p.suffix.lower() in (".dcm", "")):
         modality = dicom_modality(p)
-    return ImageData(p, array, spacing, source, channels, modality.upper() if modality else None)
+    affine = np.asarray(meta["affine"], dtype=float) if meta.get("affine") is not None else None
+    return ImageData(p, array, spacing, source, channels, modality.upper() if modality else None, affine)
 
 
 def _pixdim(meta: dict, n: int) -> list[float]:
@@ -149,3 +151,22 @@ def file_stem(path: str | Path) -> str:
         if name.lower().endswith(suffix):
             return name[: -len(suffix)]
     return name
+
+
+def write_mask(mask: np.ndarray, affine: np.ndarray | None, path: Path) -> Path:
+    """Save a label mask once, as uint8 NIfTI in its image's geometry (MONAI's affine, RAS world)."""
+    import nibabel as nib
+
+    full = np.eye(4)
+    if affine is not None:
+        a = np.asarray(affine, dtype=float)
+        n = min(a.shape[0] - 1, 3)
+        full[:n, :n], full[:n, 3] = a[:n, :n], a[:n, -1]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part")
+    img = nib.Nifti1Image(np.asarray(mask, dtype=np.uint8), full)
+    img.set_qform(full, code=1)
+    img.set_sform(full, code=1)
+    nib.save(img, str(tmp) + ".nii.gz")
+    Path(str(tmp) + ".nii.gz").replace(path)
+    return path

@@ -1,4 +1,4 @@
-"""The ``measure`` tool: sizes, diameters, intensity and components of a mask's labels."""
+"""The ``measure`` tool: sizes, diameters, intensity and components of a mask's labels, in 2D or 3D."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from pydantic import BaseModel, Field, model_validator
 from mimir.tools.cache import store_for
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import ToolArgumentError, ToolCannotHandle
-from mimir.tools.geometry import LabelMeasurement, measure_mask, squeeze_to
+from mimir.tools.geometry import LabelMeasurement, squeeze_to
 from mimir.tools.imaging import load_image, load_mask
 from mimir.tools.runner import FindingSpec
+from mimir.tools.segment import MaskReport, report_mask
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -36,8 +37,8 @@ class MeasureArgs(BaseModel):
         return self
 
 
-class MeasureResult(BaseModel):
-    """Per-label measurements, with the spacing used and where it came from."""
+class MeasureResult(MaskReport):
+    """Per-label measurements, the index lesion and the disease status, with the spacing used and its source."""
 
     image_index: int
     mask_path: str
@@ -45,7 +46,6 @@ class MeasureResult(BaseModel):
     spacing_mm: list[float]
     spacing_source: str
     intensity_unit: str
-    measurements: list[LabelMeasurement]
     findings: list[FindingSpec] = Field(default_factory=list)
 
 
@@ -62,11 +62,13 @@ def _mask_from_run(ctx: ToolContext, run_id: int) -> tuple[str, dict[int, str]]:
 
 
 def measure(args: MeasureArgs, ctx: ToolContext) -> MeasureResult:
-    """Measure every label of a mask on its image.
+    """Measure every label of a mask on its image (a slice, a volume or a DICOM series).
 
-    Area (mm², 2D) or volume (mL, 3D), longest
-    in-plane diameter and its longest perpendicular (mm), mean/std intensity (HU for CT) and the
-    number of connected components. Give a segmentation's tool_run_id or a mask file path.
+    Area (mm², 2D) or volume (mL, 3D), longest in-plane diameter and its longest perpendicular (mm),
+    for volumes the craniocaudal extent, mean/std intensity (HU for CT) and connected components (3D
+    for volumes); the index lesion with its three diameters and per-label sizes, and whether there
+    is measurable disease (RANO/RECIST: two diameters >= 10 mm). Give a segmentation's tool_run_id or
+    a mask file path.
     """
     case_image = ctx.image(args.image_index)
     image = load_image(case_image.path, case_image.modality)
@@ -83,12 +85,11 @@ def measure(args: MeasureArgs, ctx: ToolContext) -> MeasureResult:
         spacing, source = tuple(args.spacing_mm) * (1 if len(args.spacing_mm) > 1 else mask.ndim), "given spacing_mm"
     elif args.spacing_mm:
         source += " (spacing_mm ignored: the file has its own)"
-    gray = image.array.mean(axis=-1) if image.channels > 1 else image.array
-    measured = measure_mask(mask, spacing, names, gray)
+    report = report_mask(mask, image, names, spacing)
     return MeasureResult(
         image_index=args.image_index, mask_path=path, dims=mask.ndim, spacing_mm=list(spacing),
         spacing_source=source, intensity_unit="HU" if image.modality == "CT" else "image units",
-        measurements=measured, findings=[f for m in measured for f in _findings(m, args.image_index)],
+        findings=[f for m in report.measurements for f in _findings(m, args.image_index)], **report.model_dump(),
     )
 
 
@@ -108,4 +109,4 @@ def _findings(m: LabelMeasurement, index: int) -> list[FindingSpec]:
 
 def register(registry: Registry) -> None:
     """Add ``measure`` to ``registry``."""
-    registry.tool(measure, version="1", dims=(2, 3), tags=("measurement",))
+    registry.tool(measure, version="2", dims=(2, 3), tags=("measurement",))

@@ -4,17 +4,14 @@ Only trusted folders are loaded: a bundle config can execute arbitrary Python (`
 so bundles are discovered only in ``settings.expert_dirs`` and nothing is ever downloaded.
 Before a bundle runs, the input is checked against the bundle's declared modality, dimensions and
 channels (``metadata.json`` ``mimir`` block, else MONAI's ``network_data_format``); a mismatch is
-:class:`ToolCannotHandle` and nothing is written.
+:class:`ToolCannotHandle` and nothing is written. The tools run bundles through the expert engine
+(:mod:`mimir.tools.engine`); :func:`run_workflow` is MONAI's own ``ConfigWorkflow`` on the same files.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
-import shutil
-import tempfile
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,7 +19,7 @@ from pydantic import BaseModel
 
 from mimir.tools.capabilities import canonical_modality
 from mimir.tools.errors import ToolCannotHandle
-from mimir.tools.imaging import ImageData, file_stem, quiet_gpu_decoder_notice
+from mimir.tools.imaging import ImageData, quiet_gpu_decoder_notice
 
 if TYPE_CHECKING:
     from mimir.settings import Settings
@@ -45,6 +42,12 @@ class BundleInfo(BaseModel):
     dims: int
     channels: int = 1
     labels: dict[int, str] = {}
+    fov_mm: float | None = None
+
+    @property
+    def slice_wise(self) -> bool:
+        """True for a 2D expert: it takes volumes slice by slice."""
+        return self.dims == 2
 
     def label_name(self, value: int) -> str:
         """The declared name of label ``value`` (or 'label <value>')."""
@@ -63,6 +66,7 @@ def read_bundle(root: Path) -> BundleInfo:
             modalities=tuple(dict.fromkeys(m for m in (normalize_modality(x) for x in modalities) if m)),
             channels=int(block.get("channels", 1)),
             labels={int(k): str(v) for k, v in (block.get("labels") or {}).items()},
+            fov_mm=float(block["fov_mm"]) if block.get("fov_mm") else None,
         )
     return _from_network_data_format(root, meta.get("network_data_format") or {})
 
@@ -103,14 +107,17 @@ def discover_bundles(settings: Settings) -> list[BundleInfo]:
 
 
 def check_input(bundle: BundleInfo, image: ImageData) -> None:
-    """Refuse inputs the bundle was not built for (modality, dimensions, channels)."""
+    """Refuse inputs the bundle was not built for (modality, dimensions, channels).
+
+    A 2D expert takes a volume slice by slice; a 3D expert refuses a single slice.
+    """
     modality = normalize_modality(image.modality)
     if bundle.modalities and modality and modality not in bundle.modalities:
         raise ToolCannotHandle(
             f"expert '{bundle.name}' is for {'/'.join(bundle.modalities)} images; "
             f"{image.path.name} is {modality}"
         )
-    if image.dims != bundle.dims:
+    if image.dims < bundle.dims or image.dims > 3:
         raise ToolCannotHandle(
             f"expert '{bundle.name}' takes {bundle.dims}D images; {image.path.name} is "
             f"{image.dims}D with shape {image.spatial_shape}"
@@ -150,77 +157,29 @@ def quiet_logging_conf_notice() -> None:
         monai_log.addFilter(_NoLoggingConfNotice())
 
 
-#: Bundle runs in one process take turns. MONAI's config parser looks components up by walking
-#: ``sys.modules`` while it instantiates them, and a bundle run in another thread imports modules
-#: lazily, so two runs at once can fail with "dictionary changed size during iteration" (seen in
-#: concurrent evaluations). Inference itself uses every core through torch's own threads.
-_WORKFLOW_LOCK = threading.Lock()
-#: Faults that come from other threads, not from the bundle or the image: any thread that imports a
-#: module changes ``sys.modules`` under the parser's walk, and CPython 3.11 can raise a spurious
-#: SystemError when threads build ASTs at once (the parser evaluates ``$`` expressions). Both strike
-#: while the workflow is built, before it writes anything, so such a run is retried.
-_THREAD_FAULTS = ("dictionary changed size during iteration", "AST constructor recursion depth mismatch")
-_ATTEMPTS = 3
-
-
 def run_workflow(bundle_root: Path, images: list[Path], output_dir: Path, device: str = "cpu") -> None:
-    """Run a bundle's ``configs/inference.json`` through MONAI's ``ConfigWorkflow`` on ``images``.
+    """Run a bundle's ``configs/inference.json`` through MONAI's own ``ConfigWorkflow`` on ``images``.
 
-    The one place mimir drives a bundle: the tools call it per image, expert evaluation in batches.
+    The reference path: the tools run bundles through :mod:`mimir.tools.engine`, which parses each
+    bundle once; this builds and parses a fresh workflow per call, exactly as MONAI documents it
+    (used by expert evaluation and by the test that the engine gives the same masks). The parser
+    looks components up in a snapshot of ``sys.modules``, so a module imported by another thread
+    meanwhile cannot break the parse.
     """
     from monai.bundle import ConfigWorkflow
+
+    from mimir.tools.engine import snapshot_locator
 
     quiet_logging_conf_notice()
     quiet_gpu_decoder_notice()
     configs = bundle_root / "configs"
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            with _WORKFLOW_LOCK:
-                workflow = ConfigWorkflow(
-                    config_file=str(configs / "inference.json"), meta_file=str(configs / "metadata.json"),
-                    workflow_type="infer", logging_file=None, bundle_root=str(bundle_root),
-                    datalist=[{"image": str(p)} for p in images], output_dir=str(output_dir),
-                    device=f"$torch.device('{device}')",
-                )
-                workflow.initialize()
-                workflow.run()
-                workflow.finalize()
-            return
-        except (RuntimeError, SystemError) as e:
-            if attempt == _ATTEMPTS or not any(f in str(e) for f in _THREAD_FAULTS):
-                raise
-            log.warning("bundle %s: %s (a fault from another thread); retrying (%d/%d)", bundle_root.name, e,
-                        attempt, _ATTEMPTS - 1)
-
-
-def run_bundle(bundle: BundleInfo, image_path: Path, output_dir: Path, device: str = "cpu") -> list[Path]:
-    """Run the bundle's inference on one image; outputs land in ``output_dir`` only on success."""
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=output_dir.parent))
-    try:
-        run_workflow(bundle.root, [image_path], staging, device)
-        output_dir.mkdir(parents=True, exist_ok=True)
-        written = []
-        for f in sorted(staging.iterdir()):
-            target = output_dir / f.name
-            shutil.move(str(f), target)
-            written.append(target)
-        return written
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def segmentation_output(output_dir: Path, image_path: Path) -> Path:
-    """Where a segmentation bundle saves the mask: ``{output_dir}/{stem}_seg.nii.gz``."""
-    return output_dir / f"{file_stem(image_path)}_seg.nii.gz"
-
-
-def read_predictions(csv_path: Path) -> list[float]:
-    """The per-class probabilities of the first row of a ClassificationSaver CSV."""
-    with csv_path.open(newline="") as f:
-        for row in csv.reader(f):
-            try:
-                return [float(v) for v in row[1:]]
-            except ValueError:
-                continue  # a header row
-    raise ToolCannotHandle(f"{csv_path} holds no prediction row")
+    workflow = ConfigWorkflow(
+        config_file=str(configs / "inference.json"), meta_file=str(configs / "metadata.json"),
+        workflow_type="infer", logging_file=None, bundle_root=str(bundle_root),
+        datalist=[{"image": str(p)} for p in images], output_dir=str(output_dir),
+        device=f"$torch.device('{device}')",
+    )
+    workflow.parser.locator = snapshot_locator()
+    workflow.initialize()
+    workflow.run()
+    workflow.finalize()

@@ -1,22 +1,35 @@
-"""The ``segment`` tool: run a MONAI bundle segmentation expert on one case image."""
+"""The ``segment`` tool: a MONAI bundle segmentation expert on a slice, a volume or a DICOM series."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from mimir.tools.bundle_declarations import declarations
 from mimir.tools.cache import InputHasher
 from mimir.tools.context import ToolContext
+from mimir.tools.engine import ENGINES
 from mimir.tools.errors import ToolCannotHandle
 from mimir.tools.experts_select import availability, pick_bundle
-from mimir.tools.geometry import IndexLesion, LabelMeasurement, index_lesion, measure_mask, squeeze_to
-from mimir.tools.imaging import load_image, load_mask
-from mimir.tools.monai_bundle import run_bundle, segmentation_output, torch_device
+from mimir.tools.geometry import (
+    Disease,
+    IndexLesion,
+    LabelMeasurement,
+    assessment,
+    disease,
+    index_lesion,
+    measure_mask,
+)
+from mimir.tools.imaging import ImageData, file_stem, load_image, write_mask
+from mimir.tools.monai_bundle import BundleInfo, torch_device
 from mimir.tools.ood.assess import OodAssessment
-from mimir.tools.ood.gate import check_distribution
+from mimir.tools.ood.gate import check_input
 from mimir.tools.runner import FindingSpec
+from mimir.tools.series import series_source
+from mimir.tools.volumes import grey_volume, segment_slices, to_lps
 
 if TYPE_CHECKING:
     from mimir.tools.registry import Registry
@@ -25,13 +38,27 @@ if TYPE_CHECKING:
 class SegmentArgs(BaseModel):
     """Arguments of ``segment``."""
 
-    image_index: int = Field(description="Index of the case image to segment (0-based)")
+    image_index: int = Field(description="Index of the case image to segment (0-based): a slice, a volume or a series")
     expert: str | None = Field(
         default=None, description="Bundle name; omit to pick one by the image's modality and dimensions"
     )
+    whole_series: bool = Field(
+        default=False, description="For one slice of a DICOM series in the timeline: segment the whole series (3D)"
+    )
 
 
-class SegmentResult(BaseModel):
+class MaskReport(BaseModel):
+    """What a mask measures on its image: per-label sizes, the index lesion and the disease status."""
+
+    measurements: list[LabelMeasurement]
+    index_lesion: IndexLesion | None = Field(
+        default=None, description="Largest connected lesion (the target followed over visits); None if empty"
+    )
+    disease: Disease = Field(default="none", description="none, non-measurable (below 10 x 10 mm) or measurable")
+    assessment: str = Field(default="no lesion", description="The disease status in words")
+
+
+class SegmentResult(MaskReport):
     """Labels found, the mask file and per-label size."""
 
     expert: str
@@ -42,38 +69,60 @@ class SegmentResult(BaseModel):
     shape: list[int]
     spacing_mm: list[float]
     spacing_source: str
-    measurements: list[LabelMeasurement]
-    index_lesion: IndexLesion | None = Field(
-        default=None, description="Largest connected lesion (the target followed over visits); None if empty"
-    )
+    dims: int = Field(default=2, description="2 for a slice, 3 for a volume or series")
+    slice_wise: bool = Field(default=False, description="A 2D expert run slice by slice over a volume")
     findings: list[FindingSpec] = Field(default_factory=list)
+
+
+def report_mask(mask: np.ndarray, image: ImageData, labels: dict[int, str], spacing: tuple[float, ...] | None = None) -> MaskReport:
+    """Measure ``mask`` on ``image``; a volume is measured in LPS order (axial slices along the last axis)."""
+    spacing = spacing or image.spacing
+    gray = grey_volume(image)
+    if mask.ndim == 3:
+        lps = to_lps(mask, image.affine)
+        gray = to_lps(gray, image.affine).array if gray.shape == mask.shape else gray
+        mask, spacing = lps.array, lps.spacing
+    target = index_lesion(mask, spacing, labels)
+    return MaskReport(measurements=measure_mask(mask, spacing, labels, gray if gray.shape == mask.shape else None),
+                      index_lesion=target, disease=disease(target), assessment=assessment(target))
+
+
+def run_segmentation(bundle: BundleInfo, image: ImageData, device: str, ctx: ToolContext | None = None) -> np.ndarray:
+    """The label mask of ``image`` in its own voxel order: natively, or slice by slice for a 2D expert."""
+    engine = ENGINES.get(bundle, device)
+    if bundle.slice_wise and len(image.spatial_shape) == 3:
+        report = (lambda f: ctx.report(0.1 + 0.8 * f, f"{bundle.name}: slices")) if ctx else None
+        return segment_slices(engine, image, bundle.fov_mm, report)
+    mask = engine.predict([image.path])[0].mask
+    if mask is None or int(np.prod(mask.shape)) != int(np.prod(image.spatial_shape)):
+        raise ToolCannotHandle(f"expert '{bundle.name}' returned a mask of shape {getattr(mask, 'shape', None)} for "
+                               f"{image.path.name} of shape {image.spatial_shape} (bundle contract)")
+    return mask.reshape(image.spatial_shape)
 
 
 def segment(args: SegmentArgs, ctx: ToolContext) -> SegmentResult:
     """Segment one case image with a MONAI bundle expert (mimir's own or a trusted user bundle).
 
-    Returns the labels present, the mask file (NIfTI) and each label's area (mm², 2D) or volume
-    (mL, 3D). The same image is never segmented twice: results are cached by image content.
+    The image may be a slice (PNG, DICOM), a volume (NIfTI) or a DICOM series: a 2D expert runs
+    slice by slice over a volume. Returns the labels present, the mask file (NIfTI, in the image's
+    geometry), each label's area (mm², 2D) or volume (mL, 3D), the index lesion with its diameters
+    and whether it is measurable disease. Results are cached by image content.
     """
     case_image = ctx.image(args.image_index)
-    image = load_image(case_image.path, case_image.modality)
+    path = series_source(ctx, args.image_index) if args.whole_series else Path(case_image.path)
+    image = load_image(path, case_image.modality)
     bundle = pick_bundle(ctx.settings, "segmentation", image, args.expert)
-    ood = check_distribution(bundle.name, bundle.root, image.path)
-    out_dir = ctx.artifacts_dir / "segment" / bundle.name / InputHasher().hash(image.path)[:16]
+    ood = check_input(bundle, image)
     ctx.report(0.1, f"running {bundle.name}")
-    run_bundle(bundle, image.path, out_dir, torch_device(ctx.settings))
-    mask_file = segmentation_output(out_dir, image.path)
-    if not mask_file.is_file():
-        raise ToolCannotHandle(f"expert '{bundle.name}' wrote no mask {mask_file.name} (bundle contract)")
-    mask = squeeze_to(load_mask(mask_file), image.spatial_shape)
-    gray = image.array.mean(axis=-1) if image.channels > 1 else image.array
-    measured = measure_mask(mask, image.spacing, bundle.labels, gray if gray.shape == mask.shape else None)
+    mask = run_segmentation(bundle, image, torch_device(ctx.settings), ctx)
+    out_dir = ctx.artifacts_dir / "segment" / bundle.name / InputHasher().hash(image.path)[:16]
+    mask_file = write_mask(mask, image.affine, out_dir / f"{file_stem(image.path)}_seg.nii.gz")
+    report = report_mask(mask, image, bundle.labels)
     return SegmentResult(
-        expert=bundle.name, image_index=args.image_index, ood=ood, labels_present=[m.label for m in measured],
+        expert=bundle.name, image_index=args.image_index, ood=ood, labels_present=[m.label for m in report.measurements],
         mask_path=str(mask_file), shape=list(mask.shape), spacing_mm=list(image.spacing),
-        spacing_source=image.spacing_source, measurements=measured,
-        index_lesion=index_lesion(mask, image.spacing, bundle.labels),
-        findings=[_finding(m, args.image_index) for m in measured],
+        spacing_source=image.spacing_source, dims=mask.ndim, slice_wise=bundle.slice_wise and mask.ndim == 3,
+        findings=[_finding(m, args.image_index) for m in report.measurements], **report.model_dump(),
     )
 
 

@@ -157,6 +157,19 @@ def tumour_masks(subject: BrainSubject, tumour: TumourState, zslab: slice | None
             {"oedema": oedema, "necrosis": necrosis, "enhancing": enhancing, "cavity": cavity}.items()}
 
 
+#: Label values of the tumour compartments (BraTS-style: the surrounding non-enhancing signal, the
+#: enhancing tumour, the necrotic core and the resection cavity).
+COMPARTMENT_LABELS: dict[str, int] = {"oedema": 1, "enhancing": 2, "necrosis": 3, "cavity": 4}
+
+
+def compartment_labels(masks: dict[str, np.ndarray]) -> np.ndarray:
+    """The 0-4 compartment volume: 1 oedema, 2 enhancing tumour, 3 necrotic core, 4 resection cavity."""
+    out = np.zeros(next(iter(masks.values())).shape, dtype=np.uint8)
+    for name, value in COMPARTMENT_LABELS.items():
+        out[masks[name]] = value
+    return out
+
+
 def labels_from_masks(masks: dict[str, np.ndarray]) -> np.ndarray:
     """The 0/1/2 label volume (1 = non-enhancing lesion incl. necrosis and cavity, 2 = enhancing)."""
     labels = (masks["oedema"] | masks["necrosis"] | masks["cavity"]).astype(np.uint8)
@@ -179,7 +192,7 @@ def _soft_masks(masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def brain_visit(subject: BrainSubject, tumour: TumourState, rng: np.random.Generator,
                 zslab: slice | None = None) -> dict[str, np.ndarray]:
-    """Render one visit: ``T1``, ``T1C``, ``T2``, ``FLAIR`` (float32 in [0, 1]) and ``labels`` (uint8).
+    """Render one visit: ``T1``, ``T1C``, ``T2``, ``FLAIR`` (float32 in [0, 1]), ``labels`` and ``compartments`` (uint8).
 
     ``zslab`` renders only those axial slices (fast path for 2D samples).
     """
@@ -206,6 +219,7 @@ def brain_visit(subject: BrainSubject, tumour: TumourState, rng: np.random.Gener
         img = img + 0.018 * rng.standard_normal(size=img.shape, dtype=np.float32)
         out[contrast] = np.clip(img * brain, 0.0, 1.0).astype(np.float32)
     out["labels"] = labels_from_masks(masks) * (brain > 0.5)
+    out["compartments"] = compartment_labels(masks) * (brain > 0.5)
     return out
 
 
@@ -242,19 +256,27 @@ def _pooled_subject(pool: int, key: int) -> tuple[BrainSubject, np.ndarray]:
 
 
 def mri_slice_sample(rng: np.random.Generator, size: int = 128, pool: int = 0,
-                     postop_share: float = POSTOP_SHARE) -> tuple[dict[str, np.ndarray], np.ndarray]:
+                     postop_share: float = POSTOP_SHARE, anywhere: bool = False,
+                     compartments: bool = False) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """One axial slice near the lesion centre for each contrast (float32 [0, 1]) and its label slice.
 
     The anatomy is one of ``POOL_SIZE`` deformed brains of sample pool ``pool`` (cached per
     process); the lesion's site, rim direction and state, the noise and the bias field are new on
     every call, so lesions appear anywhere in the deep white matter. About 1 in 6 samples has no
     lesion; ``postop_share`` of the others show a resection cavity (see :func:`random_tumour`).
+    ``anywhere`` cuts the slice at any axial level of the brain instead (most such slices miss the
+    lesion: the levels a whole volume holds); ``compartments`` returns the 0-4 compartment labels
+    (:func:`compartment_labels`) instead of 0/1/2.
     """
     base, candidates = _pooled_subject(pool, int(rng.integers(POOL_SIZE)))
     subject = dataclasses.replace(base, centre_vox=pick_voxel(rng, candidates), rim_direction=_rim_direction(rng))
     tumour = random_tumour(rng, postop_share=postop_share)
-    z = int(np.clip(subject.lesion_slice + rng.integers(-3, 4), 1, subject.shape[2] - 2))
+    if anywhere:
+        levels = np.flatnonzero(subject.mask.any(axis=(0, 1)))
+        z = int(np.clip(rng.integers(levels[0], levels[-1] + 1), 1, subject.shape[2] - 2))
+    else:
+        z = int(np.clip(subject.lesion_slice + rng.integers(-3, 4), 1, subject.shape[2] - 2))
     visit = brain_visit(subject, tumour, rng, zslab=slice(z - 1, z + 2))
     images = {c: display_slice(visit[c], 1, size) for c in CONTRASTS}
-    label = display_slice(visit["labels"], 1, size, order=0)
+    label = display_slice(visit["compartments" if compartments else "labels"], 1, size, order=0)
     return images, label

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from mimir import __version__
-from mimir.demo.qformat import ABILITY_FILES, VARIANTS, QItem, format_item
+from mimir.demo.qformat import ABILITY_FILES, VARIANTS, VOLUME_VARIANTS, QItem, format_item, in_variant
 from mimir.demo.questions import comparison, coreference, temporal
 from mimir.demo.reasoning import reasoning
 from mimir.demo.render import BuildOptions, build_patient, manifest_rows
@@ -116,11 +116,17 @@ def make_items(truths: list[PatientTruth], seed: int) -> dict[str, list[QItem]]:
 
 
 def write_questions(out: Path, items: dict[str, list[QItem]]) -> list[SuiteFile]:
-    """One Med-MIM JSON file per ability and variant; shared items keep one id in both variants."""
+    """One Med-MIM JSON file per ability and variant; shared items keep one id in every variant.
+
+    Volume variants (NIfTI, DICOM series) are written for the abilities asked on volumes, when the
+    build wrote those files.
+    """
     files = []
     for ability in ABILITY_FILES:
-        for variant in VARIANTS:
-            chosen = [(k, it) for k, it in enumerate(items[ability]) if variant in it.variants]
+        for variant in (*VARIANTS, *VOLUME_VARIANTS):
+            chosen = [(k, it) for k, it in enumerate(items[ability]) if in_variant(it, variant)]
+            if not chosen and variant in VOLUME_VARIANTS:
+                continue
             rows = [format_item(it, variant, f"demo-{ability}-{k:05d}") for k, it in chosen]
             name = f"demo_{ability}_{variant}.json"
             (out / name).write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")

@@ -138,15 +138,21 @@ def _pooled_subject(pool: int, key: int) -> tuple[CTSubject, np.ndarray]:
     return subject, _centre_candidates(subject.brain, subject.shape[2])
 
 
-def ct_slice_sample(rng: np.random.Generator, size: int = 128, pool: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def ct_slice_sample(rng: np.random.Generator, size: int = 128, pool: int = 0,
+                    anywhere: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """One axial head CT slice near the haemorrhage, brain-windowed to [0, 1], and its 0/1 label.
 
     The head is one of ``POOL_SIZE`` deformed atlases of sample pool ``pool``; the haemorrhage's
-    site, size and density and the noise are new on every call.
+    site, size and density and the noise are new on every call. ``anywhere`` cuts the slice at any
+    axial level of the head instead (skull base and vertex included; most miss the haemorrhage).
     """
     base, candidates = _pooled_subject(pool, int(rng.integers(POOL_SIZE)))
     subject = dataclasses.replace(base, centre_vox=pick_voxel(rng, candidates))
-    z = int(np.clip(subject.lesion_slice + rng.integers(-3, 4), 1, subject.shape[2] - 2))
+    if anywhere:
+        levels = np.flatnonzero((subject.hu > -500).any(axis=(0, 1)))
+        z = int(np.clip(rng.integers(levels[0], levels[-1] + 1), 1, subject.shape[2] - 2))
+    else:
+        z = int(np.clip(subject.lesion_slice + rng.integers(-3, 4), 1, subject.shape[2] - 2))
     visit = ct_visit(subject, random_haemorrhage(rng), rng, zslab=slice(z - 1, z + 2))
     image = display_slice(window_ct(visit["HU"]), 1, size)
     label = display_slice(visit["labels"], 1, size, order=0)

@@ -9,8 +9,13 @@ import numpy as np
 
 from mimir.demo.truth import ImageTruth
 
-Variant = Literal["png", "dicom"]
+Variant = Literal["png", "dicom", "nifti", "series"]
+#: Key-slice variants: every question is asked on 256x256 key images (PNG, or DICOM with headers).
 VARIANTS: tuple[Variant, ...] = ("png", "dicom")
+#: Whole-volume variants: the temporal and comparison questions asked again on the NIfTI volumes and
+#: the DICOM series of the same visits (dates reach the agent through the timeline, as for DICOM).
+VOLUME_VARIANTS: tuple[Variant, ...] = ("nifti", "series")
+VOLUME_ABILITIES = ("temporal", "comparison")
 ABILITY_FILES = ("temporal", "comparison", "coreference", "reasoning")
 
 #: Ways to say each change class (the first is the canonical label).
@@ -61,9 +66,22 @@ def closed_item(rng: np.random.Generator, ability: str, question: str, images: l
     return QItem(ability, question, images, correct, options, variants, patient_id)
 
 
+def image_path(image: ImageTruth, variant: Variant) -> str | None:
+    """The file (or, for ``series``, the folder) that shows ``image`` in ``variant``; None if not built."""
+    return {"png": image.png, "dicom": image.dicom, "nifti": image.nifti, "series": image.series_dir}[variant]
+
+
+def in_variant(item: QItem, variant: Variant) -> bool:
+    """True when ``item`` is asked in ``variant``: a volume variant takes the DICOM items whose volumes exist."""
+    if variant in VOLUME_VARIANTS:
+        return item.ability in VOLUME_ABILITIES and "dicom" in item.variants and all(
+            image_path(im, variant) for im in item.images)
+    return variant in item.variants
+
+
 def format_item(item: QItem, variant: Variant, item_id: str) -> dict[str, object]:
     """The Med-MIM JSON object: ``id``, ``images``, ``conversation``, ``source``."""
-    paths = [im.png if variant == "png" else im.dicom for im in item.images]
+    paths = [image_path(im, variant) for im in item.images]
     content = "<image>" * len(paths) + item.question
     if item.options:
         letters = [chr(ord("A") + i) for i in range(len(item.options))]

@@ -1,8 +1,10 @@
 """Demo questions for the four Med-MIM abilities, with answers taken from the simulation only.
 
-Items shared by both variants show images in visit order (as Med-MIM does). Items that need dates
-(which scan is most recent; change from earliest to latest of shuffled scans) exist only in the
-``dicom`` variant, whose images carry StudyDate in their headers.
+Items shared by both key-slice variants show images in visit order (as Med-MIM does). Items that need
+dates (which scan is most recent; change from earliest to latest of shuffled scans) exist only in the
+``dicom`` variant, whose images carry StudyDate in their headers. The temporal and comparison items
+of the ``dicom`` variant are asked again on the visits' NIfTI volumes and DICOM series
+(:data:`mimir.demo.qformat.VOLUME_VARIANTS`).
 """
 
 from __future__ import annotations

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from mimir.demo.brain import (
+    COMPARTMENT_LABELS,
     CONTRASTS,
     BrainSubject,
     TumourState,
     brain_subject,
     brain_visit,
+    compartment_labels,
     labels_from_masks,
     mri_slice_sample,
     tumour_masks,
@@ -24,7 +26,7 @@ from mimir.demo.ct import (
 from mimir.demo.fundus import DIAGNOSES, disc_centre, fundus_eye, fundus_sample
 
 __all__ = [
-    "CONTRASTS", "CT_WINDOW", "DIAGNOSES", "BrainSubject", "CTSubject", "HaemorrhageState", "TumourState",
-    "brain_subject", "brain_visit", "ct_slice_sample", "ct_subject", "ct_visit", "disc_centre", "fundus_eye",
+    "COMPARTMENT_LABELS", "CONTRASTS", "CT_WINDOW", "DIAGNOSES", "BrainSubject", "CTSubject", "HaemorrhageState", "TumourState",
+    "brain_subject", "brain_visit", "compartment_labels", "ct_slice_sample", "ct_subject", "ct_visit", "disc_centre", "fundus_eye",
     "fundus_sample", "labels_from_masks", "mri_slice_sample", "tumour_masks", "window_ct",
 ]

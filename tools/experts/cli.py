@@ -45,17 +45,19 @@ def evaluate(
     seed: int = typer.Option(..., "--seed", help="Seed for fresh samples; must not be a training seed"),
     n: int = typer.Option(100, "--n", help="Number of images to evaluate"),
     bundle: Path | None = typer.Option(None, "--bundle", help="Bundle folder (default: the shipped one)"),
+    volumes: bool = typer.Option(False, "--volumes", help="Whole generated volumes, slice by slice (segmenters)"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
-    """Run the bundle on fresh generated 256x256 PNGs and report Dice or accuracy."""
+    """Run the bundle on fresh generated 256x256 PNGs (or whole volumes) and report Dice or accuracy."""
     from mimir.output import emit, fail
     from mimir.tools.experts.evaluate import evaluate_expert
+    from mimir.tools.experts.evaluate_volumes import evaluate_volumes
     from mimir.tools.experts.train import PLANS
 
     if name not in PLANS:
         fail(f"Unknown expert {name!r}; known: {', '.join(PLANS)}")
     try:
-        report = evaluate_expert(name, seed, n, bundle)
+        report = evaluate_volumes(name, seed, n, bundle) if volumes else evaluate_expert(name, seed, n, bundle)
     except ValueError as exc:
         fail(str(exc))
         return

@@ -26,6 +26,10 @@ TRAIN_POOL, EVAL_POOL = 0, 1
 #: resection's thin residual rim is what decides "partial" versus "gross-total", and at the natural
 #: share it is in about 2 % of training slices; oversampling it is a training-only class balance.
 TRAIN_POSTOP_SHARE = 0.4
+#: Share of the segmenters' training slices cut at any axial level of the head rather than near the
+#: lesion. Run over a whole volume, an expert sees every level (skull base, ventricles, vertex); most
+#: of these slices hold no lesion, so they are its lesion-free examples and hard negatives.
+TRAIN_ANYWHERE_SHARE = 0.4
 
 
 @dataclass(frozen=True)
@@ -56,16 +60,19 @@ def _mri_lesion(rng: np.random.Generator, size: int, pool: int) -> list[RawSampl
     from mimir.demo.synth import mri_slice_sample
 
     share = TRAIN_POSTOP_SHARE if pool == TRAIN_POOL else POSTOP_SHARE
-    images, label = mri_slice_sample(rng, size=size, pool=pool, postop_share=share)
+    anywhere = pool == TRAIN_POOL and bool(rng.random() < TRAIN_ANYWHERE_SHARE)
+    images, label = mri_slice_sample(rng, size=size, pool=pool, postop_share=share, anywhere=anywhere,
+                                     compartments=True)
     return [RawSample(images[seq], _visible_labels(label, seq), seq) for seq in SEQUENCES]
 
 
 def _visible_labels(label: np.ndarray, sequence: str) -> np.ndarray:
-    """The lesion expert's target: enhancement (label 2) exists only on the post-contrast image.
+    """The lesion expert's target: the compartments are labelled on the post-contrast image only.
 
-    On T1, T2 and FLAIR an enhancing rim looks like the rest of the lesion, so asking for label 2
-    there asks the network to guess from shape; those guesses taught it to doubt thin residual
-    rims on T1C as well. Elsewhere the enhancing tumour is whole lesion, label 1.
+    Enhancement (label 2) exists only after contrast: on T1, T2 and FLAIR an enhancing rim looks like
+    the rest of the lesion, and asking for it there taught the network to doubt thin residual rims on
+    T1C as well. The necrotic core (3) and the resection cavity (4) are told apart by the rim around
+    them, so they are labelled where the rim is seen, on T1C too. Elsewhere the whole lesion is label 1.
     """
     out = label.astype(np.uint8)
     return out if sequence == "T1C" else np.minimum(out, 1)
@@ -74,7 +81,8 @@ def _visible_labels(label: np.ndarray, sequence: str) -> np.ndarray:
 def _ct_haemorrhage(rng: np.random.Generator, size: int, pool: int) -> list[RawSample]:
     from mimir.demo.synth import ct_slice_sample
 
-    image, label = ct_slice_sample(rng, size=size, pool=pool)
+    anywhere = pool == TRAIN_POOL and bool(rng.random() < TRAIN_ANYWHERE_SHARE)
+    image, label = ct_slice_sample(rng, size=size, pool=pool, anywhere=anywhere)
     return [RawSample(image, (label > 0).astype(np.uint8), "CT")]
 
 

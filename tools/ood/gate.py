@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mimir.tools.errors import ToolCannotHandle
 from mimir.tools.ood.assess import OodAssessment, assess, loaded
 from mimir.tools.ood.calibration import rescale
+
+if TYPE_CHECKING:
+    from mimir.tools.imaging import ImageData
+    from mimir.tools.monai_bundle import BundleInfo
 
 #: The words every declined input's message carries (the review screen reads them to badge the step).
 DECLINED = "declined: the image is unlike its training images"
@@ -20,6 +24,18 @@ def check_distribution(bundle_name: str, bundle_root: Path, image: Path) -> OodA
         raise ToolCannotHandle(f"expert '{bundle_name}' {DECLINED} "
                                f"({ood.reason}; in-distribution score {ood.score:.2f})")
     return ood
+
+
+def check_input(bundle: BundleInfo, image: ImageData) -> OodAssessment:
+    """:func:`check_distribution` for what an expert is given; a volume under a 2D expert is not scored.
+
+    Fingerprints are fitted on single slices; a whole volume run slice by slice holds slices (skull
+    base, vertex) that were never meant to look like them, so its verdict is ``unknown``, said so.
+    """
+    if bundle.slice_wise and len(image.spatial_shape) == 3:
+        return OodAssessment(score=None, verdict="unknown",
+                             reason="fingerprints describe single slices; a volume is not scored")
+    return check_distribution(bundle.name, bundle.root, image.path)
 
 
 def calibrated(bundle_root: Path, probabilities: list[float]) -> list[float]:

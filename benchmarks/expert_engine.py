@@ -1,0 +1,181 @@
+"""Speed of mimir's experts: the engine and the ``segment`` tool against the bare network, in one run.
+
+Three figures, all warm (each expert loaded once before timing), on freshly generated demo images:
+
+1. Per image: ``segment`` work (the engine's read, preprocessing, network and post transforms, the
+   mask written once as NIfTI, the measurement) and the full ``segment`` tool call (plus input
+   hashing and the result cache) against the bare network pass (the bundle's inferer on the
+   preprocessed batch) on the same images: single images, and batches of 16.
+   Goals: at most 2x the network alone for single images, at most 1.2x per image in batches of 16.
+2. Whole-volume segmentation of a DICOM series through the ``segment`` tool (the demo writes
+   47-slice MR series): goal under 2 s on the CPU.
+3. ``mimir eval --suite demo`` (agent runner, rules planner) on a small fresh demo: wall time per
+   item against the time spent in network passes.
+
+    .venv/bin/python benchmarks/expert_engine.py [--images 32] [--repeats 3] [--patients 5] [--no-eval]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from mimir.domain import CaseImage
+from mimir.settings import Settings
+from mimir.tools import build_registry
+from mimir.tools.context import ToolContext
+from mimir.tools.engine import ENGINES, ExpertEngine
+from mimir.tools.experts.evaluate import write_png
+from mimir.tools.experts.train import bundle_dir
+from mimir.tools.imaging import file_stem, load_image, write_mask
+from mimir.tools.monai_bundle import read_bundle
+from mimir.tools.runner import ToolRunner
+from mimir.tools.segment import report_mask
+
+EXPERT = "brain_mri_lesion_seg"
+
+
+def best_of(fn: Callable[[], object], repeats: int) -> float:
+    """The fastest of ``repeats`` runs of ``fn`` (seconds): the least disturbed by other processes."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def demo_slices(folder: Path, n: int) -> list[Path]:
+    """``n`` fresh 256x256 T1C key-image PNGs from the demo generator (anatomy pool 1)."""
+    from mimir.demo.synth import mri_slice_sample
+
+    rng = np.random.default_rng(20261202)
+    return [write_png(mri_slice_sample(rng, size=256, pool=1)[0]["T1C"], folder / f"s{i:03d}.png") for i in range(n)]
+
+
+def segment_work(engine: ExpertEngine, paths: list[Path], out: Path) -> None:
+    """What ``segment`` does for each image besides the tool runner: predict, write the mask, measure."""
+    for path, pred in zip(paths, engine.predict(paths, batch_size=len(paths)), strict=True):
+        image = load_image(path)
+        assert pred.mask is not None
+        write_mask(pred.mask, image.affine, out / f"{file_stem(path)}_seg.nii.gz")
+        report_mask(pred.mask, image, engine.bundle.labels)
+
+
+def per_image(paths: list[Path], settings: Settings, repeats: int) -> dict[str, float]:
+    """Seconds per image: network alone, segment work and the tool call; single and batched."""
+    engine = ENGINES.get(read_bundle(bundle_dir(EXPERT)))
+    out = Path(tempfile.mkdtemp(prefix="mimir-bench-"))
+    segment_work(engine, paths[:2], out)  # warm: first reads, first forward
+    singles = [engine.preprocess([p]) for p in paths]
+    batches = [engine.preprocess(paths[i : i + 16]) for i in range(0, len(paths) - 15, 16)]
+    n_batched = 16 * len(batches)
+    fig = {
+        "forward_single_s": best_of(lambda: [engine.forward(x) for x in singles], repeats) / len(paths),
+        "segment_single_s": best_of(lambda: [segment_work(engine, [p], out) for p in paths], repeats) / len(paths),
+        "forward_batch16_s": best_of(lambda: [engine.forward(b) for b in batches], repeats) / n_batched,
+        "segment_batch16_s": best_of(lambda: [segment_work(engine, paths[i : i + 16], out)
+                                              for i in range(0, n_batched, 16)], repeats) / n_batched,
+    }
+    registry = build_registry(settings, plugins=False)
+
+    def tool_calls() -> None:  # a fresh context each round: no cache hits, every image runs
+        ctx = ToolContext(settings, images=[CaseImage(path=str(p), modality="MR") for p in paths])
+        runner = ToolRunner(registry, ctx)
+        for i in range(len(paths)):
+            runner.call("segment", {"image_index": i, "expert": EXPERT})
+
+    fig["tool_single_s"] = best_of(tool_calls, repeats) / len(paths)
+    fig["ratio_single"] = fig["segment_single_s"] / fig["forward_single_s"]
+    fig["ratio_batch16"] = fig["segment_batch16_s"] / fig["forward_batch16_s"]
+    fig["ratio_tool_single"] = fig["tool_single_s"] / fig["forward_single_s"]
+    return fig
+
+
+def whole_series(settings: Settings, folder: Path, repeats: int) -> dict[str, float]:
+    """The ``segment`` tool on one demo MR series (every other slice of a 95-slice volume), warm."""
+    from mimir.demo.build import build_demo
+    from mimir.demo.render import BuildOptions
+
+    build_demo(folder, patients=1, seed=20261203, workers=1, opts=BuildOptions(nifti=False))
+    truth = json.loads((folder / "ground_truth.json").read_text())
+    image = next(im for im in truth["patients"][0]["visits"][0]["images"] if im["sequence"] == "T1C")
+    series = folder / image["series_dir"]
+    registry = build_registry(settings, plugins=False)
+
+    def call() -> None:
+        ctx = ToolContext(settings, images=[CaseImage(path=str(series), modality="MR")])
+        ToolRunner(registry, ctx).call("segment", {"image_index": 0, "expert": EXPERT})
+
+    call()  # warm
+    slices = len([p for p in series.iterdir() if p.is_file()])
+    return {"series_slices": float(slices), "series_segment_s": best_of(call, repeats)}
+
+
+def eval_demo(settings: Settings, folder: Path, patients: int) -> dict[str, float]:
+    """``mimir eval --suite demo`` on temporal and comparison items: wall per item against network time."""
+    from mimir.evals.runners import RunnerConfig
+    from mimir.evals.session import EvalOptions, run_eval
+
+    spent = {"forward_s": 0.0, "passes": 0.0}
+    original = ExpertEngine.forward
+
+    def timed(self: ExpertEngine, batch: object) -> object:
+        start = time.perf_counter()
+        try:
+            return original(self, batch)  # type: ignore[arg-type]
+        finally:
+            spent["forward_s"] += time.perf_counter() - start
+            spent["passes"] += 1
+
+    ExpertEngine.forward = timed  # type: ignore[method-assign]
+    subsets = [f"{a}-{v}" for a in ("temporal", "comparison") for v in ("png", "dicom", "nifti", "series")]
+    opts = EvalOptions(suite="demo", seed=20261204, patients=patients, runner=RunnerConfig(name="agent"), out=folder,
+                       subsets=subsets, concurrency=1, progress=False)
+    start = time.perf_counter()
+    summary, records = run_eval(opts, settings)
+    wall = time.perf_counter() - start
+    ExpertEngine.forward = original  # type: ignore[method-assign]
+    latencies = [r.latency_s for r in records.values()]
+    return {"eval_items": float(len(records)), "eval_wall_s": wall, "eval_item_median_s": statistics.median(latencies),
+            "eval_forward_s_per_item": spent["forward_s"] / max(len(records), 1),
+            "eval_ratio": sum(latencies) / max(spent["forward_s"], 1e-9), "eval_accuracy": summary.overall.accuracy or 0.0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks and print the figures as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--patients", type=int, default=5)
+    parser.add_argument("--no-eval", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    import torch
+
+    with tempfile.TemporaryDirectory(prefix="mimir-bench-") as tmp:
+        root = Path(tmp)
+        settings = Settings(data_dir=root / "data", device="cpu").ensure_dirs()
+        (root / "png").mkdir()
+        figures: dict[str, float] = {"torch_threads": float(torch.get_num_threads())}
+        figures |= per_image(demo_slices(root / "png", args.images), settings, args.repeats)
+        figures |= whole_series(settings, root / "series", args.repeats)
+        if not args.no_eval:
+            eval_settings = Settings(data_dir=root / "eval-data", device="cpu").ensure_dirs()
+            figures |= eval_demo(eval_settings, root / "eval", args.patients)
+    json.dump({k: round(v, 4) for k, v in figures.items()}, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

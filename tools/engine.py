@@ -1,0 +1,231 @@
+"""The expert engine: each MONAI bundle parsed once, its network, transforms and inferer kept and reused.
+
+A bundle stays an ordinary MONAI bundle (``configs/inference.json`` still runs with MONAI's
+``ConfigWorkflow``); the engine takes the same config items (``network``, ``preprocessing``,
+``inferer``, ``postprocessing`` and the ``CheckpointLoader`` among ``handlers``) and runs images
+through them the way MONAI's ``SupervisedEvaluator`` does: transforms per image, the inferer on a
+collated batch, decollation, then the post transforms per image. Savers are left out of the post
+transforms: results stay in memory and the tools write each mask once, in the image's geometry.
+
+Loading (parsing the config, building the network, reading the weights) happens once per bundle,
+weights file and device, under a load lock. Running takes no lock: the parsed components are only
+read, the network runs in eval mode under ``torch.inference_mode``, so threads share one engine.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+    from monai.transforms import Compose
+
+    from mimir.tools.monai_bundle import BundleInfo
+
+log = logging.getLogger(__name__)
+#: Inputs: a file (read by the bundle's own loader) or an image already loaded as a channel-first
+#: ``MetaTensor`` (a slice of a volume), which skips the bundle's loading transforms.
+EngineInput = Path | str | Any
+_SAVERS = ("SaveImage", "SaveImaged")
+_LOADERS = ("LoadImage", "LoadImaged")
+
+
+def snapshot_locator() -> Any:
+    """A MONAI ``ComponentLocator`` that scans a snapshot of ``sys.modules``.
+
+    MONAI's locator walks ``sys.modules`` itself, so a module imported by another thread during
+    the walk fails the parse with "dictionary changed size during iteration". ``list(sys.modules)``
+    copies the keys in one step.
+    """
+    from monai.bundle.config_item import ComponentLocator
+
+    class SnapshotLocator(ComponentLocator):
+        def _find_module_names(self) -> list[str]:
+            names = list(sys.modules)
+            return [m for m in names if m.startswith(self.MOD_START) and all(s not in m for s in self.excludes)]
+
+    return SnapshotLocator()
+
+
+@dataclass
+class Prediction:
+    """One image's result: a label mask (segmentation) or class probabilities (classification)."""
+
+    mask: np.ndarray | None = None
+    probabilities: np.ndarray | None = None
+    affine: np.ndarray | None = None
+
+
+class ExpertEngine:
+    """A bundle's parsed inference components, ready to run images in batches from any thread."""
+
+    def __init__(self, bundle: BundleInfo, device: str = "cpu") -> None:
+        import torch
+
+        self.bundle = bundle
+        self.device = torch.device(device)
+        parser = _parser(bundle.root, device)
+        self.network: torch.nn.Module = parser.get_parsed_content("network")
+        _load_weights(parser, self.network, bundle.root)
+        self.network.eval()
+        self.preprocessing: Compose = parser.get_parsed_content("preprocessing")
+        self.loading, self.after_loading = _split_loading(self.preprocessing)
+        self._local = threading.local()
+        self.inferer = parser.get_parsed_content("inferer")
+        post = parser.get_parsed_content("postprocessing") if "postprocessing" in parser else None
+        self.postprocessing = _without(post, _SAVERS) if post is not None else None
+        self.config = parser.config
+        self.parser = parser
+
+    def predict(self, inputs: Sequence[EngineInput], batch_size: int = 16) -> list[Prediction]:
+        """Run ``inputs`` (files or loaded channel-first MetaTensors) in batches; results in input order."""
+        out: list[Prediction] = []
+        for start in range(0, len(inputs), batch_size):
+            items = [self._prepare(x) for x in inputs[start : start + batch_size]]
+            out.extend(self._run(items))
+        return out
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        """The bare network pass: the bundle's inferer on a preprocessed batch, no gradients."""
+        import torch
+
+        with torch.inference_mode():
+            return self.inferer(batch.to(self.device), self.network)
+
+    def preprocess(self, inputs: Sequence[EngineInput]) -> torch.Tensor:
+        """The bundle's preprocessing of ``inputs`` (one shape), collated into a batch."""
+        from monai.data import list_data_collate
+
+        return list_data_collate([self._prepare(x) for x in inputs])["image"]
+
+    def _prepare(self, item: EngineInput) -> dict[str, Any]:
+        data: dict[str, Any] = {"image": item}
+        if isinstance(item, str | Path):
+            data = dict(self._thread_loading()({"image": str(item)}))
+        return dict(self.after_loading(data))
+
+    def _thread_loading(self) -> Compose:
+        """The loading transforms of the calling thread: MONAI's DICOM and NIfTI readers keep per-read state."""
+        loading = getattr(self._local, "loading", None)
+        if loading is None:
+            loading = self._local.loading = copy.deepcopy(self.loading)
+        return loading
+
+    def _run(self, items: list[dict[str, Any]]) -> list[Prediction]:
+        from monai.data import decollate_batch, list_data_collate
+        from monai.engines.utils import engine_apply_transform
+
+        preds: dict[int, Prediction] = {}
+        for group in _same_shape_groups(items):
+            batch = list_data_collate([items[i] for i in group])
+            logits = self.forward(batch["image"])
+            outputs = decollate_batch({"image": batch["image"], "pred": logits}, detach=True)
+            for i, b, o in zip(group, decollate_batch(batch, detach=True), outputs, strict=True):
+                if self.postprocessing is not None:
+                    b, o = engine_apply_transform(b, o, self.postprocessing)
+                preds[i] = self._result(o["pred"])
+        return [preds[i] for i in range(len(items))]
+
+    def _result(self, pred: Any) -> Prediction:
+        array = pred.detach().cpu().numpy() if hasattr(pred, "detach") else np.asarray(pred)
+        affine = getattr(pred, "affine", None)
+        affine_np = np.asarray(affine.cpu() if hasattr(affine, "cpu") else affine, dtype=float) if affine is not None else None
+        if self.bundle.task == "classification":
+            return Prediction(probabilities=array.reshape(-1).astype(np.float64), affine=affine_np)
+        if array.ndim > 1 and array.shape[0] > 1:  # post transforms without an argmax: channel scores
+            array = np.argmax(array, axis=0)[None]
+        mask = array[0] if array.ndim > 1 else array
+        return Prediction(mask=np.rint(mask).astype(np.uint8), affine=affine_np)
+
+
+def _same_shape_groups(items: list[dict[str, Any]]) -> list[list[int]]:
+    """Indices of items grouped by input shape (a batch needs one shape)."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, item in enumerate(items):
+        groups.setdefault(tuple(item["image"].shape), []).append(i)
+    return list(groups.values())
+
+
+def _parser(root: Path, device: str) -> Any:
+    from monai.bundle import ConfigParser
+
+    parser = ConfigParser()
+    parser.locator = snapshot_locator()
+    parser.read_config(str(root / "configs" / "inference.json"))
+    parser.read_meta(str(root / "configs" / "metadata.json"))
+    parser["bundle_root"] = str(root)
+    parser["device"] = f"$torch.device('{device}')"
+    parser["datalist"] = []
+    return parser
+
+
+def _load_weights(parser: Any, network: torch.nn.Module, root: Path) -> None:
+    """Run the bundle's own ``CheckpointLoader`` (a handler) once; plain ``models/model.pt`` without one."""
+    handlers = parser.config.get("handlers") if isinstance(parser.config, dict) else None
+    for i, h in enumerate(handlers if isinstance(handlers, list) else []):
+        if isinstance(h, dict) and str(h.get("_target_", "")).endswith("CheckpointLoader"):
+            loader = parser.get_parsed_content(f"handlers#{i}")
+            loader(SimpleNamespace(state=SimpleNamespace(max_epochs=None, epoch=0)))
+            return
+    import torch
+
+    network.load_state_dict(torch.load(root / "models" / "model.pt", map_location="cpu", weights_only=True))
+
+
+def _transforms(compose: Any) -> list[Any]:
+    from monai.transforms import Compose
+
+    return list(compose.flatten().transforms) if isinstance(compose, Compose) else [compose]
+
+
+def _without(compose: Any, names: tuple[str, ...]) -> Any:
+    """``compose`` without the transforms whose class is in ``names`` (the savers)."""
+    from monai.transforms import Compose
+
+    return Compose([t for t in _transforms(compose) if type(t).__name__ not in names])
+
+
+def _split_loading(compose: Any) -> tuple[Any, Any]:
+    """(the leading loading transforms, the rest): a loaded slice skips the first part."""
+    from monai.transforms import Compose
+
+    transforms = _transforms(compose)
+    n = 0
+    while n < len(transforms) and type(transforms[n]).__name__ in _LOADERS:
+        n += 1
+    return Compose(transforms[:n]), Compose(transforms[n:])
+
+
+class EnginePool:
+    """Engines by (bundle folder, weights file state, device), each loaded once under a load lock."""
+
+    def __init__(self) -> None:
+        self._engines: dict[tuple[str, int, int, str], ExpertEngine] = {}
+        self._load_lock = threading.Lock()
+
+    def get(self, bundle: BundleInfo, device: str = "cpu") -> ExpertEngine:
+        """The engine of ``bundle`` on ``device``; loaded on first use, again when the weights change."""
+        weights = (bundle.root / "models" / "model.pt").stat()
+        key = (str(bundle.root.resolve()), weights.st_size, weights.st_mtime_ns, device)
+        engine = self._engines.get(key)
+        if engine is not None:
+            return engine
+        with self._load_lock:
+            if key not in self._engines:
+                log.info("loading expert %s on %s", bundle.name, device)
+                self._engines[key] = ExpertEngine(bundle, device)
+            return self._engines[key]
+
+
+#: The process's engines: experts load once per process, like any lazily loaded model.
+ENGINES = EnginePool()
