@@ -166,9 +166,10 @@ def test_bundles_declare_their_capabilities_in_metadata(settings: Settings) -> N
     registry = build_registry(settings, plugins=False)
     declared = {(c.kind, c.target, c.modalities, c.dims, c.arguments.get("expert"))
                 for name in ("segment", "classify") for c in registry.get(name).declared(settings)}
-    assert ("segments", "brain tumour", ("MR",), (2,), "brain_mri_lesion_seg") in declared
-    assert ("segments", "intracranial haemorrhage", ("CT",), (2,), "head_ct_haemorrhage_seg") in declared
-    assert ("classifies", "sequence", ("MR",), (2,), "mr_sequence_classifier") in declared
-    assert ("classifies", "laterality", ("OP",), (2,), "fundus_laterality_classifier") in declared
+    # 2D experts take slices, and volumes slice by slice
+    assert ("segments", "brain tumour", ("MR",), (2, 3), "brain_mri_lesion_seg") in declared
+    assert ("segments", "intracranial haemorrhage", ("CT",), (2, 3), "head_ct_haemorrhage_seg") in declared
+    assert ("classifies", "sequence", ("MR",), (2, 3), "mr_sequence_classifier") in declared
+    assert ("classifies", "laterality", ("OP",), (2, 3), "fundus_laterality_classifier") in declared
     described = registry.get("compare").describe(settings)
     assert described["capabilities"] == [{"kind": "compares_over_time", "target": "lesion size"}]
