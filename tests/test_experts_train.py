@@ -22,6 +22,8 @@ def tiny_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     plans = dict(train_mod.PLANS)
     plans[NAME] = TrainPlan("classification", samples=6, epochs=1, batch_size=3, sizes=(64,))
     monkeypatch.setattr(train_mod, "PLANS", plans)
+    monkeypatch.setattr(train_mod, "FINETUNE_PLANS", {NAME: TrainPlan("classification", samples=3, epochs=1,
+                                                                      batch_size=3, sizes=(64,), lr=1e-3)})
 
 
 @pytest.mark.usefixtures("tiny_plan")
@@ -34,6 +36,26 @@ def test_train_writes_a_reproducible_bundle(tmp_path: Path) -> None:
     record = json.loads((tmp_path / "a/models/training.json").read_text())
     assert record["training_seeds"] == [7] and record["plan"]["samples"] == 6
     assert first["model_sha256"] == second["model_sha256"] != other["model_sha256"]
+
+
+@pytest.mark.usefixtures("tiny_plan")
+def test_training_continues_from_a_bundle_and_keeps_its_seeds(tmp_path: Path) -> None:
+    import torch
+
+    train_expert(NAME, seed=7, out=tmp_path / "a")
+    record = train_expert(NAME, seed=11, out=tmp_path / "b", init=tmp_path / "a")
+    assert record["training_seeds"] == [7, 11] and record["plan"]["samples"] == 3
+    assert record["started_from"]["model_sha256"] == json.loads((tmp_path / "a/models/training.json").read_text())["model_sha256"]
+    start = torch.load(tmp_path / "a/models/model.pt", weights_only=True)
+    fresh = train_mod.build_network(tmp_path / "a").state_dict()
+    tuned = torch.load(tmp_path / "b/models/model.pt", weights_only=True)
+    # one small step from the given weights: far closer to them than to a fresh network
+    key = next(k for k, v in start.items() if v.is_floating_point() and v.numel() > 100)
+    assert (tuned[key] - start[key]).abs().mean() < 0.2 * (fresh[key] - start[key]).abs().mean()
+    with pytest.raises(ValueError, match="Seed 11 was used to train"):
+        evaluate_expert(NAME, 11, n=4, bundle=tmp_path / "b")
+    with pytest.raises(FileNotFoundError):
+        train_expert(NAME, seed=12, out=tmp_path / "c", init=tmp_path / "missing")
 
 
 @pytest.mark.usefixtures("tiny_plan")

@@ -27,15 +27,18 @@ def train(
     seed: int = typer.Option(0, "--seed", help="Seed for the generated training data and torch"),
     out: Path | None = typer.Option(None, "--out", help="Bundle folder to write (default: the shipped one)"),
     threads: int = typer.Option(2, "--threads", help="torch CPU threads"),
+    init: Path | None = typer.Option(None, "--init", help="Bundle folder whose weights to continue from (fine-tuning plan)"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
-    """Train an expert from scratch on freshly generated demo data and write models/model.pt."""
+    """Train an expert on freshly generated demo data (from scratch, or from --init) and write models/model.pt."""
     from mimir.output import emit, fail
-    from mimir.tools.experts.train import PLANS, train_expert
+    from mimir.tools.experts.train import FINETUNE_PLANS, PLANS, train_expert
 
     if name not in PLANS:
         fail(f"Unknown expert {name!r}; known: {', '.join(PLANS)}")
-    record = train_expert(name, seed, out, threads)
+    if init is not None and name not in FINETUNE_PLANS:
+        fail(f"No fine-tuning plan for {name!r}; known: {', '.join(FINETUNE_PLANS)}")
+    record = train_expert(name, seed, out, threads, init)
     emit(record, as_json=as_json, human=f"{name}: trained in {record['duration_s']} s, final loss {record['final_loss']}")
 
 

@@ -26,10 +26,6 @@ TRAIN_POOL, EVAL_POOL = 0, 1
 #: resection's thin residual rim is what decides "partial" versus "gross-total", and at the natural
 #: share it is in about 2 % of training slices; oversampling it is a training-only class balance.
 TRAIN_POSTOP_SHARE = 0.4
-#: Share of the segmenters' training slices cut at any axial level of the head rather than near the
-#: lesion. Run over a whole volume, an expert sees every level (skull base, ventricles, vertex); most
-#: of these slices hold no lesion, so they are its lesion-free examples and hard negatives.
-TRAIN_ANYWHERE_SHARE = 0.4
 
 
 @dataclass(frozen=True)
@@ -55,45 +51,45 @@ def as_png_intensity(image: np.ndarray) -> np.ndarray:
     return (q - lo) / (hi - lo) if hi > lo else q * 0.0
 
 
-def _mri_lesion(rng: np.random.Generator, size: int, pool: int) -> list[RawSample]:
+def _mri_lesion(rng: np.random.Generator, size: int, pool: int, anywhere_share: float) -> list[RawSample]:
     from mimir.demo.brain import POSTOP_SHARE
     from mimir.demo.synth import mri_slice_sample
 
     share = TRAIN_POSTOP_SHARE if pool == TRAIN_POOL else POSTOP_SHARE
-    anywhere = pool == TRAIN_POOL and bool(rng.random() < TRAIN_ANYWHERE_SHARE)
-    images, label = mri_slice_sample(rng, size=size, pool=pool, postop_share=share, anywhere=anywhere,
-                                     compartments=True)
+    anywhere = anywhere_share > 0 and bool(rng.random() < anywhere_share)
+    images, label = mri_slice_sample(rng, size=size, pool=pool, postop_share=share, anywhere=anywhere)
     return [RawSample(images[seq], _visible_labels(label, seq), seq) for seq in SEQUENCES]
 
 
 def _visible_labels(label: np.ndarray, sequence: str) -> np.ndarray:
-    """The lesion expert's target: the compartments are labelled on the post-contrast image only.
+    """The lesion expert's target: enhancement (label 2) exists only on the post-contrast image.
 
-    Enhancement (label 2) exists only after contrast: on T1, T2 and FLAIR an enhancing rim looks like
-    the rest of the lesion, and asking for it there taught the network to doubt thin residual rims on
-    T1C as well. The necrotic core (3) and the resection cavity (4) are told apart by the rim around
-    them, so they are labelled where the rim is seen, on T1C too. Elsewhere the whole lesion is label 1.
+    On T1, T2 and FLAIR an enhancing rim looks like the rest of the lesion, so asking for label 2
+    there asks the network to guess from shape; those guesses taught it to doubt thin residual
+    rims on T1C as well. Elsewhere the enhancing tumour is whole lesion, label 1.
     """
     out = label.astype(np.uint8)
     return out if sequence == "T1C" else np.minimum(out, 1)
 
 
-def _ct_haemorrhage(rng: np.random.Generator, size: int, pool: int) -> list[RawSample]:
+def _ct_haemorrhage(rng: np.random.Generator, size: int, pool: int, anywhere_share: float) -> list[RawSample]:
+    del anywhere_share  # lesion-expert only
     from mimir.demo.synth import ct_slice_sample
 
-    anywhere = pool == TRAIN_POOL and bool(rng.random() < TRAIN_ANYWHERE_SHARE)
-    image, label = ct_slice_sample(rng, size=size, pool=pool, anywhere=anywhere)
+    image, label = ct_slice_sample(rng, size=size, pool=pool)
     return [RawSample(image, (label > 0).astype(np.uint8), "CT")]
 
 
-def _mr_sequence(rng: np.random.Generator, size: int, pool: int) -> list[RawSample]:
+def _mr_sequence(rng: np.random.Generator, size: int, pool: int, anywhere_share: float) -> list[RawSample]:
+    del anywhere_share  # lesion-expert only
     from mimir.demo.synth import mri_slice_sample
 
     images, _ = mri_slice_sample(rng, size=size, pool=pool)
     return [RawSample(images[seq], i, seq) for i, seq in enumerate(SEQUENCES)]
 
 
-def _fundus_side(rng: np.random.Generator, size: int, pool: int) -> list[RawSample]:
+def _fundus_side(rng: np.random.Generator, size: int, pool: int, anywhere_share: float) -> list[RawSample]:
+    del anywhere_share  # lesion-expert only
     # one photograph, redrawn with new lesions, vessels' contrast and side each call: no anatomy pool
     from mimir.demo.synth import fundus_sample
 
@@ -101,7 +97,8 @@ def _fundus_side(rng: np.random.Generator, size: int, pool: int) -> list[RawSamp
     return [RawSample(image, SIDES.index(side), side)]
 
 
-def _chest_finding(rng: np.random.Generator, size: int, pool: int) -> list[RawSample]:
+def _chest_finding(rng: np.random.Generator, size: int, pool: int, anywhere_share: float) -> list[RawSample]:
+    del anywhere_share  # lesion-expert only
     from mimir.demo.chest import chest_sample
     from mimir.demo.chest_findings import LABEL_NAMES
 
@@ -110,7 +107,8 @@ def _chest_finding(rng: np.random.Generator, size: int, pool: int) -> list[RawSa
     return [RawSample(image, label, LABEL_NAMES[int(values[0])] if values.size else "none")]
 
 
-def _chest_view(rng: np.random.Generator, size: int, pool: int) -> list[RawSample]:
+def _chest_view(rng: np.random.Generator, size: int, pool: int, anywhere_share: float) -> list[RawSample]:
+    del anywhere_share  # lesion-expert only
     from mimir.demo.chest import VIEWS, chest_sample
 
     image, _, view = chest_sample(rng, size=size, pool=pool)
@@ -129,12 +127,12 @@ def _mammo(rng: np.random.Generator, size: int, pool: int, target: str) -> list[
     return [RawSample(image, label, {1: "mass", 2: "calcification"}[int(values[0])] if values.size else "none")]
 
 
-DRAWERS: dict[str, Callable[[np.random.Generator, int, int], list[RawSample]]] = {
+DRAWERS: dict[str, Callable[[np.random.Generator, int, int, float], list[RawSample]]] = {
     "chest_xr_finding_seg": _chest_finding,
     "chest_xr_view_classifier": _chest_view,
-    "mammo_view_classifier": lambda rng, size, pool: _mammo(rng, size, pool, "view"),
-    "mammo_laterality_classifier": lambda rng, size, pool: _mammo(rng, size, pool, "side"),
-    "mammo_lesion_seg": lambda rng, size, pool: _mammo(rng, size, pool, "lesion"),
+    "mammo_view_classifier": lambda rng, size, pool, _anywhere: _mammo(rng, size, pool, "view"),
+    "mammo_laterality_classifier": lambda rng, size, pool, _anywhere: _mammo(rng, size, pool, "side"),
+    "mammo_lesion_seg": lambda rng, size, pool, _anywhere: _mammo(rng, size, pool, "lesion"),
     "brain_mri_lesion_seg": _mri_lesion,
     "head_ct_haemorrhage_seg": _ct_haemorrhage,
     "mr_sequence_classifier": _mr_sequence,
@@ -143,13 +141,17 @@ DRAWERS: dict[str, Callable[[np.random.Generator, int, int], list[RawSample]]] =
 
 
 def draw_raw(name: str, rng: np.random.Generator, count: int, sizes: tuple[int, ...] = (TRAIN_SIZE,),
-             pool: int = TRAIN_POOL) -> list[RawSample]:
-    """Draw at least ``count`` raw samples for expert ``name`` from anatomy ``pool``, cycling through image ``sizes``."""
+             pool: int = TRAIN_POOL, anywhere_share: float = 0.0) -> list[RawSample]:
+    """Draw at least ``count`` raw samples for expert ``name`` from anatomy ``pool``, cycling through image ``sizes``.
+
+    ``anywhere_share`` of the lesion expert's draws are cut at any axial level of the brain rather
+    than near the lesion (most of them hold no lesion: lesion-free examples and hard negatives).
+    """
     if name not in DRAWERS:
         raise KeyError(f"Unknown expert {name!r}; known: {', '.join(DRAWERS)}")
     out: list[RawSample] = []
     calls = 0
     while len(out) < count:
-        out += DRAWERS[name](rng, sizes[calls % len(sizes)], pool)
+        out += DRAWERS[name](rng, sizes[calls % len(sizes)], pool, anywhere_share)
         calls += 1
     return out

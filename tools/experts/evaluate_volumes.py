@@ -8,8 +8,8 @@ engine slice by slice (:func:`mimir.tools.volumes.segment_slices`); the masks ar
 same index-lesion and measurable-disease rules as the ``segment`` tool.
 
 Figures: ``dice_whole`` (3D, lesion volumes), ``volume_error_pct`` (index lesion against the true
-lesion volume, mean absolute), per compartment the mean absolute volume error (mL) on T1C, and on the
-lesion-free volumes ``no_measurable_rate`` (read as no measurable lesion), ``any_voxel_rate`` (any
+lesion volume, mean absolute), per label of the expert the mean absolute volume error (mL) on T1C, and
+on the lesion-free volumes ``no_measurable_rate`` (read as no measurable lesion), ``any_voxel_rate`` (any
 lesion voxel at all) and ``free_lesion_ml`` (mean false lesion volume).
 """
 
@@ -24,8 +24,11 @@ from pydantic import BaseModel, Field
 from mimir.tools.experts.evaluate import dice, training_seeds
 from mimir.tools.experts.train import bundle_dir
 
-#: Compartment names of the lesion expert's labels, as the demo's ground truth names them.
-COMPARTMENTS = {1: "oedema", 2: "enhancing", 3: "necrosis", 4: "cavity"}
+#: The demo's compartment values (``compartments`` volume) that make up each label an expert may name.
+TRUTH_OF_LABEL: dict[str, tuple[int, ...]] = {
+    "non-enhancing lesion": (1, 3, 4), "enhancing tumour": (2,), "necrotic core": (3,), "resection cavity": (4,),
+    "oedema": (1,),
+}
 
 
 class VolumeSample(BaseModel):
@@ -34,7 +37,7 @@ class VolumeSample(BaseModel):
     model_config = {"arbitrary_types_allowed": True}
 
     image: np.ndarray
-    labels: np.ndarray
+    labels: np.ndarray = Field(description="Whole lesion > 0; for MR the 0-4 compartment volume")
     affine: np.ndarray
     modality: str
     lesion: bool
@@ -47,7 +50,7 @@ class VolumeReport(BaseModel):
     seed: int
     n: int
     metrics: dict[str, float]
-    per_label: dict[str, dict[str, float]] = Field(default_factory=dict, description="Compartment volume errors (T1C)")
+    per_label: dict[str, dict[str, float]] = Field(default_factory=dict, description="Label volume errors (T1C)")
 
 
 def _mri_volume(rng: np.random.Generator, lesion: bool) -> VolumeSample:
@@ -75,7 +78,7 @@ def _ct_volume(rng: np.random.Generator, lesion: bool) -> VolumeSample:
 DRAWERS = {"brain_mri_lesion_seg": _mri_volume, "head_ct_haemorrhage_seg": _ct_volume}
 
 
-def _segment(root: Path, sample: VolumeSample, folder: Path, k: int) -> tuple[np.ndarray, object]:
+def _segment(root: Path, sample: VolumeSample, folder: Path, k: int) -> tuple[np.ndarray, object, dict[int, str]]:
     from mimir.demo.writers import write_nifti
     from mimir.tools.engine import ENGINES
     from mimir.tools.geometry import index_lesion
@@ -89,7 +92,7 @@ def _segment(root: Path, sample: VolumeSample, folder: Path, k: int) -> tuple[np
     bundle = read_bundle(root)
     mask = segment_slices(ENGINES.get(bundle), image, bundle.fov_mm)
     lps = to_lps(mask, image.affine)
-    return mask, index_lesion(lps.array, lps.spacing, bundle.labels)
+    return mask, index_lesion(lps.array, lps.spacing, bundle.labels), bundle.labels
 
 
 def evaluate_volumes(name: str, seed: int, n: int = 8, bundle: Path | None = None) -> VolumeReport:
@@ -104,8 +107,8 @@ def evaluate_volumes(name: str, seed: int, n: int = 8, bundle: Path | None = Non
     with tempfile.TemporaryDirectory(prefix=f"mimir-volumes-{name}-") as tmp:
         for k in range(n):
             sample = DRAWERS[name](np.random.default_rng([seed, k]), k % 2 == 0)
-            mask, target = _segment(root, sample, Path(tmp), k)
-            _score(sample, mask, target, rows, labels)
+            mask, target, names = _segment(root, sample, Path(tmp), k)
+            _score(sample, mask, target, rows, labels, names)
     metrics = {key: float(np.mean(v)) for key, v in rows.items()}
     metrics["lesion_volumes"] = float(len(rows.get("dice_whole", [])))
     metrics["lesion_free_volumes"] = float(len(rows.get("no_measurable_rate", [])))
@@ -114,7 +117,7 @@ def evaluate_volumes(name: str, seed: int, n: int = 8, bundle: Path | None = Non
 
 
 def _score(sample: VolumeSample, mask: np.ndarray, target: object, rows: dict[str, list[float]],
-           labels: dict[str, list[float]]) -> None:
+           labels: dict[str, list[float]], names: dict[int, str]) -> None:
     from mimir.tools.geometry import IndexLesion
 
     voxel_ml = float(abs(np.linalg.det(sample.affine[:3, :3]))) / 1000.0
@@ -130,7 +133,10 @@ def _score(sample: VolumeSample, mask: np.ndarray, target: object, rows: dict[st
     rows.setdefault("volume_error_pct", []).append(100.0 * abs(found - truth_ml) / truth_ml)
     rows.setdefault("found_measurable_rate", []).append(float(target is not None and target.measurable))
     if sample.modality == "MR":
-        for value, comp in COMPARTMENTS.items():
-            true_ml = float((sample.labels == value).sum()) * voxel_ml
+        for value, name in names.items():
+            parts = TRUTH_OF_LABEL.get(name)
+            if value == 0 or parts is None:
+                continue
+            true_ml = float(np.isin(sample.labels, parts).sum()) * voxel_ml
             if true_ml > 0 or (mask == value).any():
-                labels.setdefault(comp, []).append(abs(float((mask == value).sum()) * voxel_ml - true_ml))
+                labels.setdefault(name, []).append(abs(float((mask == value).sum()) * voxel_ml - true_ml))

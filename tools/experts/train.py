@@ -15,6 +15,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,16 +42,25 @@ class TrainPlan:
     sizes: tuple[int, ...] = (TRAIN_SIZE, 2 * TRAIN_SIZE)
     patch: int = 0  # segmentation: train on square crops of this size (0 = whole image)
     input_size: int = TRAIN_SIZE  # the bundle's Resized spatial size
+    anywhere_share: float = 0.0  # lesion expert: draws cut at any axial level (mostly lesion-free)
+    tissue_crops: bool = False  # crops off the lesion centred on tissue four times in five
 
 
 PLANS: dict[str, TrainPlan] = {
-    "brain_mri_lesion_seg": TrainPlan("segmentation", samples=3200, epochs=18, lr=3e-3, patch=64),
-    "head_ct_haemorrhage_seg": TrainPlan("segmentation", samples=1800, epochs=10, lr=3e-3, patch=64),
+    "brain_mri_lesion_seg": TrainPlan("segmentation", samples=2000, epochs=20, lr=3e-3, patch=64),
+    "head_ct_haemorrhage_seg": TrainPlan("segmentation", samples=1200, epochs=10, lr=3e-3, patch=64),
     "mr_sequence_classifier": TrainPlan("classification", samples=800, epochs=5),
     "fundus_laterality_classifier": TrainPlan("classification", samples=600, epochs=6),
     "mammo_view_classifier": TrainPlan("classification", samples=600, epochs=6),
     "mammo_laterality_classifier": TrainPlan("classification", samples=400, epochs=4),
     "chest_xr_view_classifier": TrainPlan("classification", samples=480, epochs=10),
+}
+#: Plans that continue from an expert's weights (``train_expert(..., init=weights)``): the lesion
+#: expert, trained on slices near the lesion, learns the slices a whole volume also holds (skull
+#: base, ventricles, vertex) and lesion-free slices at the lesion's level as hard negatives.
+FINETUNE_PLANS: dict[str, TrainPlan] = {
+    "brain_mri_lesion_seg": TrainPlan("segmentation", samples=1200, epochs=4, lr=1e-3, patch=64,
+                                      anywhere_share=0.4, tissue_crops=True),
 }
 
 
@@ -93,21 +103,23 @@ def make_tensors(samples: list[RawSample], size: int = TRAIN_SIZE) -> tuple[torc
     return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
 
 
-def random_crops(x: torch.Tensor, y: torch.Tensor, size: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def random_crops(x: torch.Tensor, y: torch.Tensor, size: int, gen: torch.Generator,
+                 tissue: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Square crops of a batch: two in three centred on a random foreground pixel when there is one.
 
-    Crops of lesion-free images (and the rest) are centred on tissue four times in five, not on empty
-    background: the ventricles, sulci and skull base are where false lesions appear.
+    With ``tissue``, the other crops (all of a lesion-free image's) are centred on tissue four times
+    in five, not on empty background: the ventricles, sulci and skull base are where false lesions
+    appear.
     """
     xs, ys = [], []
     limit = x.shape[-1] - size
     for img, lab in zip(x, y, strict=True):
         fg = torch.nonzero(lab > 0)
-        tissue = torch.nonzero(img.mean(dim=0) > 0.05)
+        inside = torch.nonzero(img.mean(dim=0) > 0.05) if tissue else fg[:0]
         if len(fg) and torch.rand(1, generator=gen).item() < 2 / 3:
             r0, c0 = _around(fg, size, gen)
-        elif len(tissue) and torch.rand(1, generator=gen).item() < 0.8:
-            r0, c0 = _around(tissue, size, gen)
+        elif len(inside) and torch.rand(1, generator=gen).item() < 0.8:
+            r0, c0 = _around(inside, size, gen)
         else:
             r0, c0 = (int(v) for v in torch.randint(limit + 1, (2,), generator=gen))
         r0, c0 = min(max(r0, 0), limit), min(max(c0, 0), limit)
@@ -145,7 +157,7 @@ def _fit(net: nn.Module, x: torch.Tensor, y: torch.Tensor, plan: TrainPlan, gen:
             idx = order[start : start + plan.batch_size]
             inputs, target = x[idx], y[idx]
             if plan.patch:
-                inputs, target = random_crops(inputs, target, plan.patch, gen)
+                inputs, target = random_crops(inputs, target, plan.patch, gen, plan.tissue_crops)
             if plan.task == "segmentation":
                 target = target[:, None]
             loss = loss_fn(net(inputs), target)
@@ -169,18 +181,26 @@ def _prepare_out(name: str, out: Path) -> None:
             shutil.copytree(src / sub, out / sub, dirs_exist_ok=True)
 
 
-def train_expert(name: str, seed: int, out: Path | None = None, threads: int = 2) -> dict[str, object]:
-    """Train expert ``name`` from scratch with ``seed``; write the bundle to ``out`` (default: shipped)."""
+def train_expert(name: str, seed: int, out: Path | None = None, threads: int = 2,
+                 init: Path | None = None) -> dict[str, object]:
+    """Train expert ``name`` with ``seed``; write the bundle to ``out`` (default: shipped).
+
+    From scratch with its ``PLANS`` entry, or with ``init`` (a bundle folder with trained weights)
+    from those weights with its ``FINETUNE_PLANS`` entry; the seeds behind ``init`` stay training seeds.
+    """
     out = out or bundle_dir(name)
-    plan = PLANS[name]
+    plan = FINETUNE_PLANS[name] if init is not None else PLANS[name]
+    start_from = _starting_point(init)
     _prepare_out(name, out)
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     started = time.monotonic()
-    samples = draw_raw(name, np.random.default_rng(seed), plan.samples, plan.sizes)
+    samples = draw_raw(name, np.random.default_rng(seed), plan.samples, plan.sizes, anywhere_share=plan.anywhere_share)
     x, y = make_tensors(samples, plan.input_size)
     log.info("%s: %d samples generated in %.1f s", name, len(x), time.monotonic() - started)
     net = build_network(out)
+    if start_from is not None:
+        net.load_state_dict(start_from["state"])
     losses = _fit(net, x, y, plan, torch.Generator().manual_seed(seed))
     (out / "models").mkdir(parents=True, exist_ok=True)
     weights = out / "models" / "model.pt"
@@ -188,7 +208,7 @@ def train_expert(name: str, seed: int, out: Path | None = None, threads: int = 2
     record = {
         "expert": name,
         "seed": seed,
-        "training_seeds": [seed],
+        "training_seeds": sorted({*(start_from["seeds"] if start_from else []), seed}),
         "plan": asdict(plan),
         "final_loss": round(losses[-1], 5),
         "duration_s": round(time.monotonic() - started, 1),
@@ -196,5 +216,20 @@ def train_expert(name: str, seed: int, out: Path | None = None, threads: int = 2
         "torch_version": torch.__version__,
         "model_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
     }
+    if start_from is not None:
+        record["started_from"] = start_from["record"]
     (out / "models" / "training.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+def _starting_point(init: Path | None) -> dict[str, Any] | None:
+    """The weights, training record and training seeds of the bundle ``init`` (read before ``out`` is written)."""
+    if init is None:
+        return None
+    weights = init / "models" / "model.pt"
+    if not weights.is_file():
+        raise FileNotFoundError(f"{weights} does not exist: nothing to continue from")
+    record_file = init / "models" / "training.json"
+    record = json.loads(record_file.read_text()) if record_file.is_file() else {}
+    return {"state": torch.load(weights, map_location="cpu", weights_only=True), "record": record,
+            "seeds": [int(v) for v in record.get("training_seeds", [])]}
