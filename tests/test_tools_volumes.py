@@ -85,7 +85,8 @@ def test_voxel_order_does_not_change_the_mask(demo: Path, visits: list[dict], se
     source = nib.load(demo / _image(visits[0])["nifti"])
     data = np.asarray(source.dataobj)
     # the same volume stored with its first two axes swapped and reversed (LPS-like order)
-    flip = np.array([[0, -1, 0, data.shape[1] - 1], [-1, 0, 0, data.shape[0] - 1], [0, 0, 1, 0], [0, 0, 0, 1.0]])
+    # (voxel (i, j, k) of the new file is voxel (n0 - 1 - j, n1 - 1 - i, k) of the original)
+    flip = np.array([[0, -1, 0, data.shape[0] - 1], [-1, 0, 0, data.shape[1] - 1], [0, 0, 1, 0], [0, 0, 0, 1.0]])
     moved = np.ascontiguousarray(data[::-1, ::-1, :].transpose(1, 0, 2))
     path = tmp_path / "reordered.nii.gz"
     nib.save(nib.Nifti1Image(moved, source.affine @ flip), path)

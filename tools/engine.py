@@ -72,6 +72,9 @@ class ExpertEngine:
     def __init__(self, bundle: BundleInfo, device: str = "cpu") -> None:
         import torch
 
+        from mimir.tools.imaging import quiet_gpu_decoder_notice
+
+        quiet_gpu_decoder_notice()
         self.bundle = bundle
         self.device = torch.device(device)
         parser = _parser(bundle.root, device)
