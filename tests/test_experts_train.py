@@ -87,3 +87,15 @@ def test_cli_lists_experts_and_refuses_a_training_seed() -> None:
     refused = runner.invoke(_cli(), ["experts", "evaluate", NAME, "--seed", "0", "--json"])
     assert refused.exit_code == 2
     assert "Seed 0 was used to train" in refused.output
+
+
+@pytest.mark.gpu
+@pytest.mark.usefixtures("tiny_plan")
+def test_training_on_a_gpu_writes_cpu_loadable_weights(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    record = train_expert(NAME, seed=7, out=tmp_path / "g", device="cuda")
+    assert record["device"] == "cuda"
+    state = torch.load(tmp_path / "g/models/model.pt", map_location="cpu", weights_only=True)
+    assert all(t.device.type == "cpu" for t in state.values())

@@ -28,6 +28,7 @@ def train(
     out: Path | None = typer.Option(None, "--out", help="Bundle folder to write (default: the shipped one)"),
     threads: int = typer.Option(2, "--threads", help="torch CPU threads"),
     init: Path | None = typer.Option(None, "--init", help="Bundle folder whose weights to continue from (fine-tuning plan)"),
+    device: str = typer.Option("cpu", "--device", help="Where the network trains: cpu, cuda or cuda:N (data is drawn on the CPU)"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """Train an expert on freshly generated demo data (from scratch, or from --init) and write models/model.pt."""
@@ -38,7 +39,7 @@ def train(
         fail(f"Unknown expert {name!r}; known: {', '.join(PLANS)}")
     if init is not None and name not in FINETUNE_PLANS:
         fail(f"No fine-tuning plan for {name!r}; known: {', '.join(FINETUNE_PLANS)}")
-    record = train_expert(name, seed, out, threads, init)
+    record = train_expert(name, seed, out, threads, init, device)
     emit(record, as_json=as_json, human=f"{name}: trained in {record['duration_s']} s, final loss {record['final_loss']}")
 
 

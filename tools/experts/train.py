@@ -143,7 +143,10 @@ def _loss_fn(task: str) -> nn.Module:
     return nn.CrossEntropyLoss()
 
 
-def _fit(net: nn.Module, x: torch.Tensor, y: torch.Tensor, plan: TrainPlan, gen: torch.Generator) -> list[float]:
+def _fit(net: nn.Module, x: torch.Tensor, y: torch.Tensor, plan: TrainPlan, gen: torch.Generator,
+         device: str = "cpu") -> list[float]:
+    """Train ``net`` in place; batches are drawn and cropped on the CPU, then moved to ``device``."""
+    net.to(device)
     loss_fn = _loss_fn(plan.task)
     opt = torch.optim.AdamW(net.parameters(), lr=plan.lr, weight_decay=1e-4)
     steps = plan.epochs * ((len(x) + plan.batch_size - 1) // plan.batch_size)
@@ -160,6 +163,7 @@ def _fit(net: nn.Module, x: torch.Tensor, y: torch.Tensor, plan: TrainPlan, gen:
                 inputs, target = random_crops(inputs, target, plan.patch, gen, plan.tissue_crops)
             if plan.task == "segmentation":
                 target = target[:, None]
+            inputs, target = inputs.to(device, non_blocking=True), target.to(device, non_blocking=True)
             loss = loss_fn(net(inputs), target)
             opt.zero_grad()
             loss.backward()
@@ -168,7 +172,7 @@ def _fit(net: nn.Module, x: torch.Tensor, y: torch.Tensor, plan: TrainPlan, gen:
             total += float(loss.detach()) * len(idx)
         losses.append(total / len(x))
         log.info("epoch %d/%d loss %.4f", epoch + 1, plan.epochs, losses[-1])
-    net.eval()
+    net.eval().to("cpu")
     return losses
 
 
@@ -182,11 +186,13 @@ def _prepare_out(name: str, out: Path) -> None:
 
 
 def train_expert(name: str, seed: int, out: Path | None = None, threads: int = 2,
-                 init: Path | None = None) -> dict[str, object]:
+                 init: Path | None = None, device: str = "cpu") -> dict[str, object]:
     """Train expert ``name`` with ``seed``; write the bundle to ``out`` (default: shipped).
 
     From scratch with its ``PLANS`` entry, or with ``init`` (a bundle folder with trained weights)
     from those weights with its ``FINETUNE_PLANS`` entry; the seeds behind ``init`` stay training seeds.
+    Training data is drawn on the CPU from ``seed`` whatever the ``device`` (``cpu``, ``cuda``, ``cuda:N``);
+    weights from a GPU run match a CPU run's up to floating-point order, not bit for bit.
     """
     out = out or bundle_dir(name)
     plan = FINETUNE_PLANS[name] if init is not None else PLANS[name]
@@ -201,7 +207,7 @@ def train_expert(name: str, seed: int, out: Path | None = None, threads: int = 2
     net = build_network(out)
     if start_from is not None:
         net.load_state_dict(start_from["state"])
-    losses = _fit(net, x, y, plan, torch.Generator().manual_seed(seed))
+    losses = _fit(net, x, y, plan, torch.Generator().manual_seed(seed), device)
     (out / "models").mkdir(parents=True, exist_ok=True)
     weights = out / "models" / "model.pt"
     torch.save(net.state_dict(), weights)
@@ -213,6 +219,7 @@ def train_expert(name: str, seed: int, out: Path | None = None, threads: int = 2
         "final_loss": round(losses[-1], 5),
         "duration_s": round(time.monotonic() - started, 1),
         "threads": threads,
+        "device": device,
         "torch_version": torch.__version__,
         "model_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
     }
