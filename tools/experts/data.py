@@ -73,15 +73,15 @@ def _visible_labels(label: np.ndarray, sequence: str) -> np.ndarray:
 
 
 def _ct_haemorrhage(rng: np.random.Generator, size: int, pool: int, anywhere_share: float) -> list[RawSample]:
-    del anywhere_share  # lesion-expert only
     from mimir.demo.synth import ct_slice_sample
 
-    image, label = ct_slice_sample(rng, size=size, pool=pool)
+    anywhere = anywhere_share > 0 and bool(rng.random() < anywhere_share)
+    image, label = ct_slice_sample(rng, size=size, pool=pool, anywhere=anywhere)
     return [RawSample(image, (label > 0).astype(np.uint8), "CT")]
 
 
 def _mr_sequence(rng: np.random.Generator, size: int, pool: int, anywhere_share: float) -> list[RawSample]:
-    del anywhere_share  # lesion-expert only
+    del anywhere_share  # the brain MRI and head CT segmenters only
     from mimir.demo.synth import mri_slice_sample
 
     images, _ = mri_slice_sample(rng, size=size, pool=pool)
@@ -89,7 +89,7 @@ def _mr_sequence(rng: np.random.Generator, size: int, pool: int, anywhere_share:
 
 
 def _fundus_side(rng: np.random.Generator, size: int, pool: int, anywhere_share: float) -> list[RawSample]:
-    del anywhere_share  # lesion-expert only
+    del anywhere_share  # the brain MRI and head CT segmenters only
     # one photograph, redrawn with new lesions, vessels' contrast and side each call: no anatomy pool
     from mimir.demo.synth import fundus_sample
 
@@ -98,7 +98,7 @@ def _fundus_side(rng: np.random.Generator, size: int, pool: int, anywhere_share:
 
 
 def _chest_finding(rng: np.random.Generator, size: int, pool: int, anywhere_share: float) -> list[RawSample]:
-    del anywhere_share  # lesion-expert only
+    del anywhere_share  # the brain MRI and head CT segmenters only
     from mimir.demo.chest import chest_sample
     from mimir.demo.chest_findings import LABEL_NAMES
 
@@ -108,7 +108,7 @@ def _chest_finding(rng: np.random.Generator, size: int, pool: int, anywhere_shar
 
 
 def _chest_view(rng: np.random.Generator, size: int, pool: int, anywhere_share: float) -> list[RawSample]:
-    del anywhere_share  # lesion-expert only
+    del anywhere_share  # the brain MRI and head CT segmenters only
     from mimir.demo.chest import VIEWS, chest_sample
 
     image, _, view = chest_sample(rng, size=size, pool=pool)

@@ -42,22 +42,26 @@ class TrainPlan:
     sizes: tuple[int, ...] = (TRAIN_SIZE, 2 * TRAIN_SIZE)
     patch: int = 0  # segmentation: train on square crops of this size (0 = whole image)
     input_size: int = TRAIN_SIZE  # the bundle's Resized spatial size
-    anywhere_share: float = 0.0  # lesion expert: draws cut at any axial level (mostly lesion-free)
+    anywhere_share: float = 0.0  # brain MRI and head CT: draws cut at any axial level (mostly lesion-free)
     tissue_crops: bool = False  # crops off the lesion centred on tissue four times in five
 
 
+#: The segmenters see whole volumes slice by slice, so half their draws are cut at any axial level
+#: (skull base to vertex, mostly lesion-free) and crops off the lesion are centred on tissue.
 PLANS: dict[str, TrainPlan] = {
-    "brain_mri_lesion_seg": TrainPlan("segmentation", samples=2000, epochs=20, lr=3e-3, patch=64),
-    "head_ct_haemorrhage_seg": TrainPlan("segmentation", samples=1200, epochs=10, lr=3e-3, patch=64),
+    "brain_mri_lesion_seg": TrainPlan("segmentation", samples=6000, epochs=30, lr=3e-3, patch=96,
+                                      anywhere_share=0.5, tissue_crops=True),
+    "head_ct_haemorrhage_seg": TrainPlan("segmentation", samples=5000, epochs=30, lr=3e-3, patch=96,
+                                         anywhere_share=0.5, tissue_crops=True),
     "mr_sequence_classifier": TrainPlan("classification", samples=800, epochs=5),
     "fundus_laterality_classifier": TrainPlan("classification", samples=600, epochs=6),
     "mammo_view_classifier": TrainPlan("classification", samples=600, epochs=6),
     "mammo_laterality_classifier": TrainPlan("classification", samples=400, epochs=4),
     "chest_xr_view_classifier": TrainPlan("classification", samples=480, epochs=10),
 }
-#: Plans that continue from an expert's weights (``train_expert(..., init=weights)``): the lesion
-#: expert, trained on slices near the lesion, learns the slices a whole volume also holds (skull
-#: base, ventricles, vertex) and lesion-free slices at the lesion's level as hard negatives.
+#: Plans that continue from an expert's weights (``train_expert(..., init=weights)``): weights
+#: trained on slices near the lesion learn the slices a whole volume also holds (skull base,
+#: ventricles, vertex) and lesion-free slices at the lesion's level as hard negatives.
 FINETUNE_PLANS: dict[str, TrainPlan] = {
     "brain_mri_lesion_seg": TrainPlan("segmentation", samples=1200, epochs=4, lr=1e-3, patch=64,
                                       anywhere_share=0.4, tissue_crops=True),
