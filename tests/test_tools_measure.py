@@ -286,3 +286,19 @@ def test_compare_tells_no_measurable_disease_from_no_lesion(settings: Settings) 
            {"timepoint": "c", "volume_ml": 0.0}]
     res = _runner(settings).call("compare", {"timepoints": tps}).result
     assert res.disease == ["measurable disease", "no measurable disease", "no lesion"]
+
+
+def test_masks_of_one_image_written_at_once_all_land(tmp_path: Path) -> None:
+    """Two questions may segment the same image together: their writes of one mask file must not collide."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mimir.tools.imaging import write_mask
+
+    target = tmp_path / "img_0_seg.nii.gz"
+    mask = np.zeros((64, 64, 8), np.uint8)
+    mask[20:30, 20:30, 2:5] = 1
+    with ThreadPoolExecutor(8) as pool:
+        written = list(pool.map(lambda _: write_mask(mask, np.eye(4), target), range(32)))
+    assert written == [target] * 32
+    assert np.array_equal(np.asarray(nib.load(target).dataobj), mask)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]  # no part files left behind

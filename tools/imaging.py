@@ -8,6 +8,7 @@ mask). Arrays are spatial-first with a trailing channel axis for colour images.
 from __future__ import annotations
 
 import logging
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,10 +164,14 @@ def write_mask(mask: np.ndarray, affine: np.ndarray | None, path: Path) -> Path:
         n = min(a.shape[0] - 1, 3)
         full[:n, :n], full[:n, 3] = a[:n, :n], a[:n, -1]
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
+    # a name of its own per write: two questions may segment the same image at once (same target)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part.nii.gz")
     img = nib.Nifti1Image(np.asarray(mask, dtype=np.uint8), full)
     img.set_qform(full, code=1)
     img.set_sform(full, code=1)
-    nib.save(img, str(tmp) + ".nii.gz")
-    Path(str(tmp) + ".nii.gz").replace(path)
+    try:
+        nib.save(img, str(tmp))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
