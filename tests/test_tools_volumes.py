@@ -134,3 +134,20 @@ def test_whole_series_from_the_timeline_and_volume_classification(demo: Path, vi
     ctx = ToolContext(settings, images=[CaseImage(path=str(t2), modality="MR")])
     labelled = ToolRunner(build_registry(settings, plugins=False), ctx).call("classify", {"image_index": 0}).result
     assert labelled.label == "T2" and labelled.slices is not None and labelled.slices >= 20
+
+
+def test_a_volume_is_checked_on_its_widest_slice(demo: Path, visits: list[dict], settings: Settings,
+                                                 tmp_path: Path) -> None:
+    from mimir.tools.errors import ToolCannotHandle
+
+    result = _segment(settings, demo / _image(visits[0])["nifti"])
+    assert result.ood is not None and result.ood.verdict in ("in", "borderline"), result.ood
+    assert result.ood.score is not None and "the most typical" in result.ood.reason
+    # the same geometry filled with noise: declined before the expert runs, with the reason
+    source = nib.load(demo / _image(visits[0])["nifti"])
+    noise = np.random.default_rng(5).uniform(0.0, 4095.0, source.shape).astype(np.float32)
+    path = tmp_path / "noise.nii.gz"
+    nib.save(nib.Nifti1Image(noise, source.affine), path)
+    with pytest.raises(ToolCannotHandle, match="declined: the image is unlike its training images") as e:
+        _segment(settings, path)
+    assert "axial slice" in str(e.value) and "in-distribution score" in str(e.value)

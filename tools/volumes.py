@@ -154,6 +154,13 @@ def informative(jobs: list[SliceJob]) -> list[SliceJob]:
     return [j for j, a in zip(jobs, area, strict=True) if a >= 0.5 * top]
 
 
+def spread(jobs: list[SliceJob], n: int) -> list[SliceJob]:
+    """At most ``n`` of ``jobs``, evenly spaced from the first to the last."""
+    if len(jobs) <= n:
+        return list(jobs)
+    return [jobs[int(i)] for i in np.linspace(0, len(jobs) - 1, n).round()]
+
+
 def classify_slices(engine: ExpertEngine, image: ImageData, fov_mm: float | None) -> tuple[np.ndarray, int]:
     """A 2D classifier over the volume's informative axial slices: mean probabilities and slices used."""
     vol = to_lps(grey_volume(image), image.affine)

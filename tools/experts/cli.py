@@ -50,6 +50,7 @@ def evaluate(
     n: int = typer.Option(100, "--n", help="Number of images to evaluate"),
     bundle: Path | None = typer.Option(None, "--bundle", help="Bundle folder (default: the shipped one)"),
     volumes: bool = typer.Option(False, "--volumes", help="Whole generated volumes, slice by slice (segmenters)"),
+    lesion_free: bool = typer.Option(False, "--lesion-free", help="With --volumes: every volume lesion-free"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """Run the bundle on fresh generated 256x256 PNGs (or whole volumes) and report Dice or accuracy."""
@@ -61,7 +62,8 @@ def evaluate(
     if name not in PLANS:
         fail(f"Unknown expert {name!r}; known: {', '.join(PLANS)}")
     try:
-        report = evaluate_volumes(name, seed, n, bundle) if volumes else evaluate_expert(name, seed, n, bundle)
+        report = (evaluate_volumes(name, seed, n, bundle, lesion_free) if volumes
+                  else evaluate_expert(name, seed, n, bundle))
     except ValueError as exc:
         fail(str(exc))
         return

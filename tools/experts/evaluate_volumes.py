@@ -10,7 +10,8 @@ same index-lesion and measurable-disease rules as the ``segment`` tool.
 Figures: ``dice_whole`` (3D, lesion volumes), ``volume_error_pct`` (index lesion against the true
 lesion volume, mean absolute), per label of the expert the mean absolute volume error (mL) on T1C, and
 on the lesion-free volumes ``no_measurable_rate`` (read as no measurable lesion), ``any_voxel_rate`` (any
-lesion voxel at all) and ``free_lesion_ml`` (mean false lesion volume).
+lesion voxel at all), ``free_lesion_ml`` (mean false lesion volume) and ``free_slice_fp_rate`` (share
+of the axial slices through the head or brain with any lesion voxel: the per-slice false-positive rate).
 """
 
 from __future__ import annotations
@@ -95,8 +96,12 @@ def _segment(root: Path, sample: VolumeSample, folder: Path, k: int) -> tuple[np
     return mask, index_lesion(lps.array, lps.spacing, bundle.labels), bundle.labels
 
 
-def evaluate_volumes(name: str, seed: int, n: int = 8, bundle: Path | None = None) -> VolumeReport:
-    """Score expert ``name`` (its shipped bundle, or ``bundle``) on ``n`` fresh volumes, half with a lesion."""
+def evaluate_volumes(name: str, seed: int, n: int = 8, bundle: Path | None = None,
+                     lesion_free: bool = False) -> VolumeReport:
+    """Score expert ``name`` (its shipped bundle, or ``bundle``) on ``n`` fresh volumes, half with a lesion.
+
+    With ``lesion_free`` every volume is lesion-free (the false-positive figures alone).
+    """
     if name not in DRAWERS:
         raise ValueError(f"Volume evaluation covers {', '.join(DRAWERS)}; not {name!r}")
     root = bundle or bundle_dir(name)
@@ -106,7 +111,7 @@ def evaluate_volumes(name: str, seed: int, n: int = 8, bundle: Path | None = Non
     labels: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix=f"mimir-volumes-{name}-") as tmp:
         for k in range(n):
-            sample = DRAWERS[name](np.random.default_rng([seed, k]), k % 2 == 0)
+            sample = DRAWERS[name](np.random.default_rng([seed, k]), k % 2 == 0 and not lesion_free)
             mask, target, names = _segment(root, sample, Path(tmp), k)
             _score(sample, mask, target, rows, labels, names)
     metrics = {key: float(np.mean(v)) for key, v in rows.items()}
@@ -126,6 +131,7 @@ def _score(sample: VolumeSample, mask: np.ndarray, target: object, rows: dict[st
         rows.setdefault("no_measurable_rate", []).append(float(target is None or not target.measurable))
         rows.setdefault("any_voxel_rate", []).append(float(mask.any()))
         rows.setdefault("free_lesion_ml", []).append(float((mask > 0).sum()) * voxel_ml)
+        rows.setdefault("free_slice_fp_rate", []).append(_slice_fp_rate(sample, mask))
         return
     truth_ml = float((sample.labels > 0).sum()) * voxel_ml
     rows.setdefault("dice_whole", []).append(dice(mask > 0, sample.labels > 0))
@@ -140,3 +146,12 @@ def _score(sample: VolumeSample, mask: np.ndarray, target: object, rows: dict[st
             true_ml = float(np.isin(sample.labels, parts).sum()) * voxel_ml
             if true_ml > 0 or (mask == value).any():
                 labels.setdefault(name, []).append(abs(float((mask == value).sum()) * voxel_ml - true_ml))
+
+
+def _slice_fp_rate(sample: VolumeSample, mask: np.ndarray) -> float:
+    """Share of a lesion-free volume's axial slices holding a picture (not constant) with any lesion voxel."""
+    from mimir.tools.volumes import to_lps
+
+    image, found = to_lps(sample.image, sample.affine).array, to_lps(mask, sample.affine).array
+    picture = [z for z in range(image.shape[2]) if float(np.ptp(image[:, :, z])) > 0]
+    return float(np.mean([bool(found[:, :, z].any()) for z in picture])) if picture else 0.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -56,11 +56,15 @@ def _times(ratio: float) -> str:
     return f"{ratio:.1f}x" if ratio < 100 else "over 100x"
 
 
-def assess(bundle_root: Path, image: Path | str) -> OodAssessment:
-    """Assess ``image`` for the bundle; ``unknown`` when the bundle has no fingerprint."""
+def assess(bundle_root: Path, image: Path | str | Any, skip: tuple[str, ...] = ()) -> OodAssessment:
+    """Assess ``image`` (a file, or a loaded picture) for the bundle; ``unknown`` when it has no fingerprint.
+
+    ``skip`` names checks left out (a picture mimir built itself at a chosen size has no size to check).
+    """
     pair = loaded(bundle_root)
     if pair is None:
         return OodAssessment(score=None, verdict="unknown",
                              reason="the expert has no fingerprint (mimir experts fingerprint)")
     extractor, fp = pair
-    return judge(fp, fp.ratios(extractor.measure(image).groups))
+    ratios = fp.ratios(extractor.measure(image).groups)
+    return judge(fp, {g: r for g, r in ratios.items() if g not in skip})

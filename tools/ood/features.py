@@ -27,6 +27,8 @@ from torch import nn
 GROUPS: tuple[str, ...] = ("features", "intensity", "noise", "geometry", "layout")
 #: Histogram bins over [0, 1] of the preprocessed input, and the layout grid's cells per side.
 BINS, GRID = 16, 8
+#: MONAI's loading transforms: a picture given already loaded skips them.
+LOADERS = ("LoadImage", "LoadImaged")
 
 
 @dataclass
@@ -66,11 +68,18 @@ class FeatureExtractor:
                 self._captured[name] = output
         return keep
 
-    def measure(self, image: Path | str) -> Measured:
-        """The numbers of one image file (read and preprocessed as the bundle reads it)."""
-        data: Any = {"image": str(image)}
-        loaded_shape: tuple[int, ...] | None = None
+    def measure(self, image: Path | str | Any) -> Measured:
+        """The numbers of one image file (read and preprocessed as the bundle reads it).
+
+        ``image`` may also be a picture already loaded as MONAI's loaders return it (a slice of a
+        volume): the bundle's loading transforms are then skipped, the rest run as for a file.
+        """
+        is_file = isinstance(image, str | Path)
+        data: Any = {"image": str(image) if is_file else image}
+        loaded_shape = None if is_file else tuple(int(s) for s in getattr(image, "shape", ()))
         for transform in self.preprocessing.transforms:
+            if not is_file and type(transform).__name__ in LOADERS:
+                continue
             data = transform(data)
             if loaded_shape is None and hasattr(data["image"], "shape"):
                 loaded_shape = tuple(int(s) for s in data["image"].shape)

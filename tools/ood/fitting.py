@@ -6,7 +6,9 @@ dimensions, channels: the checks run before any expert). A ``manifest.csv`` in t
 where there is one, plain pictures it does not list (label masks, thumbnails) are left out. For a
 classifier, a manifest column whose values name the bundle's labels (``L`` names ``left``, as the
 clinical vocabulary reads header codes) gives the labels the temperature is fitted on (every fourth
-labelled image is held out to report the calibration).
+labelled image is held out to report the calibration). A 2D expert that also takes volumes (slice by
+slice) is fitted on single slices only: its volumes are scored on one of their slices (see
+:func:`mimir.tools.ood.gate.check_input`), so a volume file in the folder is not one of its inputs.
 """
 
 from __future__ import annotations
@@ -62,8 +64,11 @@ def accepted_images(bundle: BundleInfo, folder: Path, limit: int = 0) -> list[tu
     out: list[tuple[Path, str | None]] = []
     for path, row, modality in candidates:
         try:
-            check_input(bundle, load_image(path, modality))
+            image = load_image(path, modality)
+            check_input(bundle, image)
         except ToolCannotHandle:
+            continue
+        if bundle.slice_wise and len(image.spatial_shape) == 3:
             continue
         out.append((path, label_of(row, tuple(bundle.labels.values()))))
     return out

@@ -26,16 +26,40 @@ def check_distribution(bundle_name: str, bundle_root: Path, image: Path) -> OodA
     return ood
 
 
-def check_input(bundle: BundleInfo, image: ImageData) -> OodAssessment:
-    """:func:`check_distribution` for what an expert is given; a volume under a 2D expert is not scored.
+#: Axial slices of a volume scored when a 2D expert runs over it (evenly spaced through the volume).
+VOLUME_SLICES_SCORED = 8
 
-    Fingerprints are fitted on single slices; a whole volume run slice by slice holds slices (skull
-    base, vertex) that were never meant to look like them, so its verdict is ``unknown``, said so.
+
+def check_input(bundle: BundleInfo, image: ImageData) -> OodAssessment:
+    """:func:`check_distribution` for what an expert is given; a volume under a 2D expert on its most typical slice.
+
+    Fingerprints are fitted on single key slices at the level of a lesion. A 2D expert run over a
+    volume reads every axial slice, and most of them (skull base, vertex, the air around the head)
+    never looked like the fitted slices, while any one slice picked by a rule (the widest) may be
+    one of those. So evenly spaced slices are scored as the expert sees them (on its field-of-view
+    canvas) and the volume takes the verdict of the most typical one: a volume of the kind the
+    expert was trained on holds slices like its training slices, a wrong input (another modality,
+    noise, a photograph) holds none. The image-size check is left out: mimir sizes the canvas itself
+    from the volume's spacing.
     """
-    if bundle.slice_wise and len(image.spatial_shape) == 3:
-        return OodAssessment(score=None, verdict="unknown",
-                             reason="fingerprints describe single slices; a volume is not scored")
-    return check_distribution(bundle.name, bundle.root, image.path)
+    if not (bundle.slice_wise and len(image.spatial_shape) == 3):
+        return check_distribution(bundle.name, bundle.root, image.path)
+    from mimir.tools.volumes import grey_volume, slice_jobs, spread, to_lps
+
+    vol = to_lps(grey_volume(image), image.affine)
+    jobs = spread(slice_jobs(vol, bundle.fov_mm, image.path.name), VOLUME_SLICES_SCORED)
+    if not jobs:
+        raise ToolCannotHandle(f"{image.path.name} holds no picture (every slice is constant)")
+    scored = [(assess(bundle.root, job.tensor, skip=("geometry",)), job) for job in jobs]
+    ood, job = min(scored, key=lambda pair: max(pair[0].ratios.values(), default=0.0))
+    if ood.verdict == "unknown":
+        return ood
+    ood = ood.model_copy(update={"reason": f"{ood.reason} (axial slice {job.z + 1} of {vol.array.shape[2]}, "
+                                           f"the most typical of {len(jobs)} scored)"})
+    if ood.verdict == "out":
+        raise ToolCannotHandle(f"expert '{bundle.name}' {DECLINED} "
+                               f"({ood.reason}; in-distribution score {ood.score:.2f})")
+    return ood
 
 
 def calibrated(bundle_root: Path, probabilities: list[float]) -> list[float]:
