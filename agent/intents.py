@@ -46,6 +46,7 @@ class Intent:
     direction: Literal["more", "less"] | None = None
     also: tuple[tuple[str, str], ...] = ()  # further (attribute, value) labels the identified image has
     frame: Frame = "plain"
+    why: str = ""  # why an unread part cannot be answered, when it is not its statement frame
 
 
 @cache
@@ -184,8 +185,10 @@ def _read_part(text: str, options: tuple[str, ...]) -> Intent:
     if _asks_which(text) and (dated or voc.time_of(text) in ("latest", "baseline")) \
             and not any(m.concept != "time" for m in timed):
         return Intent("when", text, negated)
-    amount = [m for m in voc.find(text, "comparative", "superlative") if not m.negated]
-    amount = amount if voc.find(text, "finding", "quantity") else []  # "more extensive tumour", not "most likely"
+    amounts = voc.find(text, "comparative", "superlative") if voc.find(text, "finding", "quantity") else []
+    amount = [m for m in amounts if not m.negated]  # "more extensive tumour", not "most likely"
+    if _asks_which(text) and (denied := _denied_amount(text, amounts, options)) is not None:
+        return denied
     if _asks_which(text) and amount:
         direction = "more" if amount[0].value in ("more", "most") else "less"
         return Intent("extreme", text, negated, direction=direction)  # type: ignore[arg-type]
@@ -211,6 +214,22 @@ def _read_part(text: str, options: tuple[str, ...]) -> Intent:
         (attribute, value), *rest = several
         return Intent("identify", text, attribute=attribute, value=value, also=tuple(rest))
     return Intent("visual", text, negated)
+
+
+def _denied_amount(text: str, amounts: list[voc.Mention], options: tuple[str, ...]) -> Intent | None:
+    """A which-image question that denies its amount ("not the larger of the two"), else None.
+
+    Of two images, the one that is not the larger is the smaller: the direction turns. Among more
+    images a denied extreme names no one image: the part is unread, and the answer abstains saying so.
+    """
+    if not any(m.negated for m in amounts):
+        return None
+    values = {m.value for m in amounts}
+    if len(options) != 2 or len(values) != 1:
+        return Intent("extreme", text, True, frame="unread",
+                      why="it asks for an image that does not have the most or the least, which names no one image")
+    direction = "less" if values.pop() in ("more", "most") else "more"
+    return Intent("extreme", text, True, direction=direction)  # type: ignore[arg-type]
 
 
 def _options_are_changes(options: tuple[str, ...]) -> bool:

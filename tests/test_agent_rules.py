@@ -254,3 +254,11 @@ def test_change_between_reads_noise_as_stable_and_real_change_as_change(first, l
 
     assert change_between(first, last, unit)[0] == change
 
+
+
+def test_a_denied_extreme_among_three_images_abstains_saying_why(agent: Agent, tmp_path: Path) -> None:
+    q = "Which scan does not show the largest lesion?\nA: the first scan\nB: the second scan\nC: the third scan"
+    answer = agent.answer(lesion_case(tmp_path, [9, 12, 16], q))
+    assert answer.letter is None and "names no one image" in (answer.abstain_reason or "")
+    q = "On which scan is the lesion not the larger of the two?\nA: the first scan\nB: the second scan"
+    assert agent.answer(lesion_case(tmp_path, [9, 16], q)).letter == "A"

@@ -194,3 +194,19 @@ def test_time_order_words_and_where_ask_which_image(stem: str, kind: str) -> Non
 def test_one_change_asked_of_coordinated_references_is_one_part_per_reference(stem: str, parts: list[str]) -> None:
     intents = read_question(stem, {"A": "Yes to both", "B": "Neither"})
     assert [i.text for i in intents] == parts and all(i.kind == "change" and i.asserted for i in intents)
+
+
+def test_a_denied_amount_of_two_images_asks_for_the_other_and_of_three_is_unread() -> None:
+    [two] = read_question("On which exam is the mass not the larger of the two?", {"A": "exam 1", "B": "exam 2"})
+    assert (two.kind, two.direction, two.frame) == ("extreme", "less", "plain")
+    [three] = read_question("Which scan does not show the largest lesion?", {"A": "scan 1", "B": "scan 2", "C": "scan 3"})
+    assert three.frame == "unread" and three.why
+
+
+@pytest.mark.parametrize("stem", ["Leave out the FLAIR. Which image remains?", "Ignoring the FLAIR, which image is it?",
+                                  "Exclude the FLAIR: which scan is that?"])
+def test_a_label_set_aside_by_the_question_is_not_the_target(stem: str) -> None:
+    [intent] = read_question(stem, {"A": "Image 1", "B": "Image 2"})
+    assert (intent.kind, intent.negated, intent.value) == ("identify", True, "FLAIR")
+    [left] = read_question("Disregard the FLAIR; which is left?", {"A": "Image 1", "B": "Image 2"})
+    assert (left.kind, left.value) != ("identify", "FLAIR")  # "left" may be a side: no reading, never the FLAIR

@@ -78,8 +78,9 @@ def by_intent(view: PlanView, parts: list[Intent]) -> Decision | None:
     """The route of what the question asks (its intents); the ability decides only where the words do not."""
     route = intent_route(parts, view.ability)
     if route == "abstain" and (k := next((k for k, p in enumerate(parts, 1) if p.frame == "unread"), 0)):
-        return common.abstain(f"part {k} ('{parts[k - 1].text}') asks about a statement without a "
-                              "judgement mimir reads (true or false), so no yes or no can be given")
+        why = parts[k - 1].why or ("it asks about a statement without a judgement mimir reads (true or false), "
+                                   "so no yes or no can be given")
+        return common.abstain(f"part {k} ('{parts[k - 1].text}'): {why}")
     if len(parts) > 1:
         return compound.plan(view, parts)
     intent = parts[0]
