@@ -38,6 +38,8 @@ _DATES = [  # (pattern, groups): full dates first, then month and year, then mon
     re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>\d\d?)-(?P<d>\d\d?)\b"),
     re.compile(rf"\b(?P<d>\d\d?)(?:st|nd|rd|th)?\s+(?P<mon>{_MON})\.?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
     re.compile(rf"\b(?P<mon>{_MON})\.?\s+(?P<d>\d\d?)(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
+    re.compile(r"\b(?P<y>(?:19|20)\d\d)[/.](?P<m>\d\d?)[/.](?P<d>\d\d?)\b"),
+    re.compile(r"\b(?P<a>\d\d?)[/.](?P<b>\d\d?)[/.](?P<y>(?:19|20)\d\d)\b"),  # 29/07/2018, 07.29.2018
     re.compile(rf"\b(?P<mon>{_MON})\.?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
     re.compile(r"\b(?P<mon>" + "|".join(sorted((m for m in (*calendar.month_name, *calendar.month_abbr) if m and m != "May"),
                                              key=len, reverse=True)) + r")\b"),  # a month alone: capitalised, not "May"
@@ -110,8 +112,23 @@ class Reference:
 
 def _date(m: re.Match[str]) -> DateSpec:
     g = m.groupdict()
+    if g.get("a"):
+        return _numeric(int(g["a"]), int(g["b"]), int(g["y"]))
     month = int(g["m"]) if g.get("m") else _MONTHS[g["mon"].lower().rstrip(".")] if g.get("mon") else None
     return DateSpec(int(g["y"]) if g.get("y") else None, month, int(g["d"]) if g.get("d") else None)
+
+
+def _numeric(a: int, b: int, year: int) -> DateSpec:
+    """A date written in numbers, day and month in either order: read where only one order is a date.
+
+    "29/07/2018" is 29 July (no month 29), "07/29/2018" too; "03/04/2018" is 3 April in British and
+    4 March in American writing, so only its year is read (a question naming it then binds by year).
+    """
+    if a == b or a > 12 >= b:
+        return DateSpec(year, b, a)
+    if b > 12 >= a:
+        return DateSpec(year, a, b)
+    return DateSpec(year)
 
 
 def dates_in(text: str) -> list[DateSpec]:

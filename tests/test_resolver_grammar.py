@@ -89,3 +89,18 @@ def test_every_relation_word_names_a_neighbouring_visit(word: str) -> None:
     res = resolve(Case(question=f"Is the lesion larger on the scan {word} the second one?", images=images))
     before = voc.find(word, "relation")[0].value == "before"
     assert [b.image_indices for b in res.bindings if b.image_indices] == [[0 if before else 2]], res.bindings
+
+
+@pytest.mark.parametrize(("text", "want"), [("29/07/2018", "2018-07-29"), ("07/29/2018", "2018-07-29"),
+                                            ("05.05.2020", "2020-05-05"), ("2018/07/29", "2018-07-29"),
+                                            ("03/04/2018", "2018")])
+def test_numeric_dates_are_read_where_only_one_order_is_a_date(text: str, want: str) -> None:
+    from mimir.memory.grammar import dates_in
+
+    assert [str(d) for d in dates_in(f"the scan of {text}")] == [want]
+
+
+def test_panels_and_the_numero_sign_name_images_and_short_answers_read_as_yes_or_no() -> None:
+    images = [{"path": f"/i{k}.png"} for k in range(3)]
+    assert [b.image_indices for b in resolve(Case(question="What sequence is panel 2?", images=images)).bindings] == [[1]]
+    assert [voc.answer_of(o) for o in ("Y", "N", "That's right", "That's not right")] == [True, False, True, False]
