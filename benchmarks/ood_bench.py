@@ -30,6 +30,7 @@ from mimir.tools.ood import calibration, shifts
 from mimir.tools.ood.assess import judge, loaded
 from mimir.tools.ood.demo_fit import shipped_bundles
 from mimir.tools.ood.fitting import _manifest, accepted_images
+from mimir.tools.ood.gate import volume_assessment
 
 #: Shifted copies of this many in-distribution PNGs per shift, and wrong inputs per other modality.
 SHIFTED, WRONG = 30, 40
@@ -44,7 +45,10 @@ def auroc(inside: list[float], outside: list[float]) -> float:
 def _ratio_or_refused(bundle: BundleInfo, path: Path, modality: str | None) -> float | None:
     """The largest fingerprint ratio, or None when the header checks refuse the input."""
     try:
-        check_input(bundle, load_image(path, modality))
+        image = load_image(path, modality)
+        check_input(bundle, image)
+        if bundle.slice_wise and len(image.spatial_shape) == 3:  # a volume: as the gate scores it
+            return max(volume_assessment(bundle, image).ratios.values())
     except ToolCannotHandle:
         return None
     extractor, fp = loaded(bundle.root)  # type: ignore[misc]

@@ -44,6 +44,15 @@ def check_input(bundle: BundleInfo, image: ImageData) -> OodAssessment:
     """
     if not (bundle.slice_wise and len(image.spatial_shape) == 3):
         return check_distribution(bundle.name, bundle.root, image.path)
+    ood = volume_assessment(bundle, image)
+    if ood.verdict == "out":
+        raise ToolCannotHandle(f"expert '{bundle.name}' {DECLINED} "
+                               f"({ood.reason}; in-distribution score {ood.score:.2f})")
+    return ood
+
+
+def volume_assessment(bundle: BundleInfo, image: ImageData) -> OodAssessment:
+    """The assessment of a volume under a 2D expert (its most typical scored slice), without declining it."""
     from mimir.tools.volumes import grey_volume, slice_jobs, spread, to_lps
 
     vol = to_lps(grey_volume(image), image.affine)
@@ -54,12 +63,8 @@ def check_input(bundle: BundleInfo, image: ImageData) -> OodAssessment:
     ood, job = min(scored, key=lambda pair: max(pair[0].ratios.values(), default=0.0))
     if ood.verdict == "unknown":
         return ood
-    ood = ood.model_copy(update={"reason": f"{ood.reason} (axial slice {job.z + 1} of {vol.array.shape[2]}, "
-                                           f"the most typical of {len(jobs)} scored)"})
-    if ood.verdict == "out":
-        raise ToolCannotHandle(f"expert '{bundle.name}' {DECLINED} "
-                               f"({ood.reason}; in-distribution score {ood.score:.2f})")
-    return ood
+    return ood.model_copy(update={"reason": f"{ood.reason} (axial slice {job.z + 1} of {vol.array.shape[2]}, "
+                                            f"the most typical of {len(jobs)} scored)"})
 
 
 def calibrated(bundle_root: Path, probabilities: list[float]) -> list[float]:
