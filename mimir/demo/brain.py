@@ -84,7 +84,7 @@ class BrainSubject:
     @property
     def shape(self) -> tuple[int, int, int]:
         """Volume shape (x, y, z) in RAS voxel order."""
-        return self.mask.shape  # type: ignore[return-value]
+        return self.mask.shape
 
     @property
     def lesion_slice(self) -> int:
@@ -113,7 +113,7 @@ def _rim_direction(rng: np.random.Generator) -> tuple[float, float, float]:
 def brain_subject(rng: np.random.Generator) -> BrainSubject:
     """A new patient: the MNI152 brain with a small random deformation and a lesion site."""
     tpl = brain_template()
-    coords = deformation(rng, tpl.mask.shape)  # type: ignore[arg-type]
+    coords = deformation(rng, tpl.mask.shape)
     gm, wm = warp(tpl.gm, coords), warp(tpl.wm, coords)
     mask = (warp(tpl.mask, coords) > 0.5).astype(np.float32)
     csf = np.clip(mask - gm - wm, 0.0, 1.0)

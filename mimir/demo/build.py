@@ -20,7 +20,7 @@ from mimir.demo.qformat import ABILITY_FILES, VARIANTS, VOLUME_VARIANTS, QItem, 
 from mimir.demo.questions import comparison, coreference, temporal
 from mimir.demo.reasoning import reasoning
 from mimir.demo.render import BuildOptions, build_patient, manifest_rows
-from mimir.demo.truth import GroundTruth, PatientTruth
+from mimir.demo.truth import GroundTruth, Kind, PatientTruth
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +65,22 @@ def _prepare(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _warm_templates() -> None:
-    """Load the anatomy once in the parent so forked workers share it."""
+def _warm_templates(kinds: tuple[Kind, ...]) -> None:
+    """Load the anatomy of the kinds being built once in the parent, so forked workers share it.
+
+    Only those kinds: the head-CT template needs TotalSegmentator's atlas (the 'totalseg' extra), which a
+    build without head-CT patients must not require.
+    """
     from mimir.demo.anatomy import brain_template, ct_template, retina_photo
     from mimir.demo.chest_anatomy import chest_source
 
-    brain_template()
-    ct_template()
-    retina_photo(256)
-    chest_source()
+    warmers: dict[str, Callable[[], object]] = {
+        "mri": brain_template, "ct": ct_template, "fundus": lambda: retina_photo(256), "cxr": chest_source,
+    }
+    for kind in kinds:
+        warm = warmers.get(kind)
+        if warm is not None:
+            warm()
 
 
 def build_patients(out: Path, n: int, seed: int, workers: int, opts: BuildOptions,
@@ -81,7 +88,7 @@ def build_patients(out: Path, n: int, seed: int, workers: int, opts: BuildOption
     """Render patients 0..n-1, in ``workers`` processes when > 1; the result is the same either way."""
     from mimir.demo.plan import cycle
 
-    cycle(opts.kinds)  # an unknown kind fails here, before anything is written
+    kinds = cycle(opts.kinds)  # an unknown kind fails here, before anything is written
     job = partial(build_patient, seed, out=out, opts=opts)
     truths: list[PatientTruth] = []
     if workers <= 1 or n <= 1:
@@ -90,7 +97,7 @@ def build_patients(out: Path, n: int, seed: int, workers: int, opts: BuildOption
             if progress:
                 progress(1)
         return truths
-    _warm_templates()
+    _warm_templates(kinds)
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     with ctx.Pool(processes=workers) as pool:
         for truth in pool.imap(_call, [(job, i) for i in range(n)]):

@@ -143,7 +143,7 @@ def plan_chest(rng: np.random.Generator, subject: ChestSubject, finding: Finding
     makes practically impossible (``tests/test_chest_plan.py`` builds plans over many seeds).
     """
     side = "B" if finding == "oedema" else str(rng.choice(["R", "L"]))
-    lobe: Lobe = ("upper", "middle", "lower")[int(rng.integers(3))]  # type: ignore[assignment]
+    lobe: Lobe = ("upper", "middle", "lower")[int(rng.integers(3))]
     base = ChestFinding(kind=finding, side=side, extent=1.0, lobe=lobe, density=float(rng.uniform(0.85, 1.15)))
     for _ in range(ATTEMPTS):
         views = ["AP" if rng.random() < 0.4 else "PA" for _ in range(n)]

@@ -60,7 +60,7 @@ class CTSubject:
     @property
     def shape(self) -> tuple[int, int, int]:
         """Volume shape (x, y, z), RAS voxel order."""
-        return self.hu.shape  # type: ignore[return-value]
+        return self.hu.shape
 
     @property
     def lesion_slice(self) -> int:
@@ -77,7 +77,7 @@ def _ras_affine(shape: tuple[int, ...]) -> np.ndarray:
 def ct_subject(rng: np.random.Generator) -> CTSubject:
     """A new patient: the CT atlas with a small random deformation and a haemorrhage site."""
     tpl = ct_template()
-    coords = deformation(rng, tpl.shape, amplitude_vox=1.0)  # type: ignore[arg-type]
+    coords = deformation(rng, tpl.shape, amplitude_vox=1.0)
     hu = warp(tpl, coords, cval=-1000.0)
     brain = (hu > -5) & (hu < 90) & ndimage.binary_erosion(hu > -100, iterations=4)
     c = pick_voxel(rng, _centre_candidates(brain, tpl.shape[2]))
