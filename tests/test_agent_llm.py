@@ -53,19 +53,9 @@ def test_tool_that_cannot_handle_the_input_is_reported_to_the_model(settings: Se
 
 
 def test_tool_fault_is_a_failed_step_and_the_answer_names_the_tool(settings: Settings, tmp_path: Path) -> None:
-    from fixtures.agent_tools import SEGMENTS_MR, _spec
+    from fixtures.agent_tools import broken_segmenter_registry
 
-    from mimir.tools import compare
-    from mimir.tools.registry import Registry
-    from mimir.tools.segment import SegmentArgs, SegmentResult
-
-    def segment(args: SegmentArgs, ctx: object) -> SegmentResult:
-        """A segmenter whose engine breaks."""
-        raise RuntimeError("dictionary changed size during iteration")
-
-    reg = Registry("broken-segmenter")
-    compare.register(reg)
-    reg.add(_spec("segment", segment, SegmentArgs, SegmentResult, (SEGMENTS_MR,)))
+    reg = broken_segmenter_registry()
     script = [AIMessage("", tool_calls=[_call("segment", {"image_index": 0}, "c1")]),
               AIMessage("The lesion probably grew.\nANSWER: A")]  # a guess written after the fault
     model = ScriptedToolModel(responses=script, seen=[])

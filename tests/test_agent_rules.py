@@ -127,19 +127,9 @@ def test_failing_expert_leads_to_abstention_not_crash(settings: Settings, tmp_pa
 
 
 def test_tool_that_raises_is_recorded_as_failed_and_the_answer_abstains(settings: Settings, tmp_path: Path) -> None:
-    from fixtures.agent_tools import SEGMENTS_MR, _spec
+    from fixtures.agent_tools import broken_segmenter_registry
 
-    from mimir.tools import compare
-    from mimir.tools.registry import Registry
-    from mimir.tools.segment import SegmentArgs, SegmentResult
-
-    def segment(args: SegmentArgs, ctx: object) -> SegmentResult:
-        """A segmenter whose engine breaks (as MONAI's config parser once did under threads)."""
-        raise RuntimeError("dictionary changed size during iteration")
-
-    reg = Registry("broken-segmenter")
-    compare.register(reg)
-    reg.add(_spec("segment", segment, SegmentArgs, SegmentResult, (SEGMENTS_MR,)))
+    reg = broken_segmenter_registry()
     answer = Agent(settings, registry=reg).answer(
         lesion_case(tmp_path, [5, 8], "How has the lesion changed over time on MRI?" + CHANGE_OPTIONS))
     assert answer.letter is None and answer.status in ("abstained", "tool_failed")
