@@ -6,29 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from fixtures.agent_cases import CHANGE_OPTIONS, lesion_case
-from fixtures.agent_tools import SEGMENTS_MR, _spec, stand_in_registry
+from fixtures.agent_tools import broken_segmenter_registry, stand_in_registry
 
 from mimir.agent.service import Agent
 from mimir.settings import Settings
 
 
-def _broken_segmenter_registry():  # type: ignore[no-untyped-def]
-    from mimir.tools import compare
-    from mimir.tools.registry import Registry
-    from mimir.tools.segment import SegmentArgs, SegmentResult
-
-    def segment(args: SegmentArgs, ctx: object) -> SegmentResult:
-        """A segmenter whose engine breaks."""
-        raise RuntimeError("dictionary changed size during iteration")
-
-    reg = Registry("broken-segmenter")
-    compare.register(reg)
-    reg.add(_spec("segment", segment, SegmentArgs, SegmentResult, (SEGMENTS_MR,)))
-    return reg
-
-
 def test_a_fault_makes_a_tool_failed_answer_that_names_the_tool(settings: Settings, tmp_path: Path) -> None:
-    answer = Agent(settings, registry=_broken_segmenter_registry()).answer(
+    answer = Agent(settings, registry=broken_segmenter_registry()).answer(
         lesion_case(tmp_path, [5, 8], "How has the lesion changed over time on MRI?" + CHANGE_OPTIONS))
     assert answer.status == "tool_failed" and answer.letter is None
     reason = answer.abstain_reason or ""
