@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -44,4 +45,5 @@ def test_classifier_encoder_embeds_rgb_photographs() -> None:
 def test_embedder_version_tracks_the_weights() -> None:
     bundle = bundle_dir(DEFAULT_EMBEDDER)
     sha = hashlib.sha256((bundle / "models/model.pt").read_bytes()).hexdigest()[:12]
-    assert embedder_version(bundle) == f"{DEFAULT_EMBEDDER}-0.1.0-{sha}"
+    version = json.loads((bundle / "configs/metadata.json").read_text())["version"]
+    assert embedder_version(bundle) == f"{DEFAULT_EMBEDDER}-{version}-{sha}"

@@ -114,9 +114,9 @@ def test_lesion_free_brain_reads_no_measurable_lesion(settings: Settings, tmp_pa
 
 def test_whole_series_from_the_timeline_and_volume_classification(demo: Path, visits: list[dict],
                                                                   settings: Settings) -> None:
-    from mimir.demo.load import load_demo
     from mimir.domain import Case
     from mimir.memory.db import open_database
+    from mimir.memory.ingest.demo import load_demo
     from mimir.memory.intake import register_case
 
     db = open_database(settings)
