@@ -39,16 +39,11 @@ def engine() -> ExpertEngine:
     return ExpertEngine(read_bundle(bundle_dir("brain_mri_lesion_seg")))
 
 
-@pytest.mark.parametrize("sequence", ["T1", "FLAIR"])
+_MISSED = pytest.mark.xfail(strict=True, reason="brain lesion 0.2.x misses this 244 mm^2 lesion on T1C and T2 (0 found)")
+
+
+@pytest.mark.parametrize("sequence", ["T1", "FLAIR", pytest.param("T1C", marks=_MISSED), pytest.param("T2", marks=_MISSED)])
 def test_the_small_first_visit_lesion_is_found(first_visit: dict[str, Path], engine: ExpertEngine,
                                                sequence: str) -> None:
-    mask = engine.predict([first_visit[sequence]])[0].mask
-    assert mask is not None and 0.5 * 244 <= int((mask > 0).sum()) <= 1.5 * 244
-
-
-@pytest.mark.xfail(strict=True, reason="brain lesion 0.2.x misses this 244 mm^2 lesion on T1C and T2 (0 mm^2 found)")
-@pytest.mark.parametrize("sequence", ["T1C", "T2"])
-def test_the_small_first_visit_lesion_is_found_on_t1c_and_t2(first_visit: dict[str, Path], engine: ExpertEngine,
-                                                            sequence: str) -> None:
     mask = engine.predict([first_visit[sequence]])[0].mask
     assert mask is not None and 0.5 * 244 <= int((mask > 0).sum()) <= 1.5 * 244

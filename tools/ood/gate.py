@@ -19,7 +19,10 @@ DECLINED = "declined: the image is unlike its training images"
 
 def check_distribution(bundle_name: str, bundle_root: Path, image: Path) -> OodAssessment:
     """The input's assessment; ToolCannotHandle (with the reason in words) when it is out of distribution."""
-    ood = assess(bundle_root, image)
+    return _declined_if_out(bundle_name, assess(bundle_root, image))
+
+
+def _declined_if_out(bundle_name: str, ood: OodAssessment) -> OodAssessment:
     if ood.verdict == "out":
         raise ToolCannotHandle(f"expert '{bundle_name}' {DECLINED} "
                                f"({ood.reason}; in-distribution score {ood.score:.2f})")
@@ -44,11 +47,7 @@ def check_input(bundle: BundleInfo, image: ImageData) -> OodAssessment:
     """
     if not (bundle.slice_wise and len(image.spatial_shape) == 3):
         return check_distribution(bundle.name, bundle.root, image.path)
-    ood = volume_assessment(bundle, image)
-    if ood.verdict == "out":
-        raise ToolCannotHandle(f"expert '{bundle.name}' {DECLINED} "
-                               f"({ood.reason}; in-distribution score {ood.score:.2f})")
-    return ood
+    return _declined_if_out(bundle.name, volume_assessment(bundle, image))
 
 
 def volume_assessment(bundle: BundleInfo, image: ImageData) -> OodAssessment:
