@@ -34,31 +34,53 @@ def _enrich(img: CaseImage, row: Image, series: Series, study: Study) -> CaseIma
     })
 
 
-def _probe(path: Path) -> Path:
-    """The file a case image is looked up by: itself, or for a series folder its first file by name."""
-    if path.is_dir():
-        return next((p for p in sorted(path.iterdir()) if p.is_file()), path)
-    return path
+def _lookup(session: Session, path: Path) -> tuple[Image, Series, Study] | None:
+    row = session.execute(
+        select(Image, Series, Study)
+        .join(Series, Image.series_id == Series.id)
+        .join(Study, Series.study_id == Study.id)
+        .where(Image.content_hash == file_hash(path))
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def _folder_row(session: Session, folder: Path) -> tuple[Image, Series, Study] | None:
+    """The timeline row a series folder is known by: every file of the folder looked up, one series only.
+
+    A tool reads the whole folder as one volume, so a folder whose known files belong to several
+    series (or patients), or that mixes timeline files with unknown ones, is refused rather than
+    labelled by one of its files.
+    """
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    if not files:
+        raise FileNotFoundError(f"Case image folder {folder} holds no files")
+    rows = [_lookup(session, f) for f in files]
+    known = [r for r in rows if r is not None]
+    if not known:
+        return None
+    series = {r[1].id for r in known}
+    if len(series) > 1 or len(known) < len(rows):
+        raise ValueError(f"Case image folder {folder} is not one series: {len(series)} series in the timeline and "
+                         f"{len(rows) - len(known)} files it does not know; give one series' folder")
+    return known[0]
 
 
 def register_case(session: Session, case: Case, settings: Settings) -> Case:
     """A copy of ``case`` whose images known to the timeline carry ``image_id`` and filled metadata.
 
-    A DICOM series folder is known by its first file. Images not in the timeline are left as given:
-    an anonymous file never creates a patient.
+    A DICOM series folder is known when all its files are one series of the timeline. Images not in
+    the timeline are left as given: an anonymous file never creates a patient.
     """
     del settings  # reserved for copy-on-intake policies; lookups need only the session
     out: list[CaseImage] = []
     for img in case.images:
-        path = _probe(Path(img.path))
-        if not path.is_file():
+        path = Path(img.path)
+        if path.is_dir():
+            row = _folder_row(session, path)
+        elif path.is_file():
+            row = _lookup(session, path)
+        else:
             raise FileNotFoundError(f"Case image {img.path} does not exist")
-        row = session.execute(
-            select(Image, Series, Study)
-            .join(Series, Image.series_id == Series.id)
-            .join(Study, Series.study_id == Study.id)
-            .where(Image.content_hash == file_hash(path))
-        ).first()
         if row is None:
             log.debug("case image %s is not in the timeline", img.path)
             out.append(img.model_copy())

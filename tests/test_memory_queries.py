@@ -122,3 +122,27 @@ def test_register_case_fills_metadata_and_leaves_unknown_images_alone(db: Databa
         assert len(s.scalars(select(Patient)).all()) == 1  # no patient invented for the anonymous image
     with pytest.raises(FileNotFoundError), db.session() as s:
         register_case(s, Case(question="q", images=[{"path": str(tmp_path / "missing.png")}]), settings)
+
+
+def test_a_series_folder_is_registered_only_when_all_its_files_are_one_series(db: Database, settings,
+                                                                              tmp_path: Path) -> None:
+    series = tmp_path / "series"
+    series.mkdir()
+    shutil.copy(get_testdata_file("CT_small.dcm"), series / "a.dcm")
+    ingest_paths(db, [series / "a.dcm"], settings)
+    with db.session() as s:
+        one = register_case(s, Case(question="q", images=[{"path": str(series)}]), settings)
+    assert one.images[0].image_id is not None and one.images[0].modality == "CT"
+
+    mixed = tmp_path / "mixed"  # another patient's MR beside the CT: the tools would read both as one volume
+    mixed.mkdir()
+    shutil.copy(get_testdata_file("CT_small.dcm"), mixed / "a.dcm")
+    shutil.copy(get_testdata_file("MR_small.dcm"), mixed / "b.dcm")
+    ingest_paths(db, [mixed / "b.dcm"], settings)
+    with pytest.raises(ValueError, match="not one series: 2 series"), db.session() as s:
+        register_case(s, Case(question="q", images=[{"path": str(mixed)}]), settings)
+    (mixed / "b.dcm").unlink()
+    shutil.copy(get_testdata_file("MR_small.dcm"), mixed / "c.dcm")
+    (mixed / "c.dcm").write_bytes((mixed / "c.dcm").read_bytes() + b"\0")  # a file the timeline does not know
+    with pytest.raises(ValueError, match="1 files it does not know"), db.session() as s:
+        register_case(s, Case(question="q", images=[{"path": str(mixed)}]), settings)
