@@ -19,6 +19,8 @@ from mimir.memory.grammar import Reference, references, word_class
 from mimir.memory.relations import lead_start
 
 _GLUE_WORD = re.compile(r"[A-Za-z]+|[,;]")
+#: Joiners that span a range: "from the first scan to the latest" is one comparison, not two.
+_RANGE_JOINERS = frozenset({"to", "through"})
 
 
 def _names_images(ref: Reference) -> bool:
@@ -44,7 +46,7 @@ def _cued(text: str, ref: Reference) -> bool:
 def _glue(gap: str) -> bool:
     """True when the words between two references only coordinate them (", and separately with", "and vs")."""
     words = _GLUE_WORD.findall(gap)
-    if not words or not any(w.lower() in word_class("joiner") for w in words):
+    if not words or not any(w.lower() in word_class("joiner") - _RANGE_JOINERS for w in words):
         return False
     cues = {w.lower() for m in voc.find(gap, "reference_cue") for w in m.text.split()}
     return all(w in ",;" or w.lower() in word_class("joiner") | word_class("preposition") | cues or w.lower().endswith("ly")

@@ -157,6 +157,30 @@ def _premise_exclusion(text: str) -> Intent | None:
     return Intent("identify", text, True, attribute=label[0], value=label[1])
 
 
+_CLAUSE_END = re.compile(r"[.,;:?!]")
+
+
+def _set_aside(text: str) -> Intent | None:
+    """A question that sets something aside ("Leave out the FLAIR. Which image remains?", "Excluding the prior, ...").
+
+    The verb negates its object, not the question. With a label as its object and no label, finding or
+    amount of the question's own, the question asks for the image without that label. Anything else
+    set aside (a visit, a finding) would narrow the images, which the planner does not do: the part is
+    unread and the answer says why, rather than answer over all the images or deny the predicate.
+    """
+    mark = next(iter(voc.find(text, "set_aside")), None)
+    if mark is None:
+        return None
+    end = _CLAUSE_END.search(text, mark.end)
+    cut = end.start() if end else len(text)
+    label, rest = _label(text[mark.end:cut]), text[cut:]
+    if label is not None and _label(rest) is None and not voc.find(rest, "finding", "quantity", "change"):
+        return Intent("identify", text, True, attribute=label[0], value=label[1])
+    return Intent("identify", text, False, frame="unread",
+                  why=f"it sets '{text[mark.start:cut].strip()}' aside, and mimir does not narrow the images by "
+                      "what a question sets aside")
+
+
 def _dated(text: str) -> bool:
     from mimir.memory.grammar import dates_in
 
@@ -178,6 +202,8 @@ def read_part(text: str, options: tuple[str, ...]) -> Intent:
 
 
 def _read_part(text: str, options: tuple[str, ...]) -> Intent:
+    if (aside := _set_aside(text)) is not None:
+        return aside
     changes = voc.find(text, "change", "resection", "procedure")
     negated = voc.is_negated(text)
     timed = voc.find(text, "time", "comparative", "superlative")

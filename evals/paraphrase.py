@@ -5,7 +5,8 @@ word them live in one data file per split, written from radiology report and cli
 language: ``paraphrase_dev.yaml`` (may be tuned on), ``paraphrase_heldout.yaml`` (held out when it
 was written; its failures have since been studied), ``paraphrase_heldout2.yaml`` (template families
 of its own, written after that study) and ``paraphrase_heldout3.yaml`` (written before the second
-held-out split's failures were fixed, never tuned on). Each fact is worded once per split by one of that split's templates, in both image
+held-out split's failures were fixed; measured once on unseen wording, its failures studied since). Each fact is
+worded once per split by one of that split's templates, in both image
 variants (anonymous PNG; DICOM with headers), and written in the Med-MIM format beside the demo build
 with an index, ``paraphrase.json``. Items whose answer needs a VLM are in their own subsets
 (``<split>-vlm-<variant>``): without a VLM the right answer is an abstention.

@@ -41,7 +41,7 @@ Concept = Literal[
     "answer",
     "finding", "diagnosis", "quantity", "prognosis", "course", "compare", "identify", "attribute_noun", "joiner",
     "preposition", "filler", "list_place", "predicate", "follow_up", "wh_word", "holds", "auxiliary", "reference_cue", "span", "lookup", "clause_break",
-    "statement_frame", "judgement", "exclusion", "quantifier", "succession", "mask_label", "relation",
+    "statement_frame", "judgement", "exclusion", "set_aside", "quantifier", "succession", "mask_label", "relation",
 ]
 Change = Literal["increase", "decrease", "stable", "new", "resolved", "gross_total", "partial"]
 Comparative = Literal["more", "less", "equal"]
@@ -152,17 +152,24 @@ def ends_negated(text: str) -> bool:
     pick the one that isn't" asks for the image that is not the T1).
     """
     clean = text.translate(TRANSLATE)
-    return any(c.value == "pre" and _SENTENCE_END.match(clean, c.end) for c in negation_cues(vocabulary(), text))
+    return any(c.value == "pre" and _SENTENCE_END.match(clean, c.end) and not _ALTERNATIVE.search(clean[:c.start])
+               for c in negation_cues(vocabulary(), text))
 
 
 _SENTENCE_END = re.compile(r"\s*(?:[.?!;:]|$)")
+#: "... or not?" offers the alternative of a yes/no question; it negates nothing.
+_ALTERNATIVE = re.compile(r"\bor\s*$", re.IGNORECASE)
 
 
 def answer_of(text: str) -> bool | None:
     """True for a yes-option, False for a no-option (by its first words), else None."""
     head = " ".join(text.strip().split()[:4])
-    found = [m for m in find(head, "answer") if m.start == 0]
+    found = [m for m in find(head, "answer") if m.start == 0 and _ANSWER_END.match(head, m.end)]
     return None if not found else found[0].value == "yes"
+
+
+#: What may follow an answer word: "N/A" and "Y-90 therapy" are not answers.
+_ANSWER_END = re.compile(r"$|[\s.,;:!?)]")
 
 
 def code_of(concept: str, header_value: str | None) -> str | None:

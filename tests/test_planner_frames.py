@@ -80,6 +80,15 @@ def test_a_label_named_in_a_premise_and_excluded_in_the_question(value: str, ter
     assert (intent.kind, intent.negated, intent.value) == ("identify", True, "T2")
 
 
+@pytest.mark.parametrize(("value", "term"), _terms("set_aside"), ids=[t for _, t in _terms("set_aside")])
+def test_a_set_aside_label_is_denied_and_anything_else_set_aside_is_unread(value: str, term: str) -> None:
+    options = {"A": "the first image", "B": "the second image"}
+    [label] = read_question(f"{term.capitalize()} the T2: which scan is that?", options)
+    assert (label.kind, label.negated, label.value) == ("identify", True, "T2")
+    [visit] = read_question(f"{term.capitalize()} the prior, which scan shows the larger lesion?", options)
+    assert visit.frame == "unread" and "aside" in visit.why  # never an answer over the images it set aside
+
+
 def test_the_image_other_than_the_one_a_premise_names_is_answered(agent: Agent, tmp_path: Path) -> None:
     q = "Exactly one scan here is a T2. Pick the remaining scan.\nA: the first image\nB: the second image"
     answer = agent.answer(lesion_case(tmp_path, [8, 8], q, sequences=["T2", "FLAIR"]))
