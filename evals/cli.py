@@ -48,7 +48,7 @@ def _run(
     if not suite and not items:
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
-    from mimir.demo.cli import parse_kinds
+    from mimir.demo.cli import kinds_here, parse_kinds
     from mimir.evals.runners import RunnerConfig, RunnerConfigError
     from mimir.evals.session import EvalOptions, MissingImagesError, run_eval, summary_json
     from mimir.evals.store import RunStoreError
@@ -62,7 +62,7 @@ def _run(
                               llm_model=llm_model or settings.planner_model, llm_api_key=settings.planner_api_key)
         opts = EvalOptions(
             suite=kind, split=split, medmim_dir=medmim_dir, image_root=image_root, items=items or [], seed=seed,
-            patients=patients, kinds=parse_kinds(kinds),
+            patients=patients, kinds=kinds_here(parse_kinds(kinds)),
             runner=config, concurrency=concurrency, timeout_s=timeout,
             out=out or Path("runs") / f"{kind}{'-' + split if kind == 'paraphrase' else ''}-{runner.replace(':', '_')}",
             resume=resume, engine=engine,
