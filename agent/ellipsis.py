@@ -43,6 +43,11 @@ def _cued(text: str, ref: Reference) -> bool:
     return any(c.end <= ref.start and len(text[c.end:ref.start].split()) <= 2 for c in voc.find(text, "reference_cue"))
 
 
+def compares_with_image(text: str) -> bool:
+    """True when an image named in ``text`` stands right after a comparison cue ("smaller than the first")."""
+    return any(_cued(text, r) for r in _image_refs(text))
+
+
 def _glue(gap: str) -> bool:
     """True when the words between two references only coordinate them (", and separately with", "and vs")."""
     words = _GLUE_WORD.findall(gap)

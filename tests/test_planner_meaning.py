@@ -210,3 +210,13 @@ def test_a_label_set_aside_by_the_question_is_not_the_target(stem: str) -> None:
     assert (intent.kind, intent.negated, intent.value) == ("identify", True, "FLAIR")
     [left] = read_question("Disregard the FLAIR; which is left?", {"A": "Image 1", "B": "Image 2"})
     assert (left.kind, left.value) != ("identify", "FLAIR")  # "left" may be a side: no reading, never the FLAIR
+
+
+@pytest.mark.parametrize(("option", "cued"), [
+    ("smaller than the first", True), ("bigger compared with image 1", True), ("larger vs the prior", True),
+    ("larger on the second", False), ("larger on the later scan (from 12 to 15 mm)", False),
+])
+def test_an_image_is_the_reference_only_right_after_a_comparison_cue(option: str, cued: bool) -> None:
+    from mimir.agent.ellipsis import compares_with_image
+
+    assert compares_with_image(option) is cued

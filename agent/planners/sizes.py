@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from mimir import vocabulary as voc
 from mimir.agent import options as opt
+from mimir.agent.ellipsis import compares_with_image
 from mimir.agent.intents import Intent
 from mimir.agent.meaning import SIZE_CHANGES, OptionMeaning, doubts, read_options, the_one
 from mimir.agent.offers import Offer
@@ -232,7 +233,7 @@ def _located(options: dict[str, str], meanings: dict[str, OptionMeaning], order:
         if len(v.images) != 1 or v.images[0] not in order or len(v.changes) != 1 or not v.changes <= SIZE_CHANGES:
             return {}
         change = next(iter(v.changes))
-        subject = v.images[0] if not voc.find(options[k], "reference_cue") else order[0] if v.images[0] == order[-1] else order[-1]
+        subject = v.images[0] if not compares_with_image(options[k]) else order[0] if v.images[0] == order[-1] else order[-1]
         out[k] = replace(v, changes=frozenset({change if subject == order[-1] else flip[change]}), images=())
     return out
 
