@@ -25,7 +25,7 @@ REQUIRE_VLLM := MIMIR_REQUIRE_VLLM=1
 # The review screen's image viewer (NiiVue) comes from the npm registry, pinned by app/web/package-lock.json.
 VIEWER_STAMP := app/web/node_modules/.installed-$(shell cat app/web/package-lock.json | sha1sum | cut -c1-12)
 
-.PHONY: demo test install install-test system-deps lint typecheck vllm-env vllm-smoke viewer fingerprints base-check
+.PHONY: demo test install install-test system-deps lint typecheck vllm-env vllm-smoke viewer fingerprints base-check base-check-first
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -86,5 +86,11 @@ lint: install
 base-check:
 	nice -n 10 .ci/base-install $(VENV)-base
 
-test: system-deps install lint vllm-env base-check
+# `make test` runs the base check first, in .venv-base when `make base-check` has built it and otherwise in a
+# temporary environment removed when it ends: on a fresh clone the base install's own torch (about 5.5 GB)
+# is gone before the full and the vLLM environments are installed.
+base-check-first:
+	nice -n 10 .ci/base-install --if-built $(VENV)-base
+
+test: system-deps base-check-first install lint vllm-env
 	$(REQUIRE_VLLM) $(BIN)/python -m pytest -m "not gpu" -p no:cacheprovider
