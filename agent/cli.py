@@ -27,7 +27,7 @@ def ask(
     ``mimir ask --case CASE.json``, ``mimir ask --patient ID --images A B ... "question"``, or
     ``mimir ask --patient ID "has the tumour grown since the prior?"`` (the studies come from the timeline).
     """
-    from mimir.agent.service import Agent
+    from mimir.agent.entry import Agent
     from mimir.output import emit, fail
     from mimir.settings import Settings
 
@@ -76,7 +76,7 @@ def _live(agent: object, case: Case, thread: str | None) -> None:
     """Stream events; on an interrupt ask which candidate is meant and resume."""
     import uuid
 
-    from mimir.agent.service import Agent
+    from mimir.agent.entry import Agent
     from mimir.output import emit
 
     assert isinstance(agent, Agent)

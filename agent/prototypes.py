@@ -34,7 +34,7 @@ _lock = threading.Lock()
 @lru_cache(maxsize=1)
 def _embedder() -> TextEmbedder | None:
     try:
-        from mimir.tools.retrieval.service import default_text_embedder
+        from mimir.tools.retrieval.index_access import default_text_embedder
 
         return default_text_embedder()
     except ImportError as e:  # sentence-transformers or the model package missing: no reading by meaning

@@ -1,6 +1,6 @@
 """The HTTP API (FastAPI): patients, timelines, images, ingestion, questions streamed as SSE.
 
-Refusals are exceptions mapped to status codes in one place (:mod:`mimir.app.errors`): unknown
+Refusals are exceptions mapped to status codes in one place (:mod:`mimir.app.refusals`): unknown
 objects 404, objects of different patients combined 409, bad input 400, too large 413.
 """
 
@@ -16,11 +16,11 @@ from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 
-from mimir.app import render
+from mimir.app import pictures
 from mimir.app.ids import PatientKeyParam, ThreadIdParam
 from mimir.app.pacs import DicomExportResult
+from mimir.app.review import ReviewService, findings_series
 from mimir.app.schemas import AskRequest, IngestResult, PatientSummary, ResumeRequest, Timeline
-from mimir.app.service import ReviewService, findings_series
 from mimir.domain import Event
 
 ImageId = Annotated[int, PathParam(ge=1, le=2**53 - 1)]
@@ -77,13 +77,13 @@ def build_router(service: ReviewService, guard, upload_limit: int) -> APIRouter:
     @r.get("/patients/{patient_key}/findings.png", response_class=Response, responses={200: PNG, **REFUSED})
     def findings_plot(patient_key: PatientKeyParam) -> Response:
         """Each measured finding of the patient over time."""
-        return Response(render.trajectory_png(findings_series(service.db, patient_key)), media_type="image/png")
+        return Response(pictures.trajectory_png(findings_series(service.db, patient_key)), media_type="image/png")
 
     @r.get("/images/{image_id}/thumbnail", response_class=Response, responses={200: PNG, **REFUSED})
     def thumbnail(image_id: ImageId, size: int = Query(160, ge=32, le=1024)) -> Response:
         """A small picture of a timeline image (middle slice of a volume)."""
-        img = render.picture(service.image_path(image_id))
-        return Response(render.png_bytes(img, size), media_type="image/png",
+        img = pictures.picture(service.image_path(image_id))
+        return Response(pictures.png_bytes(img, size), media_type="image/png",
                         headers={"Cache-Control": "private, max-age=600"})
 
     @r.get("/images/{image_id}/view", response_class=Response, responses={200: PNG, **REFUSED})
@@ -91,8 +91,8 @@ def build_router(service: ReviewService, guard, upload_limit: int) -> APIRouter:
              tool_run_id: int | None = Query(None, ge=1, le=2**53 - 1)) -> Response:
         """A timeline image, optionally with the mask of a segmentation run made on that image."""
         mask = service.overlay_mask(tool_run_id, image_id) if tool_run_id else None
-        img = render.picture(service.image_path(image_id), slice_index, mask)
-        return Response(render.png_bytes(img), media_type="image/png")
+        img = pictures.picture(service.image_path(image_id), slice_index, mask)
+        return Response(pictures.png_bytes(img), media_type="image/png")
 
     @r.get("/images/{image_id}/volume.nii", response_class=Response, responses={200: NIFTI, **REFUSED})
     def volume(image_id: ImageId) -> Response:

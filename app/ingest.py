@@ -3,7 +3,7 @@
 Every upload gets its own folder under ``<data>/staging``; ingestion moves the files it ingests
 into storage, and the folder is removed afterwards whatever happened, so a skipped, failed,
 duplicate or interrupted upload leaves nothing behind (a folder left by a killed server is removed
-at the next start, see :func:`mimir.app.service.ReviewService.recover`).
+at the next start, see :func:`mimir.app.review.ReviewService.recover`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from starlette.requests import Request
 from mimir.app import uploads
 from mimir.app.ids import display_name
 from mimir.app.multipart import receive_files
+from mimir.app.review import ReviewService
 from mimir.app.schemas import IngestResult
-from mimir.app.service import ReviewService
 from mimir.memory.ingest import IngestItem, ingest_paths
 
 Progress = Callable[[float, str], None]

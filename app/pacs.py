@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from mimir.app.errors import NotFound
 from mimir.app.ids import is_identifier, new_thread_id
-from mimir.app.service import ReviewService
+from mimir.app.refusals import NotFound
+from mimir.app.review import ReviewService
 from mimir.domain import Answer, Case, Event
 
 #: DICOM exports older than this are removed when a new one is written (the review screen has served them).
@@ -49,7 +49,7 @@ def pull_patient(service: ReviewService, patient_key: str) -> dict[str, Any]:
     """Ingest the patient's studies from the configured PACS; counts and per-instance outcomes."""
     _configured(service)
     from mimir.memory.ingest.dicomweb import ingest_dicomweb
-    from mimir.memory.ingest.pacs import PacsError
+    from mimir.memory.ingest.pacs_client import PacsError
 
     try:
         report = ingest_dicomweb(service.db, service.settings, patient=patient_key)
@@ -76,7 +76,7 @@ def export_dicom(service: ReviewService, thread_id: str, stow: bool = False) -> 
     case, answer = _answered(service, thread_id)  # before the heavy imports: an unknown thread is answered at once
     if stow:
         _configured(service)
-    from mimir.memory.ingest.pacs import PacsError
+    from mimir.memory.ingest.pacs_client import PacsError
     from mimir.results.export import export_answer
     from mimir.results.stow import store
 
@@ -123,7 +123,7 @@ def on_pull(service: ReviewService, key: str | None) -> str:
 
 def on_export_dicom(service: ReviewService, thread_id: str | None, stow: bool) -> tuple[str | None, str]:
     """The review screen's "Export as DICOM": the zip to download and what happened."""
-    from mimir.results.errors import MixedPatients
+    from mimir.results.export_errors import MixedPatients
 
     if not thread_id or not is_identifier(thread_id, 64):
         return None, "Ask a question first."

@@ -16,10 +16,10 @@ import gradio as gr
 from PIL import Image as PILImage
 
 from mimir.app import cards, thread_view
-from mimir.app.errors import BadInput, NotFound, PatientMismatch, Unreadable
 from mimir.app.measurements import plot_png
+from mimir.app.refusals import BadInput, NotFound, PatientMismatch, Unreadable
+from mimir.app.review import ReviewService
 from mimir.app.schemas import AskByImages, AskByPatient
-from mimir.app.service import ReviewService
 from mimir.app.timeline_view import comparisons, study_rows, timeline_html
 from mimir.domain import Event
 
@@ -119,7 +119,7 @@ def _outputs(service: ReviewService, thread_id: str, key: str | None, pending: s
 
 
 def _exports(service: ReviewService, thread_id: str) -> tuple[str | None, str | None]:
-    from mimir.app.export import export_html, export_review
+    from mimir.app.review_export import export_html, export_review
 
     return str(export_review(service, thread_id)), str(export_html(service, thread_id))
 

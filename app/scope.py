@@ -12,11 +12,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mimir.app.errors import NotFound, PatientMismatch, Unreadable
+from mimir.app.refusals import NotFound, PatientMismatch, Unreadable
 from mimir.app.schemas import AskByCase, AskByPatient, AskRequest
 from mimir.domain import Case, CaseImage
-from mimir.memory.intake import check_one_patient, register_case
 from mimir.memory.models import Image, Patient, Series, Study, ToolRun
+from mimir.memory.registration import check_one_patient, register_case
 from mimir.settings import Settings
 
 

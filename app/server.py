@@ -19,9 +19,9 @@ from fastapi.responses import FileResponse, HTMLResponse
 from mimir import __version__
 from mimir.app.api import build_router
 from mimir.app.edge import AccessLog, EdgeGuard
-from mimir.app.errors import install_handlers
+from mimir.app.refusals import install_handlers
+from mimir.app.review import ReviewService
 from mimir.app.security import private_files, token_guard
-from mimir.app.service import ReviewService
 from mimir.settings import Settings
 
 #: Request bodies on every route but uploads (questions are a few kB).

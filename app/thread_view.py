@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from mimir.app import cards, render
+from mimir.app import cards, pictures
 from mimir.app.measurements import Measurement, table
-from mimir.app.service import ReviewService
+from mimir.app.review import ReviewService
 from mimir.memory.models import Patient, ToolRun
 
 
@@ -58,7 +58,7 @@ def labels_of(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for run in runs:
         for m in run.get("output", {}).get("measurements", []):
             seen.setdefault(int(m.get("value", 0)), str(m.get("label", "")))
-    return [{"value": v, "name": n, "rgb": list(render.LABEL_COLOURS[(v - 1) % len(render.LABEL_COLOURS)][:3])}
+    return [{"value": v, "name": n, "rgb": list(pictures.LABEL_COLOURS[(v - 1) % len(pictures.LABEL_COLOURS)][:3])}
             for v, n in sorted(seen.items()) if v > 0]
 
 

@@ -21,7 +21,7 @@ ASK_ORDER = {"dicom": 0, "png": 1, "jpeg": 2, "series": 3, "nifti": 4}
 
 
 @dataclass
-class SeriesRow:
+class TimelineSeriesRow:
     """One sequence of one study, with every stored form of it."""
 
     label: str
@@ -47,11 +47,11 @@ class SeriesRow:
 
 
 @dataclass
-class StudyRow:
+class TimelineStudyRow:
     """A study and its sequences."""
 
     study: StudyEntry
-    rows: list[SeriesRow]
+    rows: list[TimelineSeriesRow]
 
 
 def _form(im: ImageEntry) -> str:
@@ -76,16 +76,16 @@ def _label(im: ImageEntry) -> str:
     return f"{what} {im.laterality}" if im.laterality else what
 
 
-def study_rows(timeline: Timeline) -> list[StudyRow]:
+def study_rows(timeline: Timeline) -> list[TimelineStudyRow]:
     """Studies in date order, each with one row per sequence."""
     out = []
     for st in timeline.studies:
-        rows: dict[str, SeriesRow] = {}
+        rows: dict[str, TimelineSeriesRow] = {}
         for im in st.images:
             key = series_key(im)
-            row = rows.setdefault(key, SeriesRow(_label(im), key, st.study_date, st.modality))
+            row = rows.setdefault(key, TimelineSeriesRow(_label(im), key, st.study_date, st.modality))
             row.forms.append(im)
-        out.append(StudyRow(st, list(rows.values())))
+        out.append(TimelineStudyRow(st, list(rows.values())))
     return out
 
 
@@ -95,13 +95,13 @@ class Comparison:
 
     key: str
     label: str
-    prior: SeriesRow
-    latest: SeriesRow
+    prior: TimelineSeriesRow
+    latest: TimelineSeriesRow
 
 
-def comparisons(studies: list[StudyRow]) -> list[Comparison]:
+def comparisons(studies: list[TimelineStudyRow]) -> list[Comparison]:
     """For each sequence seen in two or more dated studies: the latest and the one before it."""
-    seen: dict[str, list[SeriesRow]] = {}
+    seen: dict[str, list[TimelineSeriesRow]] = {}
     for st in studies:
         if st.study.study_date is None:
             continue
@@ -115,7 +115,7 @@ def comparisons(studies: list[StudyRow]) -> list[Comparison]:
     return pairs
 
 
-def _row_html(row: SeriesRow, picked: list[int]) -> str:
+def _row_html(row: TimelineSeriesRow, picked: list[int]) -> str:
     view, ask = row.view_image, row.ask_image
     on = ask.image_id in picked
     forms = escape(" · ".join(row.form_names()))

@@ -6,7 +6,7 @@ import gradio as gr
 
 from mimir.app import pacs
 from mimir.app import review_view as rv
-from mimir.app.service import ReviewService
+from mimir.app.review import ReviewService
 
 #: Clicks inside server-rendered HTML reach Python as the element's data-* attributes.
 CLICKS = """

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from mimir.app.errors import BadInput, TooLarge
 from mimir.app.ids import display_name
+from mimir.app.refusals import BadInput, TooLarge
 from mimir.settings import Settings
 
 _CHUNK = 1 << 20
@@ -31,7 +31,7 @@ class UploadTooLarge(UploadRejected, TooLarge):
 
 
 @dataclass(frozen=True)
-class Limits:
+class UploadLimits:
     """What one upload may hold."""
 
     total_bytes: int
@@ -41,7 +41,7 @@ class Limits:
     max_depth: int = 3
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Limits:
+    def from_settings(cls, settings: Settings) -> UploadLimits:
         """The configured limits."""
         return cls(settings.upload_max_mb * 2**20, settings.image_max_pixels, settings.volume_max_voxels)
 
@@ -49,7 +49,7 @@ class Limits:
 class Budget:
     """Bytes an upload has written or decompressed so far, against its limit."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: UploadLimits) -> None:
         self.limits = limits
         self.used = 0
         self.files = 0
@@ -147,7 +147,7 @@ def stage(files: list[IncomingFile], settings: Settings, into: Path) -> list[Sta
 
     if not files:
         raise UploadRejected("no files in the upload")
-    budget = Budget(Limits.from_settings(settings))
+    budget = Budget(UploadLimits.from_settings(settings))
     leaves = _unpack(files, into, budget)
     staged: list[Staged] = []
     for f, kind in leaves:

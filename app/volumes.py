@@ -2,7 +2,7 @@
 
 A viewer pane shows a whole series: a DICOM series' slices stacked in instance order, a NIfTI
 volume as it is, a single picture as one slice. Pixels go through the same display transform as
-:mod:`mimir.app.render` (the transform the mask overlays are known to line up with), then into a
+:mod:`mimir.app.pictures` (the transform the mask overlays are known to line up with), then into a
 NIfTI whose affine puts rows top to bottom and columns left to right in NiiVue's axial view. A
 mask made on one slice of a series is placed at that slice of the stack.
 """
@@ -17,8 +17,8 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mimir.app import render
-from mimir.app.errors import Unreadable
+from mimir.app import pictures
+from mimir.app.refusals import Unreadable
 from mimir.app.scope import stored_file
 from mimir.memory.models import Image
 from mimir.tools.imaging import load_mask
@@ -53,8 +53,8 @@ def stack_of(session: Session, image_id: int) -> Stack:
 
 def _planes(path: Path, loader=None) -> np.ndarray:  # a MONAI loading function
     """(rows, cols, slices) as a person looks at it; colour pictures become grey."""
-    a = render._display(render._read(path, loader), path) if loader else render.display_array(path)
-    if a.ndim == 3 and a.shape[2] in (3, 4) and path.suffix.lower() in render.RASTER:
+    a = pictures._display(pictures._read(path, loader), path) if loader else pictures.display_array(path)
+    if a.ndim == 3 and a.shape[2] in (3, 4) and path.suffix.lower() in pictures.RASTER:
         a = a[..., :3].mean(axis=2)
     return a[:, :, None] if a.ndim == 2 else a
 

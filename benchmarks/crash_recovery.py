@@ -226,7 +226,7 @@ def serve_part(root: Path) -> None:
 # Eval -------------------------------------------------------------------------------------------
 
 def _records(run: Path) -> dict[str, tuple]:
-    from mimir.evals.store import read_records
+    from mimir.evals.run_store import read_records
 
     return {k: (r.status, r.letter, r.score) for k, r in read_records(run).items()}
 

@@ -17,7 +17,7 @@ import collections
 import json
 from pathlib import Path
 
-from mimir.evals.store import read_records
+from mimir.evals.run_store import read_records
 
 
 def _suite_folder(run: Path) -> Path:

@@ -27,8 +27,8 @@ from PIL import Image
 
 from mimir.evals.execute import run_local
 from mimir.evals.loader import load_file
+from mimir.evals.run_store import RunStore
 from mimir.evals.runners import RunnerConfig, make_runner
-from mimir.evals.store import RunStore
 from mimir.settings import Settings, VLMEndpoint
 
 

@@ -123,8 +123,8 @@ def whole_series(settings: Settings, folder: Path, repeats: int) -> dict[str, fl
 
 def eval_demo(settings: Settings, folder: Path, patients: int) -> dict[str, float]:
     """``mimir eval --suite demo`` on temporal and comparison items: wall per item against network time."""
+    from mimir.evals.run import EvalOptions, run_eval
     from mimir.evals.runners import RunnerConfig
-    from mimir.evals.session import EvalOptions, run_eval
 
     spent = {"forward_s": 0.0, "passes": 0.0}
     original = ExpertEngine.forward

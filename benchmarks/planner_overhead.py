@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fixtures.agent_demo import demo_items, oracle_registry
 
-from mimir.agent.service import Agent
+from mimir.agent.entry import Agent
 from mimir.settings import Settings
 from mimir.tools.context import ToolContext
 from mimir.tools.runner import ToolOutcome, ToolRunner

@@ -42,8 +42,8 @@ def bench_server(url: str | None, model: str, profile_name: str | None, repeats:
     from mimir.tools.vlm.hf_backend import HFBackend
     from mimir.tools.vlm.openai_backend import OpenAIBackend
     from mimir.tools.vlm.profiles import generic_profile
-    from mimir.tools.vlm.server import create_app
     from mimir.tools.vlm.strategies import StrategyClient
+    from mimir.tools.vlm.vlm_server import create_app
 
     tmp = Path(tempfile.mkdtemp())
     profile = (profile_for(profile_name) if profile_name else generic_profile(model)).model_copy(

@@ -49,9 +49,9 @@ def _run(
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
     from mimir.demo.cli import kinds_here, parse_kinds
+    from mimir.evals.run import EvalOptions, MissingImagesError, run_eval, summary_json
+    from mimir.evals.run_store import RunStoreError
     from mimir.evals.runners import RunnerConfig, RunnerConfigError
-    from mimir.evals.session import EvalOptions, MissingImagesError, run_eval, summary_json
-    from mimir.evals.store import RunStoreError
     from mimir.settings import Settings
 
     settings = Settings()
@@ -85,7 +85,7 @@ def _report(
 ) -> None:
     """Write Markdown and CSV tables and PNG plots for one or more runs."""
     from mimir.evals.report import write_report
-    from mimir.evals.store import RunStoreError
+    from mimir.evals.run_store import RunStoreError
 
     try:
         files = write_report(run_dirs, out or run_dirs[0] / "report")
@@ -103,7 +103,7 @@ def _diff(
 ) -> None:
     """List the items whose correctness changed between two runs."""
     from mimir.evals.report import diff_runs, diff_table
-    from mimir.evals.store import RunStoreError
+    from mimir.evals.run_store import RunStoreError
 
     try:
         changes = diff_runs(run_a, run_b)

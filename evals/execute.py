@@ -10,10 +10,10 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from mimir.evals.items import EXCLUDED, EvalItem, ItemRecord, ItemStatus, RunnerOutput
+from mimir.evals.run_store import RunStore
 from mimir.evals.runners.base import InfraError, Runner
 from mimir.evals.scoring import score_item
 from mimir.evals.staging import staged_input
-from mimir.evals.store import RunStore
 
 log = logging.getLogger(__name__)
 

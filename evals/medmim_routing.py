@@ -1,6 +1,6 @@
 """Ability and first route of every real Med-MIM question, per file, as the rules planner decides them.
 
-The ability comes from :func:`mimir.agent.classify.ability_of` (the question's structure); the route
+The ability comes from :func:`mimir.agent.question_kind.ability_of` (the question's structure); the route
 from :func:`mimir.agent.planners.rules.intent_route` over the question's intents
 (:func:`mimir.agent.intents.read_question`): what the planner asks first before any tool runs.
 A look-up question (similar cases, prior studies) is routed to retrieval before its intents are read.
@@ -16,9 +16,9 @@ from collections import Counter
 from pathlib import Path
 
 from mimir import vocabulary as voc
-from mimir.agent.classify import ability_of
 from mimir.agent.intents import read_question
 from mimir.agent.planners.rules import intent_route
+from mimir.agent.question_kind import ability_of
 from mimir.domain import ABILITIES, ParsedQuestion
 from mimir.evals.loader import MEDMIM_SUBSETS, load_medmim
 

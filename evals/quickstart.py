@@ -19,8 +19,8 @@ from mimir.settings import Settings
 def run_quickstart(settings: Settings, patients: int, seed: int, concurrency: int) -> dict[str, Any]:
     """Build, load, answer, score. Returns the summary and one example record."""
     from mimir.demo.build import build_demo
+    from mimir.evals.run import EvalOptions, run_eval, summary_json
     from mimir.evals.runners import RunnerConfig
-    from mimir.evals.session import EvalOptions, run_eval, summary_json
     from mimir.memory.db import open_database
     from mimir.memory.ingest.demo import load_demo
 
@@ -46,7 +46,7 @@ def run_quickstart(settings: Settings, patients: int, seed: int, concurrency: in
 def build_index(settings: Settings) -> dict[str, Any]:
     """Build the retrieval index over the timeline; images it cannot embed are counted with the reason."""
     from mimir.memory.db import open_database
-    from mimir.tools.retrieval.service import make_index
+    from mimir.tools.retrieval.index_access import make_index
 
     db = open_database(settings)
     try:

@@ -14,7 +14,7 @@ from mimir.evals.items import EvalItem, ItemRecord
 from mimir.evals.runners.base import RunnerConfig
 
 if TYPE_CHECKING:
-    from mimir.evals.store import RunStore
+    from mimir.evals.run_store import RunStore
     from mimir.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from mimir.evals.items import EXCLUDED, ItemRecord
+from mimir.evals.run_store import read_manifest, read_records
 from mimir.evals.scoring import GroupSummary, RunSummary, summarize, summarize_group
-from mimir.evals.store import read_manifest, read_records
 
 
 class LoadedRun(BaseModel):
@@ -109,7 +109,7 @@ def write_report(run_dirs: list[Path], out: Path) -> list[Path]:
     return [md, table, *pngs]
 
 
-class Change(BaseModel):
+class FlippedItem(BaseModel):
     """One item whose correctness differs between two runs."""
 
     key: str
@@ -129,7 +129,7 @@ def _correct(r: ItemRecord | None) -> bool | None:
     return r.score >= 0.5
 
 
-def diff_runs(run_a: Path, run_b: Path) -> list[Change]:
+def diff_runs(run_a: Path, run_b: Path) -> list[FlippedItem]:
     """Closed items whose correctness (or scorability) changed from run A to run B."""
     a, b = read_records(run_a), read_records(run_b)
     read_manifest(run_a), read_manifest(run_b)
@@ -140,14 +140,14 @@ def diff_runs(run_a: Path, run_b: Path) -> list[Change]:
         any_rec = ra or rb
         if ca == cb or any_rec is None or not any_rec.closed:
             continue
-        changes.append(Change(key=key, subset=any_rec.subset, gold=any_rec.gold_letter,
+        changes.append(FlippedItem(key=key, subset=any_rec.subset, gold=any_rec.gold_letter,
                               a_letter=ra.letter if ra else None, a_status=ra.status if ra else "absent",
                               a_correct=ca, b_letter=rb.letter if rb else None,
                               b_status=rb.status if rb else "absent", b_correct=cb))
     return changes
 
 
-def diff_table(changes: list[Change]) -> str:
+def diff_table(changes: list[FlippedItem]) -> str:
     """A Markdown table of changed items with counts of gains and losses."""
     gained = sum(c.b_correct is True for c in changes)
     lost = sum(c.a_correct is True for c in changes)

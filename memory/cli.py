@@ -13,7 +13,7 @@ from rich.markup import escape
 
 if TYPE_CHECKING:
     from mimir.memory.db import Database
-    from mimir.memory.ingest.report import IngestItem, IngestReport
+    from mimir.memory.ingest.ingest_report import IngestItem, IngestReport
     from mimir.settings import Settings
 
 db_app = typer.Typer(help="The timeline database.", no_args_is_help=True)
@@ -74,7 +74,7 @@ def ingest(
 def _from_dicomweb(db: Database, settings: Settings, url: str, patient: str | None, since: datetime | None,
                    modality: str | None, refresh: bool, tick: Callable[[int, int, str], None]) -> IngestReport:
     from mimir.memory.ingest.dicomweb import ingest_dicomweb
-    from mimir.memory.ingest.pacs import PacsError
+    from mimir.memory.ingest.pacs_client import PacsError
     from mimir.output import fail
 
     modalities = [m.strip().upper() for m in modality.split(",") if m.strip()] if modality else None

@@ -37,7 +37,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
 #: Modules of mimir that import an extra's packages at their top; they load only with that extra.
 MODULE_EXTRAS: dict[str, str] = {
     "mimir.app": "ui",  # the review server, except mimir.app.cli (which checks before it imports)
-    "mimir.tools.vlm.server": "serve-vlm",
+    "mimir.tools.vlm.vlm_server": "serve-vlm",
 }
 
 

@@ -22,7 +22,7 @@ def export(
 ) -> None:
     """Write an answer's segmentations as DICOM SEG and its measurements and evidence as a DICOM SR."""
     from mimir.memory.db import open_database
-    from mimir.memory.ingest.pacs import PacsError
+    from mimir.memory.ingest.pacs_client import PacsError
     from mimir.output import emit, fail
     from mimir.results.export import MixedPatients, export_answer
     from mimir.results.stow import store

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from mimir.domain import Answer, Case
 from mimir.memory.db import Database
-from mimir.results.errors import MixedPatients
+from mimir.results.export_errors import MixedPatients
 from mimir.results.seg import SegObject, build_seg
 from mimir.results.sources import Refused, seg_run, source_series
 from mimir.results.sr import build_sr, summary_lines

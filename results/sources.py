@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mimir.memory.models import Image, Series, ToolRun
-from mimir.results.errors import Refused
+from mimir.results.export_errors import Refused
 from mimir.tools.geometry import IndexLesion, LabelMeasurement
 
 __all__ = ["Refused", "SegRun", "SourceSeries", "load_mask", "seg_run", "source_series"]

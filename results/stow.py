@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydicom import Dataset
 
-from mimir.memory.ingest.pacs import PacsError, checked_url, open_client, pacs_errors
+from mimir.memory.ingest.pacs_client import PacsError, checked_url, open_client, pacs_errors
 from mimir.settings import Settings
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fixtures.agent_demo import demo_items, oracle_registry, score
 
-from mimir.agent.service import Agent
+from mimir.agent.entry import Agent
 from mimir.settings import Settings
 
 pytestmark = pytest.mark.slow

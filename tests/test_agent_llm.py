@@ -9,8 +9,8 @@ from fixtures.agent_fake_llm import ScriptedToolModel
 from fixtures.agent_tools import stand_in_registry
 from langchain_core.messages import AIMessage, ToolMessage
 
+from mimir.agent.entry import Agent
 from mimir.agent.planners.llm import LLMPlanner
-from mimir.agent.service import Agent
 from mimir.settings import Settings
 
 
@@ -119,7 +119,7 @@ def test_malformed_tool_call_is_sent_back_then_a_good_one_runs(settings: Setting
 
 
 def test_malformed_tool_calls_that_persist_end_in_an_abstention(settings: Settings, tmp_path: Path) -> None:
-    from mimir.agent.nodes.llm import MALFORMED_RETRIES
+    from mimir.agent.nodes.llm_loop import MALFORMED_RETRIES
 
     bad = AIMessage("", invalid_tool_calls=[{"name": "segment", "args": "{'image_index'", "id": "c1",
                                               "error": "not JSON", "type": "invalid_tool_call"}])

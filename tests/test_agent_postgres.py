@@ -9,7 +9,7 @@ from fixtures.agent_cases import lesion_case
 from fixtures.agent_tools import stand_in_registry
 
 from mimir.agent.checkpoint import open_checkpointer
-from mimir.agent.service import Agent
+from mimir.agent.entry import Agent
 from mimir.settings import Settings
 
 pytest_plugins = ["fixtures.memory_postgres"]

@@ -8,9 +8,9 @@ import pytest
 from fixtures.agent_cases import CHANGE_OPTIONS, lesion_case
 from fixtures.agent_tools import stand_in_registry
 
-from mimir.agent.classify import classify_question
+from mimir.agent.entry import Agent
 from mimir.agent.options import change_of, image_of, letter_for_change, letter_for_label
-from mimir.agent.service import Agent
+from mimir.agent.question_kind import classify_question
 from mimir.settings import Settings
 
 
@@ -179,7 +179,7 @@ def test_unknown_images_are_looked_up_once_until_the_timeline_grows(settings: Se
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    import mimir.memory.intake as memory_intake
+    import mimir.memory.registration as memory_intake
     from mimir.memory.db import open_database
     from mimir.memory.ingest import ingest_paths
 

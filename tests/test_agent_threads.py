@@ -13,7 +13,7 @@ from fixtures.agent_tools import stand_in_registry
 from PIL import Image
 
 from mimir.agent.checkpoint import open_checkpointer
-from mimir.agent.service import Agent
+from mimir.agent.entry import Agent
 from mimir.settings import Settings
 
 AMBIGUOUS = "Which sequence is the other image?\nA: T1\nB: T2\nC: FLAIR\nD: T1C"
@@ -102,7 +102,7 @@ def test_attribute_mentions_are_left_to_the_classifiers(agent: Agent, tmp_path: 
 
 
 def test_interactive_answer_raises_awaiting_choice(agent: Agent, tmp_path: Path) -> None:
-    from mimir.agent.service import AwaitingChoice
+    from mimir.agent.entry import AwaitingChoice
 
     case = lesion_case(tmp_path, [6, 6, 6], AMBIGUOUS, sequences=["T1", "FLAIR", "T2"])
     with pytest.raises(AwaitingChoice) as info:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fixtures.agent_demo import oracle_registry, oracle_volume_registry
 
-from mimir.agent.service import Agent
+from mimir.agent.entry import Agent
 from mimir.demo.truth import GroundTruth, PatientTruth, classify_change
 from mimir.domain import Case, CaseImage
 from mimir.settings import Settings
@@ -152,7 +152,7 @@ def test_index_build_then_similar_cases_through_ask(demo: tuple[Path, Settings],
 
     from mimir.agent import cli
     from mimir.tools.retrieval import cli as index_cli
-    from mimir.tools.retrieval.service import forget_open_indexes
+    from mimir.tools.retrieval.index_access import forget_open_indexes
 
     folder, settings = demo
     monkeypatch.setenv("MIMIR_DATA_DIR", str(settings.data_dir))

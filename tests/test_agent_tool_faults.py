@@ -8,7 +8,7 @@ from pathlib import Path
 from fixtures.agent_cases import CHANGE_OPTIONS, lesion_case
 from fixtures.agent_tools import broken_segmenter_registry, stand_in_registry
 
-from mimir.agent.service import Agent
+from mimir.agent.entry import Agent
 from mimir.settings import Settings
 
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from fixtures.app_server import build_demo_timeline
 
-from mimir.app.export import export_html, export_review
+from mimir.app.review_export import export_html, export_review
 from mimir.app.server import create_app
 
 QUESTION = "Looking at the second image versus the first, has the brain tumour progressed?\nA: progressing\nB: stable\nC: improving"

@@ -19,7 +19,7 @@ from mimir.demo.chest_anatomy import ChestSubject, chest_subject
 from mimir.demo.chest_findings import FINDINGS
 from mimir.demo.chest_plan import CHEST_STABLE, GROWTH_MIN, SHRINK_MAX, ChestPlan, plan_chest
 from mimir.demo.mammo import MammoSubject, mammo_subject
-from mimir.demo.plan import choose_kind, kind_rank
+from mimir.demo.patient_plan import choose_kind, kind_rank
 from mimir.demo.plan_xr import CXR_TRAJECTORIES, chest_kind, mammo_kind, plan_mammo, xr_identity
 
 SEEDS = range(200)

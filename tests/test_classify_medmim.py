@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from fixtures.paths import MEDMIM_DIR
 
-from mimir.agent.classify import ability_of, classify_question
+from mimir.agent.question_kind import ability_of, classify_question
 from mimir.domain import ABILITIES, ParsedQuestion
 
 pytestmark = pytest.mark.skipif(not (MEDMIM_DIR / "Med_MIM_benchmark_Held_in_Temporal.json").is_file(),

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from mimir.demo.build import build_demo
+from mimir.demo.dicom_series import write_series
 from mimir.demo.render import BuildOptions
-from mimir.demo.series import write_series
 from mimir.demo.truth import GroundTruth
 from mimir.demo.writers import DicomMeta
 from mimir.domain import parse_question

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mimir.demo.plan import draw_bleeds, draw_tumours, measure_ct, measure_mri, step_changes
+from mimir.demo.patient_plan import draw_bleeds, draw_tumours, measure_ct, measure_mri, step_changes
 from mimir.demo.synth import (
     CONTRASTS,
     TumourState,

@@ -206,7 +206,7 @@ def test_views_and_sides_bind_mentions(built: tuple[Path, list[PatientTruth]], p
 
 
 def test_default_build_makes_every_kind_and_keeps_the_first_five_patients() -> None:
-    from mimir.demo.plan import choose_kind
+    from mimir.demo.patient_plan import choose_kind
 
     default = [choose_kind(7, i) for i in range(9)]
     assert {k for k, _ in default} == {"mri", "ct", "fundus", "cxr", "mg"}

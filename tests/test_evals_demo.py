@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from mimir.evals.demo_suite import build_demo_suite, load_suite_folder
+from mimir.evals.run import EvalOptions, run_eval
 from mimir.evals.runners import RunnerConfig
-from mimir.evals.session import EvalOptions, run_eval
 
 
 @pytest.fixture(scope="module")

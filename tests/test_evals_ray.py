@@ -7,9 +7,9 @@ from fixtures.paths import MEDMIM_DIR
 
 from mimir.evals.execute import run_local
 from mimir.evals.loader import load_file
+from mimir.evals.run_store import RunStore, read_records
 from mimir.evals.runners import RunnerConfig, make_runner
 from mimir.evals.scoring import summarize
-from mimir.evals.store import RunStore, read_records
 
 MEDMIM = MEDMIM_DIR
 pytestmark = pytest.mark.skipif(not (MEDMIM / "README.md").is_file(), reason="Med-MIM files not present")

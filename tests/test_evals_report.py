@@ -16,8 +16,8 @@ from mimir.evals.cli import register
 from mimir.evals.execute import run_local
 from mimir.evals.loader import load_file
 from mimir.evals.report import diff_runs, write_report
+from mimir.evals.run_store import RunStore
 from mimir.evals.runners.baselines import BlindFirstRunner
-from mimir.evals.store import RunStore
 
 MEDMIM = MEDMIM_DIR
 pytestmark = pytest.mark.skipif(not (MEDMIM / "README.md").is_file(), reason="Med-MIM files not present")

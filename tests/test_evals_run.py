@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from mimir.evals.cli import register
 from mimir.evals.execute import run_local
 from mimir.evals.loader import load_file
-from mimir.evals.store import JSONL, RunStore, read_records
+from mimir.evals.run_store import JSONL, RunStore, read_records
 
 MEDMIM = MEDMIM_DIR
 TESTS = Path(__file__).resolve().parent

@@ -12,8 +12,8 @@ from fixtures.evals_server import chat_server
 from mimir.evals.execute import run_local
 from mimir.evals.judge import Judge
 from mimir.evals.loader import load_file
+from mimir.evals.run_store import RunStore
 from mimir.evals.runners import RunnerConfig, RunnerConfigError, make_runner
-from mimir.evals.store import RunStore
 from mimir.settings import VLMEndpoint
 
 

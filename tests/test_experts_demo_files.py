@@ -19,7 +19,7 @@ from mimir.tools.experts.bundle import read_mask, run_bundle
 from mimir.tools.experts.evaluate import dice
 from mimir.tools.experts.train import bundle_dir
 
-#: Seed of the small demo set (three patients: MRI, MRI, CT; see ``mimir.demo.plan.KIND_CYCLE``).
+#: Seed of the small demo set (three patients: MRI, MRI, CT; see ``mimir.demo.patient_plan.KIND_CYCLE``).
 DEMO_SEED = 11
 
 

@@ -132,8 +132,8 @@ def test_demo_kinds_without_totalseg_leave_ct_out_by_default(base_install: None,
 
 def test_ray_engine_names_its_extra(base_install: None, tmp_path: Path) -> None:
     from mimir.evals.ray_engine import run_ray
+    from mimir.evals.run_store import RunStore
     from mimir.evals.runners import RunnerConfig
-    from mimir.evals.store import RunStore
 
     with pytest.raises(MissingExtra, match=r"mimir\[ray\]"):
         run_ray([], Settings(data_dir=tmp_path), RunnerConfig(name="chance"), RunStore(tmp_path / "run", {}))

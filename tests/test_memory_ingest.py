@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from mimir.memory.db import Database
 from mimir.memory.ingest import expand_paths, ingest_paths
-from mimir.memory.ingest import store as ingest_store
+from mimir.memory.ingest import record_writer as ingest_store
 from mimir.memory.models import Image, Patient, Series, Study
 
 pytest_plugins = ["fixtures.memory_postgres"]  # the db fixture: SQLite and a throw-away PostgreSQL server

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from mimir.domain import Case
 from mimir.memory.db import Database
 from mimir.memory.ingest import ingest_paths
-from mimir.memory.intake import register_case
 from mimir.memory.models import Finding, Patient, Study
 from mimir.memory.queries import (
     baseline,
@@ -23,6 +22,7 @@ from mimir.memory.queries import (
     priors,
     studies_between,
 )
+from mimir.memory.registration import register_case
 from mimir.memory.timeline import patient_timeline
 
 pytest_plugins = ["fixtures.memory_postgres"]  # the db fixture: SQLite and a throw-away PostgreSQL server

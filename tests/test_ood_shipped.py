@@ -85,7 +85,7 @@ def test_an_answer_on_the_real_head_ct_names_the_declined_image_and_why(tmp_path
     haemorrhage measurement and a letter; now the expert declines it and the answer says so."""
     import pydicom
 
-    from mimir.agent.service import Agent
+    from mimir.agent.entry import Agent
     from mimir.domain import Case, CaseImage
     from mimir.settings import Settings
 

@@ -227,7 +227,7 @@ def test_refresh_replaces_what_changed_on_the_server(pacs_demo: PacsDemo, orthan
 
 
 def test_a_token_is_sent_as_a_bearer_header(flaky: Flaky, tmp_path: Path) -> None:
-    from mimir.memory.ingest.pacs import PacsError
+    from mimir.memory.ingest.pacs_client import PacsError
 
     settings = Settings(data_dir=tmp_path / "d", pacs=PacsSettings(token="t0ken")).ensure_dirs()
     db = open_database(settings)
@@ -240,7 +240,7 @@ def test_a_token_is_sent_as_a_bearer_header(flaky: Flaky, tmp_path: Path) -> Non
 
 
 def test_bad_urls_and_credentials(orthanc: PacsServer, pacs_demo: PacsDemo, tmp_path: Path) -> None:
-    from mimir.memory.ingest.pacs import PacsError
+    from mimir.memory.ingest.pacs_client import PacsError
 
     settings = _settings(tmp_path, "data")
     db = open_database(settings)

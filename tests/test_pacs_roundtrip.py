@@ -74,7 +74,7 @@ def _read_back(orthanc: PacsServer, study: str, sop: str, out: Path):  # a pydic
 @pytest.mark.slow
 def test_demo_patient_through_the_pacs_and_back(app: typer.Typer, orthanc: PacsServer, pacs_demo: PacsDemo,
                                                 tmp_path: Path) -> None:
-    from mimir.agent.service import Agent
+    from mimir.agent.entry import Agent
 
     patient = pacs_demo.patients[0]
     runner = CliRunner()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fixtures.agent_demo import oracle_registry
 
-from mimir.agent.service import Agent
+from mimir.agent.entry import Agent
 from mimir.domain import Case, CaseImage
 from mimir.evals.paraphrase import KINDS, SPLITS, load_split, load_templates, suite_files, write_suite
 from mimir.settings import Settings

@@ -14,7 +14,7 @@ from mimir.memory.ingest.demo import load_demo
 from mimir.memory.models import Study
 from mimir.settings import Settings
 from mimir.tools.context import ToolContext
-from mimir.tools.retrieval import service
+from mimir.tools.retrieval import index_access
 from mimir.tools.retrieval.tools import PriorsArgs, SimilarArgs, find_priors, similar_cases
 
 pytestmark = pytest.mark.slow
@@ -27,9 +27,9 @@ def demo(tmp_path_factory):
     settings = Settings(data_dir=root / "data", retrieval_image_embedder="none").ensure_dirs()
     db = open_database(settings)
     load_demo(db, root / "set", settings)
-    service.forget_open_indexes()
+    index_access.forget_open_indexes()
     yield settings, db
-    service.forget_open_indexes()
+    index_access.forget_open_indexes()
     db.dispose()
 
 
@@ -75,7 +75,7 @@ def test_default_image_vectors_come_from_the_trained_expert_encoder(demo):
     with db.session() as s:
         follow_up = _latest_mr_follow_up(s)
         out = find_priors(PriorsArgs(study_uid=follow_up.study_uid), ToolContext(settings=experts, session=s))
-        index = service.open_index(experts, s)
+        index = index_access.open_index(experts, s)
     space = index.status.spaces[f"image:expert:{DEFAULT_EMBEDDER}"]
     assert space.version == embedder_version(bundle) and space.vectors > 0
     assert all(p.image_similarity is not None for p in out.priors if p.modality == "MR")

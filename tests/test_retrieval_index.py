@@ -13,9 +13,9 @@ from mimir.memory.models import Patient, Study
 from mimir.settings import Settings
 from mimir.tools.retrieval import ann
 from mimir.tools.retrieval.embedders import MiniLMTextEmbedder
+from mimir.tools.retrieval.id_map import Filters
 from mimir.tools.retrieval.index import TEXT, RetrievalIndex
-from mimir.tools.retrieval.service import default_text_embedder
-from mimir.tools.retrieval.store import Filters
+from mimir.tools.retrieval.index_access import default_text_embedder
 from tests.fixtures.retrieval_timeline import add_study, build_timeline
 
 

@@ -11,7 +11,7 @@ from mimir.memory.db import open_database
 from mimir.tools.context import ToolContext
 from mimir.tools.errors import ToolArgumentError
 from mimir.tools.registry import Registry
-from mimir.tools.retrieval import service
+from mimir.tools.retrieval import index_access
 from mimir.tools.retrieval.tools import PriorsArgs, SimilarArgs, find_priors, register, similar_cases
 from tests.fixtures.retrieval_timeline import build_timeline
 
@@ -24,12 +24,12 @@ def settings(settings):
 
 @pytest.fixture
 def timeline(settings, tmp_path):
-    service.forget_open_indexes()
+    index_access.forget_open_indexes()
     db = open_database(settings)
     with db.session() as s:
         studies = build_timeline(s, tmp_path / "pictures")
     yield db, {k: v.id for k, v in studies.items()}, {k: v.study_uid for k, v in studies.items()}
-    service.forget_open_indexes()
+    index_access.forget_open_indexes()
     db.dispose()
 
 
@@ -96,14 +96,14 @@ def test_tools_register_with_availability(settings, tmp_path):
 
 def test_image_vectors_join_the_ranking_when_an_image_embedder_is_configured(settings, tmp_path):
     settings = settings.model_copy(update={"retrieval_image_embedder": "thumbnail"})
-    service.forget_open_indexes()
+    index_access.forget_open_indexes()
     db = open_database(settings)
     with db.session() as s:
         studies = build_timeline(s, tmp_path / "pictures")
         uid = studies[("P1", date(2022, 1, 11))].study_uid
     with db.session() as s:
         out = find_priors(PriorsArgs(study_uid=uid), ToolContext(settings=settings, session=s))
-    service.forget_open_indexes()
+    index_access.forget_open_indexes()
     db.dispose()
     by_date = {p.study_date: p for p in out.priors}
     same_picture, other_picture = by_date[date(2021, 1, 12)], by_date[date(2021, 6, 3)]

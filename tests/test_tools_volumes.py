@@ -117,7 +117,7 @@ def test_whole_series_from_the_timeline_and_volume_classification(demo: Path, vi
     from mimir.domain import Case
     from mimir.memory.db import open_database
     from mimir.memory.ingest.demo import load_demo
-    from mimir.memory.intake import register_case
+    from mimir.memory.registration import register_case
 
     db = open_database(settings)
     load_demo(db, demo, settings, include_png=False)

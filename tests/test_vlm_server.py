@@ -17,8 +17,8 @@ from mimir.tools.vlm.base import ImageLimitExceeded
 from mimir.tools.vlm.hf_backend import HFBackend
 from mimir.tools.vlm.openai_backend import OpenAIBackend
 from mimir.tools.vlm.profiles import generic_profile
-from mimir.tools.vlm.server import create_app
 from mimir.tools.vlm.strategies import StrategyClient
+from mimir.tools.vlm.vlm_server import create_app
 
 LIMIT = 2
 
@@ -112,7 +112,7 @@ def test_serve_vlm_refuses_open_binding_without_a_key(tmp_path: Path) -> None:
 def test_medm_vl_without_its_code_says_how_to_install(tmp_path: Path) -> None:
     from mimir.tools.vlm.medm_backend import MedMVLBackend
     from mimir.tools.vlm.profiles import get_profile
-    from mimir.tools.vlm.server import load_backend
+    from mimir.tools.vlm.vlm_server import load_backend
 
     with pytest.raises(ModuleNotFoundError, match="MedM-VL's code is not installed: pip install"):
         load_backend(tmp_path, get_profile("medm-vl-ct-chest-3b"), "cpu", "auto")

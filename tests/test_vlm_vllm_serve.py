@@ -80,7 +80,7 @@ def test_eval_runs_demo_items_end_to_end(served: Served, runner: str, tmp_path: 
 @pytest.mark.parametrize("served", ["planner"], indirect=True)
 def test_llm_planner_retries_a_malformed_tool_call_then_abstains(served: Served, tmp_path: Path) -> None:
     """vLLM's hermes parser cannot read the model's tool call; the planner sends it back, then abstains."""
-    from mimir.agent.nodes.llm import MALFORMED_RETRIES
+    from mimir.agent.nodes.llm_loop import MALFORMED_RETRIES
 
     log = served.folder.parent / "vllm.log"
     before = log.read_text(errors="replace").count("POST /v1/chat/completions")

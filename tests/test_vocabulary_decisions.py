@@ -12,7 +12,7 @@ import re
 import pytest
 
 from mimir import vocabulary as voc
-from mimir.agent.classify import classify_question, is_follow_up
+from mimir.agent.question_kind import classify_question, is_follow_up
 from mimir.domain import Case
 from mimir.memory.resolver import resolve
 

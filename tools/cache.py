@@ -44,7 +44,7 @@ class StoredRun:
     input_hashes: list[str] = field(default_factory=list)
 
 
-class RunStore(Protocol):
+class ToolRunStore(Protocol):
     """Where finished runs are looked up and recorded."""
 
     def lookup(self, cache_key: str) -> StoredRun | None:
@@ -137,7 +137,7 @@ def _from_row(row: Any) -> StoredRun:
     )
 
 
-def store_for(ctx: ToolContext) -> RunStore:
+def store_for(ctx: ToolContext) -> ToolRunStore:
     """The run store of this context: the timeline session, else an in-memory store kept on ctx."""
     if ctx.session is not None:
         return SessionStore(ctx.session)

@@ -21,7 +21,7 @@ from mimir.tools.ood.assess import OodAssessment
 from mimir.tools.ood.gate import calibrated, check_input
 from mimir.tools.runner import FindingSpec
 from mimir.tools.series import series_source
-from mimir.tools.volumes import classify_slices
+from mimir.tools.slicewise import classify_slices
 
 if TYPE_CHECKING:
     from mimir.tools.registry import Registry

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from mimir.settings import Settings
-    from mimir.tools.cache import RunStore
+    from mimir.tools.cache import ToolRunStore
 
 
 @dataclass
@@ -32,7 +32,7 @@ class ToolContext:
     patient_id: str | None = None
     progress: Callable[[float, str], None] | None = None
     #: Finished runs when there is no session (set by the runner); see :mod:`mimir.tools.cache`.
-    run_store: RunStore | None = None
+    run_store: ToolRunStore | None = None
     #: The case's VLM client (a :class:`mimir.tools.vlm.base.VLMClient`); built from settings when None.
     vlm: Any = None
 

@@ -29,7 +29,7 @@ from mimir.tools.ood.assess import OodAssessment
 from mimir.tools.ood.gate import check_input
 from mimir.tools.runner import FindingSpec
 from mimir.tools.series import series_source
-from mimir.tools.volumes import grey_volume, segment_slices, to_lps
+from mimir.tools.slicewise import grey_volume, segment_slices, to_lps
 
 if TYPE_CHECKING:
     from mimir.tools.registry import Registry

@@ -9,9 +9,9 @@ from typing import Any
 from langgraph.runtime import Runtime
 from sqlalchemy.exc import IntegrityError
 
-from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
 from mimir.agent.planners.common import abstain
+from mimir.agent.run_context import AgentContext
 from mimir.agent.state import ActInput, Draft, PlannedCall, ToolRecord
 from mimir.domain import StepStatus, ToolStep
 from mimir.tools.cache import referenced_indices

@@ -6,8 +6,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
+from mimir.agent.run_context import AgentContext
 from mimir.agent.state import AgentState
 
 

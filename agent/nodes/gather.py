@@ -2,7 +2,7 @@
 
 A question with a patient and no images ("has the tumour grown since the prior?"), or one whose
 time references reach past the images given ("compare this upload with the prior"), gets its images
-from the patient's timeline (:mod:`mimir.agent.gather`). The bindings are shown as evidence. When a
+from the patient's timeline (:mod:`mimir.agent.study_binding`). The bindings are shown as evidence. When a
 reference cannot be bound as asked, a person is asked to choose among the candidate studies (chat);
 in batch the preferred reading is taken when there is one, else the turn abstains with the reason.
 """
@@ -14,12 +14,12 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
-from mimir.agent.gather import Gathered, Pins, Problem, gather, needs_timeline
 from mimir.agent.planners.common import abstain
+from mimir.agent.run_context import AgentContext
 from mimir.agent.state import AgentState
 from mimir.agent.studies import StudyRow, load_studies
+from mimir.agent.study_binding import Gathered, Pins, Problem, gather, needs_timeline
 from mimir.domain import Case, Resolution
 
 #: The batch policy for ambiguous study references, recorded in ``Answer.policy_notes``.

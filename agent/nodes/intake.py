@@ -8,12 +8,12 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 
-from mimir.agent.classify import is_follow_up
-from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
 from mimir.agent.headers import fill_from_headers
+from mimir.agent.prefetch import prefetch, register
+from mimir.agent.question_kind import is_follow_up
+from mimir.agent.run_context import AgentContext
 from mimir.agent.state import AgentState
-from mimir.agent.timeline import prefetch, register
 from mimir.domain import Case
 from mimir.memory.grammar import Reference, references
 
@@ -27,7 +27,7 @@ def intake(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     with ctx.session() as session:
         if session is not None:
             case = register(session, case, ctx.settings, ctx.known_images)
-            from mimir.memory.intake import check_one_patient
+            from mimir.memory.registration import check_one_patient
 
             check_one_patient(session, case)  # a question never combines two patients' images
         case = fill_from_headers(case, ctx.header_cache)

@@ -7,11 +7,11 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
 from mimir.agent.nodes.act import failure_draft, unresolved_failure
 from mimir.agent.planners.base import PlanView
 from mimir.agent.planners.common import abstain
+from mimir.agent.run_context import AgentContext
 from mimir.agent.state import AgentState, Draft
 
 

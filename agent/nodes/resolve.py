@@ -7,8 +7,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
+from mimir.agent.run_context import AgentContext
 from mimir.agent.state import AgentState
 from mimir.domain import Binding, Resolution
 

@@ -23,13 +23,13 @@ def build_case(inp: RunnerInput) -> Case:
 
 
 class AgentRunner:
-    """Runs ``mimir.agent.service.Agent.answer`` with the planner chosen in settings (rules or llm)."""
+    """Runs ``mimir.agent.entry.Agent.answer`` with the planner chosen in settings (rules or llm)."""
 
     name = "agent"
     needs_images = True
 
     def __init__(self, settings: Settings, config: RunnerConfig) -> None:
-        from mimir.agent.service import Agent
+        from mimir.agent.entry import Agent
 
         self._agent = Agent(settings)
         self._config = config

@@ -13,11 +13,11 @@ from mimir.memory.db import Database
 from mimir.memory.hashing import file_hash
 from mimir.memory.ingest.dicom import read_dicom_file
 from mimir.memory.ingest.images import is_raster, read_raster
+from mimir.memory.ingest.ingest_report import IngestItem, IngestReport
 from mimir.memory.ingest.nifti import is_nifti, read_nifti
+from mimir.memory.ingest.record_writer import storage_target, unreferenced, write_study
 from mimir.memory.ingest.records import BadFile, ImageRecord, SkipFile
-from mimir.memory.ingest.report import IngestItem, IngestReport
 from mimir.memory.ingest.sidecar import ImageMeta, load_manifest
-from mimir.memory.ingest.store import storage_target, unreferenced, write_study
 from mimir.memory.models import Image
 from mimir.settings import Settings
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mimir.memory.db import Database
-    from mimir.memory.ingest.report import IngestReport
+    from mimir.memory.ingest.ingest_report import IngestReport
     from mimir.settings import Settings
 
 #: Folders of a demo set that hold images for the timeline (``labels/`` is ground truth, not ingested).

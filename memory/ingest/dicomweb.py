@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from mimir.memory.db import Database
 from mimir.memory.ingest.dicom import record_from_dataset
-from mimir.memory.ingest.pacs import (
+from mimir.memory.ingest.ingest_report import IngestItem, IngestReport
+from mimir.memory.ingest.pacs_client import (
     NON_IMAGE_MODALITIES,
     PacsError,
     RemoteSeries,
@@ -37,9 +38,8 @@ from mimir.memory.ingest.pacs import (
     open_client,
     pacs_errors,
 )
+from mimir.memory.ingest.record_writer import write_study
 from mimir.memory.ingest.records import ImageRecord
-from mimir.memory.ingest.report import IngestItem, IngestReport
-from mimir.memory.ingest.store import write_study
 from mimir.memory.models import Image, RemoteInstance
 from mimir.settings import Settings
 

@@ -29,7 +29,7 @@ MANIFEST_FIELDS = ("patient", "date", "modality", "description", "laterality", "
 _GENERATORS = {"temporal": temporal, "comparison": comparison, "coreference": coreference, "reasoning": reasoning}
 
 
-class SuiteFile(BaseModel):
+class DemoSuiteFile(BaseModel):
     """One question file of the suite."""
 
     file: str
@@ -48,7 +48,7 @@ class BuildResult(BaseModel):
     patients: int
     out_dir: str
     generator: str = f"mimir {__version__}"
-    files: list[SuiteFile] = Field(default_factory=list)
+    files: list[DemoSuiteFile] = Field(default_factory=list)
     ground_truth: str = "ground_truth.json"
     manifest_csv: str = "manifest.csv"
     manifest_json: str = "manifest.json"
@@ -86,7 +86,7 @@ def _warm_templates(kinds: tuple[Kind, ...]) -> None:
 def build_patients(out: Path, n: int, seed: int, workers: int, opts: BuildOptions,
                    progress: Callable[[int], None] | None = None) -> list[PatientTruth]:
     """Render patients 0..n-1, in ``workers`` processes when > 1; the result is the same either way."""
-    from mimir.demo.plan import cycle
+    from mimir.demo.patient_plan import cycle
 
     kinds = cycle(opts.kinds)  # an unknown kind fails here, before anything is written
     job = partial(build_patient, seed, out=out, opts=opts)
@@ -122,7 +122,7 @@ def make_items(truths: list[PatientTruth], seed: int) -> dict[str, list[QItem]]:
     return items
 
 
-def write_questions(out: Path, items: dict[str, list[QItem]]) -> list[SuiteFile]:
+def write_questions(out: Path, items: dict[str, list[QItem]]) -> list[DemoSuiteFile]:
     """One Med-MIM JSON file per ability and variant; shared items keep one id in every variant.
 
     Volume variants (NIfTI, DICOM series) are written for the abilities asked on volumes, when the
@@ -138,7 +138,7 @@ def write_questions(out: Path, items: dict[str, list[QItem]]) -> list[SuiteFile]
             name = f"demo_{ability}_{variant}.json"
             (out / name).write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
             closed = sum(1 for _, it in chosen if it.closed)
-            files.append(SuiteFile(file=name, ability=ability, variant=variant, items=len(rows), closed=closed, open=len(rows) - closed))
+            files.append(DemoSuiteFile(file=name, ability=ability, variant=variant, items=len(rows), closed=closed, open=len(rows) - closed))
     return files
 
 

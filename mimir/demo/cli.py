@@ -34,7 +34,7 @@ def kinds_here(kinds: tuple[Kind, ...] | None) -> tuple[Kind, ...] | None:
     Asked for by name without the extra, CT fails with the extra named; left to the default, CT is
     left out and the reason is logged.
     """
-    from mimir.demo.plan import DEFAULT_KINDS
+    from mimir.demo.patient_plan import DEFAULT_KINDS
     from mimir.extras import missing_module, require_extra
 
     if missing_module("totalseg") is None:

@@ -22,7 +22,7 @@ from mimir.demo.chest_plan import GROWTH_MIN, SHRINK_MAX
 from mimir.demo.mammo import MammoSubject
 from mimir.demo.mammo_anatomy import MG_PIXEL_MM
 from mimir.demo.mammo_lesions import Lesion, LesionKind, Morphology, draw_lesion
-from mimir.demo.plan import FAMILY_NAMES, GIVEN_NAMES, PatientPlan
+from mimir.demo.patient_plan import FAMILY_NAMES, GIVEN_NAMES, PatientPlan
 from mimir.demo.truth import Change, Kind, Trajectory
 
 CXR_TRAJECTORIES: tuple[Trajectory, ...] = ("progressing", "improving", "stable")

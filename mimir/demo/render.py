@@ -17,8 +17,9 @@ import numpy as np
 from mimir.demo.anatomy import VOXEL_MM, display_slice
 from mimir.demo.brain import CONTRASTS, brain_subject, brain_visit
 from mimir.demo.ct import ct_subject, ct_visit, window_ct
+from mimir.demo.dicom_series import write_series
 from mimir.demo.fundus import fundus_eye
-from mimir.demo.plan import (
+from mimir.demo.patient_plan import (
     PatientPlan,
     choose_kind,
     draw_bleeds,
@@ -28,7 +29,6 @@ from mimir.demo.plan import (
     measure_mri,
     step_changes,
 )
-from mimir.demo.series import write_series
 from mimir.demo.truth import ImageTruth, Kind, PatientTruth, VisitTruth
 from mimir.demo.writers import (
     DicomMeta,
@@ -54,7 +54,7 @@ class BuildOptions:
     series: bool = True
     nifti: bool = True
     series_step: int = 2
-    kinds: tuple[Kind, ...] | None = None  # None: mimir.demo.plan.DEFAULT_KINDS
+    kinds: tuple[Kind, ...] | None = None  # None: mimir.demo.patient_plan.DEFAULT_KINDS
 
 
 class PlanError(RuntimeError):
@@ -237,7 +237,7 @@ def _truth(plan: PatientPlan, visits: list[VisitTruth], z: int | None) -> Patien
 
 def build_patient(seed: int, index: int, out: Path, opts: BuildOptions | None = None) -> PatientTruth:
     """Build patient ``index`` of the set with ``seed`` under ``out``; returns its ground truth."""
-    from mimir.demo.plan import EYE_PAIRS, kind_rank
+    from mimir.demo.patient_plan import EYE_PAIRS, kind_rank
 
     opts = opts or BuildOptions()
     kind, trajectory = choose_kind(seed, index, opts.kinds)

@@ -16,7 +16,7 @@ from mimir.demo.chest_anatomy import PIXEL_MM, chest_subject
 from mimir.demo.chest_plan import plan_chest
 from mimir.demo.mammo import mammo_image, mammo_subject
 from mimir.demo.mammo_anatomy import MG_PIXEL_MM
-from mimir.demo.plan import PatientPlan
+from mimir.demo.patient_plan import PatientPlan
 from mimir.demo.plan_xr import age_at, chest_kind, plan_mammo
 from mimir.demo.render import PNG_SIZE, PlanError, Visit, _meta, _rel, _truth, _visit
 from mimir.demo.truth import ImageTruth, PatientTruth, VisitTruth

@@ -32,7 +32,7 @@ LOADERS = ("LoadImage", "LoadImaged")
 
 
 @dataclass
-class Measured:
+class ImageFeatures:
     """One image's numbers per group, and the network's output (class logits for a classifier)."""
 
     groups: dict[str, np.ndarray]
@@ -68,7 +68,7 @@ class FeatureExtractor:
                 self._captured[name] = output
         return keep
 
-    def measure(self, image: Path | str | Any) -> Measured:
+    def measure(self, image: Path | str | Any) -> ImageFeatures:
         """The numbers of one image file (read and preprocessed as the bundle reads it).
 
         ``image`` may also be a picture already loaded as MONAI's loaders return it (a slice of a
@@ -91,7 +91,7 @@ class FeatureExtractor:
             if self.task == "classification" and self.inferer is not None:
                 out = self.inferer(x[None], self.network)  # the logits the bundle's own run averages
         logits = out[0].flatten().numpy().astype(np.float64) if self.task == "classification" else None
-        return Measured(groups={
+        return ImageFeatures(groups={
             "features": _pooled(deep),
             "intensity": _intensity(x.numpy()),
             "noise": _noise(x.numpy()),

@@ -52,7 +52,7 @@ def check_input(bundle: BundleInfo, image: ImageData) -> OodAssessment:
 
 def volume_assessment(bundle: BundleInfo, image: ImageData) -> OodAssessment:
     """The assessment of a volume under a 2D expert (its most typical scored slice), without declining it."""
-    from mimir.tools.volumes import grey_volume, slice_jobs, spread, to_lps
+    from mimir.tools.slicewise import grey_volume, slice_jobs, spread, to_lps
 
     vol = to_lps(grey_volume(image), image.affine)
     jobs = spread(slice_jobs(vol, bundle.fov_mm, image.path.name), VOLUME_SLICES_SCORED)

@@ -30,7 +30,7 @@ def _human(status: dict, elapsed: float | None = None) -> str:
 def build(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
     """Embed every study of the timeline and write the index from scratch."""
     from mimir.memory.db import open_database
-    from mimir.tools.retrieval.service import make_index
+    from mimir.tools.retrieval.index_access import make_index
 
     settings = Settings().ensure_dirs()
     db = open_database(settings)
@@ -47,7 +47,7 @@ def build(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> N
 def status(as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
     """Entries, embedders, fingerprint, and whether the index is stale (and why); changes nothing."""
     from mimir.memory.db import open_database
-    from mimir.tools.retrieval.service import make_index
+    from mimir.tools.retrieval.index_access import make_index
 
     settings = Settings().ensure_dirs()
     db = open_database(settings)

@@ -30,8 +30,8 @@ from mimir.tools.errors import ToolCannotHandle
 from mimir.tools.retrieval import ann
 from mimir.tools.retrieval.documents import ImageRef, StudyDoc, describe_change, fingerprint, study_documents
 from mimir.tools.retrieval.embedders import ImageEmbedder, TextEmbedder, embedder_for
+from mimir.tools.retrieval.id_map import Filters, IdMap, VectorRow
 from mimir.tools.retrieval.status import IndexStatus, SpaceInfo, UpdateReport
-from mimir.tools.retrieval.store import Filters, IdMap, VectorRow
 
 if TYPE_CHECKING:
     from mimir.settings import Settings
@@ -85,7 +85,7 @@ def _embed_images(
         return (np.stack(vecs) if vecs else np.zeros((0, 0), np.float32)), kept
 
 
-class Hit:
+class SearchHit:
     """A search result: the vector's id-map row and its cosine similarity."""
 
     __slots__ = ("row", "score")
@@ -295,7 +295,7 @@ class RetrievalIndex:
         self.spaces[space], self.tombstones[space] = fresh, 0
 
     # -- reading ----------------------------------------------------------------------------------
-    def search(self, space: str, query: np.ndarray, k: int, filters: Filters) -> list[Hit]:
+    def search(self, space: str, query: np.ndarray, k: int, filters: Filters) -> list[SearchHit]:
         """Top-``k`` vectors of ``space`` similar to ``query`` among those passing ``filters``."""
         with self.lock:
             index = self.spaces.get(space)
@@ -311,10 +311,10 @@ class RetrievalIndex:
                 scores, ids = ann.search(index, query.reshape(1, -1), k, allowed)
             return self._hits(ids, scores)
 
-    def _hits(self, ids: np.ndarray, scores: np.ndarray) -> list[Hit]:
+    def _hits(self, ids: np.ndarray, scores: np.ndarray) -> list[SearchHit]:
         found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
         rows = self.idmap.rows([i for i, _ in found])
-        return [Hit(rows[i], s) for i, s in found if i in rows]
+        return [SearchHit(rows[i], s) for i, s in found if i in rows]
 
     def study_vector(self, space: str, study_id: int) -> np.ndarray | None:
         """The mean stored vector of a study in ``space`` (None when it has none)."""

@@ -19,10 +19,10 @@ from mimir.memory.hashing import file_hash
 from mimir.memory.models import Image, Series, Study
 from mimir.tools.capabilities import retrieves
 from mimir.tools.errors import ToolArgumentError, ToolCannotHandle
+from mimir.tools.retrieval.id_map import Filters
 from mimir.tools.retrieval.index import TEXT, RetrievalIndex
-from mimir.tools.retrieval.service import open_index
-from mimir.tools.retrieval.store import Filters
-from mimir.tools.retrieval.views import Change, StudyRef, changes, later_studies, study_refs
+from mimir.tools.retrieval.index_access import open_index
+from mimir.tools.retrieval.views import LabelCourse, StudyRef, changes, later_studies, study_refs
 
 if TYPE_CHECKING:
     from mimir.settings import Settings
@@ -75,7 +75,7 @@ class PriorsResult(BaseModel):
 
     study: StudyRef
     priors: list[RankedStudy]
-    changes: list[Change] = Field(description="Finding values at each date, priors and this study")
+    changes: list[LabelCourse] = Field(description="Finding values at each date, priors and this study")
     cites: list[str]
 
 
@@ -85,7 +85,7 @@ class SimilarCase(BaseModel):
     patient_id: int
     study: RankedStudy
     later: list[StudyRef] = Field(default_factory=list)
-    course: list[Change] = Field(default_factory=list)
+    course: list[LabelCourse] = Field(default_factory=list)
 
 
 class SimilarResult(BaseModel):

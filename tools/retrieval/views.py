@@ -44,7 +44,7 @@ class TrajectoryStep(BaseModel):
     unit: str | None
 
 
-class Change(BaseModel):
+class LabelCourse(BaseModel):
     """How one finding label moved across the studies shown (earliest first)."""
 
     label: str
@@ -77,7 +77,7 @@ def study_refs(session: Session, study_ids: list[int]) -> dict[int, StudyRef]:
     }
 
 
-def changes(refs: list[StudyRef]) -> list[Change]:
+def changes(refs: list[StudyRef]) -> list[LabelCourse]:
     """Per finding label with a value, its values across ``refs`` in date order."""
     by_label: dict[str, list[TrajectoryStep]] = defaultdict(list)
     for ref in sorted(refs, key=lambda r: (r.study_date is None, r.study_date or date.min, r.study_id)):
@@ -89,7 +89,7 @@ def changes(refs: list[StudyRef]) -> list[Change]:
     for label, steps in sorted(by_label.items()):
         first, last = steps[0], steps[-1]
         delta = last.value - first.value if len(steps) > 1 and first.value is not None and last.value is not None else None
-        out.append(Change(label=label, steps=steps, delta=delta, unit=last.unit))
+        out.append(LabelCourse(label=label, steps=steps, delta=delta, unit=last.unit))
     return out
 
 

@@ -30,7 +30,7 @@ def check(
 ) -> None:
     """List models, send a two-image request, probe the per-prompt image limit, time it."""
     from mimir.output import emit
-    from mimir.tools.vlm.check import human, run_check
+    from mimir.tools.vlm.server_check import human, run_check
 
     report = run_check(url, model, api_key, max_images)
     emit(report, as_json=as_json, human=human(report))
@@ -56,9 +56,9 @@ def serve_vlm(
     import uvicorn
 
     from mimir.output import fail
-    from mimir.tools.vlm.check import default_media_root
     from mimir.tools.vlm.factory import profile_for
-    from mimir.tools.vlm.server import create_app, load_backend
+    from mimir.tools.vlm.server_check import default_media_root
+    from mimir.tools.vlm.vlm_server import create_app, load_backend
 
     if not _is_loopback(host) and not api_key:
         fail(f"refusing to serve on {host} without --api-key (or MIMIR_SERVE_VLM_API_KEY): only loopback is open")

@@ -6,9 +6,9 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from mimir.agent.classify import classify_question
-from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
+from mimir.agent.question_kind import classify_question
+from mimir.agent.run_context import AgentContext
 from mimir.agent.state import AgentState
 
 

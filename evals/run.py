@@ -12,9 +12,9 @@ from mimir import __version__
 from mimir.demo.truth import Kind
 from mimir.evals.items import EvalItem, ItemRecord
 from mimir.evals.loader import load_file, load_medmim, missing_report
+from mimir.evals.run_store import RunStore
 from mimir.evals.runners import RunnerConfig, check_runner_name, make_runner, needs_images
 from mimir.evals.scoring import RunSummary, summarize
-from mimir.evals.store import RunStore
 from mimir.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from mimir.app import scope
-from mimir.app.errors import NotFound
-from mimir.app.reviews import ReviewStore
+from mimir.app.refusals import NotFound
+from mimir.app.review_store import ReviewStore
 from mimir.app.schemas import AskRequest, ImageEntry, PatientSummary, StudyEntry, Timeline
 from mimir.domain import Case, Event
 from mimir.memory.db import Database, open_database
@@ -55,7 +55,7 @@ class ReviewService:
         Assumes one server per data directory; a stored file is kept for an hour, in case an ingest
         in another process has moved it but not yet committed.
         """
-        from mimir.memory.ingest.store import sweep_storage
+        from mimir.memory.ingest.record_writer import sweep_storage
 
         for leftover in self.staging_dir.iterdir():
             if leftover.is_dir():
@@ -68,11 +68,11 @@ class ReviewService:
             log.info("removed %d stored files no image references", len(removed))
 
     @property
-    def agent(self):  # mimir.agent.service.Agent, imported lazily
+    def agent(self):  # mimir.agent.entry.Agent, imported lazily
         """The planner, built on first use (loading tools lazily)."""
         with self._agent_lock:
             if self._agent is None:
-                from mimir.agent.service import Agent
+                from mimir.agent.entry import Agent
 
                 self._agent = Agent(self.settings)
             return self._agent

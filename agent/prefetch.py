@@ -51,8 +51,8 @@ KnownImages = dict[tuple[str, int, int], CaseImage | int]
 
 
 def register(session: Session, case: Case, settings: Settings, known: KnownImages) -> Case:
-    """``memory.intake.register_case`` for the images this agent has not settled yet."""
-    from mimir.memory.intake import register_case
+    """``memory.registration.register_case`` for the images this agent has not settled yet."""
+    from mimir.memory.registration import register_case
 
     keys = [_key(img.path) for img in case.images]
     newest: list[int] = []  # the timeline's newest image id, read at most once, before any look-up

@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.exc import OperationalError
 
-from mimir.app.errors import NotFound
 from mimir.app.ids import new_thread_id
+from mimir.app.refusals import NotFound
 from mimir.domain import Case, Event
 from mimir.memory.db import Database
-from mimir.memory.intake import PatientMismatch
 from mimir.memory.models import Image, Patient, ReviewEvent, ReviewThread
+from mimir.memory.registration import PatientMismatch
 
 log = logging.getLogger(__name__)
 #: Events written per transaction, at most.

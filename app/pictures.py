@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image as PILImage
 
-from mimir.app.errors import Unreadable
+from mimir.app.refusals import Unreadable
 from mimir.tools.imaging import load_array, load_mask
 
 RASTER = {".png", ".jpg", ".jpeg", ".dcm", ""}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mimir.memory.intake import PatientMismatch
+from mimir.memory.registration import PatientMismatch
 
 
 class Refused(ValueError):

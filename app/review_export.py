@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from mimir import __version__
-from mimir.app import cards, render, thread_view
+from mimir.app import cards, pictures, thread_view
 from mimir.app.ids import new_thread_id
 from mimir.app.measurements import Measurement, plot_png
-from mimir.app.service import ReviewService
+from mimir.app.review import ReviewService
 from mimir.domain import Answer
 
 #: Exports older than this are removed when a new one is written (the review screen has served them).
@@ -47,10 +47,10 @@ def export_review(service: ReviewService, thread_id: str) -> Path:
     zpath = _folder(service) / f"review-{new_thread_id()}.zip"
     with tempfile.TemporaryDirectory(dir=service.staging_dir) as d:
         out = Path(d)
-        pictures = _pictures(service, review)
-        for name, png in pictures.items():
+        pngs = _pictures(service, review)
+        for name, png in pngs.items():
             (out / name).write_bytes(png)
-        (out / "review.md").write_text("\n".join(markdown(service, review, set(pictures))) + "\n")
+        (out / "review.md").write_text("\n".join(markdown(service, review, set(pngs))) + "\n")
         (out / "review.json").write_text(json.dumps(review, default=str, indent=1))
         with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as zf:
             for f in sorted(out.iterdir()):
@@ -72,7 +72,7 @@ def _pictures(service: ReviewService, review: dict[str, Any]) -> dict[str, bytes
         for im in images:
             if im.get("image_id"):
                 n = int(im.get("index", 0)) + 1
-                out[f"image_q{q}_{n}.png"] = render.png_bytes(render.picture(service.image_path(int(im["image_id"]))))
+                out[f"image_q{q}_{n}.png"] = pictures.png_bytes(pictures.picture(service.image_path(int(im["image_id"]))))
         for rid in thread_view.run_ids(turn.events):
             run = runs.get(rid)
             if not run or run["tool"] != "segment":
@@ -81,8 +81,8 @@ def _pictures(service: ReviewService, review: dict[str, Any]) -> dict[str, bytes
             if 0 <= idx < len(images) and images[idx].get("image_id"):
                 image_id = int(images[idx]["image_id"])
                 mask = service.overlay_mask(rid, image_id)
-                out[f"overlay_q{q}_image_{idx + 1}.png"] = render.png_bytes(
-                    render.picture(service.image_path(image_id), None, mask))
+                out[f"overlay_q{q}_image_{idx + 1}.png"] = pictures.png_bytes(
+                    pictures.picture(service.image_path(image_id), None, mask))
         png = plot_png(tables.get(q - 1, []))
         if png:
             out[f"measurements_q{q}.png"] = png
@@ -176,15 +176,15 @@ def export_html(service: ReviewService, thread_id: str) -> Path:
     """Write ``<data>/public/exports/review-<random>.html``: one page, pictures embedded."""
     review = service.review(thread_id)
     runs = thread_view.tool_runs(service, review)
-    pictures = _pictures(service, review)
+    pngs = _pictures(service, review)
     body = cards.thread_html(review, runs, thread_view.study_thumbs(service, review["case"].get("patient_id")),
                              thread_view.tables(review, runs))
     body = re.sub(r'src="/api/images/(\d+)/thumbnail\?size=(\d+)"',
-                  lambda m: f'src="{_data_uri(render.png_bytes(render.picture(service.image_path(int(m[1]))), int(m[2])))}"',
+                  lambda m: f'src="{_data_uri(pictures.png_bytes(pictures.picture(service.image_path(int(m[1]))), int(m[2])))}"',
                   body)
-    md = "\n".join(markdown(service, review, set(pictures)))
+    md = "\n".join(markdown(service, review, set(pngs)))
     figures = "".join(f'<figure><img src="{_data_uri(png)}" alt=""><figcaption>{escape(name)}</figcaption></figure>'
-                      for name, png in pictures.items() if not name.startswith("image_"))
+                      for name, png in pngs.items() if not name.startswith("image_"))
     css = (Path(__file__).parent / "static" / "review.css").read_text()
     page = (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>Review {escape(thread_id)}</title>"
             f"<style>{css} body{{font-family:sans-serif;max-width:1000px;margin:auto}} figure img{{max-width:480px}}</style>"

@@ -1,7 +1,7 @@
 """What the app refuses, by kind; the HTTP layer maps each to one status code.
 
 - :class:`NotFound` (404): a patient, image, thread or tool run that does not exist.
-- :class:`~mimir.memory.intake.PatientMismatch` (409): objects of different patients combined.
+- :class:`~mimir.memory.registration.PatientMismatch` (409): objects of different patients combined.
 - :class:`BadInput` (400): a request the app cannot act on as given.
 - :class:`TooLarge` (413): over a size, pixel or voxel limit.
 - :class:`Unreadable` (422): a stored file that can no longer be read (deleted, truncated).
@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from mimir.memory.intake import PatientMismatch
+from mimir.memory.registration import PatientMismatch
 
 #: Validation errors reported per response, at most.
 MAX_ERRORS = 10

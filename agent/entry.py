@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from langgraph.types import Command
 
-from mimir.agent.context import AgentContext, Limits
 from mimir.agent.graph import build_graph
+from mimir.agent.run_context import AgentContext, Limits
 from mimir.domain import Answer, Case, Event
 
 if TYPE_CHECKING:

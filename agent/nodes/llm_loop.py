@@ -14,11 +14,11 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 
-from mimir.agent.context import AgentContext
 from mimir.agent.events import emit
 from mimir.agent.nodes.act import failure_draft, run_call, unresolved_failure
 from mimir.agent.planners.common import abstain
 from mimir.agent.planners.llm import describe_case, draft_from_text, system_prompt
+from mimir.agent.run_context import AgentContext
 from mimir.agent.state import AgentState, PlannedCall, ToolRecord
 from mimir.domain import Case, Evidence, ToolStep
 from mimir.tools.adapters import error_detail, error_status, to_langchain
