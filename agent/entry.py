@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from mimir.agent.planners.base import Planner
     from mimir.memory.db import Database
     from mimir.settings import Settings
-    from mimir.tools.context import ToolContext
-    from mimir.tools.registry import Registry
-    from mimir.tools.runner import ToolRunner
+    from mimir.tools.framework.context import ToolContext
+    from mimir.tools.framework.registry import Registry
+    from mimir.tools.framework.runner import ToolRunner
 
 log = logging.getLogger(__name__)
 

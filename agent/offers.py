@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mimir.agent.state import PlannedCall
-from mimir.tools.capabilities import Capability, CapabilityKind
+from mimir.tools.framework.capabilities import Capability, CapabilityKind
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from mimir.settings import Settings
-    from mimir.tools.registry import Registry
+    from mimir.tools.framework.registry import Registry
 
 
 @dataclass(frozen=True)

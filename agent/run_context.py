@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mimir.agent.offers import Offers
-from mimir.tools.context import ToolContext
-from mimir.tools.runner import ToolRunner
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.runner import ToolRunner
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from mimir.domain import Case
     from mimir.memory.db import Database
     from mimir.settings import Settings
-    from mimir.tools.registry import Registry
+    from mimir.tools.framework.registry import Registry
 
 
 @dataclass(frozen=True)

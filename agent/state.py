@@ -15,7 +15,7 @@ from langgraph.graph.message import add_messages
 from pydantic import BaseModel, Field, ValidationError
 
 from mimir.domain import Ability, Answer, Case, Evidence, ParsedQuestion, Resolution, ToolStep
-from mimir.tools.capabilities import Reading
+from mimir.tools.framework.capabilities import Reading
 
 R = TypeVar("R", bound=Reading)
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from mimir import vocabulary as voc
 from mimir.domain import CaseImage
-from mimir.tools.capabilities import canonical_modality
+from mimir.tools.framework.capabilities import canonical_modality
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

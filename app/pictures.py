@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image as PILImage
 
 from mimir.app.refusals import Unreadable
-from mimir.tools.imaging import load_array, load_mask
+from mimir.tools.analysis.imaging import load_array, load_mask
 
 RASTER = {".png", ".jpg", ".jpeg", ".dcm", ""}
 #: RGBA per label: non-enhancing lesion amber, enhancing red, further labels cycle.

@@ -98,7 +98,7 @@ def _warm_up(service: ReviewService, done: threading.Event) -> None:
     """
     for p in service.patients(limit=1):
         service.timeline(p.patient_key)
-    from mimir.tools.imaging import load_array  # noqa: F401 - imports MONAI's readers
+    from mimir.tools.analysis.imaging import load_array  # noqa: F401 - imports MONAI's readers
 
     done.set()
 

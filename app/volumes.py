@@ -21,7 +21,7 @@ from mimir.app import pictures
 from mimir.app.refusals import Unreadable
 from mimir.app.scope import stored_file
 from mimir.memory.models import Image
-from mimir.tools.imaging import load_mask
+from mimir.tools.analysis.imaging import load_mask
 
 #: A series taller than this is not stacked (the viewer would hold too much); its image is shown alone.
 MAX_SLICES = 512

@@ -32,13 +32,13 @@ import numpy as np
 from mimir.domain import CaseImage
 from mimir.settings import Settings
 from mimir.tools import build_registry
-from mimir.tools.context import ToolContext
-from mimir.tools.engine import ENGINES, ExpertEngine
+from mimir.tools.analysis.imaging import file_stem, load_image, write_mask
+from mimir.tools.bundles.engine import ENGINES, ExpertEngine
+from mimir.tools.bundles.workflow import read_bundle
 from mimir.tools.experts.evaluate import write_png
 from mimir.tools.experts.train import bundle_dir
-from mimir.tools.imaging import file_stem, load_image, write_mask
-from mimir.tools.monai_bundle import read_bundle
-from mimir.tools.runner import ToolRunner
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.runner import ToolRunner
 from mimir.tools.segment import report_mask
 
 EXPERT = "brain_mri_lesion_seg"

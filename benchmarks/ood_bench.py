@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mimir.tools.errors import ToolCannotHandle
+from mimir.tools.analysis.imaging import load_image
+from mimir.tools.bundles.workflow import BundleInfo, check_input, normalize_modality, read_bundle
 from mimir.tools.experts.train import bundle_dir
-from mimir.tools.imaging import load_image
-from mimir.tools.monai_bundle import BundleInfo, check_input, normalize_modality, read_bundle
+from mimir.tools.framework.errors import ToolCannotHandle
 from mimir.tools.ood import calibration, shifts
 from mimir.tools.ood.assess import judge, loaded
 from mimir.tools.ood.demo_fit import shipped_bundles

@@ -32,8 +32,8 @@ from fixtures.agent_demo import demo_items, oracle_registry
 
 from mimir.agent.entry import Agent
 from mimir.settings import Settings
-from mimir.tools.context import ToolContext
-from mimir.tools.runner import ToolOutcome, ToolRunner
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.runner import ToolOutcome, ToolRunner
 
 ABILITIES = ("temporal", "comparison", "coreference")
 

@@ -21,7 +21,7 @@ from mimir.memory.hashing import file_hash
 from mimir.results import codes as rc
 from mimir.results.grid import GridMismatch, frames_from_mask
 from mimir.results.sources import Refused, SegRun, SourceSeries, load_mask
-from mimir.tools.geometry import largest_component
+from mimir.tools.analysis.geometry import largest_component
 
 INDEX = "index lesion"
 SEG_SERIES_NUMBER = 9701

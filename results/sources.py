@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from mimir.memory.models import Image, Series, ToolRun
 from mimir.results.export_errors import Refused
-from mimir.tools.geometry import IndexLesion, LabelMeasurement
+from mimir.tools.analysis.geometry import IndexLesion, LabelMeasurement
 
 __all__ = ["Refused", "SegRun", "SourceSeries", "load_mask", "seg_run", "source_series"]
 

@@ -24,7 +24,7 @@ from mimir.domain import Answer, Case
 from mimir.results import codes as rc
 from mimir.results.seg import INDEX, SegObject, algorithm_name, tracking_uid
 from mimir.results.sources import SegRun
-from mimir.tools.geometry import LabelMeasurement
+from mimir.tools.analysis.geometry import LabelMeasurement
 
 SR_SERIES_NUMBER = 9702
 

@@ -14,9 +14,9 @@ import pytest
 
 from mimir.demo.build import build_demo
 from mimir.demo.render import BuildOptions
-from mimir.tools.engine import ExpertEngine
+from mimir.tools.bundles.engine import ExpertEngine
+from mimir.tools.bundles.workflow import read_bundle
 from mimir.tools.experts.train import bundle_dir
-from mimir.tools.monai_bundle import read_bundle
 
 DEMO_SEED = 0
 

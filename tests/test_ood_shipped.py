@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mimir.tools.monai_bundle import BundleInfo
+from mimir.tools.bundles.workflow import BundleInfo
 from mimir.tools.ood import fingerprint
 from mimir.tools.ood.assess import assess, loaded
 from mimir.tools.ood.demo_fit import SHIPPED_SEED, demo_kinds, shipped_bundles, training_seeds

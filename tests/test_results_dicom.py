@@ -22,8 +22,8 @@ from mimir.results.export import MixedPatients, export_answer
 from mimir.results.seg import INDEX, build_seg, tracking_uid
 from mimir.results.sources import Refused, seg_run, source_series
 from mimir.settings import Settings
-from mimir.tools.geometry import index_lesion, measure_mask
-from mimir.tools.imaging import load_array
+from mimir.tools.analysis.geometry import index_lesion, measure_mask
+from mimir.tools.analysis.imaging import load_array
 
 LABELS = {1: "non-enhancing lesion", 2: "enhancing tumour"}
 

@@ -13,7 +13,7 @@ from mimir.memory.db import open_database
 from mimir.memory.ingest.demo import load_demo
 from mimir.memory.models import Study
 from mimir.settings import Settings
-from mimir.tools.context import ToolContext
+from mimir.tools.framework.context import ToolContext
 from mimir.tools.retrieval import index_access
 from mimir.tools.retrieval.tools import PriorsArgs, SimilarArgs, find_priors, similar_cases
 

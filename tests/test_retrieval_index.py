@@ -152,7 +152,7 @@ def test_every_shipped_expert_with_a_modality_gets_an_encoder_also_with_several_
     import json
     from pathlib import Path
 
-    from mimir.tools.capabilities import canonical_modality
+    from mimir.tools.framework.capabilities import canonical_modality
     from mimir.tools.retrieval.embedders import embedder_for, expert_embedders
 
     found = {e.bundle_dir.name: e.modalities for e in expert_embedders(settings)}  # type: ignore[attr-defined]

@@ -8,9 +8,9 @@ import pytest
 
 from mimir.domain import CaseImage
 from mimir.memory.db import open_database
-from mimir.tools.context import ToolContext
-from mimir.tools.errors import ToolArgumentError
-from mimir.tools.registry import Registry
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.errors import ToolArgumentError
+from mimir.tools.framework.registry import Registry
 from mimir.tools.retrieval import index_access
 from mimir.tools.retrieval.tools import PriorsArgs, SimilarArgs, find_priors, register, similar_cases
 from tests.fixtures.retrieval_timeline import build_timeline

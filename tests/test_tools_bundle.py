@@ -18,10 +18,10 @@ from mimir.memory.db import open_database
 from mimir.memory.models import Finding, Patient, ToolRun
 from mimir.settings import Settings
 from mimir.tools import build_registry
-from mimir.tools.context import ToolContext
-from mimir.tools.errors import ToolArgumentError, ToolCannotHandle
-from mimir.tools.monai_bundle import read_bundle
-from mimir.tools.runner import ToolRunner
+from mimir.tools.bundles.workflow import read_bundle
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.errors import ToolArgumentError, ToolCannotHandle
+from mimir.tools.framework.runner import ToolRunner
 from tests.fixtures.tools_bundles import make_bundle, mni_slice_png, mni_volume
 
 MR2 = {0: "background", 1: "brain"}
@@ -61,7 +61,7 @@ def bsettings(tmp_path: Path, bundles: Path) -> Settings:
 @pytest.fixture
 def workflow_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Counts the expert engine's predictions (each one is a model invocation) and ConfigWorkflow runs."""
-    from mimir.tools.engine import ExpertEngine
+    from mimir.tools.bundles.engine import ExpertEngine
 
     calls: list[str] = []
     predict, run = ExpertEngine.predict, ConfigWorkflow.run

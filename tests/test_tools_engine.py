@@ -13,11 +13,11 @@ import numpy as np
 import pydicom.data
 import pytest
 
-from mimir.tools.engine import EnginePool, ExpertEngine, snapshot_locator
+from mimir.tools.bundles.engine import EnginePool, ExpertEngine, snapshot_locator
+from mimir.tools.bundles.workflow import read_bundle, run_workflow
 from mimir.tools.experts.bundle import read_mask, read_predictions
 from mimir.tools.experts.evaluate import write_png
 from mimir.tools.experts.train import bundle_dir
-from mimir.tools.monai_bundle import read_bundle, run_workflow
 from tests.fixtures.tools_bundles import make_bundle, mni_slice_png, mni_volume
 
 

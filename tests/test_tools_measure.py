@@ -19,10 +19,10 @@ from mimir.memory.db import open_database
 from mimir.memory.models import Finding, Patient, ToolRun
 from mimir.settings import Settings
 from mimir.tools import build_registry
-from mimir.tools.context import ToolContext
-from mimir.tools.errors import ToolArgumentError, ToolCannotHandle
-from mimir.tools.imaging import load_image
-from mimir.tools.runner import ToolRunner
+from mimir.tools.analysis.imaging import load_image
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.errors import ToolArgumentError, ToolCannotHandle
+from mimir.tools.framework.runner import ToolRunner
 from tests.fixtures.tools_bundles import mni_slice_png, mni_volume
 
 
@@ -166,7 +166,7 @@ def test_compare_argument_errors_are_readable(settings: Settings) -> None:
 
 
 def test_index_lesion_is_the_largest_connected_lesion_and_foci_are_reported_apart() -> None:
-    from mimir.tools.geometry import index_lesion
+    from mimir.tools.analysis.geometry import index_lesion
 
     mask = np.zeros((64, 64), dtype=np.uint8)
     mask[10:30, 10:30] = 1  # 400 px lesion ...
@@ -292,7 +292,7 @@ def test_masks_of_one_image_written_at_once_all_land(tmp_path: Path) -> None:
     """Two questions may segment the same image together: their writes of one mask file must not collide."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from mimir.tools.imaging import write_mask
+    from mimir.tools.analysis.imaging import write_mask
 
     target = tmp_path / "img_0_seg.nii.gz"
     mask = np.zeros((64, 64, 8), np.uint8)

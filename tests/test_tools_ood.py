@@ -17,16 +17,16 @@ import pytest
 from mimir.domain import CaseImage
 from mimir.settings import Settings
 from mimir.tools import build_registry
-from mimir.tools.context import ToolContext
-from mimir.tools.errors import ToolCannotHandle
+from mimir.tools.bundles.workflow import read_bundle
 from mimir.tools.experts.data import draw_raw
 from mimir.tools.experts.train import bundle_dir
-from mimir.tools.monai_bundle import read_bundle
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.errors import ToolCannotHandle
+from mimir.tools.framework.runner import ToolRunner
 from mimir.tools.ood import calibration, fingerprint
 from mimir.tools.ood.assess import assess, judge
 from mimir.tools.ood.features import GROUPS
 from mimir.tools.ood.fitting import fingerprint_bundle
-from mimir.tools.runner import ToolRunner
 
 HEAD_CT = Path(__import__("data_store").__file__).parent / "data" / "693_UNCI.dcm"
 

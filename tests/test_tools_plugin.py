@@ -12,10 +12,10 @@ from pydantic import BaseModel
 from mimir.domain import CaseImage
 from mimir.settings import Settings
 from mimir.tools import build_registry
-from mimir.tools.context import ToolContext
-from mimir.tools.errors import RegistrationError
-from mimir.tools.registry import Registry
-from mimir.tools.runner import ToolRunner
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.errors import RegistrationError
+from mimir.tools.framework.registry import Registry
+from mimir.tools.framework.runner import ToolRunner
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "tools.md"
 
@@ -140,7 +140,7 @@ def test_without_the_plugin_the_question_abstains_naming_the_capability(tmp_path
 
 
 def test_registration_refuses_a_declaration_the_tool_cannot_keep() -> None:
-    from mimir.tools.capabilities import measures, segments
+    from mimir.tools.framework.capabilities import measures, segments
 
     registry = Registry("t")
 

@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 from mimir.domain import CaseImage
 from mimir.settings import Settings
 from mimir.tools import build_registry
-from mimir.tools.adapters import to_langchain
-from mimir.tools.context import ToolContext
-from mimir.tools.errors import ToolUnavailable
-from mimir.tools.registry import Registry
-from mimir.tools.runner import ToolRunner
+from mimir.tools.framework.adapters import to_langchain
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.errors import ToolUnavailable
+from mimir.tools.framework.registry import Registry
+from mimir.tools.framework.runner import ToolRunner
 
 TIMEPOINTS = [{"timepoint": "2024-01", "sum_diameters_mm": 50}, {"timepoint": "2024-06", "sum_diameters_mm": 30}]
 
@@ -116,9 +116,9 @@ def test_tool_node_returns_argument_and_cannot_handle_errors_as_messages(setting
 
 def test_tool_node_records_a_fault_as_a_failed_call_with_its_error(settings: Settings, ct: Path,
                                                                     caplog: pytest.LogCaptureFixture) -> None:
-    from mimir.tools.adapters import error_status
+    from mimir.tools.framework.adapters import error_status
 
-    with caplog.at_level(logging.ERROR, logger="mimir.tools.adapters"):
+    with caplog.at_level(logging.ERROR, logger="mimir.tools.framework.adapters"):
         failed = _call(_node(settings, ct), "broken", {"image_index": 0})
     assert failed.status == "error" and error_status(str(failed.content)) == "failed"
     assert "RuntimeError: a bug in the tool" in failed.content and "do not guess" in failed.content
@@ -156,7 +156,7 @@ def test_recording_a_key_twice_keeps_one_tool_run(settings: Settings) -> None:
 
     from mimir.memory.db import open_database
     from mimir.memory.models import ToolRun
-    from mimir.tools.cache import SessionStore, StoredRun
+    from mimir.tools.framework.cache import SessionStore, StoredRun
 
     db = open_database(settings)
 

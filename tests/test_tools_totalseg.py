@@ -13,9 +13,9 @@ import pytest
 from mimir.domain import CaseImage
 from mimir.settings import Settings
 from mimir.tools import build_registry
-from mimir.tools.context import ToolContext
-from mimir.tools.errors import ToolCannotHandle, ToolUnavailable
-from mimir.tools.runner import ToolRunner
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.errors import ToolCannotHandle, ToolUnavailable
+from mimir.tools.framework.runner import ToolRunner
 from mimir.tools.totalseg import required_folders
 from tests.fixtures.tools_totalseg import DATASET, small_ct_atlas, write_random_total_fast
 

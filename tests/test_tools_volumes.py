@@ -19,9 +19,9 @@ from mimir.demo.render import BuildOptions
 from mimir.domain import CaseImage
 from mimir.settings import Settings
 from mimir.tools import build_registry
-from mimir.tools.context import ToolContext
 from mimir.tools.experts.evaluate import dice
-from mimir.tools.runner import ToolRunner
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.runner import ToolRunner
 
 #: Patient 0 of seed 11 is an MRI patient with a partial resection at the second visit.
 SEED = 11
@@ -138,7 +138,7 @@ def test_whole_series_from_the_timeline_and_volume_classification(demo: Path, vi
 
 def test_a_volume_is_checked_on_its_widest_slice(demo: Path, visits: list[dict], settings: Settings,
                                                  tmp_path: Path) -> None:
-    from mimir.tools.errors import ToolCannotHandle
+    from mimir.tools.framework.errors import ToolCannotHandle
 
     result = _segment(settings, demo / _image(visits[0])["nifti"])
     assert result.ood is not None and result.ood.verdict in ("in", "borderline"), result.ood

@@ -12,9 +12,9 @@ from fixtures.vlm_images import ct_volume_nifti, retina_pngs
 
 from mimir.domain import CaseImage
 from mimir.settings import Settings, VLMEndpoint
-from mimir.tools.context import ToolContext
-from mimir.tools.errors import ToolArgumentError, ToolUnavailable
-from mimir.tools.registry import Registry
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.errors import ToolArgumentError, ToolUnavailable
+from mimir.tools.framework.registry import Registry
 from mimir.tools.vlm.base import ChatRequest, Generation, Usage
 from mimir.tools.vlm.factory import make_client
 from mimir.tools.vlm.profiles import get_profile, load_profiles

@@ -9,22 +9,22 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, Field
 
-from mimir.tools.bundle_declarations import declarations
-from mimir.tools.cache import InputHasher
-from mimir.tools.context import ToolContext
-from mimir.tools.engine import ENGINES
-from mimir.tools.errors import ToolCannotHandle
-from mimir.tools.experts_select import availability, pick_bundle
-from mimir.tools.imaging import ImageData, file_stem, load_image
-from mimir.tools.monai_bundle import BundleInfo, torch_device
+from mimir.tools.analysis.imaging import ImageData, file_stem, load_image
+from mimir.tools.bundles.declarations import declarations
+from mimir.tools.bundles.engine import ENGINES
+from mimir.tools.bundles.selection import availability, pick_bundle
+from mimir.tools.bundles.series import series_source
+from mimir.tools.bundles.slicewise import classify_slices
+from mimir.tools.bundles.workflow import BundleInfo, torch_device
+from mimir.tools.framework.cache import InputHasher
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.errors import ToolCannotHandle
+from mimir.tools.framework.runner import FindingSpec
 from mimir.tools.ood.assess import OodAssessment
 from mimir.tools.ood.gate import calibrated, check_input
-from mimir.tools.runner import FindingSpec
-from mimir.tools.series import series_source
-from mimir.tools.slicewise import classify_slices
 
 if TYPE_CHECKING:
-    from mimir.tools.registry import Registry
+    from mimir.tools.framework.registry import Registry
 
 
 class ClassifyArgs(BaseModel):

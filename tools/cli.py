@@ -39,9 +39,9 @@ def run_tool(
     from mimir.memory.db import open_database
     from mimir.settings import Settings
     from mimir.tools import build_registry
-    from mimir.tools.context import ToolContext
-    from mimir.tools.errors import ToolArgumentError, ToolCannotHandle
-    from mimir.tools.runner import ToolRunner
+    from mimir.tools.framework.context import ToolContext
+    from mimir.tools.framework.errors import ToolArgumentError, ToolCannotHandle
+    from mimir.tools.framework.runner import ToolRunner
 
     try:
         parsed = json.loads(args)

@@ -11,7 +11,7 @@
   residual (Karschnia et al., Neuro-Oncology 2023): 2A 0 mL, 2B <= 1 mL, 3A <= 5 mL, 3B > 5 mL.
 - Per label (enhancing tumour, necrotic core, oedema, resection cavity): volume per timepoint, change
   in mL and percent, nadir.
-- RANO 2.0 (``rano``): see :mod:`mimir.tools.rano`.
+- RANO 2.0 (``rano``): see :mod:`mimir.tools.analysis.rano`.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from mimir.tools.capabilities import compares_over_time
-from mimir.tools.context import ToolContext
-from mimir.tools.geometry import is_enhancing_label
-from mimir.tools.rano import RanoAssessment, assess
-from mimir.tools.runner import FindingSpec
+from mimir.tools.analysis.geometry import is_enhancing_label
+from mimir.tools.analysis.rano import RanoAssessment, assess
+from mimir.tools.framework.capabilities import compares_over_time
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.runner import FindingSpec
 
 if TYPE_CHECKING:
-    from mimir.tools.registry import Registry
+    from mimir.tools.framework.registry import Registry
 
 Category = Literal["CR", "PR", "SD", "PD"]
 RECIST_PR, RECIST_PD, RECIST_PD_MM = -30.0, 20.0, 5.0

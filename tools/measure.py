@@ -6,18 +6,18 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field, model_validator
 
-from mimir.tools.cache import store_for
-from mimir.tools.context import ToolContext
-from mimir.tools.errors import ToolArgumentError, ToolCannotHandle
-from mimir.tools.geometry import LabelMeasurement, squeeze_to
-from mimir.tools.imaging import load_image, load_mask
-from mimir.tools.runner import FindingSpec
+from mimir.tools.analysis.geometry import LabelMeasurement, squeeze_to
+from mimir.tools.analysis.imaging import load_image, load_mask
+from mimir.tools.framework.cache import store_for
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.errors import ToolArgumentError, ToolCannotHandle
+from mimir.tools.framework.runner import FindingSpec
 from mimir.tools.segment import MaskReport, report_mask
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from mimir.tools.registry import Registry
+    from mimir.tools.framework.registry import Registry
 
 
 class MeasureArgs(BaseModel):

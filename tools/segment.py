@@ -8,13 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, Field
 
-from mimir.tools.bundle_declarations import declarations
-from mimir.tools.cache import InputHasher
-from mimir.tools.context import ToolContext
-from mimir.tools.engine import ENGINES
-from mimir.tools.errors import ToolCannotHandle
-from mimir.tools.experts_select import availability, pick_bundle
-from mimir.tools.geometry import (
+from mimir.tools.analysis.geometry import (
     Disease,
     IndexLesion,
     LabelMeasurement,
@@ -23,16 +17,22 @@ from mimir.tools.geometry import (
     index_lesion,
     measure_mask,
 )
-from mimir.tools.imaging import ImageData, file_stem, load_image, write_mask
-from mimir.tools.monai_bundle import BundleInfo, torch_device
+from mimir.tools.analysis.imaging import ImageData, file_stem, load_image, write_mask
+from mimir.tools.bundles.declarations import declarations
+from mimir.tools.bundles.engine import ENGINES
+from mimir.tools.bundles.selection import availability, pick_bundle
+from mimir.tools.bundles.series import series_source
+from mimir.tools.bundles.slicewise import grey_volume, segment_slices, to_lps
+from mimir.tools.bundles.workflow import BundleInfo, torch_device
+from mimir.tools.framework.cache import InputHasher
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.errors import ToolCannotHandle
+from mimir.tools.framework.runner import FindingSpec
 from mimir.tools.ood.assess import OodAssessment
 from mimir.tools.ood.gate import check_input
-from mimir.tools.runner import FindingSpec
-from mimir.tools.series import series_source
-from mimir.tools.slicewise import grey_volume, segment_slices, to_lps
 
 if TYPE_CHECKING:
-    from mimir.tools.registry import Registry
+    from mimir.tools.framework.registry import Registry
 
 
 class SegmentArgs(BaseModel):

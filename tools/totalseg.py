@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from mimir.tools.cache import InputHasher
-from mimir.tools.context import ToolContext
-from mimir.tools.errors import ToolCannotHandle, ToolUnavailable
-from mimir.tools.imaging import load_image
-from mimir.tools.runner import FindingSpec
+from mimir.tools.analysis.imaging import load_image
+from mimir.tools.framework.cache import InputHasher
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.errors import ToolCannotHandle, ToolUnavailable
+from mimir.tools.framework.runner import FindingSpec
 
 if TYPE_CHECKING:
     from mimir.settings import Settings
-    from mimir.tools.registry import Registry
+    from mimir.tools.framework.registry import Registry
 
 log = logging.getLogger(__name__)
 TaskName = Literal["total", "total_mr", "lung_vessels", "body", "cerebral_bleed", "hip_implant",

@@ -14,9 +14,9 @@ from mimir.agent.planners.common import abstain
 from mimir.agent.run_context import AgentContext
 from mimir.agent.state import ActInput, Draft, PlannedCall, ToolRecord
 from mimir.domain import StepStatus, ToolStep
-from mimir.tools.cache import referenced_indices
-from mimir.tools.errors import ToolArgumentError, ToolCannotHandle, ToolUnavailable
-from mimir.tools.runner import ToolOutcome
+from mimir.tools.framework.cache import referenced_indices
+from mimir.tools.framework.errors import ToolArgumentError, ToolCannotHandle, ToolUnavailable
+from mimir.tools.framework.runner import ToolOutcome
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from mimir.agent.planners.llm import describe_case, draft_from_text, system_prom
 from mimir.agent.run_context import AgentContext
 from mimir.agent.state import AgentState, PlannedCall, ToolRecord
 from mimir.domain import Case, Evidence, ToolStep
-from mimir.tools.adapters import error_detail, error_status, to_langchain
-from mimir.tools.cache import referenced_indices
-from mimir.tools.runner import ToolOutcome
+from mimir.tools.framework.adapters import error_detail, error_status, to_langchain
+from mimir.tools.framework.cache import referenced_indices
+from mimir.tools.framework.runner import ToolOutcome
 
 MALFORMED_RETRIES = 2
 _TOOL_MARKUP = ("<tool_call>", "</tool_call>", '"arguments"')

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.state import Draft, ToolRecord
 from mimir.domain import Evidence
-from mimir.tools.capabilities import VisualReading
+from mimir.tools.framework.capabilities import VisualReading
 from mimir.tools.ood.gate import DECLINED
 
 

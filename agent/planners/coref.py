@@ -21,7 +21,7 @@ from mimir.agent.planners.frame import named_images
 from mimir.agent.planners.words import sequence_of, side_of, side_value
 from mimir.agent.state import Draft, PlannedCall, ToolRecord
 from mimir.domain import CaseImage, Evidence
-from mimir.tools.capabilities import ClassificationReading
+from mimir.tools.framework.capabilities import ClassificationReading
 
 
 def _from_metadata(attribute: str, image: CaseImage) -> str | None:

@@ -14,7 +14,7 @@ from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.frame import named_images
 from mimir.agent.state import Draft
 from mimir.domain import Evidence
-from mimir.tools.capabilities import CapabilityKind, PriorsReading, SimilarReading, StudyReading
+from mimir.tools.framework.capabilities import CapabilityKind, PriorsReading, SimilarReading, StudyReading
 
 _KINDS: dict[str, CapabilityKind] = {"similar": "retrieves_similar", "priors": "retrieves_priors"}
 

@@ -15,7 +15,7 @@ from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.readings import lesion_size
 from mimir.agent.state import Draft
 from mimir.domain import Evidence
-from mimir.tools.capabilities import SegmentationReading
+from mimir.tools.framework.capabilities import SegmentationReading
 
 #: The largest lesion is taken when no other image has one, or when it is this many times the next.
 PRESENCE_MARGIN = 2.0

@@ -6,8 +6,8 @@ import math
 
 from mimir import vocabulary as voc
 from mimir.agent.options import Change
-from mimir.tools.capabilities import SegmentationReading
-from mimir.tools.geometry import is_enhancing_label
+from mimir.tools.analysis.geometry import is_enhancing_label
+from mimir.tools.framework.capabilities import SegmentationReading
 
 #: Size ratio (larger / smaller) under which two measurements count as stable, per unit. A stable
 #: lesion's measurements differ by a few percent (about 3 % in area, 5 % in volume), while growth that

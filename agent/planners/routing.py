@@ -11,7 +11,7 @@ from mimir.agent.offers import Offer
 from mimir.agent.planners import words
 from mimir.agent.planners.base import PlanView
 from mimir.agent.state import PlannedCall, ToolRecord
-from mimir.tools.capabilities import Capability
+from mimir.tools.framework.capabilities import Capability
 
 
 def image_modality(view: PlanView, index: int) -> str | None:

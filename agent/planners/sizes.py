@@ -28,7 +28,7 @@ from mimir.agent.planners.readings import (
 )
 from mimir.agent.state import Draft, PlannedCall, ToolRecord
 from mimir.domain import Evidence
-from mimir.tools.capabilities import ClassificationReading, ComparisonReading, SegmentationReading
+from mimir.tools.framework.capabilities import ClassificationReading, ComparisonReading, SegmentationReading
 
 
 @dataclass

@@ -6,7 +6,7 @@ import re
 
 from mimir import vocabulary as voc
 from mimir.domain import CaseImage
-from mimir.tools.capabilities import canonical_modality
+from mimir.tools.framework.capabilities import canonical_modality
 
 
 def content_words(text: str) -> set[str]:

@@ -11,7 +11,7 @@ import numpy as np
 
 def run_bundle(bundle: Path, images: list[Path], output_dir: Path, device: str = "cpu") -> None:
     """Run ``bundle`` on ``images`` in one workflow (batch evaluation), writing to ``output_dir``."""
-    from mimir.tools.monai_bundle import run_workflow
+    from mimir.tools.bundles.workflow import run_workflow
 
     run_workflow(bundle, images, output_dir, device)
 

@@ -4,7 +4,7 @@ Each volume is a new patient (a fresh deformation of the template, a new lesion 
 field) drawn with ``numpy.random.default_rng([seed, k])``; half hold a lesion (for the brain expert
 as the demo draws them: growing, shrinking and operated), half none. Volumes are written as NIfTI
 files the way the demo writes them, read back with MONAI's reader and segmented through the expert
-engine slice by slice (:func:`mimir.tools.slicewise.segment_slices`); the masks are measured with the
+engine slice by slice (:func:`mimir.tools.bundles.slicewise.segment_slices`); the masks are measured with the
 same index-lesion and measurable-disease rules as the ``segment`` tool.
 
 Figures: ``dice_whole`` (3D, lesion volumes), ``volume_error_pct`` (index lesion against the true
@@ -81,11 +81,11 @@ DRAWERS = {"brain_mri_lesion_seg": _mri_volume, "head_ct_haemorrhage_seg": _ct_v
 
 def _segment(root: Path, sample: VolumeSample, folder: Path, k: int) -> tuple[np.ndarray, object, dict[int, str]]:
     from mimir.demo.writers import write_nifti
-    from mimir.tools.engine import ENGINES
-    from mimir.tools.geometry import index_lesion
-    from mimir.tools.imaging import load_image
-    from mimir.tools.monai_bundle import read_bundle
-    from mimir.tools.slicewise import segment_slices, to_lps
+    from mimir.tools.analysis.geometry import index_lesion
+    from mimir.tools.analysis.imaging import load_image
+    from mimir.tools.bundles.engine import ENGINES
+    from mimir.tools.bundles.slicewise import segment_slices, to_lps
+    from mimir.tools.bundles.workflow import read_bundle
 
     path = folder / f"vol{k:03d}.nii.gz"
     write_nifti(path, sample.image, sample.affine, scale=None if sample.modality == "CT" else 4095.0)
@@ -123,7 +123,7 @@ def evaluate_volumes(name: str, seed: int, n: int = 8, bundle: Path | None = Non
 
 def _score(sample: VolumeSample, mask: np.ndarray, target: object, rows: dict[str, list[float]],
            labels: dict[str, list[float]], names: dict[int, str]) -> None:
-    from mimir.tools.geometry import IndexLesion
+    from mimir.tools.analysis.geometry import IndexLesion
 
     voxel_ml = float(abs(np.linalg.det(sample.affine[:3, :3]))) / 1000.0
     assert target is None or isinstance(target, IndexLesion)
@@ -150,7 +150,7 @@ def _score(sample: VolumeSample, mask: np.ndarray, target: object, rows: dict[st
 
 def _slice_fp_rate(sample: VolumeSample, mask: np.ndarray) -> float:
     """Share of a lesion-free volume's axial slices holding a picture (not constant) with any lesion voxel."""
-    from mimir.tools.slicewise import to_lps
+    from mimir.tools.bundles.slicewise import to_lps
 
     image, found = to_lps(sample.image, sample.affine).array, to_lps(mask, sample.affine).array
     picture = [z for z in range(image.shape[2]) if float(np.ptp(image[:, :, z])) > 0]

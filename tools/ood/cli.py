@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from mimir.tools.monai_bundle import BundleInfo
+    from mimir.tools.bundles.workflow import BundleInfo
     from mimir.tools.ood.fingerprint import Fingerprint
 
 
@@ -79,7 +79,7 @@ def _summary(info: BundleInfo, fp: Fingerprint) -> dict[str, object]:
 
 def _targets(name_or_path: str | None, every: bool) -> list[BundleInfo]:
     from mimir.settings import Settings
-    from mimir.tools.monai_bundle import discover_bundles, read_bundle
+    from mimir.tools.bundles.workflow import discover_bundles, read_bundle
     from mimir.tools.ood.demo_fit import shipped_bundles
 
     if every:

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from mimir.tools.monai_bundle import BundleInfo, read_bundle
+from mimir.tools.bundles.workflow import BundleInfo, read_bundle
 from mimir.tools.ood import fingerprint
 from mimir.tools.ood.card import record
 from mimir.tools.ood.fitting import fingerprint_bundle

@@ -148,7 +148,7 @@ def _geometry(shape: tuple[int, ...]) -> np.ndarray:
 
 def bundle_task(bundle_root: Path) -> str:
     """``segmentation`` or ``classification``, as the bundle's metadata declares."""
-    from mimir.tools.monai_bundle import read_bundle
+    from mimir.tools.bundles.workflow import read_bundle
 
     return str(read_bundle(Path(bundle_root)).task)
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mimir.tools.errors import ToolCannotHandle
-from mimir.tools.monai_bundle import BundleInfo, check_input, normalize_modality
+from mimir.tools.bundles.workflow import BundleInfo, check_input, normalize_modality
+from mimir.tools.framework.errors import ToolCannotHandle
 from mimir.tools.ood import calibration, fingerprint
 from mimir.tools.ood.features import FeatureExtractor, describe
 
@@ -45,7 +45,7 @@ def accepted_images(bundle: BundleInfo, folder: Path, limit: int = 0) -> list[tu
 
     With ``limit``, at most that many, evenly spaced over the sorted candidates.
     """
-    from mimir.tools.imaging import dicom_modality, load_image
+    from mimir.tools.analysis.imaging import dicom_modality, load_image
 
     rows = _manifest(folder)
     by_stem = {Path(p).name.split(".")[0]: row for p, row in rows.items()}

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mimir.tools.errors import ToolCannotHandle
+from mimir.tools.framework.errors import ToolCannotHandle
 from mimir.tools.ood.assess import OodAssessment, assess, loaded
 from mimir.tools.ood.calibration import rescale
 
 if TYPE_CHECKING:
-    from mimir.tools.imaging import ImageData
-    from mimir.tools.monai_bundle import BundleInfo
+    from mimir.tools.analysis.imaging import ImageData
+    from mimir.tools.bundles.workflow import BundleInfo
 
 #: The words every declined input's message carries (the review screen reads them to badge the step).
 DECLINED = "declined: the image is unlike its training images"
@@ -52,7 +52,7 @@ def check_input(bundle: BundleInfo, image: ImageData) -> OodAssessment:
 
 def volume_assessment(bundle: BundleInfo, image: ImageData) -> OodAssessment:
     """The assessment of a volume under a 2D expert (its most typical scored slice), without declining it."""
-    from mimir.tools.slicewise import grey_volume, slice_jobs, spread, to_lps
+    from mimir.tools.bundles.slicewise import grey_volume, slice_jobs, spread, to_lps
 
     vol = to_lps(grey_volume(image), image.affine)
     jobs = spread(slice_jobs(vol, bundle.fov_mm, image.path.name), VOLUME_SLICES_SCORED)

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from mimir.tools.capabilities import canonical_modality
-from mimir.tools.errors import ToolCannotHandle, ToolUnavailable
+from mimir.tools.framework.capabilities import canonical_modality
+from mimir.tools.framework.errors import ToolCannotHandle, ToolUnavailable
 
 if TYPE_CHECKING:
     from mimir.settings import Settings
@@ -106,7 +106,7 @@ class ThumbnailEmbedder:
     def _one(path: Path) -> np.ndarray:
         from skimage.transform import resize
 
-        from mimir.tools.imaging import load_image
+        from mimir.tools.analysis.imaging import load_image
 
         img = load_image(path)
         arr = np.asarray(img.array, dtype=np.float32)
@@ -242,7 +242,7 @@ def _rgb_slice(path: Path) -> np.ndarray:
     """The middle 2D slice of an image as 224x224 uint8 RGB."""
     from skimage.transform import resize
 
-    from mimir.tools.imaging import load_image
+    from mimir.tools.analysis.imaging import load_image
 
     img = load_image(path)
     arr = np.squeeze(np.asarray(img.array, dtype=np.float32))
@@ -262,7 +262,7 @@ def expert_embedders(settings: Settings) -> list[ImageEmbedder]:
     except ModuleNotFoundError:
         log.info("no expert encoder installed (mimir.tools.experts.embed); image vectors off")
         return []
-    from mimir.tools.monai_bundle import read_bundle
+    from mimir.tools.bundles.workflow import read_bundle
 
     preferred = str(getattr(expert_embed, "DEFAULT_EMBEDDER", ""))
     found: list[ImageEmbedder] = []

@@ -26,7 +26,7 @@ import faiss
 import numpy as np
 from sqlalchemy.orm import Session
 
-from mimir.tools.errors import ToolCannotHandle
+from mimir.tools.framework.errors import ToolCannotHandle
 from mimir.tools.retrieval import ann
 from mimir.tools.retrieval.documents import ImageRef, StudyDoc, describe_change, fingerprint, study_documents
 from mimir.tools.retrieval.embedders import ImageEmbedder, TextEmbedder, embedder_for

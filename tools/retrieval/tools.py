@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from mimir.memory.hashing import file_hash
 from mimir.memory.models import Image, Series, Study
-from mimir.tools.capabilities import retrieves
-from mimir.tools.errors import ToolArgumentError, ToolCannotHandle
+from mimir.tools.framework.capabilities import retrieves
+from mimir.tools.framework.errors import ToolArgumentError, ToolCannotHandle
 from mimir.tools.retrieval.id_map import Filters
 from mimir.tools.retrieval.index import TEXT, RetrievalIndex
 from mimir.tools.retrieval.index_access import open_index
@@ -26,8 +26,8 @@ from mimir.tools.retrieval.views import LabelCourse, StudyRef, changes, later_st
 
 if TYPE_CHECKING:
     from mimir.settings import Settings
-    from mimir.tools.context import ToolContext
-    from mimir.tools.registry import Registry
+    from mimir.tools.framework.context import ToolContext
+    from mimir.tools.framework.registry import Registry
 
 
 class StudyQuery(BaseModel):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from mimir.settings import Settings
-from mimir.tools.capabilities import answers_visually, describes
-from mimir.tools.context import ToolContext
-from mimir.tools.errors import ToolArgumentError, ToolCannotHandle, ToolUnavailable
-from mimir.tools.registry import Registry
+from mimir.tools.framework.capabilities import answers_visually, describes
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.errors import ToolArgumentError, ToolCannotHandle, ToolUnavailable
+from mimir.tools.framework.registry import Registry
 from mimir.tools.vlm.base import VLMClient, VLMRequestRejected, VLMResponse
 from mimir.tools.vlm.factory import NO_VLM, make_client, unavailable_reason
 

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 
 from mimir.extras import install_hint
-from mimir.tools.capabilities import Capability, Declarations, check_declaration
-from mimir.tools.context import ToolContext
-from mimir.tools.errors import RegistrationError
+from mimir.tools.framework.capabilities import Capability, Declarations, check_declaration
+from mimir.tools.framework.context import ToolContext
+from mimir.tools.framework.errors import RegistrationError
 
 if TYPE_CHECKING:
     from mimir.settings import Settings
@@ -119,7 +119,7 @@ class Registry:
     ) -> Any:
         """Register a tool; usable bare (``@registry.tool``) or with metadata.
 
-        ``capabilities`` say what the tool can do (:mod:`mimir.tools.capabilities`): a tuple, or a
+        ``capabilities`` say what the tool can do (:mod:`mimir.tools.framework.capabilities`): a tuple, or a
         function of the settings for declarations that depend on what is installed.
         """
 

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from mimir.tools.capabilities import Capability, canonical_modality, classifies, segments
+from mimir.tools.framework.capabilities import Capability, canonical_modality, classifies, segments
 from mimir.vocabulary import is_background_label
 
 if TYPE_CHECKING:
     from mimir.settings import Settings
-    from mimir.tools.monai_bundle import BundleInfo
+    from mimir.tools.bundles.workflow import BundleInfo
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def declarations(task: str) -> Callable[[Settings], tuple[Capability, ...]]:
     """The declarations of every installed bundle of ``task`` (for ``registry.tool(capabilities=...)``)."""
 
     def read(settings: Settings) -> tuple[Capability, ...]:
-        from mimir.tools.monai_bundle import discover_bundles
+        from mimir.tools.bundles.workflow import discover_bundles
 
         return tuple(c for b in discover_bundles(settings) if b.task == task for c in bundle_capabilities(b))
 

@@ -4,7 +4,7 @@ A cache key is the SHA-256 of the tool's name and version, its canonical JSON ar
 content hashes of the case images those arguments reference (fields named ``image_index`` or
 ``image_indices``, at any depth). With a timeline session the cache is the ``tool_runs`` table, so
 the same image is never segmented twice, across processes; without one it is an in-memory store
-that lives on the :class:`~mimir.tools.context.ToolContext`.
+that lives on the :class:`~mimir.tools.framework.context.ToolContext`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from mimir.memory.hashing import file_hash
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from mimir.tools.context import ToolContext
+    from mimir.tools.framework.context import ToolContext
 
 log = logging.getLogger(__name__)
 INDEX_FIELDS = ("image_index", "image_indices")

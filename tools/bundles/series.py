@@ -13,12 +13,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mimir.tools.errors import ToolCannotHandle
+from mimir.tools.framework.errors import ToolCannotHandle
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from mimir.tools.context import ToolContext
+    from mimir.tools.framework.context import ToolContext
 
 
 def series_source(ctx: ToolContext, index: int) -> Path:

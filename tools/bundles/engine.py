@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import torch
     from monai.transforms import Compose
 
-    from mimir.tools.monai_bundle import BundleInfo
+    from mimir.tools.bundles.workflow import BundleInfo
 
 log = logging.getLogger(__name__)
 #: Inputs: a file (read by the bundle's own loader) or an image already loaded as a channel-first
@@ -72,7 +72,7 @@ class ExpertEngine:
     def __init__(self, bundle: BundleInfo, device: str = "cpu") -> None:
         import torch
 
-        from mimir.tools.imaging import quiet_gpu_decoder_notice
+        from mimir.tools.analysis.imaging import quiet_gpu_decoder_notice
 
         quiet_gpu_decoder_notice()
         self.bundle = bundle

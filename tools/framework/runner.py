@@ -14,12 +14,19 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mimir.tools.cache import INDEX_FIELDS, InputHasher, StoredRun, cache_key, referenced_indices, store_for
-from mimir.tools.errors import ToolArgumentError, ToolUnavailable
+from mimir.tools.framework.cache import (
+    INDEX_FIELDS,
+    InputHasher,
+    StoredRun,
+    cache_key,
+    referenced_indices,
+    store_for,
+)
+from mimir.tools.framework.errors import ToolArgumentError, ToolUnavailable
 
 if TYPE_CHECKING:
-    from mimir.tools.context import ToolContext
-    from mimir.tools.registry import Registry, ToolSpec
+    from mimir.tools.framework.context import ToolContext
+    from mimir.tools.framework.registry import Registry, ToolSpec
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from mimir import vocabulary as voc
-from mimir.tools.errors import RegistrationError
-from mimir.tools.geometry import IndexLesion, LabelMeasurement
+from mimir.tools.analysis.geometry import IndexLesion, LabelMeasurement
+from mimir.tools.framework.errors import RegistrationError
 
 if TYPE_CHECKING:
     from mimir.settings import Settings

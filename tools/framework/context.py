@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mimir.domain import CaseImage
-from mimir.tools.errors import ToolArgumentError
+from mimir.tools.framework.errors import ToolArgumentError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from mimir.settings import Settings
-    from mimir.tools.cache import ToolRunStore
+    from mimir.tools.framework.cache import ToolRunStore
 
 
 @dataclass
@@ -31,7 +31,7 @@ class ToolContext:
     session: Session | None = None
     patient_id: str | None = None
     progress: Callable[[float, str], None] | None = None
-    #: Finished runs when there is no session (set by the runner); see :mod:`mimir.tools.cache`.
+    #: Finished runs when there is no session (set by the runner); see :mod:`mimir.tools.framework.cache`.
     run_store: ToolRunStore | None = None
     #: The case's VLM client (a :class:`mimir.tools.vlm.base.VLMClient`); built from settings when None.
     vlm: Any = None

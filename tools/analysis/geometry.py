@@ -1,7 +1,7 @@
 """Mask geometry: sizes, diameters, intensity and connected components per label.
 
 2D masks are pictures; 3D masks are volumes whose last axis is the axial slice axis (the tools hand
-volumes over in LPS voxel order, see :mod:`mimir.tools.slicewise`). In 3D the in-plane diameters are
+volumes over in LPS voxel order, see :mod:`mimir.tools.bundles.slicewise`). In 3D the in-plane diameters are
 those of the axial slice where the longest diameter lies, as RANO and RECIST measure them, and the
 craniocaudal extent is the third diameter.
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from mimir.tools.engine import ExpertEngine
-    from mimir.tools.imaging import ImageData
+    from mimir.tools.analysis.imaging import ImageData
+    from mimir.tools.bundles.engine import ExpertEngine
 
 LPS = ("L", "P", "S")
 #: Slices per forward pass when a volume runs slice by slice.
@@ -166,7 +166,7 @@ def classify_slices(engine: ExpertEngine, image: ImageData, fov_mm: float | None
     vol = to_lps(grey_volume(image), image.affine)
     jobs = informative(slice_jobs(vol, fov_mm, image.path.name))
     if not jobs:
-        from mimir.tools.errors import ToolCannotHandle
+        from mimir.tools.framework.errors import ToolCannotHandle
 
         raise ToolCannotHandle(f"{image.path.name} holds no picture (every slice is constant)")
     preds = engine.predict([j.tensor for j in jobs], SLICE_BATCH)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.tools import StructuredTool, ToolException
 
 from mimir.domain import StepStatus
-from mimir.tools.errors import ToolArgumentError, ToolCannotHandle, ToolUnavailable
+from mimir.tools.framework.errors import ToolArgumentError, ToolCannotHandle, ToolUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,8 @@ def _message(status: StepStatus, text: str) -> str:
     return next(start for start, s in ERROR_KINDS.items() if s == status) + text
 
 if TYPE_CHECKING:
-    from mimir.tools.registry import ToolSpec
-    from mimir.tools.runner import ToolOutcome, ToolRunner
+    from mimir.tools.framework.registry import ToolSpec
+    from mimir.tools.framework.runner import ToolOutcome, ToolRunner
 
 
 def compact_content(outcome: ToolOutcome) -> str:

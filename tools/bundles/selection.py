@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
-from mimir.tools.errors import ToolArgumentError, ToolCannotHandle
-from mimir.tools.imaging import ImageData
-from mimir.tools.monai_bundle import BundleInfo, check_input, discover_bundles, normalize_modality
+from mimir.tools.analysis.imaging import ImageData
+from mimir.tools.bundles.workflow import BundleInfo, check_input, discover_bundles, normalize_modality
+from mimir.tools.framework.errors import ToolArgumentError, ToolCannotHandle
 
 if TYPE_CHECKING:
     from mimir.settings import Settings

@@ -5,7 +5,7 @@ so bundles are discovered only in ``settings.expert_dirs`` and nothing is ever d
 Before a bundle runs, the input is checked against the bundle's declared modality, dimensions and
 channels (``metadata.json`` ``mimir`` block, else MONAI's ``network_data_format``); a mismatch is
 :class:`ToolCannotHandle` and nothing is written. The tools run bundles through the expert engine
-(:mod:`mimir.tools.engine`); :func:`run_workflow` is MONAI's own ``ConfigWorkflow`` on the same files.
+(:mod:`mimir.tools.bundles.engine`); :func:`run_workflow` is MONAI's own ``ConfigWorkflow`` on the same files.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from mimir.tools.capabilities import canonical_modality
-from mimir.tools.errors import ToolCannotHandle
-from mimir.tools.imaging import ImageData, quiet_gpu_decoder_notice
+from mimir.tools.analysis.imaging import ImageData, quiet_gpu_decoder_notice
+from mimir.tools.framework.capabilities import canonical_modality
+from mimir.tools.framework.errors import ToolCannotHandle
 
 if TYPE_CHECKING:
     from mimir.settings import Settings
@@ -160,7 +160,7 @@ def quiet_logging_conf_notice() -> None:
 def run_workflow(bundle_root: Path, images: list[Path], output_dir: Path, device: str = "cpu") -> None:
     """Run a bundle's ``configs/inference.json`` through MONAI's own ``ConfigWorkflow`` on ``images``.
 
-    The reference path: the tools run bundles through :mod:`mimir.tools.engine`, which parses each
+    The reference path: the tools run bundles through :mod:`mimir.tools.bundles.engine`, which parses each
     bundle once; this builds and parses a fresh workflow per call, exactly as MONAI documents it
     (used by expert evaluation and by the test that the engine gives the same masks). The parser
     looks components up in a snapshot of ``sys.modules``, so a module imported by another thread
@@ -168,7 +168,7 @@ def run_workflow(bundle_root: Path, images: list[Path], output_dir: Path, device
     """
     from monai.bundle import ConfigWorkflow
 
-    from mimir.tools.engine import snapshot_locator
+    from mimir.tools.bundles.engine import snapshot_locator
 
     quiet_logging_conf_notice()
     quiet_gpu_decoder_notice()

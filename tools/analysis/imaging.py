@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mimir.tools.errors import ToolCannotHandle
+from mimir.tools.framework.errors import ToolCannotHandle
 
 log = logging.getLogger(__name__)
 PLAIN_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")

@@ -1,0 +1,1 @@
+"""What the built-in tools compute with: image and mask reading, mask geometry, response categories."""

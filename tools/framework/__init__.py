@@ -1,0 +1,1 @@
+"""The tool framework: registration, declarations, calling, caching, errors and the LangChain adapter."""
