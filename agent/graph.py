@@ -13,14 +13,12 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Checkpointer, Send
 
-from mimir.agent.nodes.act import act
 from mimir.agent.nodes.answer import answer
-from mimir.agent.nodes.check import check
 from mimir.agent.nodes.classify_question import classify
 from mimir.agent.nodes.gather import gather_node
 from mimir.agent.nodes.intake import intake
 from mimir.agent.nodes.llm_loop import llm_agent, llm_tools
-from mimir.agent.nodes.plan import plan
+from mimir.agent.nodes.loop import act, check, plan
 from mimir.agent.nodes.resolve import resolve
 from mimir.agent.run_context import AgentContext
 from mimir.agent.state import AgentState

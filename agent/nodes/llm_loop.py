@@ -15,7 +15,7 @@ from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 
 from mimir.agent.events import emit
-from mimir.agent.nodes.act import failure_draft, run_call, unresolved_failure
+from mimir.agent.nodes.loop import failure_draft, run_call, unresolved_failure
 from mimir.agent.planners.common import abstain
 from mimir.agent.planners.llm import describe_case, draft_from_text, system_prompt
 from mimir.agent.run_context import AgentContext
