@@ -54,18 +54,26 @@ def _glue(gap: str) -> bool:
     if not words or not any(w.lower() in word_class("joiner") - _RANGE_JOINERS for w in words):
         return False
     cues = {w.lower() for m in voc.find(gap, "reference_cue") for w in m.text.split()}
-    return all(w in ",;" or w.lower() in word_class("joiner") | word_class("preposition") | cues or w.lower().endswith("ly")
+    adverbs = {w.lower() for m in voc.find(gap, "coordinating_adverb") for w in m.text.split()}
+    return all(w in ",;" or w.lower() in word_class("joiner") | word_class("preposition") | cues | adverbs
                or w.lower() in ("with", "to") for w in words)
 
 
 def distribute(text: str) -> list[str]:
     """The parts of one question whose comparison references are coordinated, else [text]."""
     refs = _image_refs(text)
-    for a, b in zip(refs, refs[1:], strict=False):
-        if _cued(text, a) and _glue(text[a.end:b.start]):
-            first = text[:a.end] + text[b.end:]
-            second = text[:a.start] + text[b.start:b.end] + text[b.end:]
-            return [first, *distribute(second)] if len(refs) > 2 else [first, second]
+    for k, a in enumerate(refs):
+        if not _cued(text, a):
+            continue
+        run, joined = [a], False
+        for b in refs[k + 1:]:
+            gap = text[run[-1].end:b.start]
+            if not (_glue(gap) or gap.strip() in (",", ";")):
+                break
+            run.append(b)
+            joined = _glue(gap)
+        if len(run) > 1 and joined:  # "compared with A, B and C": one part per reference, the others left out
+            return [text[:a.start] + r.text + text[run[-1].end:] for r in run]
     return [text]
 
 
@@ -76,7 +84,8 @@ def complete(previous: str, part: str) -> str | None:
     must compare against one cued reference, which the new reference takes the place of.
     """
     mine = _image_refs(part)
-    if len(mine) != 1 or not _glue("and " + part[:mine[0].start]) or _GLUE_WORD.findall(part[mine[0].end:]) not in ([], ["?"]):
+    lead = next((m.end for m in voc.find(part, "follow_up") if not part[:m.start].strip()), 0)  # "What about ...", "How about ..."
+    if len(mine) != 1 or not _glue("and " + part[lead:mine[0].start]) or _GLUE_WORD.findall(part[mine[0].end:]) not in ([], ["?"]):
         return None
     cued = [r for r in _image_refs(previous) if _cued(previous, r)]
     if len(cued) != 1:

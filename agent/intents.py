@@ -77,7 +77,7 @@ def _asserted(text: str) -> frozenset[Change]:
         return frozenset(plain)
     if len(negated) == 1 and negated <= SIZE_CHANGES:
         return SIZE_CHANGES - negated
-    changed = [m for m in voc.find(text, "course") if m.text.lower().startswith("chang")]
+    changed = [m for m in voc.find(text, "course") if m.value == "changed"]
     if len(changed) == 1 and not plain | negated:  # "has it changed in size?": any change but stability
         return frozenset({"stable"}) if changed[0].negated else frozenset({"increase", "decrease"})
     return frozenset()
@@ -176,9 +176,25 @@ def _set_aside(text: str) -> Intent | None:
     label, rest = _label(text[mark.end:cut]), text[cut:]
     if label is not None and _label(rest) is None and not voc.find(rest, "finding", "quantity", "change"):
         return Intent("identify", text, True, attribute=label[0], value=label[1])
+    if _names_images_apart(text[mark.end:cut], rest):  # "Ignoring the baseline, how did it change between scans 2 and 3?"
+        return replace(_read_part(text[:mark.start] + rest.lstrip(" ,;:"), ()), text=text[:mark.start] + rest.lstrip(" ,;:"))
     return Intent("identify", text, False, frame="unread",
                   why=f"it sets '{text[mark.start:cut].strip()}' aside, and mimir does not narrow the images by "
                       "what a question sets aside")
+
+
+def _names_images_apart(aside: str, rest: str) -> bool:
+    """True when what is set aside is images and the rest of the question names the images it asks about itself.
+
+    Such a set-aside only repeats what the question's own references already leave out, so the
+    question is read without it; otherwise the set-aside would narrow the images and the part is unread.
+    """
+    from mimir.memory.grammar import references
+
+    def names(text: str) -> bool:
+        return any(r.has("OTYQ") for r in references(text))
+
+    return names(aside) and not voc.find(aside, "finding", *_LABELS) and names(rest)
 
 
 def _dated(text: str) -> bool:
@@ -187,9 +203,9 @@ def _dated(text: str) -> bool:
     return bool(dates_in(text))
 
 
-def read_part(text: str, options: tuple[str, ...]) -> Intent:
+def read_part(text: str, options: tuple[str, ...], n_images: int | None = None) -> Intent:
     """The intent of one question (a yes/no change part read through the frame that embeds its statement)."""
-    intent = _read_part(text, options)
+    intent = _read_part(text, options, n_images)
     if intent.kind not in ("change", "resection") or voc.find(text, "wh_word"):
         return intent
     statement, frame = statement_frame(text)
@@ -201,7 +217,7 @@ def read_part(text: str, options: tuple[str, ...]) -> Intent:
     return replace(intent, asserted=asserted or intent.asserted, frame=frame)
 
 
-def _read_part(text: str, options: tuple[str, ...]) -> Intent:
+def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None) -> Intent:
     if (aside := _set_aside(text)) is not None:
         return aside
     changes = voc.find(text, "change", "resection", "procedure")
@@ -211,9 +227,11 @@ def _read_part(text: str, options: tuple[str, ...]) -> Intent:
     if _asks_which(text) and (dated or voc.time_of(text) in ("latest", "baseline")) \
             and not any(m.concept != "time" for m in timed):
         return Intent("when", text, negated)
-    amounts = voc.find(text, "comparative", "superlative") if voc.find(text, "finding", "quantity") else []
+    times = voc.find(text, "time")
+    amounts = [m for m in voc.find(text, "comparative", "superlative") if voc.find(text, "finding", "quantity")
+               and not any(t.start <= m.start and m.end <= t.end for t in times)]  # "the most recent" names a visit
     amount = [m for m in amounts if not m.negated]  # "more extensive tumour", not "most likely"
-    if _asks_which(text) and (denied := _denied_amount(text, amounts, options)) is not None:
+    if _asks_which(text) and (denied := _denied_amount(text, amounts, n_images or len(options))) is not None:
         return denied
     if _asks_which(text) and amount:
         direction = "more" if amount[0].value in ("more", "most") else "less"
@@ -223,7 +241,7 @@ def _read_part(text: str, options: tuple[str, ...]) -> Intent:
     if (residual := _residual(text, options, changes)) is not None:
         return residual
     option_changes = any(voc.find(o, "change", "resection", "comparative") for o in options)
-    changed = any(m.text.lower().startswith("chang") for m in voc.find(text, "course"))  # "has it changed in size?"
+    changed = any(m.value == "changed" for m in voc.find(text, "course"))  # "has it changed in size?"
     if any(m.concept == "change" for m in changes) or amount or changed or option_changes and voc.find(text, "course", "span") \
             or _options_are_changes(options):
         return Intent("change", text, negated, asserted=_asserted(text))
@@ -242,7 +260,7 @@ def _read_part(text: str, options: tuple[str, ...]) -> Intent:
     return Intent("visual", text, negated)
 
 
-def _denied_amount(text: str, amounts: list[voc.Mention], options: tuple[str, ...]) -> Intent | None:
+def _denied_amount(text: str, amounts: list[voc.Mention], n_images: int) -> Intent | None:
     """A which-image question that denies its amount ("not the larger of the two"), else None.
 
     Of two images, the one that is not the larger is the smaller: the direction turns. Among more
@@ -251,7 +269,7 @@ def _denied_amount(text: str, amounts: list[voc.Mention], options: tuple[str, ..
     if not any(m.negated for m in amounts):
         return None
     values = {m.value for m in amounts}
-    if len(options) != 2 or len(values) != 1:
+    if n_images != 2 or len(values) != 1:
         return Intent("extreme", text, True, frame="unread",
                       why="it asks for an image that does not have the most or the least, which names no one image")
     direction = "less" if values.pop() in ("more", "most") else "more"
@@ -281,9 +299,9 @@ def _residual(text: str, options: tuple[str, ...], found: list[voc.Mention]) -> 
 
 
 @lru_cache(maxsize=4096)
-def _read(stem: str, options: tuple[str, ...]) -> tuple[Intent, ...]:
+def _read(stem: str, options: tuple[str, ...], n_images: int | None) -> tuple[Intent, ...]:
     parts = _whole_parts(split_parts(stem), options)
-    return tuple(read_part(p, options if len(parts) == 1 else ()) for p in parts)
+    return tuple(read_part(p, options if len(parts) == 1 else (), n_images) for p in parts)
 
 
 def _whole_parts(parts: list[str], options: tuple[str, ...]) -> list[str]:
@@ -309,6 +327,10 @@ def _yes_no_change(text: str, options: tuple[str, ...]) -> bool:
     return intent.kind == "change" and bool(intent.asserted)
 
 
-def read_question(stem: str, options: dict[str, str]) -> list[Intent]:
-    """The intents of a stem's questions, in order (options help read an attribute question)."""
-    return list(_read(stem, tuple(options.values())))
+def read_question(stem: str, options: dict[str, str], n_images: int | None = None) -> list[Intent]:
+    """The intents of a stem's questions, in order (options help read an attribute question).
+
+    ``n_images``: how many images the question is about (a denied extreme names one image only among
+    two); without it, the number of options stands in for it.
+    """
+    return list(_read(stem, tuple(options.values()), n_images))

@@ -55,11 +55,24 @@ def negated_size_change(term: str) -> str | None:
     return values.pop() if len(values) == 1 else None
 
 
+def _modifiers(found: list[voc.Mention], text: str) -> set[int]:
+    """Stability words that modify the change right after them ("steady growth", "constant decline"): their starts."""
+    out = set()
+    for a, b in zip(found, found[1:], strict=False):
+        if a.value == "stable" and b.value in ("increase", "decrease") and not text[a.end:b.start].strip(" -"):
+            out.add(a.start)
+    return out
+
+
 def mentioned_changes(text: str) -> tuple[set[str], set[str]]:
     """(asserted, denied) change categories in a text; "has not grown" denies an increase rather than asserting stability."""
     plain: set[str] = set()
     negated: set[str] = set()
-    for m in voc.find(text, "change", "resection"):
+    found = voc.find(text, "change", "resection")
+    modifiers = _modifiers(found, text)
+    for m in found:
+        if m.start in modifiers:
+            continue
         denied = negated_size_change(m.text) if m.value == "stable" else None
         if denied is not None:
             (plain if m.negated else negated).add("stable" if m.negated else denied)
@@ -72,7 +85,7 @@ def _changes(text: str) -> frozenset[Change]:
     """Change categories a text asserts: named ones, minus (or the complement of) denied ones."""
     found = voc.find(text, "change", "resection", "course")
     plain, negated = mentioned_changes(text)
-    if any(m.concept == "course" and m.negated and m.text.lower().startswith("chang") for m in found):
+    if any(m.concept == "course" and m.negated and m.value == "changed" for m in found):
         plain.add("stable")  # "no significant interval change"
     resected = plain & {"gross_total", "partial"}
     if resected:
@@ -94,7 +107,7 @@ def _comparative_change(text: str) -> frozenset[Change]:
 @cache
 def _clauses() -> re.Pattern[str]:
     """What separates the clauses of an answer: punctuation or a clause-breaking word of the vocabulary."""
-    return re.compile(rf"[,;]|{voc.pattern('clause_break')}", re.I)
+    return re.compile(rf"[,;]|\(\d\)|(?<!\S)\d\)|{voc.pattern('clause_break')}", re.I)  # "(1) yes (2) no": numbered parts
 
 
 def _parts(text: str) -> tuple[bool, ...]:
@@ -149,7 +162,7 @@ def _image_reading(text: str, n_images: int) -> tuple[int, ...]:
 
 @cache
 def _pair_clauses() -> re.Pattern[str]:
-    return re.compile(rf"[;,]|{voc.pattern('succession')}|{voc.pattern('clause_break')}", re.I)
+    return re.compile(rf"[;,]|\s/\s|{voc.pattern('succession')}|{voc.pattern('clause_break')}", re.I)  # "T2 / FLAIR": a list
 
 
 def _pairs(text: str, n_images: int) -> tuple[tuple[int, str], ...]:
@@ -197,7 +210,9 @@ def read_option(text: str, n_images: int, *, comparative_is_change: bool = False
     """
     changes = _changes(text) or (_comparative_change(text) if comparative_is_change else frozenset())
     score, doubt = None, None
-    if not changes and not voc.is_negated(text) and voc.answer_of(text) is None and not _image_reading(text, n_images):
+    named = any(mentioned_changes(text))  # words that name several changes ("stable, then grew") are no one change
+    if not changes and not named and not voc.is_negated(text) and voc.answer_of(text) is None \
+            and not _image_reading(text, n_images):
         found = prototypes.closest_change(text, allowed)
         said = _comparative_change(text)  # the option's own words, read as a change when a later image is compared
         if found is not None and said and said != {found[0]}:

@@ -25,6 +25,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from mimir import vocabulary as voc
+from mimir.termtable import is_numero
 
 _CONCEPT_TAGS = {"determiner": "D", "ordinal": "O", "time": "T", "sequence": "S", "view": "V", "modality": "M",
                  "image_noun": "N", "sided_part": "P", "body_part": "B", "laterality": "L", "cardinal": "Q",
@@ -36,7 +37,7 @@ _MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
 _MON = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _DATES = [  # (pattern, groups): full dates first, then month and year, then month or year alone
     re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>\d\d?)-(?P<d>\d\d?)\b"),
-    re.compile(rf"\b(?P<d>\d\d?)(?:st|nd|rd|th)?\s+(?P<mon>{_MON})\.?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
+    re.compile(rf"\b(?P<d>\d\d?)(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MON})\.?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
     re.compile(rf"\b(?P<mon>{_MON})\.?\s+(?P<d>\d\d?)(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
     re.compile(r"\b(?P<y>(?:19|20)\d\d)[/.](?P<m>\d\d?)[/.](?P<d>\d\d?)\b"),
     re.compile(r"\b(?P<a>\d\d?)[/.](?P<b>\d\d?)[/.](?P<y>(?:19|20)\d\d)\b"),  # 29/07/2018, 07.29.2018
@@ -47,7 +48,6 @@ _DATES = [  # (pattern, groups): full dates first, then month and year, then mon
 ]
 _FUSED = re.compile(r"(?<![A-Za-z0-9])(?P<side>[LR])(?P<view>CC|MLO|ML)(?![A-Za-z0-9])")  # RMLO, LCC
 _WORD = re.compile(r"[A-Za-z0-9]+(?:'[a-z]+)?|[#&,;:.?!()/-]")
-_NUMERO = ("no", "nr", "num")  # abbreviations of "number" before a numeral ("no. 2", "Nr 3")
 _PUNCT_JOIN = {"&", ",", "-", "/"}  # punctuation that joins like "and"; the words are in the vocabulary
 
 
@@ -170,7 +170,7 @@ def tokenize(text: str) -> list[Token]:
         if _free(taken, m.start(), m.end()):
             tokens.append(_plain(m))
     tokens.sort(key=lambda t: t.start)
-    return _retag(tokens)
+    return _retag(tokens, text)
 
 
 def _plain(m: re.Match[str]) -> Token:
@@ -191,7 +191,7 @@ def _plain(m: re.Match[str]) -> Token:
     return Token(tag, low, m.start(), m.end(), word)
 
 
-def _retag(tokens: list[Token]) -> list[Token]:
+def _retag(tokens: list[Token], text: str) -> list[Token]:
     """Context decides: 'one' as a pronoun head, 'L'/'R' as sides before a view or part, 'no.' as a filler."""
     for i, t in enumerate(tokens):
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
@@ -201,11 +201,11 @@ def _retag(tokens: list[Token]) -> list[Token]:
                 t.tag, t.value = "H", None
         elif t.tag == "X" and t.text in ("L", "R") and nxt and nxt.tag in "VP":
             t.tag, t.value = "L", t.text
-        elif t.tag == "X" and t.text.lower() in _NUMERO and nxt and (nxt.text == "." or nxt.tag == "Q"):
+        elif t.tag == "X" and is_numero(voc.vocabulary(), text, t.start, t.end):
             t.tag = "F"
-        elif t.text == "." and i and tokens[i - 1].tag == "F" and tokens[i - 1].text.lower() in _NUMERO \
-                and nxt and nxt.tag == "Q":
-            t.tag, t.value = "F", "."  # the abbreviation's dot: "scan no. 2" is one phrase
+        elif t.text == "." and i and (tokens[i - 1].tag == "N" or tokens[i - 1].tag == "F" and tokens[i - 1].text.lower()
+                                      in word_class("numero")) and nxt and nxt.tag == "Q":
+            t.tag, t.value = "F", "."  # an abbreviation's dot: "scan no. 2", "img. 2" are one phrase
         elif t.tag == "X" and t.text.lower() == "ones":
             t.tag = "H"
         elif t.tag == "P" and t.text.lower() == "hand" and i >= 2 and tokens[i - 1].text == "-" and tokens[i - 2].tag == "L":
@@ -318,6 +318,8 @@ def _references(text: str) -> tuple[Reference, ...]:
     refs = []
     for chunk in _chunks(tokens):
         for part in _split(chunk):
+            if len(part) > 1 and part[0].tag == "D" and all(t.tag == "Y" for t in part[1:]):
+                part = part[1:]  # "on the 21st of March 2019": the article belongs to the date
             start = part[0].start
             k = tokens.index(part[0])
             if all(t.tag == "Y" for t in part) and k and tokens[k - 1].tag == "R":

@@ -140,14 +140,22 @@ def _negated(text: str, m: Mention, cues: list[Mention], scope_end: re.Pattern[s
     return False
 
 
-#: "No." or "no" before a number is the numero sign ("scan no. 2", "study No 3"), not a negation.
-_NUMERO = re.compile(r"\s*\.?\s*\d")
+#: What follows the numero sign: its number, with or without the abbreviation's dot ("no. 2", "Nr 3").
+_NUMERO_NEXT = re.compile(r"\s*\.?\s*\d")
+
+
+def is_numero(voc: Vocabulary, text: str, start: int, end: int) -> bool:
+    """True when ``text[start:end]`` is the numero sign: an abbreviation of "number" (the table's ``numero``) before a numeral.
+
+    The one place that decides it: the negation reader and the reference grammar both ask here.
+    """
+    words = {t.lower() for e in voc.table.get("numero", {}).values() for t in e.terms}
+    return text[start:end].lower() in words and bool(_NUMERO_NEXT.match(text.translate(TRANSLATE), end))
 
 
 def negation_cues(voc: Vocabulary, text: str) -> list[Mention]:
     """The negation cues of a text, without the numero sign ("scan no. 2")."""
-    clean = text.translate(TRANSLATE)
-    return [c for c in voc.raw(text, "negation") if not (c.text.lower() == "no" and _NUMERO.match(clean, c.end))]
+    return [c for c in voc.raw(text, "negation") if not is_numero(voc, text, c.start, c.end)]
 
 
 def mark_negation(voc: Vocabulary, text: str, found: list[Mention]) -> tuple[Mention, ...]:

@@ -37,7 +37,7 @@ class RulesPlanner:
         """The next calls or the final draft for this turn."""
         decision = lookup.plan(view) or quantities.plan(view)
         if decision is None:
-            decision = by_intent(view, read_question(view.question.stem, view.question.options))
+            decision = by_intent(view, read_question(view.question.stem, view.question.options, len(view.case.images)))
         if decision is None:
             return visual(view, why=f"this {view.ability} question")
         if isinstance(decision, Draft) and decision.status == "abstained" and view.vlm_configured:

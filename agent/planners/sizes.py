@@ -193,6 +193,8 @@ def choose(view: PlanView, intent: Intent, m: Measured) -> Draft:
     if not view.question.closed:
         return Draft(text=describe(m.values, m.change, m.evidence), evidence=m.evidence)
     meanings = read_options(options, n, comparative_is_change=intent.kind == "change", allowed=_allowed(intent))
+    if intent.kind != "extreme":
+        meanings = {k: _over_every_image(v, options[k], m.frame.order) for k, v in meanings.items()}
     imaged = [v for v in meanings.values() if v.images]
     if intent.kind == "extreme" or imaged and len(imaged) == len(meanings):
         letter = _extreme(intent, m, meanings)
@@ -212,17 +214,25 @@ def choose(view: PlanView, intent: Intent, m: Measured) -> Draft:
     return Draft(letter=letter, text=f"{letter}: {options[letter]}", evidence=m.evidence + note)
 
 
+def _over_every_image(meaning: OptionMeaning, text: str, order: list[int]) -> OptionMeaning:
+    """A change said of every compared image ("decreasing over the three scans", "stable on each follow-up") names no one image."""
+    every = any(m.value == "every" for m in voc.find(text, "determiner"))
+    if meaning.images and meaning.changes and (every or set(order) <= set(meaning.images)):
+        return replace(meaning, images=())
+    return meaning
+
+
 def _located(options: dict[str, str], meanings: dict[str, OptionMeaning], order: list[int]) -> dict[str, OptionMeaning]:
     """Options that say a change of one image ("larger on the second", "smaller than the first") as changes in time order.
 
     Of two images measured earlier -> later, "larger on the later one" is an increase and "larger on
     the earlier one" a decrease; an image after a reference cue is what the other is compared with
     ("larger than the first" is an increase). Options naming no image keep their reading ("equal in
-    size"). {} when an option names an image but no one size change, or several images; when options
-    quantify over parts of a compound question ("grown compared with both", "... the first only");
-    or when three or more images were measured.
+    size", "the same on both"). {} when an option names an image but no one size change, or several
+    images; when an option that names an image quantifies over parts of a compound question ("grown
+    compared with both", "... the first only"); or when three or more images were measured.
     """
-    if len(order) != 2 or any(voc.find(o, "quantifier") for o in options.values()):
+    if len(order) != 2 or any(v.images and voc.find(options[k], "quantifier") for k, v in meanings.items()):
         return {}
     flip: dict[opt.Change, opt.Change] = {"increase": "decrease", "decrease": "increase", "stable": "stable"}
     out = {}

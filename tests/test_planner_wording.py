@@ -1,0 +1,132 @@
+"""Wordings a clinician uses that the planner reads through the vocabulary and the reference grammar.
+
+Each case is worded apart from the paraphrase suite's templates: the fixes are for the kind of
+wording, not for one phrasing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mimir import vocabulary as voc
+from mimir.agent import options as opt
+from mimir.domain import Case
+from mimir.memory.grammar import dates_in
+from mimir.memory.resolver import resolve
+
+
+@pytest.mark.parametrize(("text", "want"), [("the 21st of March 2019", "2019-03-21"), ("the 2nd of Feb. 2020", "2020-02-02"),
+                                            ("3rd of October, 2017", "2017-10-03")])
+def test_a_day_of_a_month_is_one_date(text: str, want: str) -> None:
+    assert [str(d) for d in dates_in(f"Pick the CT done on {text}.")] == [want]
+
+
+def test_a_day_of_a_month_binds_the_image_of_that_date_not_an_ordinal() -> None:
+    images = [{"path": f"/i{k}.dcm", "study_date": d} for k, d in enumerate(["2019-03-02", "2019-03-21"])]
+    case = Case(question="Which MRI was acquired on the 21st of March 2019?", images=images)
+    assert [b.image_indices for b in resolve(case).bindings if "March" in (b.mention or "")] == [[1]]
+
+
+@pytest.mark.parametrize(("text", "n", "want"), [("the left-most film", 3, 0), ("rightmost panel", 2, 1),
+                                                 ("the topmost picture", 3, 0), ("img 2", 3, 1), ("im. 3", 3, 2)])
+def test_places_on_the_screen_and_shorthand_nouns_name_images(text: str, n: int, want: int) -> None:
+    assert opt.image_of(text, n) == want
+
+
+def test_eye_shorthand_and_chat_answers() -> None:
+    assert [voc.side_of(t) for t in ("RE fundus", "photo of the LE")] == ["R", "L"]
+    assert [voc.answer_of(o) for o in ("Yup, it has", "Nah", "Yeah", "Nope, unchanged")] == [True, False, True, False]
+
+
+@pytest.mark.parametrize("text", ["the SDH", "an acute ICH", "the IVH component"])
+def test_haemorrhage_shorthand_names_the_finding(text: str) -> None:
+    assert voc.values_in(text, "finding") == ["haemorrhage"]
+
+
+@pytest.mark.parametrize("text", ["the measurable disease", "enhancing disease at the margin", "an HGG"])
+def test_tumour_shorthand_names_the_finding(text: str) -> None:
+    assert voc.values_in(text, "finding") == ["tumour"]
+
+
+def test_one_predicate_over_three_coordinated_references_is_three_questions_each_with_one_reference() -> None:
+    from mimir.agent.ellipsis import distribute
+
+    parts = distribute("Is the bleed larger than on the initial CT, the second CT and the previous CT?")
+    assert parts == ["Is the bleed larger than on the initial CT?", "Is the bleed larger than on the second CT?",
+                     "Is the bleed larger than on the previous CT?"]
+
+
+def test_only_coordinating_adverbs_glue_references_not_any_word_ending_in_ly() -> None:
+    from mimir.agent.ellipsis import distribute
+
+    assert len(distribute("Versus the first MRI, and likewise versus the prior, is the glioma bigger?")) == 2
+    assert len(distribute("Versus the first MRI, and clearly versus the prior, is the glioma bigger?")) == 1
+
+
+def test_a_denied_amount_names_one_image_only_among_two_images_whatever_the_options() -> None:
+    from mimir.agent.intents import read_question
+
+    stem = "On which MRI is the mass not the bigger one?"
+    options = {"A": "the first MRI", "B": "the second MRI"}
+    assert read_question(stem, options, n_images=2)[0].direction == "less"
+    assert read_question(stem, options, n_images=3)[0].frame == "unread"
+
+
+def test_a_change_of_no_stated_direction_is_a_vocabulary_value() -> None:
+    from mimir.agent.intents import read_question
+
+    assert read_question("Any change in the clot since the earlier CT?", {"A": "Yes", "B": "No"})[0].asserted == {
+        "increase", "decrease"}
+    assert [m.value for m in voc.find("it has not changed", "course")] == ["changed"]
+
+
+def test_labels_listed_with_a_spaced_slash_are_in_image_order_but_a_fused_slash_is_one_name() -> None:
+    from mimir.agent.meaning import read_option
+
+    assert read_option("FLAIR / T1 pre", 2).pairs == ((0, "FLAIR"), (1, "T1"))
+    assert read_option("T2/FLAIR", 2).labels == {"sequence": "FLAIR"}
+
+
+def test_a_stability_word_before_a_change_of_direction_modifies_it() -> None:
+    from mimir.agent.meaning import read_option
+
+    assert read_option("Constant enlargement", 3).changes == {"increase"}
+    assert read_option("persistent decline", 3).changes == {"decrease"}
+
+
+def test_words_naming_two_courses_are_not_read_by_meaning_as_one() -> None:
+    from mimir.agent.meaning import read_option
+
+    read = read_option("Shrank at first, then unchanged", 3)
+    assert read.changes == frozenset() and read.by_meaning is None
+
+
+def test_numbered_answers_say_yes_or_no_per_numbered_question() -> None:
+    from mimir.agent.meaning import read_option
+
+    assert read_option("(1) no (2) yes", 3).parts == (False, True)
+    assert read_option("1) yes, 2) yes", 3).parts == (True, True)
+
+
+def test_a_follow_up_that_names_only_a_new_reference_repeats_the_question() -> None:
+    from mimir.agent.ellipsis import complete
+
+    assert complete("Is the haematoma larger than on the first CT?", "How about versus the directly preceding CT?") == \
+        "Is the haematoma larger than on the directly preceding CT?"
+
+
+def test_setting_aside_a_visit_the_question_already_leaves_out_reads_the_rest() -> None:
+    from mimir.agent.intents import read_question
+
+    stem = "Disregarding the most recent scan, did the mass grow from scan 1 to scan 2?"
+    intent = read_question(stem, {"A": "Yes", "B": "No"}, 3)[0]
+    assert intent.kind == "change" and intent.frame == "plain" and "Disregarding" not in intent.text
+    unread = read_question("Disregarding the most recent scan, did the mass grow?", {"A": "Yes", "B": "No"}, 3)[0]
+    assert unread.frame == "unread"
+
+
+def test_most_recent_names_a_visit_not_an_amount() -> None:
+    from mimir.agent.intents import read_question
+
+    stem = "Baseline and most recent CT are shown. What did the bleed do?"
+    assert read_question(stem, {"A": "grew", "B": "shrank", "C": "no change"}, 2)[0].kind == "change"
