@@ -183,6 +183,11 @@ def _set_aside(text: str) -> Intent | None:
                       "what a question sets aside")
 
 
+def _before_time(text: str, m: voc.Mention) -> bool:
+    """True when a degree word stands right before a time word ("most current", "more recent"): it grades the visit."""
+    return any(t.start > m.end and not text[m.end:t.start].strip() for t in voc.find(text, "time"))
+
+
 def _names_images_apart(aside: str, rest: str) -> bool:
     """True when what is set aside is images and the rest of the question names the images it asks about itself.
 
@@ -222,14 +227,15 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
         return aside
     changes = voc.find(text, "change", "resection", "procedure")
     negated = voc.is_negated(text)
-    timed = voc.find(text, "time", "comparative", "superlative")
+    timed = [m for m in voc.find(text, "time", "comparative", "superlative")
+             if m.concept == "time" or not _before_time(text, m)]  # "the most current exam" names a visit
     dated = _dated(text) and _label(text) is None and not voc.find(text, "finding")
     if _asks_which(text) and (dated or voc.time_of(text) in ("latest", "baseline")) \
             and not any(m.concept != "time" for m in timed):
         return Intent("when", text, negated)
     times = voc.find(text, "time")
     amounts = [m for m in voc.find(text, "comparative", "superlative") if voc.find(text, "finding", "quantity")
-               and not any(t.start <= m.start and m.end <= t.end for t in times)]  # "the most recent" names a visit
+               and not any(t.start <= m.start and m.end <= t.end for t in times) and not _before_time(text, m)]
     amount = [m for m in amounts if not m.negated]  # "more extensive tumour", not "most likely"
     if _asks_which(text) and (denied := _denied_amount(text, amounts, n_images or len(options))) is not None:
         return denied
@@ -237,7 +243,10 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
         direction = "more" if amount[0].value in ("more", "most") else "less"
         return Intent("extreme", text, negated, direction=direction)  # type: ignore[arg-type]
     if any(m.concept in ("resection", "procedure") and (m.concept == "resection" or m.value == "resection") for m in changes):
-        return Intent("resection", text, negated, asserted=_asserted(text) & {"gross_total", "partial"})
+        asserted = _asserted(text) & {"gross_total", "partial"}
+        if not asserted and (residual := _residual(text, options, changes)) is not None:
+            return residual  # "is the resection cavity clean, with no tumour left?": whether tumour is there
+        return Intent("resection", text, negated, asserted=asserted)
     if (residual := _residual(text, options, changes)) is not None:
         return residual
     option_changes = any(voc.find(o, "change", "resection", "comparative") for o in options)

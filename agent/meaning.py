@@ -119,6 +119,8 @@ def _parts(text: str) -> tuple[bool, ...]:
     for c in clauses:
         head = c.strip().split()[0].lower() if c.strip() else ""
         yes = voc.answer_of(c)
+        if yes is None and c.split():
+            yes = voc.answer_of(c.split()[-1].strip(".!?)"))  # "from the prior no": the answer closes the clause
         if yes is None:
             yes = False if voc.is_negated(head) else True if voc.values_in(c, "time") else None
         if yes is None:
@@ -165,6 +167,28 @@ def _pair_clauses() -> re.Pattern[str]:
     return re.compile(rf"[;,]|\s/\s|{voc.pattern('succession')}|{voc.pattern('clause_break')}", re.I)  # "T2 / FLAIR": a list
 
 
+def _labels(text: str) -> dict[str, str]:
+    """The one value per label attribute a text names; a text that is only "L" or "R" is written as a header writes a side."""
+    labels = {c: vs[0] for c in _LABELS if len(vs := voc.values_in(text, c, include_negated=False)) == 1}
+    bare = text.strip(" .")
+    if not labels and len(bare) == 1 and (side := voc.code_of("laterality", bare)) in ("L", "R"):
+        labels = {"laterality": side}
+    return labels
+
+
+def _slash_list(text: str) -> list[str]:
+    """The labels of "OD/OS", "T1/T2" when each side of the slash is a different, unrelated label of one attribute, else []."""
+    pieces = text.strip().split("/")
+    read = [_labels(p) for p in pieces]
+    if len(pieces) < 2 or any(len(r) != 1 for r in read) or len({next(iter(r)) for r in read}) != 1:
+        return []
+    concept = next(iter(read[0]))
+    values = [r[concept] for r in read]
+    if len(set(values)) != len(values) or any(_related(concept, a, b) for a in values for b in values if a != b):
+        return []  # "T2/FLAIR" is one name: FLAIR narrows T2
+    return pieces
+
+
 def _pairs(text: str, n_images: int) -> tuple[tuple[int, str], ...]:
     """Image-label pairs of an assignment.
 
@@ -174,11 +198,13 @@ def _pairs(text: str, n_images: int) -> tuple[tuple[int, str], ...]:
     OD", "OD and OS").
     """
     clauses = [c for c in _pair_clauses().split(text) if c.strip()]
+    if len(clauses) == 1:
+        clauses = _slash_list(text) or clauses
     out: list[tuple[int, str]] = []
     listed: list[str] = []
     for c in clauses:
         found = [m for m in voc.find(c, *_LABELS) if not m.negated]
-        labels = {v for concept in _LABELS for v in voc.values_in(c, concept, include_negated=False)}
+        labels = {v for concept in _LABELS for v in voc.values_in(c, concept, include_negated=False)} or set(_labels(c).values())
         if len(labels) != 1:
             return ()
         label = labels.pop()
@@ -220,7 +246,7 @@ def read_option(text: str, n_images: int, *, comparative_is_change: bool = False
                      f"{next(iter(said))}; it is read as neither")
         elif found is not None:
             changes, score = frozenset({found[0]}), found[1]
-    labels = {c: vs[0] for c in _LABELS if len(vs := voc.values_in(text, c, include_negated=False)) == 1}
+    labels = _labels(text)
     pairs = _pairs(text, n_images)
     return OptionMeaning(changes=changes, answer=voc.answer_of(text), parts=_parts(text),
                          images=() if pairs else _image_reading(text, n_images), labels={} if pairs else labels,

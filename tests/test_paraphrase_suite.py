@@ -109,11 +109,7 @@ HELD_OUT_3_BELOW_BAR = pytest.mark.xfail(strict=False, reason=(
     "abstained, 4 wrong). After its failures were studied and fixed (a denied amount, a label set aside, 'T1W+Gd', "
     "numeric dates, 'Y' / 'That's right' as answers, 'panel N'): png 102/131 (0.779; 29 abstained, 0 wrong), dicom "
     "118/153 (0.771; 35 abstained, 0 wrong)"))
-HELD_OUT_4_BELOW_BAR = pytest.mark.xfail(strict=True, reason=(
-    "measured on this build (seed 23, 14 patients), rules planner with oracle experts. First measurement of the "
-    "fourth held-out split (written and committed before any planner change that followed it): non-VLM items "
-    "correct png 89/132 (0.674; 43 abstained, 0 wrong), dicom 102/154 (0.662; 51 abstained, 1 wrong)"))
-MARKS = {"heldout3": HELD_OUT_3_BELOW_BAR, "heldout4": HELD_OUT_4_BELOW_BAR}
+MARKS = {"heldout3": HELD_OUT_3_BELOW_BAR}
 
 
 @pytest.mark.parametrize("split", [pytest.param(s, marks=MARKS[s]) if s in MARKS else s for s in SPLITS])

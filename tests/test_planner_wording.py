@@ -130,3 +130,47 @@ def test_most_recent_names_a_visit_not_an_amount() -> None:
 
     stem = "Baseline and most recent CT are shown. What did the bleed do?"
     assert read_question(stem, {"A": "grew", "B": "shrank", "C": "no change"}, 2)[0].kind == "change"
+
+
+def test_a_yes_or_no_that_closes_a_clause_answers_that_part() -> None:
+    from mimir.agent.meaning import read_option
+
+    assert read_option("Versus the first CT no; versus the previous CT yes", 3).parts == (False, True)
+
+
+def test_an_abbreviated_finding_keeps_its_case_when_asked_as_a_quantity() -> None:
+    from mimir.agent.planners.quantities import asked_quantity
+
+    quantity, direction = asked_quantity("Which of the two CTs has the larger SDH?") or ("", None)
+    assert voc.values_in(quantity, "finding") == ["haemorrhage"] and direction == "more"
+
+
+def test_no_difference_is_stability_and_a_graded_time_word_names_a_visit() -> None:
+    from mimir.agent.intents import read_question
+    from mimir.agent.meaning import read_option
+
+    assert read_option("There is no difference", 2).changes == {"stable"}
+    assert read_question("Which study is the most current?", {"A": "study 1", "B": "study 2"}, 2)[0].kind == "when"
+
+
+def test_an_option_that_is_only_a_side_letter_is_that_side() -> None:
+    from mimir.agent.meaning import read_options
+
+    read = read_options({"A": "L", "B": "The right one"}, 2)
+    assert read["A"].labels == {"laterality": "L"} and read["B"].labels == {"laterality": "R"}
+
+
+def test_sides_written_as_letters_or_a_fused_slash_list_are_in_image_order() -> None:
+    from mimir.agent.meaning import read_option
+
+    assert read_option("R, then L", 2).pairs == ((0, "R"), (1, "L"))
+    assert read_option("OS/OD", 2).pairs == ((0, "L"), (1, "R"))
+    assert read_option("T2/FLAIR", 2).pairs == ()  # one name: FLAIR narrows T2
+
+
+def test_whether_the_cavity_is_free_of_tumour_after_resection_asks_about_residual_tumour() -> None:
+    from mimir.agent.intents import read_question
+
+    intent = read_question("After the resection, is the bed clear, with no tumour remaining?",
+                           {"A": "Yes, clear", "B": "No"}, 2)[0]
+    assert intent.kind == "resection" and intent.asserted == {"gross_total"}

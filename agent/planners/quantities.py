@@ -44,9 +44,9 @@ def asked_quantity(stem: str) -> tuple[str, str | None] | None:
     if m := _which().search(stem):
         d = m.group("dir")
         more = voc.superlative_of(d) == "most" or voc.comparative_of(d) == "more"
-        return m.group("q").strip().lower(), "more" if more else "less"
+        return m.group("q").strip(), "more" if more else "less"  # case kept: "ICH" is an abbreviation, "ich" is not
     if m := _what().search(stem):
-        return m.group("q").strip().lower(), None
+        return m.group("q").strip(), None
     return None
 
 
@@ -54,15 +54,15 @@ def _is_lesion_size(view: PlanView, quantity: str) -> bool:
     """True when the quantity is a finding's size ("lesion", "tumour burden") or only an amount ("size", "one")."""
     if words.findings_named(quantity) or any(_matches(o, quantity) for o in view.offers.find("segments")):
         return True
-    rest = quantity
-    for m in sorted(voc.find(quantity, "quantity", "image_noun"), key=lambda m: -m.start):
+    rest = quantity.lower()
+    for m in sorted(voc.find(rest, "quantity", "image_noun"), key=lambda m: -m.start):
         rest = rest[:m.start] + rest[m.end:]
     rest = " ".join(w for w in re.findall(r"[a-z]+", rest) if voc.cardinal_value(w) is None)
     return not rest
 
 
 def _matches(offer: Offer, quantity: str) -> bool:
-    target = offer.capability.target.lower()
+    target, quantity = offer.capability.target.lower(), quantity.lower()
     return target == quantity or bool(re.search(rf"\b{re.escape(target)}\b", quantity)) or bool(
         re.search(rf"\b{re.escape(quantity)}\b", target))
 
