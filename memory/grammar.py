@@ -113,18 +113,19 @@ class Reference:
 def _date(m: re.Match[str]) -> DateSpec:
     g = m.groupdict()
     if g.get("a"):
-        return _numeric(int(g["a"]), int(g["b"]), int(g["y"]))
+        return _numeric(int(g["a"]), int(g["b"]), int(g["y"]), dotted="." in m.group(0))
     month = int(g["m"]) if g.get("m") else _MONTHS[g["mon"].lower().rstrip(".")] if g.get("mon") else None
     return DateSpec(int(g["y"]) if g.get("y") else None, month, int(g["d"]) if g.get("d") else None)
 
 
-def _numeric(a: int, b: int, year: int) -> DateSpec:
+def _numeric(a: int, b: int, year: int, dotted: bool = False) -> DateSpec:
     """A date written in numbers, day and month in either order: read where only one order is a date.
 
     "29/07/2018" is 29 July (no month 29), "07/29/2018" too; "03/04/2018" is 3 April in British and
     4 March in American writing, so only its year is read (a question naming it then binds by year).
+    Dots are the European writing, day first ("3.09.2021" is 3 September), unless that is no date.
     """
-    if a == b or a > 12 >= b:
+    if a == b or a > 12 >= b or dotted and b <= 12:
         return DateSpec(year, b, a)
     if b > 12 >= a:
         return DateSpec(year, a, b)

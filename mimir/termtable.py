@@ -31,6 +31,8 @@ class Entry(BaseModel):
     abbreviations: list[str] = Field(default_factory=list)
     codes: list[str] = Field(default_factory=list)
     refines: str | None = None
+    compose: dict[str, str | list[str]] | None = Field(
+        None, description="{words: [...], with: concept}: each word joined with each term of that concept, either order")
     note: str | None = None
 
 
@@ -185,4 +187,19 @@ def load_table(text: str) -> Vocabulary:
     """A vocabulary from the YAML text of a table (the shipped one, or a reviewer's edited copy)."""
     raw = yaml.load(text, Loader=_TextLoader)  # a SafeLoader subclass
     table = {c: {str(v): Entry.model_validate(e) for v, e in values.items()} for c, values in raw.items()}
-    return Vocabulary(table)
+    return Vocabulary(_composed(table))
+
+
+def _composed(table: dict[str, dict[str, Entry]]) -> dict[str, dict[str, Entry]]:
+    """Entries with their composed terms added: each of ``compose.words`` before and after each term of ``compose.with``."""
+    for concept, values in table.items():
+        for value, entry in values.items():
+            if entry.compose is None:
+                continue
+            words, other = entry.compose.get("words", []), str(entry.compose.get("with", ""))
+            if other not in table or not isinstance(words, list):
+                raise ValueError(f"vocabulary: {concept}.{value} composes with unknown concept {other!r}")
+            qualifiers = [t for e in table[other].values() for t in e.terms]
+            made = [f"{w} {q}" for w in words for q in qualifiers] + [f"{q} {w}" for w in words for q in qualifiers]
+            values[value] = entry.model_copy(update={"terms": [*entry.terms, *(t for t in made if t not in entry.terms)]})
+    return table

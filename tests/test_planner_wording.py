@@ -174,3 +174,37 @@ def test_whether_the_cavity_is_free_of_tumour_after_resection_asks_about_residua
     intent = read_question("After the resection, is the bed clear, with no tumour remaining?",
                            {"A": "Yes, clear", "B": "No"}, 2)[0]
     assert intent.kind == "resection" and intent.asserted == {"gross_total"}
+
+
+@pytest.mark.parametrize(("text", "role"), [("Which CT was scanned first?", "baseline"), ("the MRI imaged last", "latest"),
+                                            ("the exam that came first by date", "baseline"),
+                                            ("chronologically last of the studies", "latest")])
+def test_a_place_in_the_list_joined_with_a_time_qualifier_is_a_place_in_time(text: str, role: str) -> None:
+    assert voc.time_of(text) == role
+
+
+def test_a_reviewers_qualifier_composes_with_the_time_words_and_a_bad_compose_is_refused() -> None:
+    from mimir.termtable import load_table
+
+    table = ("time:\n  baseline:\n    compose: {words: [first], with: time_qualifier}\n    terms: [baseline]\n"
+             "time_qualifier:\n  qualifier:\n    terms: [photographed]\n")
+    assert [m.value for m in load_table(table).raw("the eye photographed first", "time")] == ["baseline"]
+    with pytest.raises(ValueError, match="unknown concept"):
+        load_table("time:\n  baseline:\n    compose: {words: [first], with: nowhere}\n    terms: [baseline]\n")
+
+
+@pytest.mark.parametrize("text", ["the gadolinium T1-weighted series", "T1W Gd", "the Gadovist T1", "contrast T1WI"])
+def test_a_t1_word_joined_with_a_contrast_agent_is_a_post_contrast_t1(text: str) -> None:
+    assert voc.sequence_of(text) == "T1C"
+
+
+def test_a_dotted_numeric_date_is_written_day_first() -> None:
+    assert [str(d) for d in dates_in("the CT of 4.11.2019")] == ["2019-11-04"]
+    assert [str(d) for d in dates_in("the CT of 11/04/2019")] == ["2019"]  # slashes: either order, so the year only
+
+
+def test_a_denied_remnant_or_a_denied_removal_says_the_extent_of_resection() -> None:
+    from mimir.agent.meaning import read_option
+
+    assert read_option("no enhancing residue at the margin", 2).changes == {"gross_total"}
+    assert read_option("part of the mass was not resected", 2).changes == {"partial"}
