@@ -32,14 +32,14 @@ import numpy as np
 from mimir.domain import CaseImage
 from mimir.settings import Settings
 from mimir.tools import build_registry
-from mimir.tools.analysis.imaging import file_stem, load_image, write_mask
+from mimir.tools.analysis.imaging import file_stem, load_image
 from mimir.tools.bundles.engine import ENGINES, ExpertEngine
 from mimir.tools.bundles.workflow import read_bundle
 from mimir.tools.experts.evaluate import write_png
 from mimir.tools.experts.train import bundle_dir
 from mimir.tools.framework.context import ToolContext
 from mimir.tools.framework.runner import ToolRunner
-from mimir.tools.segment import report_mask
+from mimir.tools.segment import save_and_measure
 
 EXPERT = "brain_mri_lesion_seg"
 
@@ -67,8 +67,7 @@ def segment_work(engine: ExpertEngine, paths: list[Path], out: Path) -> None:
     for path, pred in zip(paths, engine.predict(paths, batch_size=len(paths)), strict=True):
         image = load_image(path)
         assert pred.mask is not None
-        write_mask(pred.mask, image.affine, out / f"{file_stem(path)}_seg.nii.gz")
-        report_mask(pred.mask, image, engine.bundle.labels)
+        save_and_measure(pred.mask, image, engine.bundle.labels, out / f"{file_stem(path)}_seg.nii.gz")
 
 
 def per_image(paths: list[Path], settings: Settings, repeats: int) -> dict[str, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,6 +88,14 @@ def report_mask(mask: np.ndarray, image: ImageData, labels: dict[int, str], spac
                       index_lesion=target, disease=disease(target), assessment=assessment(target))
 
 
+def save_and_measure(mask: np.ndarray, image: ImageData, labels: dict[int, str], path: Path) -> tuple[Path, MaskReport]:
+    """Write ``mask`` once (NIfTI, in the image's geometry) while it is measured; both done on return."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mimir-mask") as writer:
+        written = writer.submit(write_mask, mask, image.affine, path)
+        report = report_mask(mask, image, labels)
+        return written.result(), report
+
+
 def run_segmentation(bundle: BundleInfo, image: ImageData, device: str, ctx: ToolContext | None = None) -> np.ndarray:
     """The label mask of ``image`` in its own voxel order: natively, or slice by slice for a 2D expert."""
     engine = ENGINES.get(bundle, device)
@@ -116,8 +125,7 @@ def segment(args: SegmentArgs, ctx: ToolContext) -> SegmentResult:
     ctx.report(0.1, f"running {bundle.name}")
     mask = run_segmentation(bundle, image, torch_device(ctx.settings), ctx)
     out_dir = ctx.artifacts_dir / "segment" / bundle.name / InputHasher().hash(image.path)[:16]
-    mask_file = write_mask(mask, image.affine, out_dir / f"{file_stem(image.path)}_seg.nii.gz")
-    report = report_mask(mask, image, bundle.labels)
+    mask_file, report = save_and_measure(mask, image, bundle.labels, out_dir / f"{file_stem(image.path)}_seg.nii.gz")
     return SegmentResult(
         expert=bundle.name, image_index=args.image_index, ood=ood, labels_present=[m.label for m in report.measurements],
         mask_path=str(mask_file), shape=list(mask.shape), spacing_mm=list(image.spacing),

@@ -89,16 +89,22 @@ def perpendicular_width(region: np.ndarray, spacing: tuple[float, float], axis: 
     step = max(float(sp.min()) / 4, float(np.ptp(along)) / 400, float(np.ptp(across)) / 400)
     ts = np.arange(along.min(), along.max() + step / 2, step)
     ss = np.arange(across.min(), across.max() + step / 2, step)
-    points = ts[:, None, None] * axis + ss[None, :, None] * perp
-    idx = np.floor(points / sp).astype(int)
-    valid = (idx >= 0).all(-1) & (idx[..., 0] < region.shape[0]) & (idx[..., 1] < region.shape[1])
-    inside = np.zeros(valid.shape, dtype=bool)
-    inside[valid] = region[idx[valid][:, 0], idx[valid][:, 1]]
+    # pixel indices of every sample point, one axis at a time; the region padded with one empty pixel
+    # on each side takes every index outside the picture
+    padded = np.pad(np.asarray(region, dtype=bool), 1)
+    rows = _pixel_index(ts[:, None] * axis[0] + ss[None, :] * perp[0], sp[0], region.shape[0])
+    cols = _pixel_index(ts[:, None] * axis[1] + ss[None, :] * perp[1], sp[1], region.shape[1])
+    inside = padded[rows, cols]
     edge = np.zeros((inside.shape[0], 1), dtype=np.int8)
     change = np.diff(np.concatenate([edge, inside.astype(np.int8), edge], axis=1), axis=1)
-    _, cols = np.nonzero(change)  # row by row: a run's start, then its end
-    runs = cols[1::2] - cols[::2]
+    _, where = np.nonzero(change)  # row by row: a run's start, then its end
+    runs = where[1::2] - where[::2]
     return float(runs.max()) * step if len(runs) else 0.0
+
+
+def _pixel_index(position: np.ndarray, spacing: float, n: int) -> np.ndarray:
+    """Index into the padded axis (length ``n + 2``) of the pixel holding each position (mm)."""
+    return np.clip(np.floor(position / spacing).astype(np.intp) + 1, 0, n + 1)
 
 
 def diameters_2d(region: np.ndarray, spacing: tuple[float, float]) -> tuple[float, float]:

@@ -19,6 +19,7 @@ import logging
 import sys
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -91,12 +92,20 @@ class ExpertEngine:
         self.parser = parser
 
     def predict(self, inputs: Sequence[EngineInput], batch_size: int = 16) -> list[Prediction]:
-        """Run ``inputs`` (files or loaded channel-first MetaTensors) in batches; results in input order."""
-        out: list[Prediction] = []
-        for start in range(0, len(inputs), batch_size):
-            items = [self._prepare(x) for x in inputs[start : start + batch_size]]
-            out.extend(self._run(items))
-        return out
+        """Run ``inputs`` (files or loaded channel-first MetaTensors) in batches; results in input order.
+
+        With more than one batch, each batch's post transforms run in a worker thread while the
+        next batch is read and goes through the network.
+        """
+        starts = range(0, len(inputs), batch_size)
+        if len(starts) <= 1:
+            return self._run([self._prepare(x) for x in inputs])
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mimir-post") as post:
+            pending = []
+            for start in starts:
+                items = [self._prepare(x) for x in inputs[start : start + batch_size]]
+                pending.append(post.submit(self._post, items, self._forward_groups(items)))
+            return [p for done in pending for p in done.result()]
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         """The bare network pass: the bundle's inferer on a preprocessed batch, no gradients."""
@@ -125,13 +134,25 @@ class ExpertEngine:
         return loading
 
     def _run(self, items: list[dict[str, Any]]) -> list[Prediction]:
-        from monai.data import decollate_batch, list_data_collate
+        return self._post(items, self._forward_groups(items))
+
+    def _forward_groups(self, items: list[dict[str, Any]]) -> list[tuple[list[int], dict[str, Any], Any]]:
+        """The network pass of each same-shape group of ``items``: (indices, collated batch, logits)."""
+        from monai.data import list_data_collate
+
+        out = []
+        for group in _same_shape_groups(items):
+            batch = list_data_collate([items[i] for i in group])
+            out.append((group, batch, self.forward(batch["image"])))
+        return out
+
+    def _post(self, items: list[dict[str, Any]], passes: list[tuple[list[int], dict[str, Any], Any]]) -> list[Prediction]:
+        """Decollate each pass and run the post transforms per image; results in item order."""
+        from monai.data import decollate_batch
         from monai.engines.utils import engine_apply_transform
 
         preds: dict[int, Prediction] = {}
-        for group in _same_shape_groups(items):
-            batch = list_data_collate([items[i] for i in group])
-            logits = self.forward(batch["image"])
+        for group, batch, logits in passes:
             outputs = decollate_batch({"image": batch["image"], "pred": logits}, detach=True)
             for i, b, o in zip(group, decollate_batch(batch, detach=True), outputs, strict=True):
                 if self.postprocessing is not None:
