@@ -8,7 +8,7 @@ of its own, written after that study) and ``paraphrase_heldout3.yaml`` (written 
 held-out split's failures were fixed; measured once on unseen wording, its failures studied since) and
 ``paraphrase_heldout4.yaml`` (template families of its own: report impressions, tumour-board categories,
 hurried chat, numbered sub-questions, exclusions, on-screen positions; written before any planner change
-that followed it, and measured once on unseen wording before its failures were studied). Each fact is
+that followed it and measured once on unseen wording, its failures studied since). Each fact is
 worded once per split by one of that split's templates, in both image
 variants (anonymous PNG; DICOM with headers), and written in the Med-MIM format beside the demo build
 with an index, ``paraphrase.json``. Items whose answer needs a VLM are in their own subsets
