@@ -19,7 +19,7 @@ import logging
 import sys
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -94,18 +94,22 @@ class ExpertEngine:
     def predict(self, inputs: Sequence[EngineInput], batch_size: int = 16) -> list[Prediction]:
         """Run ``inputs`` (files or loaded channel-first MetaTensors) in batches; results in input order.
 
-        With more than one batch, each batch's post transforms run in a worker thread while the
-        next batch is read and goes through the network.
+        With more than one image, two worker threads read and preprocess the images and run each
+        image's post transforms while the calling thread runs the network passes, batch after batch.
         """
-        starts = range(0, len(inputs), batch_size)
-        if len(starts) <= 1:
+        if len(inputs) <= 1:
             return self._run([self._prepare(x) for x in inputs])
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mimir-post") as post:
-            pending = []
-            for start in starts:
-                items = [self._prepare(x) for x in inputs[start : start + batch_size]]
-                pending.append(post.submit(self._post, items, self._forward_groups(items)))
-            return [p for done in pending for p in done.result()]
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="mimir-engine") as pool:
+            prepared = [pool.submit(self._prepare, x) for x in inputs]  # ahead of the network passes
+            pending: list[Future[Prediction]] = []
+            for start in range(0, len(inputs), batch_size):
+                items = [f.result() for f in prepared[start : start + batch_size]]
+                done: dict[int, Future[Prediction]] = {}
+                for group, batch, logits in self._forward_groups(items):
+                    for i, (b, o) in zip(group, _decollated(batch, logits), strict=True):
+                        done[i] = pool.submit(self._post_one, b, o)
+                pending.extend(done[i] for i in range(len(items)))
+            return [f.result() for f in pending]
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         """The bare network pass: the bundle's inferer on a preprocessed batch, no gradients."""
@@ -148,17 +152,19 @@ class ExpertEngine:
 
     def _post(self, items: list[dict[str, Any]], passes: list[tuple[list[int], dict[str, Any], Any]]) -> list[Prediction]:
         """Decollate each pass and run the post transforms per image; results in item order."""
-        from monai.data import decollate_batch
-        from monai.engines.utils import engine_apply_transform
-
         preds: dict[int, Prediction] = {}
         for group, batch, logits in passes:
-            outputs = decollate_batch({"image": batch["image"], "pred": logits}, detach=True)
-            for i, b, o in zip(group, decollate_batch(batch, detach=True), outputs, strict=True):
-                if self.postprocessing is not None:
-                    b, o = engine_apply_transform(b, o, self.postprocessing)
-                preds[i] = self._result(o["pred"])
+            for i, (b, o) in zip(group, _decollated(batch, logits), strict=True):
+                preds[i] = self._post_one(b, o)
         return [preds[i] for i in range(len(items))]
+
+    def _post_one(self, item: dict[str, Any], output: dict[str, Any]) -> Prediction:
+        """One image's post transforms (savers left out) and its result."""
+        from monai.engines.utils import engine_apply_transform
+
+        if self.postprocessing is not None:
+            item, output = engine_apply_transform(item, output, self.postprocessing)
+        return self._result(output["pred"])
 
     def _result(self, pred: Any) -> Prediction:
         array = pred.detach().cpu().numpy() if hasattr(pred, "detach") else np.asarray(pred)
@@ -170,6 +176,14 @@ class ExpertEngine:
             array = np.argmax(array, axis=0)[None]
         mask = array[0] if array.ndim > 1 else array
         return Prediction(mask=np.rint(mask).astype(np.uint8), affine=affine_np)
+
+
+def _decollated(batch: dict[str, Any], logits: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(input item, output item) pairs of one network pass, as MONAI's evaluator decollates them."""
+    from monai.data import decollate_batch
+
+    outputs = decollate_batch({"image": batch["image"], "pred": logits}, detach=True)
+    return list(zip(decollate_batch(batch, detach=True), outputs, strict=True))
 
 
 def _same_shape_groups(items: list[dict[str, Any]]) -> list[list[int]]:
