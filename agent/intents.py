@@ -85,8 +85,20 @@ def _asserted(text: str) -> frozenset[Change]:
 
 def _labels_found(text: str) -> list[tuple[str, voc.Mention]]:
     """Label mentions that can name an image: not "both sides", not the side of a part one image shows both of."""
-    return [(c, m) for c in _LABELS for m in voc.find(text, c)
-            if c != "laterality" or m.value != "B" and not _side_of_unsided_part(text, m)]
+    found = [(c, m) for c in _LABELS for m in voc.find(text, c)
+             if c != "laterality" or m.value != "B" and not _side_of_unsided_part(text, m)]
+    return found + [("laterality", m) for m in _side_letters(text)]
+
+
+def _side_letters(text: str) -> list[voc.Mention]:
+    """Sides written as one letter before a sided part ("the L eye"), as the reference grammar reads them."""
+    from mimir.memory.grammar import tokenize
+    from mimir.termtable import mark_negation
+
+    tokens = tokenize(text)
+    letters = [voc.Mention("laterality", str(t.value), t.start, t.end, t.text) for t, nxt in zip(tokens, tokens[1:], strict=False)
+               if t.tag == "L" and len(t.text) == 1 and nxt.tag == "P"]  # not "RCC": a fused side and view
+    return list(mark_negation(voc.vocabulary(), text, letters))
 
 
 def _side_of_unsided_part(text: str, side: voc.Mention) -> bool:

@@ -208,3 +208,16 @@ def test_a_denied_remnant_or_a_denied_removal_says_the_extent_of_resection() -> 
 
     assert read_option("no enhancing residue at the margin", 2).changes == {"gross_total"}
     assert read_option("part of the mass was not resected", 2).changes == {"partial"}
+
+
+@pytest.mark.parametrize(("text", "want"), [("the second of the scans", 1), ("The last of the pictures", 2)])
+def test_a_place_of_the_images_names_that_image(text: str, want: int) -> None:
+    assert opt.image_of(text, 3) == want
+
+
+def test_a_side_letter_before_an_eye_names_the_side_but_a_fused_side_and_view_is_not_read_as_a_side_alone() -> None:
+    from mimir.agent.intents import read_question
+
+    options = {"A": "photo 1", "B": "photo 2"}
+    assert read_question("Which photo shows the R eye?", options, 2)[0].value == "R"
+    assert read_question("Which is the LMLO?", options, 2)[0].attribute != "laterality"
