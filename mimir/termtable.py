@@ -32,7 +32,8 @@ class Entry(BaseModel):
     codes: list[str] = Field(default_factory=list)
     refines: str | None = None
     compose: dict[str, str | list[str]] | None = Field(
-        None, description="{words: [...], with: concept}: each word joined with each term of that concept, either order")
+        None, description="{words: [...], with: concept, order: before|after|either}: each word joined with each "
+                          "term of that concept (before it, after it, or either; default either)")
     note: str | None = None
 
 
@@ -200,6 +201,8 @@ def _composed(table: dict[str, dict[str, Entry]]) -> dict[str, dict[str, Entry]]
             if other not in table or not isinstance(words, list):
                 raise ValueError(f"vocabulary: {concept}.{value} composes with unknown concept {other!r}")
             qualifiers = [t for e in table[other].values() for t in e.terms]
-            made = [f"{w} {q}" for w in words for q in qualifiers] + [f"{q} {w}" for w in words for q in qualifiers]
+            order = entry.compose.get("order", "either")
+            made = ([f"{w} {q}" for w in words for q in qualifiers] if order in ("before", "either") else []) + \
+                   ([f"{q} {w}" for w in words for q in qualifiers] if order in ("after", "either") else [])
             values[value] = entry.model_copy(update={"terms": [*entry.terms, *(t for t in made if t not in entry.terms)]})
     return table

@@ -40,7 +40,7 @@ Concept = Literal[
     "procedure", "comparative", "superlative", "negation", "time", "ordinal", "cardinal", "collective", "determiner",
     "answer",
     "finding", "diagnosis", "quantity", "prognosis", "course", "compare", "identify", "attribute_noun", "joiner",
-    "preposition", "filler", "list_place", "numero", "coordinating_adverb", "time_qualifier", "contrast_agent", "predicate", "follow_up", "wh_word", "holds", "auxiliary", "reference_cue", "span", "lookup", "clause_break",
+    "preposition", "filler", "list_place", "numero", "coordinating_adverb", "time_qualifier", "contrast_agent", "resected_part", "predicate", "follow_up", "wh_word", "holds", "auxiliary", "reference_cue", "span", "lookup", "clause_break",
     "statement_frame", "judgement", "exclusion", "set_aside", "quantifier", "succession", "mask_label", "relation",
 ]
 Change = Literal["increase", "decrease", "stable", "new", "resolved", "gross_total", "partial"]

@@ -221,3 +221,21 @@ def test_a_side_letter_before_an_eye_names_the_side_but_a_fused_side_and_view_is
     options = {"A": "photo 1", "B": "photo 2"}
     assert read_question("Which photo shows the R eye?", options, 2)[0].value == "R"
     assert read_question("Which is the LMLO?", options, 2)[0].attribute != "laterality"
+
+
+@pytest.mark.parametrize(("text", "want"), [("they took out the whole of the glioma", "gross_total"),
+                                            ("all of the mass was excised", "gross_total"),
+                                            ("a portion of the neoplasm was left", "partial"),
+                                            ("is it part of the report?", None)])
+def test_how_much_of_the_tumour_was_removed_is_composed_from_amount_and_object(text: str, want: str | None) -> None:
+    assert voc.resection_of(text) == want
+
+
+def test_a_compose_order_keeps_the_words_on_one_side() -> None:
+    from mimir.termtable import load_table
+
+    table = ("resection:\n  partial:\n    compose: {words: [part of], with: obj, order: before}\n    terms: [subtotal]\n"
+             "obj:\n  o:\n    terms: [it]\n")
+    voc_ = load_table(table)
+    assert [m.value for m in voc_.raw("part of it", "resection")] == ["partial"]
+    assert voc_.raw("it part of", "resection") == []
