@@ -228,16 +228,17 @@ POSTOP_SHARE = 0.15
 
 
 def random_tumour(rng: np.random.Generator, max_radius_mm: float = 30.0,
-                  postop_share: float = POSTOP_SHARE) -> TumourState:
+                  postop_share: float = POSTOP_SHARE, min_necrosis: float = 0.0) -> TumourState:
     """A lesion of random size: none (about 1 in 6), small to large, operated in ``postop_share`` of the rest.
 
-    Half the operated lesions keep part of their enhancing rim (partial resection).
+    Half the operated lesions keep part of their enhancing rim (partial resection). The necrotic core's
+    radius is ``min_necrosis`` to 0.6 of the enhancing radius.
     """
     if rng.random() < 1 / 6:
         return TumourState()
     oedema = rng.uniform(6.0, max_radius_mm)
     enhancing = oedema * rng.uniform(0.5, 0.75)
-    necrosis = enhancing * rng.uniform(0.0, 0.6)
+    necrosis = enhancing * rng.uniform(min_necrosis, 0.6)
     if rng.random() < postop_share:
         return TumourState(oedema_radius_mm=oedema, cavity_radius_mm=enhancing * 0.9,
                            rim_fraction=float(rng.choice([0.0, rng.uniform(0.2, 0.6)])))
@@ -257,7 +258,8 @@ def _pooled_subject(pool: int, key: int) -> tuple[BrainSubject, np.ndarray]:
 
 def mri_slice_sample(rng: np.random.Generator, size: int = 128, pool: int = 0,
                      postop_share: float = POSTOP_SHARE, anywhere: bool = False,
-                     compartments: bool = False) -> tuple[dict[str, np.ndarray], np.ndarray]:
+                     compartments: bool = False, max_radius_mm: float = 30.0,
+                     min_necrosis: float = 0.0) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """One axial slice near the lesion centre for each contrast (float32 [0, 1]) and its label slice.
 
     The anatomy is one of ``POOL_SIZE`` deformed brains of sample pool ``pool`` (cached per
@@ -266,11 +268,12 @@ def mri_slice_sample(rng: np.random.Generator, size: int = 128, pool: int = 0,
     lesion; ``postop_share`` of the others show a resection cavity (see :func:`random_tumour`).
     ``anywhere`` cuts the slice at any axial level of the brain instead (most such slices miss the
     lesion: the levels a whole volume holds); ``compartments`` returns the 0-4 compartment labels
-    (:func:`compartment_labels`) instead of 0/1/2.
+    (:func:`compartment_labels`) instead of 0/1/2; ``max_radius_mm`` bounds the lesion's oedema radius
+    (6 mm to it) and ``min_necrosis`` its necrotic core (see :func:`random_tumour`).
     """
     base, candidates = _pooled_subject(pool, int(rng.integers(POOL_SIZE)))
     subject = dataclasses.replace(base, centre_vox=pick_voxel(rng, candidates), rim_direction=_rim_direction(rng))
-    tumour = random_tumour(rng, postop_share=postop_share)
+    tumour = random_tumour(rng, max_radius_mm=max_radius_mm, postop_share=postop_share, min_necrosis=min_necrosis)
     if anywhere:
         levels = np.flatnonzero(subject.mask.any(axis=(0, 1)))
         z = int(np.clip(rng.integers(levels[0], levels[-1] + 1), 1, subject.shape[2] - 2))

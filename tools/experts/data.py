@@ -26,6 +26,24 @@ TRAIN_POOL, EVAL_POOL = 0, 1
 #: resection's thin residual rim is what decides "partial" versus "gross-total", and at the natural
 #: share it is in about 2 % of training slices; oversampling it is a training-only class balance.
 TRAIN_POSTOP_SHARE = 0.4
+#: A small-lesion draw: oedema radius 6 mm to this (the demo's first visits start at 10 to 14 mm and grow
+#: by a fifth per visit), and a necrotic core of at least this share of the enhancing radius, as demo
+#: patients' lesions have (0.35 to 0.6): on T2 that core is as bright as CSF and must still read as lesion.
+SMALL_LESION_RADIUS_MM = 20.0
+SMALL_LESION_MIN_NECROSIS = 0.35
+
+
+@dataclass(frozen=True)
+class DrawMix:
+    """Where the segmenters' draws are cut, as shares of the draws.
+
+    ``anywhere``: at any axial level of the brain or head (most lesion-free: the levels a whole volume
+    holds); ``small``: of the brain lesion expert's other draws, through a small lesion with a necrotic
+    core (``SMALL_LESION_RADIUS_MM``, ``SMALL_LESION_MIN_NECROSIS``; otherwise 6 to 30 mm, any core).
+    """
+
+    anywhere: float = 0.0
+    small: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -51,13 +69,17 @@ def as_png_intensity(image: np.ndarray) -> np.ndarray:
     return (q - lo) / (hi - lo) if hi > lo else q * 0.0
 
 
-def _mri_lesion(rng: np.random.Generator, size: int, pool: int, anywhere_share: float) -> list[RawSample]:
+def _mri_lesion(rng: np.random.Generator, size: int, pool: int, mix: DrawMix) -> list[RawSample]:
     from mimir.demo.brain import POSTOP_SHARE
     from mimir.demo.synth import mri_slice_sample
 
     share = TRAIN_POSTOP_SHARE if pool == TRAIN_POOL else POSTOP_SHARE
-    anywhere = anywhere_share > 0 and bool(rng.random() < anywhere_share)
-    images, label = mri_slice_sample(rng, size=size, pool=pool, postop_share=share, anywhere=anywhere)
+    anywhere = mix.anywhere > 0 and bool(rng.random() < mix.anywhere)
+    # drawn only when asked for, so that plans without small draws keep their random stream
+    small = not anywhere and mix.small > 0 and bool(rng.random() < mix.small)
+    images, label = mri_slice_sample(rng, size=size, pool=pool, postop_share=share, anywhere=anywhere,
+                                     max_radius_mm=SMALL_LESION_RADIUS_MM if small else 30.0,
+                                     min_necrosis=SMALL_LESION_MIN_NECROSIS if small else 0.0)
     return [RawSample(images[seq], _visible_labels(label, seq), seq) for seq in SEQUENCES]
 
 
@@ -72,24 +94,24 @@ def _visible_labels(label: np.ndarray, sequence: str) -> np.ndarray:
     return out if sequence == "T1C" else np.minimum(out, 1)
 
 
-def _ct_haemorrhage(rng: np.random.Generator, size: int, pool: int, anywhere_share: float) -> list[RawSample]:
+def _ct_haemorrhage(rng: np.random.Generator, size: int, pool: int, mix: DrawMix) -> list[RawSample]:
     from mimir.demo.synth import ct_slice_sample
 
-    anywhere = anywhere_share > 0 and bool(rng.random() < anywhere_share)
+    anywhere = mix.anywhere > 0 and bool(rng.random() < mix.anywhere)
     image, label = ct_slice_sample(rng, size=size, pool=pool, anywhere=anywhere)
     return [RawSample(image, (label > 0).astype(np.uint8), "CT")]
 
 
-def _mr_sequence(rng: np.random.Generator, size: int, pool: int, anywhere_share: float) -> list[RawSample]:
-    del anywhere_share  # the brain MRI and head CT segmenters only
+def _mr_sequence(rng: np.random.Generator, size: int, pool: int, mix: DrawMix) -> list[RawSample]:
+    del mix  # the brain MRI and head CT segmenters only
     from mimir.demo.synth import mri_slice_sample
 
     images, _ = mri_slice_sample(rng, size=size, pool=pool)
     return [RawSample(images[seq], i, seq) for i, seq in enumerate(SEQUENCES)]
 
 
-def _fundus_side(rng: np.random.Generator, size: int, pool: int, anywhere_share: float) -> list[RawSample]:
-    del anywhere_share  # the brain MRI and head CT segmenters only
+def _fundus_side(rng: np.random.Generator, size: int, pool: int, mix: DrawMix) -> list[RawSample]:
+    del mix  # the brain MRI and head CT segmenters only
     # one photograph, redrawn with new lesions, vessels' contrast and side each call: no anatomy pool
     from mimir.demo.synth import fundus_sample
 
@@ -97,8 +119,8 @@ def _fundus_side(rng: np.random.Generator, size: int, pool: int, anywhere_share:
     return [RawSample(image, SIDES.index(side), side)]
 
 
-def _chest_finding(rng: np.random.Generator, size: int, pool: int, anywhere_share: float) -> list[RawSample]:
-    del anywhere_share  # the brain MRI and head CT segmenters only
+def _chest_finding(rng: np.random.Generator, size: int, pool: int, mix: DrawMix) -> list[RawSample]:
+    del mix  # the brain MRI and head CT segmenters only
     from mimir.demo.chest import chest_sample
     from mimir.demo.chest_findings import LABEL_NAMES
 
@@ -107,8 +129,8 @@ def _chest_finding(rng: np.random.Generator, size: int, pool: int, anywhere_shar
     return [RawSample(image, label, LABEL_NAMES[int(values[0])] if values.size else "none")]
 
 
-def _chest_view(rng: np.random.Generator, size: int, pool: int, anywhere_share: float) -> list[RawSample]:
-    del anywhere_share  # the brain MRI and head CT segmenters only
+def _chest_view(rng: np.random.Generator, size: int, pool: int, mix: DrawMix) -> list[RawSample]:
+    del mix  # the brain MRI and head CT segmenters only
     from mimir.demo.chest import VIEWS, chest_sample
 
     image, _, view = chest_sample(rng, size=size, pool=pool)
@@ -127,12 +149,12 @@ def _mammo(rng: np.random.Generator, size: int, pool: int, target: str) -> list[
     return [RawSample(image, label, {1: "mass", 2: "calcification"}[int(values[0])] if values.size else "none")]
 
 
-DRAWERS: dict[str, Callable[[np.random.Generator, int, int, float], list[RawSample]]] = {
+DRAWERS: dict[str, Callable[[np.random.Generator, int, int, DrawMix], list[RawSample]]] = {
     "chest_xr_finding_seg": _chest_finding,
     "chest_xr_view_classifier": _chest_view,
-    "mammo_view_classifier": lambda rng, size, pool, _anywhere: _mammo(rng, size, pool, "view"),
-    "mammo_laterality_classifier": lambda rng, size, pool, _anywhere: _mammo(rng, size, pool, "side"),
-    "mammo_lesion_seg": lambda rng, size, pool, _anywhere: _mammo(rng, size, pool, "lesion"),
+    "mammo_view_classifier": lambda rng, size, pool, _mix: _mammo(rng, size, pool, "view"),
+    "mammo_laterality_classifier": lambda rng, size, pool, _mix: _mammo(rng, size, pool, "side"),
+    "mammo_lesion_seg": lambda rng, size, pool, _mix: _mammo(rng, size, pool, "lesion"),
     "brain_mri_lesion_seg": _mri_lesion,
     "head_ct_haemorrhage_seg": _ct_haemorrhage,
     "mr_sequence_classifier": _mr_sequence,
@@ -141,17 +163,16 @@ DRAWERS: dict[str, Callable[[np.random.Generator, int, int, float], list[RawSamp
 
 
 def draw_raw(name: str, rng: np.random.Generator, count: int, sizes: tuple[int, ...] = (TRAIN_SIZE,),
-             pool: int = TRAIN_POOL, anywhere_share: float = 0.0) -> list[RawSample]:
+             pool: int = TRAIN_POOL, mix: DrawMix | None = None) -> list[RawSample]:
     """Draw at least ``count`` raw samples for expert ``name`` from anatomy ``pool``, cycling through image ``sizes``.
 
-    ``anywhere_share`` of the lesion expert's draws are cut at any axial level of the brain rather
-    than near the lesion (most of them hold no lesion: lesion-free examples and hard negatives).
+    ``mix`` says where the segmenters' draws are cut (:class:`DrawMix`; default: near the lesion, any size).
     """
     if name not in DRAWERS:
         raise KeyError(f"Unknown expert {name!r}; known: {', '.join(DRAWERS)}")
     out: list[RawSample] = []
     calls = 0
     while len(out) < count:
-        out += DRAWERS[name](rng, sizes[calls % len(sizes)], pool, anywhere_share)
+        out += DRAWERS[name](rng, sizes[calls % len(sizes)], pool, mix or DrawMix())
         calls += 1
     return out
