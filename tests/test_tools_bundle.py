@@ -9,6 +9,7 @@ import nibabel as nib
 import numpy as np
 import pydicom.data
 import pytest
+import torch
 from monai.bundle import ConfigWorkflow
 from PIL import Image
 from sqlalchemy import func, select
@@ -136,6 +137,33 @@ def test_same_image_is_segmented_once(
         later = _runner(bsettings, CaseImage(path=str(images["png"])), session=s)
         assert later.call("segment", {"image_index": 0, "expert": "mr2d_seg"}).cached
     assert len(workflow_runs) == 1
+
+
+def test_changed_expert_files_are_not_answered_from_the_cache(
+    bundles: Path, images: dict[str, Path], workflow_runs: list[str], tmp_path: Path
+) -> None:
+    """Retrained weights or an edited config make new cache keys: the timeline's old run is not reused."""
+    trusted = tmp_path / "trusted"
+    shutil.copytree(bundles / "mr2d_seg", trusted / "mr2d_seg")
+    own = tmp_path / "own-experts"
+    own.mkdir()
+    settings = Settings(data_dir=tmp_path / "data", experts_dir=own, bundles_dirs=[trusted]).ensure_dirs()
+    db = open_database(settings)
+    image = CaseImage(path=str(images["png"]), modality="MR")
+
+    def segment() -> bool:
+        with db.session() as s:
+            return _runner(settings, image, session=s).call("segment", {"image_index": 0}).cached
+
+    assert (segment(), segment()) == (False, True)
+    weights = trusted / "mr2d_seg" / "models" / "model.pt"
+    state = torch.load(weights, weights_only=True)
+    torch.save({k: v + 0.01 if v.is_floating_point() else v for k, v in state.items()}, weights)
+    assert (segment(), segment()) == (False, True)
+    metadata = trusted / "mr2d_seg" / "configs" / "metadata.json"
+    metadata.write_text(metadata.read_text().replace("{", '{"version_note": "edited", ', 1))
+    assert segment() is False
+    assert len(workflow_runs) == 3
 
 
 def _assert_nothing_written(settings: Settings, runner: ToolRunner) -> None:

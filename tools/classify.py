@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from mimir.tools.analysis.imaging import ImageData, file_stem, load_image
 from mimir.tools.bundles.declarations import declarations
 from mimir.tools.bundles.engine import ENGINES
-from mimir.tools.bundles.selection import availability, pick_bundle
+from mimir.tools.bundles.selection import availability, models_state, pick_bundle
 from mimir.tools.bundles.series import series_source
 from mimir.tools.bundles.slicewise import classify_slices
 from mimir.tools.bundles.workflow import BundleInfo, torch_device
@@ -94,6 +94,7 @@ def register(registry: Registry) -> None:
     """Add ``classify`` to ``registry``."""
     registry.tool(
         classify, version="2", modalities=("CT", "MR", "FUNDUS", "XR", "MG"), dims=(2, 3),
-        availability=availability("classification"), tags=("expert", "classification"),
+        availability=availability("classification"), model_state=models_state("classification"),
+        tags=("expert", "classification"),
         capabilities=declarations("classification"),
     )

@@ -21,7 +21,7 @@ from mimir.tools.analysis.geometry import (
 from mimir.tools.analysis.imaging import ImageData, file_stem, load_image, write_mask
 from mimir.tools.bundles.declarations import declarations
 from mimir.tools.bundles.engine import ENGINES
-from mimir.tools.bundles.selection import availability, pick_bundle
+from mimir.tools.bundles.selection import availability, models_state, pick_bundle
 from mimir.tools.bundles.series import series_source
 from mimir.tools.bundles.slicewise import grey_volume, segment_slices, to_lps
 from mimir.tools.bundles.workflow import BundleInfo, torch_device
@@ -146,6 +146,7 @@ def register(registry: Registry) -> None:
     """Add ``segment`` to ``registry``."""
     registry.tool(
         segment, version="3", modalities=("CT", "MR", "FUNDUS", "XR", "MG"), dims=(2, 3),
-        availability=availability("segmentation"), tags=("expert", "segmentation"),
+        availability=availability("segmentation"), model_state=models_state("segmentation"),
+        tags=("expert", "segmentation"),
         capabilities=declarations("segmentation"),
     )

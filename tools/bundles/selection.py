@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from mimir.memory.hashing import file_hash
 from mimir.tools.analysis.imaging import ImageData
 from mimir.tools.bundles.workflow import BundleInfo, check_input, discover_bundles, normalize_modality
 from mimir.tools.framework.errors import ToolArgumentError, ToolCannotHandle
@@ -30,6 +33,37 @@ def availability(task: Task) -> Callable[[Settings], str | None]:
         return f"no {task} bundle (a folder with configs/metadata.json) in {dirs}"
 
     return check
+
+
+#: Content hashes of bundle files by (path, size, mtime): each file is read once per process while unchanged.
+_FILE_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def _bundle_file_hash(path: Path) -> str:
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _FILE_HASHES:
+        _FILE_HASHES[key] = file_hash(path)
+    return _FILE_HASHES[key]
+
+
+def models_state(task: Task) -> Callable[[Settings], str]:
+    """A tool's model state (its cache-key part): every installed ``task`` bundle's configs and weights by content.
+
+    Retrained weights, a changed post-processing config or a refitted fingerprint give new cache keys,
+    so no answer is read from runs of the expert as it was before.
+    """
+
+    def state(settings: Settings) -> str:
+        h = hashlib.sha256()
+        for bundle in bundles_for(settings, task):
+            h.update(bundle.name.encode() + b"\0")
+            files = sorted(p for part in ("configs", "models") for p in (bundle.root / part).rglob("*") if p.is_file())
+            for f in files:
+                h.update(f"{f.relative_to(bundle.root).as_posix()}={_bundle_file_hash(f)}\0".encode())
+        return h.hexdigest()
+
+    return state
 
 
 def pick_bundle(settings: Settings, task: Task, image: ImageData, expert: str | None) -> BundleInfo:

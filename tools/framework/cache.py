@@ -186,10 +186,15 @@ def referenced_indices(value: Any) -> list[int]:
     return found
 
 
-def cache_key(tool: str, version: str, arguments: dict[str, Any], input_hashes: list[str]) -> str:
-    """SHA-256 over tool, version, canonical JSON arguments and input content hashes."""
-    payload = json.dumps(
-        {"tool": tool, "version": version, "arguments": arguments, "inputs": input_hashes},
-        sort_keys=True, separators=(",", ":"), default=str,
-    )
+def cache_key(
+    tool: str, version: str, arguments: dict[str, Any], input_hashes: list[str], model_state: str | None = None,
+) -> str:
+    """SHA-256 over tool, version, canonical JSON arguments, input content hashes and model state.
+
+    The model state joins only for a tool that declares one (:data:`mimir.tools.framework.registry.ModelState`).
+    """
+    fields: dict[str, Any] = {"tool": tool, "version": version, "arguments": arguments, "inputs": input_hashes}
+    if model_state is not None:
+        fields["models"] = model_state
+    payload = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(payload.encode()).hexdigest()

@@ -28,6 +28,9 @@ Dims = Literal[2, 3]
 ToolFunc = Callable[[Any, ToolContext], BaseModel]
 #: Returns None when the tool can run here, else a reason that says how to fix it.
 AvailabilityCheck = Callable[["Settings"], str | None]
+#: What a tool's results depend on beyond its code and arguments (the installed models' files, say), as one
+#: string: part of the result-cache key, so that new weights or configs are never answered from old runs.
+ModelState = Callable[["Settings"], str]
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class ToolSpec:
     tags: tuple[str, ...] = ()
     #: What the tool can do (fixed, or computed from the installation); the planner routes by these.
     capabilities: Declarations = ()
+    model_state: ModelState | None = None
 
     def declared(self, settings: Settings) -> tuple[Capability, ...]:
         """The tool's capabilities here (declarations computed from settings are checked as they are read)."""
@@ -116,11 +120,13 @@ class Registry:
         cacheable: bool = True,
         tags: tuple[str, ...] = (),
         capabilities: Declarations = (),
+        model_state: ModelState | None = None,
     ) -> Any:
         """Register a tool; usable bare (``@registry.tool``) or with metadata.
 
         ``capabilities`` say what the tool can do (:mod:`mimir.tools.framework.capabilities`): a tuple, or a
-        function of the settings for declarations that depend on what is installed.
+        function of the settings for declarations that depend on what is installed. ``model_state``
+        names what else the results depend on (see :data:`ModelState`); it joins the cache key.
         """
 
         def register(f: ToolFunc) -> ToolFunc:
@@ -132,7 +138,7 @@ class Registry:
                 name=name or f.__name__, description=doc, func=f, input_model=input_model,
                 output_model=output_model, version=version, modalities=modalities, dims=dims, gpu=gpu,
                 requires=requires, availability=availability, cacheable=cacheable, tags=tags,
-                capabilities=capabilities,
+                capabilities=capabilities, model_state=model_state,
             )
             self.add(spec)
             return f

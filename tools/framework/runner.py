@@ -75,7 +75,8 @@ class ToolRunner:
         arguments = parsed.model_dump(mode="json")
         hashes = [self.hasher.hash(self.ctx.image_path(i)) for i in referenced_indices(parsed)]
         hashes += [self.hasher.hash(p) for p in referenced_files(arguments)]
-        key = cache_key(spec.name, spec.version, without_indices(arguments), hashes)
+        state = spec.model_state(self.ctx.settings) if spec.model_state is not None else None
+        key = cache_key(spec.name, spec.version, without_indices(arguments), hashes, state)
         store = store_for(self.ctx)
         if spec.cacheable and (hit := store.lookup(key)) is not None:
             log.info("tool %s: cache hit (run %s)", name, hit.id)
