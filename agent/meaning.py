@@ -90,9 +90,6 @@ def _changes(text: str) -> frozenset[Change]:
     resected = plain & {"gross_total", "partial"}
     if not resected and len(denied := negated & {"gross_total", "partial"}) == 1:
         resected = {"gross_total", "partial"} - denied  # "no enhancing remnant": a gross-total resection
-    if not resected and any(m.concept == "procedure" and m.value == "resection" and m.negated
-                            for m in voc.find(text, "procedure")):
-        resected = {"partial"}  # "some tumour was not removed": tumour is left
     if resected:
         return frozenset(resected) if len(resected) == 1 else frozenset()  # type: ignore[arg-type]
     if "resolved" in plain:

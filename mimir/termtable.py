@@ -69,6 +69,8 @@ class Vocabulary:
 
     def __init__(self, table: dict[str, dict[str, Entry]]) -> None:
         self.table = table
+        #: Abbreviations of "number" before a numeral ("no. 2", "Nr 3"): the table's ``numero`` terms.
+        self.numero_words = frozenset(t.lower() for e in table.get("numero", {}).values() for t in e.terms)
         self._readers: dict[str, dict[str, tuple[re.Pattern[str], list[str]]]] = {}
         for concept, values in table.items():
             for value, entry in values.items():
@@ -152,8 +154,7 @@ def is_numero(voc: Vocabulary, text: str, start: int, end: int) -> bool:
 
     The one place that decides it: the negation reader and the reference grammar both ask here.
     """
-    words = {t.lower() for e in voc.table.get("numero", {}).values() for t in e.terms}
-    return text[start:end].lower() in words and bool(_NUMERO_NEXT.match(text.translate(TRANSLATE), end))
+    return text[start:end].lower() in voc.numero_words and bool(_NUMERO_NEXT.match(text, end))
 
 
 def negation_cues(voc: Vocabulary, text: str) -> list[Mention]:

@@ -208,6 +208,16 @@ def test_a_denied_remnant_or_a_denied_removal_says_the_extent_of_resection() -> 
 
     assert read_option("no enhancing residue at the margin", 2).changes == {"gross_total"}
     assert read_option("part of the mass was not resected", 2).changes == {"partial"}
+    assert read_option("some of the glioma was left in place", 2).changes == {"partial"}
+
+
+@pytest.mark.parametrize("text", ["no resection was performed", "the lesion was not resected (biopsy only)",
+                                  "tumour not removed"])
+def test_a_denied_operation_is_no_extent_of_resection(text: str) -> None:
+    """An operation that did not happen is not a partial resection: the option reads as no extent at all."""
+    from mimir.agent.meaning import read_option
+
+    assert read_option(text, 2).changes == frozenset()
 
 
 @pytest.mark.parametrize(("text", "want"), [("the second of the scans", 1), ("The last of the pictures", 2)])
