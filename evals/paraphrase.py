@@ -4,13 +4,16 @@ Facts come from a demo build's ground truth (:mod:`mimir.evals.paraphrase_facts`
 word them live in one data file per split, written from radiology report and clinic question
 language: ``paraphrase_dev.yaml`` (may be tuned on), ``paraphrase_heldout.yaml`` (held out when it
 was written; its failures have since been studied), ``paraphrase_heldout2.yaml`` (template families
-of its own, written after that study) and ``paraphrase_heldout3.yaml`` (written before the second
-held-out split's failures were fixed; measured once on unseen wording, its failures studied since) and
+of its own, written after that study), ``paraphrase_heldout3.yaml`` (written before the second
+held-out split's failures were fixed; measured once on unseen wording, its failures studied since),
 ``paraphrase_heldout4.yaml`` (template families of its own: report impressions, tumour-board categories,
 hurried chat, numbered sub-questions, exclusions, on-screen positions; written before any planner change
-that followed it and measured once on unseen wording, its failures studied since). Each fact is
-worded once per split by one of that split's templates, in both image
-variants (anonymous PNG; DICOM with headers), and written in the Med-MIM format beside the demo build
+that followed it and measured once on unseen wording, its failures studied since), and
+``paraphrase_heldout5.yaml`` (template families of its own: report phrases, hedged options, true-or-false
+statements, fill-in-the-blank, non-native English, typos, images named by acquisition attributes, European
+contrast and ophthalmology shorthand, compact DICOM dates; written before any planner change that followed
+it). Each fact is worded once per split by one of that split's templates, in both image variants
+(anonymous PNG; DICOM with headers), and written in the Med-MIM format beside the demo build
 with an index, ``paraphrase.json``. Items whose answer needs a VLM are in their own subsets
 (``<split>-vlm-<variant>``): without a VLM the right answer is an abstention.
 """
@@ -38,8 +41,8 @@ from mimir.evals.paraphrase_facts import FACTS, NEEDS_VLM, Fact
 if TYPE_CHECKING:
     from mimir.settings import Settings
 
-Split = Literal["dev", "heldout", "heldout2", "heldout3", "heldout4"]
-SPLITS: tuple[Split, ...] = ("dev", "heldout", "heldout2", "heldout3", "heldout4")
+Split = Literal["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"]
+SPLITS: tuple[Split, ...] = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5")
 INDEX = "paraphrase.json"
 #: The kinds of patient the paraphrase facts are about (``mimir.evals.paraphrase_facts``): the suite builds only these.
 KINDS: tuple[Kind, ...] = ("mri", "ct", "fundus")
