@@ -36,7 +36,10 @@ def embedder_version(bundle_dir: Path | str) -> str:
 def _load(bundle: str) -> tuple[torch.nn.Module, object, int]:
     from monai.bundle import ConfigParser
 
+    from mimir.tools.bundles.engine import snapshot_locator
+
     parser = ConfigParser()
+    parser.locator = snapshot_locator()  # other threads import modules while this one parses
     parser.read_config(str(Path(bundle) / "configs" / "inference.json"))
     parser["bundle_root"] = bundle
     net = parser.get_parsed_content("network_def", instantiate=True)

@@ -45,8 +45,11 @@ class FeatureExtractor:
     def __init__(self, bundle_root: Path, task: str) -> None:
         from monai.bundle import ConfigParser
 
+        from mimir.tools.bundles.engine import snapshot_locator
+
         self.root, self.task = Path(bundle_root), task
         parser = ConfigParser()
+        parser.locator = snapshot_locator()  # other threads import modules while this one parses
         parser.read_config(str(self.root / "configs" / "inference.json"))
         parser["bundle_root"] = str(self.root)
         parser["device"] = "$torch.device('cpu')"
