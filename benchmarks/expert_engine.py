@@ -32,14 +32,14 @@ import numpy as np
 from mimir.domain import CaseImage
 from mimir.settings import Settings
 from mimir.tools import build_registry
-from mimir.tools.analysis.imaging import file_stem, load_image
+from mimir.tools.analysis.imaging import file_stem
 from mimir.tools.bundles.engine import ENGINES, ExpertEngine
 from mimir.tools.bundles.workflow import read_bundle
 from mimir.tools.experts.evaluate import write_png
 from mimir.tools.experts.train import bundle_dir
 from mimir.tools.framework.context import ToolContext
 from mimir.tools.framework.runner import ToolRunner
-from mimir.tools.segment import save_and_measure
+from mimir.tools.segment import segment_files
 
 EXPERT = "brain_mri_lesion_seg"
 
@@ -63,11 +63,9 @@ def demo_slices(folder: Path, n: int) -> list[Path]:
 
 
 def segment_work(engine: ExpertEngine, paths: list[Path], out: Path) -> None:
-    """What ``segment`` does for each image besides the tool runner: predict, write the mask, measure."""
-    for path, pred in zip(paths, engine.predict(paths, batch_size=len(paths)), strict=True):
-        image = load_image(path)
-        assert pred.mask is not None
-        save_and_measure(pred.mask, image, engine.bundle.labels, out / f"{file_stem(path)}_seg.nii.gz")
+    """What ``segment`` does for each image besides the tool runner: read, predict, write the mask, measure."""
+    for path, (mask_file, report) in zip(paths, segment_files(engine, paths, out, batch_size=len(paths)), strict=True):
+        assert mask_file == out / f"{file_stem(path)}_seg.nii.gz", report.assessment
 
 
 def per_image(paths: list[Path], settings: Settings, repeats: int) -> dict[str, float]:

@@ -123,3 +123,76 @@ def test_component_lookup_survives_imports_in_other_threads() -> None:
     finally:
         stop.set()
         worker.join()
+
+
+def _sized_slices(folder: Path, n: int) -> list[Path]:
+    """Fresh MR slices resized to sizes the expert's 128 x 128 input reaches by whole, fractional and no factors."""
+    from PIL import Image
+
+    from mimir.demo.synth import mri_slice_sample
+
+    rng = np.random.default_rng(20261205)
+    sizes = [(256, 256), (128, 128), (200, 200), (300, 240), (96, 160), (384, 384), (181, 217)]
+    paths = []
+    for i in range(n):
+        picture = Image.open(write_png(mri_slice_sample(rng, size=256, pool=1)[0]["T1C"], folder / f"raw{i}.png"))
+        paths.append(folder / f"s{i}.png")
+        picture.resize(sizes[i % len(sizes)]).save(paths[-1])
+    return paths
+
+
+def test_post_transforms_on_the_batch_give_the_per_image_masks(tmp_path: Path) -> None:
+    """Softmax and Invertd run once per batch; every mask is what MONAI's per-image post transforms give."""
+    from monai.engines.utils import engine_apply_transform
+
+    from mimir.tools.bundles.engine import _decollated
+
+    engine = ExpertEngine(read_bundle(bundle_dir("brain_mri_lesion_seg")))
+    assert engine.batch_post.activation == "softmax" and engine.batch_post.invert
+    paths = _sized_slices(tmp_path, 21)
+    predictions = engine.predict(paths, batch_size=8)
+    items = [engine._prepare(p) for p in paths]
+    lesions = 0
+    for group, batch, logits in engine._forward_groups(items):
+        for i, (b, o) in zip(group, _decollated(batch, logits), strict=True):
+            _, out = engine_apply_transform(b, o, engine.postprocessing)  # the bundle's post transforms, per image
+            expected = engine._result(out["pred"]).mask
+            assert np.array_equal(predictions[i].mask, expected), paths[i].name
+            lesions += int(expected.any())
+    assert lesions >= 5
+
+
+def test_predict_each_hands_every_prediction_on_in_input_order(tmp_path: Path) -> None:
+    engine = ExpertEngine(read_bundle(bundle_dir("brain_mri_lesion_seg")))
+    paths = _sized_slices(tmp_path, 9)
+    seen: list[tuple[int, str]] = []
+
+    def then(i: int, pred: object) -> tuple[int, int]:
+        seen.append((i, threading.current_thread().name))
+        return i, int(np.asarray(pred.mask).sum())  # type: ignore[attr-defined]
+
+    out = engine.predict_each(paths, then, batch_size=4)
+    assert [i for i, _ in out] == list(range(9))
+    assert [s for _, s in out] == [int(p.mask.sum()) for p in engine.predict(paths, batch_size=4)]  # type: ignore[union-attr]
+    assert sorted(i for i, _ in seen) == list(range(9))
+    assert all(name.startswith("mimir-engine") for _, name in seen)  # behind the network passes, not in the caller
+    with pytest.raises(RuntimeError, match="LoadImage"):  # a bad input fails the call (MONAI's reader error)
+        engine.predict_each([*paths[:3], tmp_path / "missing.png"], then, batch_size=2)
+
+
+def test_segment_files_writes_each_mask_once_and_measures_it(tmp_path: Path) -> None:
+    import nibabel as nib
+
+    from mimir.tools.analysis.imaging import load_image
+    from mimir.tools.segment import report_mask, segment_files
+
+    engine = ExpertEngine(read_bundle(bundle_dir("brain_mri_lesion_seg")))
+    paths = _sized_slices(tmp_path, 5)
+    results = segment_files(engine, paths, tmp_path / "masks", batch_size=3)
+    for path, pred, (mask_file, report) in zip(paths, engine.predict(paths), results, strict=True):
+        image = load_image(path)
+        assert mask_file == tmp_path / "masks" / f"{path.stem}_seg.nii.gz"
+        saved = nib.load(mask_file)
+        assert np.array_equal(np.asarray(saved.dataobj), pred.mask) and saved.shape == image.spatial_shape
+        assert report == report_mask(np.asarray(pred.mask), image, engine.bundle.labels)
+    assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == sorted(f"{p.stem}_seg.nii.gz" for p in paths)

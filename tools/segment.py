@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +22,7 @@ from mimir.tools.analysis.geometry import (
 )
 from mimir.tools.analysis.imaging import ImageData, file_stem, load_image, write_mask
 from mimir.tools.bundles.declarations import declarations
-from mimir.tools.bundles.engine import ENGINES
+from mimir.tools.bundles.engine import ENGINES, ExpertEngine, Prediction
 from mimir.tools.bundles.selection import availability, models_state, pick_bundle
 from mimir.tools.bundles.series import series_source
 from mimir.tools.bundles.slicewise import grey_volume, segment_slices, to_lps
@@ -88,12 +90,32 @@ def report_mask(mask: np.ndarray, image: ImageData, labels: dict[int, str], spac
                       index_lesion=target, disease=disease(target), assessment=assessment(target))
 
 
+#: Mask writers shared by every call (started on first use): a mask is written while it is measured.
+_WRITERS: list[ThreadPoolExecutor] = []
+_WRITERS_LOCK = threading.Lock()
+
+
+def _writer() -> ThreadPoolExecutor:
+    with _WRITERS_LOCK:
+        if not _WRITERS:
+            _WRITERS.append(ThreadPoolExecutor(max_workers=2, thread_name_prefix="mimir-mask"))
+        return _WRITERS[0]
+
+
 def save_and_measure(mask: np.ndarray, image: ImageData, labels: dict[int, str], path: Path) -> tuple[Path, MaskReport]:
     """Write ``mask`` once (NIfTI, in the image's geometry) while it is measured; both done on return."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mimir-mask") as writer:
-        written = writer.submit(write_mask, mask, image.affine, path)
-        report = report_mask(mask, image, labels)
-        return written.result(), report
+    written = _writer().submit(write_mask, mask, image.affine, path)
+    report = report_mask(mask, image, labels)
+    return written.result(), report
+
+
+def image_mask(name: str, pred: Prediction, image: ImageData) -> np.ndarray:
+    """A prediction's mask in the image's spatial shape, or ToolCannotHandle when the bundle broke its contract."""
+    mask = pred.mask
+    if mask is None or int(np.prod(mask.shape)) != int(np.prod(image.spatial_shape)):
+        raise ToolCannotHandle(f"expert '{name}' returned a mask of shape {getattr(mask, 'shape', None)} for "
+                               f"{image.path.name} of shape {image.spatial_shape} (bundle contract)")
+    return mask.reshape(image.spatial_shape)
 
 
 def run_segmentation(bundle: BundleInfo, image: ImageData, device: str, ctx: ToolContext | None = None) -> np.ndarray:
@@ -102,11 +124,23 @@ def run_segmentation(bundle: BundleInfo, image: ImageData, device: str, ctx: Too
     if bundle.slice_wise and len(image.spatial_shape) == 3:
         report = (lambda f: ctx.report(0.1 + 0.8 * f, f"{bundle.name}: slices")) if ctx else None
         return segment_slices(engine, image, bundle.fov_mm, report)
-    mask = engine.predict([image.path])[0].mask
-    if mask is None or int(np.prod(mask.shape)) != int(np.prod(image.spatial_shape)):
-        raise ToolCannotHandle(f"expert '{bundle.name}' returned a mask of shape {getattr(mask, 'shape', None)} for "
-                               f"{image.path.name} of shape {image.spatial_shape} (bundle contract)")
-    return mask.reshape(image.spatial_shape)
+    return image_mask(bundle.name, engine.predict([image.path])[0], image)
+
+
+def segment_files(engine: ExpertEngine, paths: Sequence[Path], out_dir: Path,
+                  batch_size: int = 16) -> list[tuple[Path, MaskReport]]:
+    """Several slices through one expert in batches: (mask file, report) per path, in order.
+
+    Each image is read, its mask written once (NIfTI, in the image's geometry) to
+    ``out_dir/<stem>_seg.nii.gz`` and measured in the engine's worker threads as soon as its post
+    transforms end, while the next network pass runs.
+    """
+    def finish(i: int, pred: Prediction) -> tuple[Path, MaskReport]:
+        image = load_image(paths[i])
+        mask = image_mask(engine.bundle.name, pred, image)
+        return save_and_measure(mask, image, engine.bundle.labels, out_dir / f"{file_stem(paths[i])}_seg.nii.gz")
+
+    return engine.predict_each(list(paths), finish, batch_size)
 
 
 def segment(args: SegmentArgs, ctx: ToolContext) -> SegmentResult:

@@ -155,7 +155,13 @@ def file_stem(path: str | Path) -> str:
 
 
 def write_mask(mask: np.ndarray, affine: np.ndarray | None, path: Path) -> Path:
-    """Save a label mask once, as uint8 NIfTI in its image's geometry (MONAI's affine, RAS world)."""
+    """Save a label mask once, as uint8 NIfTI in its image's geometry (MONAI's affine, RAS world).
+
+    A ``.nii.gz`` path gets the NIfTI bytes gzip-compressed in one pass (level 1, nibabel's own
+    default; nibabel's writer would feed the compressor row by row).
+    """
+    import gzip
+
     import nibabel as nib
 
     full = np.eye(4)
@@ -165,12 +171,14 @@ def write_mask(mask: np.ndarray, affine: np.ndarray | None, path: Path) -> Path:
         full[:n, :n], full[:n, 3] = a[:n, :n], a[:n, -1]
     path.parent.mkdir(parents=True, exist_ok=True)
     # a name of its own per write: two questions may segment the same image at once (same target)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part.nii.gz")
+    zipped = path.name.lower().endswith(".gz")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part.nii" + (".gz" if zipped else ""))
     img = nib.Nifti1Image(np.asarray(mask, dtype=np.uint8), full)
     img.set_qform(full, code=1)
     img.set_sform(full, code=1)
+    data = img.to_bytes()
     try:
-        nib.save(img, str(tmp))
+        tmp.write_bytes(gzip.compress(data, compresslevel=1) if zipped else data)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -18,14 +18,16 @@ import copy
 import logging
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+
+from mimir.tools.bundles import batched
 
 if TYPE_CHECKING:
     import torch
@@ -37,6 +39,9 @@ log = logging.getLogger(__name__)
 #: Inputs: a file (read by the bundle's own loader) or an image already loaded as a channel-first
 #: ``MetaTensor`` (a slice of a volume), which skips the bundle's loading transforms.
 EngineInput = Path | str | Any
+T = TypeVar("T")
+#: Worker threads per engine: they read and preprocess ahead of the network passes and post-process behind them.
+WORKERS = 2
 _SAVERS = ("SaveImage", "SaveImaged")
 _LOADERS = ("LoadImage", "LoadImaged")
 
@@ -88,28 +93,53 @@ class ExpertEngine:
         self.inferer = parser.get_parsed_content("inferer")
         post = parser.get_parsed_content("postprocessing") if "postprocessing" in parser else None
         self.postprocessing = _without(post, _SAVERS) if post is not None else None
+        steps = _transforms(self.postprocessing) if self.postprocessing is not None else []
+        self.batch_post = batched.plan(steps, self.preprocessing)
+        self.per_image_post = _compose(steps[self.batch_post.skipped :])
+        self.after_activation = _compose(steps[1:])
         self.config = parser.config
         self.parser = parser
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def predict(self, inputs: Sequence[EngineInput], batch_size: int = 16) -> list[Prediction]:
-        """Run ``inputs`` (files or loaded channel-first MetaTensors) in batches; results in input order.
+        """Run ``inputs`` (files or loaded channel-first MetaTensors) in batches; results in input order."""
+        return self.predict_each(inputs, _keep, batch_size)
 
-        With more than one image, two worker threads read and preprocess the images and run each
-        image's post transforms while the calling thread runs the network passes, batch after batch.
+    def predict_each(self, inputs: Sequence[EngineInput], then: Callable[[int, Prediction], T],
+                     batch_size: int = 16) -> list[T]:
+        """``then(i, prediction)`` of every input, in input order, each run as soon as its prediction is ready.
+
+        With more than one image, the engine's worker threads read and preprocess the images ahead
+        of the network passes and run each image's post transforms and ``then`` behind them, while
+        the calling thread runs the network passes, batch after batch.
         """
         if len(inputs) <= 1:
-            return self._run([self._prepare(x) for x in inputs])
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="mimir-engine") as pool:
-            prepared = [pool.submit(self._prepare, x) for x in inputs]  # ahead of the network passes
-            pending: list[Future[Prediction]] = []
+            return [then(i, p) for i, p in enumerate(self._run([self._prepare(x) for x in inputs]))]
+        pool = self._workers()
+        prepared = [pool.submit(self._prepare, x) for x in inputs]  # ahead of the network passes
+        pending: list[Future[T]] = []
+        try:
             for start in range(0, len(inputs), batch_size):
                 items = [f.result() for f in prepared[start : start + batch_size]]
-                done: dict[int, Future[Prediction]] = {}
+                done: dict[int, Future[T]] = {}
                 for group, batch, logits in self._forward_groups(items):
-                    for i, (b, o) in zip(group, _decollated(batch, logits), strict=True):
-                        done[i] = pool.submit(self._post_one, b, o)
+                    for i, (b, o, steps) in zip(group, self._batch_outputs(batch, logits), strict=True):
+                        done[i] = pool.submit(_then, then, start + i, self._post_one, b, o, steps)
                 pending.extend(done[i] for i in range(len(items)))
             return [f.result() for f in pending]
+        finally:  # on an error, nothing queued behind it runs
+            for queued in prepared:
+                queued.cancel()
+            for waiting in pending:
+                waiting.cancel()
+
+    def _workers(self) -> ThreadPoolExecutor:
+        """The engine's worker threads, started on first use and kept for the engine's life."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="mimir-engine")
+            return self._pool
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         """The bare network pass: the bundle's inferer on a preprocessed batch, no gradients."""
@@ -154,16 +184,35 @@ class ExpertEngine:
         """Decollate each pass and run the post transforms per image; results in item order."""
         preds: dict[int, Prediction] = {}
         for group, batch, logits in passes:
-            for i, (b, o) in zip(group, _decollated(batch, logits), strict=True):
-                preds[i] = self._post_one(b, o)
+            for i, (b, o, steps) in zip(group, self._batch_outputs(batch, logits), strict=True):
+                preds[i] = self._post_one(b, o, steps)
         return [preds[i] for i in range(len(items))]
 
-    def _post_one(self, item: dict[str, Any], output: dict[str, Any]) -> Prediction:
-        """One image's post transforms (savers left out) and its result."""
+    def _batch_outputs(self, batch: dict[str, Any], logits: Any) -> list[tuple[dict[str, Any], dict[str, Any], Any]]:
+        """(input item, output item, post transforms left to run) per image of one network pass.
+
+        The post transforms the engine can run on the whole batch (``batched.plan``) run here first.
+        """
+        plan = self.batch_post
+        if plan.activation is None:
+            return [(b, o, self.per_image_post) for b, o in _decollated(batch, logits)]
+        from monai.utils import convert_to_dst_type
+
+        scores = plan.activate(logits)
+        inputs = _decollated_inputs(batch)
+        images = [b["image"] for b in inputs]
+        per_image = batched.inverted(scores, images) if plan.invert else None
+        if per_image is None:  # the image's Invertd (if any) runs per image, on the activated scores
+            return [(b, o, self.after_activation) for b, o in _decollated(batch, convert_to_dst_type(scores, logits)[0])]
+        return [(b, {"image": im, "pred": p}, self.per_image_post)
+                for b, im, p in zip(inputs, images, per_image, strict=True)]
+
+    def _post_one(self, item: dict[str, Any], output: dict[str, Any], steps: Any) -> Prediction:
+        """One image's remaining post transforms (savers left out) and its result."""
         from monai.engines.utils import engine_apply_transform
 
-        if self.postprocessing is not None:
-            item, output = engine_apply_transform(item, output, self.postprocessing)
+        if steps is not None:
+            item, output = engine_apply_transform(item, output, steps)
         return self._result(output["pred"])
 
     def _result(self, pred: Any) -> Prediction:
@@ -178,12 +227,32 @@ class ExpertEngine:
         return Prediction(mask=np.rint(mask).astype(np.uint8), affine=affine_np)
 
 
+def _keep(_: int, prediction: Prediction) -> Prediction:
+    return prediction
+
+
+def _then(then: Callable[[int, Prediction], T], i: int, post: Callable[..., Prediction], *args: Any) -> T:
+    return then(i, post(*args))
+
+
 def _decollated(batch: dict[str, Any], logits: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(input item, output item) pairs of one network pass, as MONAI's evaluator decollates them."""
     from monai.data import decollate_batch
 
     outputs = decollate_batch({"image": batch["image"], "pred": logits}, detach=True)
-    return list(zip(decollate_batch(batch, detach=True), outputs, strict=True))
+    return list(zip(_decollated_inputs(batch), outputs, strict=True))
+
+
+def _decollated_inputs(batch: dict[str, Any]) -> list[dict[str, Any]]:
+    from monai.data import decollate_batch
+
+    return list(decollate_batch(batch, detach=True))
+
+
+def _compose(transforms: list[Any]) -> Any:
+    from monai.transforms import Compose
+
+    return Compose(transforms) if transforms else None
 
 
 def _same_shape_groups(items: list[dict[str, Any]]) -> list[list[int]]:
