@@ -57,9 +57,24 @@ def _corners(coords: np.ndarray, spacing: tuple[float, float]) -> np.ndarray:
     return pts * np.asarray(spacing, dtype=float)
 
 
+def edge_pixels(region: np.ndarray) -> np.ndarray:
+    """Indices (row-major order) of the region's pixels with a side on its edge: the only ones with hull corners.
+
+    A pixel whose four side neighbours are all in the region shares each corner with a neighbour that
+    reaches further out, so none of its corners is a vertex of the hull of all corners, nor the
+    farthest corner in any direction.
+    """
+    region = np.asarray(region, dtype=bool)
+    inner = region.copy()
+    inner[0, :] = inner[-1, :] = False
+    inner[:, 0] = inner[:, -1] = False
+    inner[1:-1, 1:-1] &= region[:-2, 1:-1] & region[2:, 1:-1] & region[1:-1, :-2] & region[1:-1, 2:]
+    return np.argwhere(region & ~inner)
+
+
 def longest_chord(region: np.ndarray, spacing: tuple[float, float]) -> tuple[float, np.ndarray]:
     """(longest diameter in mm, its unit direction) of a 2D boolean region: the widest pair of hull corners."""
-    coords = np.argwhere(region)
+    coords = edge_pixels(region)
     if len(coords) == 0:
         return 0.0, np.array([1.0, 0.0])
     pts = _corners(coords, spacing)
@@ -79,7 +94,7 @@ def perpendicular_width(region: np.ndarray, spacing: tuple[float, float], axis: 
     Lines across the region, perpendicular to the axis, are sampled every quarter pixel (at most
     400 lines of 400 points), and the longest unbroken run of points inside the region is kept.
     """
-    coords = np.argwhere(region)
+    coords = edge_pixels(region)  # the extremes along and across the axis lie on edge pixels' corners
     if len(coords) == 0:
         return 0.0
     sp = np.asarray(spacing, dtype=float)
@@ -142,12 +157,15 @@ def craniocaudal(region: np.ndarray, spacing: tuple[float, ...]) -> tuple[float,
 
 
 def measure_label(
-    mask: np.ndarray, value: int, name: str, spacing: tuple[float, ...], image: np.ndarray | None
+    mask: np.ndarray, value: int, name: str, spacing: tuple[float, ...], image: np.ndarray | None,
+    box: tuple[slice, ...] | None = None,
 ) -> LabelMeasurement:
-    """All measurements of label ``value`` (2D or 3D; the last axis of 3D is the slice axis)."""
-    region = mask == value
-    box = bounding_box(region)
-    local = region[box]
+    """All measurements of label ``value`` (2D or 3D; the last axis of 3D is the slice axis).
+
+    ``box``, when given, is the label's bounding box (as ``label_boxes`` finds it).
+    """
+    box = box if box is not None else bounding_box(mask == value)
+    local = mask[box] == value
     voxels = int(local.sum())
     voxel_size = float(np.prod(spacing[: mask.ndim]))
     cc_mm = slices = None
@@ -180,7 +198,15 @@ def measure_mask(
     """Measurements of every non-zero label present in ``mask``."""
     names = labels or {}
     values = [int(v) for v in np.unique(mask) if v != 0]
-    return [measure_label(mask, v, names.get(v, f"label {v}"), spacing, image) for v in values]
+    boxes = label_boxes(mask)
+    return [measure_label(mask, v, names.get(v, f"label {v}"), spacing, image, boxes.get(v)) for v in values]
+
+
+def label_boxes(mask: np.ndarray) -> dict[int, tuple[slice, ...]]:
+    """The bounding box of each positive label of an integer mask, from one pass over it."""
+    if not (np.issubdtype(mask.dtype, np.integer) or mask.dtype == bool):
+        return {}
+    return {i + 1: box for i, box in enumerate(ndimage.find_objects(mask)) if box is not None}
 
 
 #: RANO 2.0 / RECIST 1.1: both perpendicular diameters at least this long (mm).
@@ -245,10 +271,10 @@ def measurable(longest: float, perpendicular: float, slices: int | None, volume_
     return slices >= MIN_AXIAL_SLICES and (volume_ml or 0.0) >= MIN_VOLUME_ML
 
 
-def _component_measurable(region: np.ndarray, spacing: tuple[float, ...], voxel_ml: float) -> bool:
-    local = region[bounding_box(region)]
+def _component_measurable(local: np.ndarray, spacing: tuple[float, ...], voxel_ml: float) -> bool:
+    """Whether a component (its bounding box's boolean region) meets the measurable-disease limit."""
     ld, pd, _, n = _diameters(local, spacing)
-    return measurable(ld, pd, n, float(local.sum()) * voxel_ml if region.ndim == 3 else None)
+    return measurable(ld, pd, n, float(local.sum()) * voxel_ml if local.ndim == 3 else None)
 
 
 def index_lesion(mask: np.ndarray, spacing: tuple[float, ...], labels: dict[int, str] | None = None) -> IndexLesion | None:
@@ -259,12 +285,12 @@ def index_lesion(mask: np.ndarray, spacing: tuple[float, ...], labels: dict[int,
         return None
     counts = np.bincount(comp.ravel())[1:]
     order = np.argsort(-counts, kind="stable") + 1
-    region = comp == order[0]
+    boxes = ndimage.find_objects(comp)  # every component's box in one pass
     names = labels or {}
     voxel = float(np.prod(spacing[: mask.ndim]))
     scale, unit = (1.0, "mm2") if mask.ndim == 2 else (1e-3, "mL")
-    box = bounding_box(region)
-    local, local_mask = region[box], mask[box]
+    box = boxes[order[0] - 1]
+    local, local_mask = comp[box] == order[0], mask[box]
     ld, pd, cc, slices = _diameters(local, spacing)
     size = float(local.sum()) * voxel * scale
     enhancing = [v for v, name in names.items() if is_enhancing_label(name)]
@@ -272,13 +298,15 @@ def index_lesion(mask: np.ndarray, spacing: tuple[float, ...], labels: dict[int,
     label_sizes = {names.get(int(v), f"label {int(v)}"): round(float(c) * voxel * scale, 4)
                    for v, c in zip(values, value_counts, strict=True)}
     is_measurable = measurable(ld, pd, slices, size if mask.ndim == 3 else None)
-    others = sum(1 for k in order[1:] if _component_measurable(comp == k, spacing, voxel * 1e-3)) if is_measurable else 0
+    others = sum(1 for k in order[1:] if _component_measurable(comp[boxes[k - 1]] == k, spacing, voxel * 1e-3)) \
+        if is_measurable else 0
     centroid = (np.argwhere(local).mean(axis=0) + [s.start for s in box]) * np.asarray(spacing[: mask.ndim], dtype=float)
+    other_voxels = int(counts.sum()) - int(counts[order[0] - 1])
     return IndexLesion(
         size=round(size, 4), unit=unit,
         enhancing_size=round(float((local & np.isin(local_mask, enhancing)).sum()) * voxel * scale, 4),
         longest_diameter_mm=round(float(ld), 3), centroid_mm=[round(float(c), 2) for c in centroid],
-        other_components=n - 1, other_size=round(float((foreground & ~region).sum()) * voxel * scale, 4),
+        other_components=n - 1, other_size=round(float(other_voxels) * voxel * scale, 4),
         perpendicular_diameter_mm=round(float(pd), 3), craniocaudal_mm=None if cc is None else round(cc, 3),
         axial_slices=slices, bidimensional_product_mm2=round(float(ld * pd), 2), label_sizes=label_sizes,
         measurable=is_measurable, measurable_components=int(is_measurable) + others,
