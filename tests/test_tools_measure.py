@@ -302,3 +302,24 @@ def test_masks_of_one_image_written_at_once_all_land(tmp_path: Path) -> None:
     assert written == [target] * 32
     assert np.array_equal(np.asarray(nib.load(target).dataobj), mask)
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]  # no part files left behind
+
+
+def test_edge_pixels_hold_every_extreme_corner_of_a_region() -> None:
+    """Diameters use only edge pixels' corners: the longest chord is still the widest pair of all corners."""
+    from scipy import ndimage
+    from scipy.spatial.distance import pdist
+
+    from mimir.tools.analysis.geometry import _corners, edge_pixels, longest_chord
+
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        h, w = rng.integers(2, 40, 2)
+        region = ndimage.binary_dilation(rng.random((h, w)) < 0.05, iterations=int(rng.integers(0, 4)))
+        if not region.any():
+            continue
+        spacing = (float(rng.uniform(0.4, 1.5)), float(rng.uniform(0.4, 1.5)))
+        every = _corners(np.argwhere(region), spacing)
+        assert np.isclose(longest_chord(region, spacing)[0], pdist(every).max(), rtol=1e-12)
+        edge = {tuple(p) for p in edge_pixels(region)}
+        interior = ndimage.binary_erosion(region, structure=ndimage.generate_binary_structure(2, 1))
+        assert edge == {tuple(p) for p in np.argwhere(region & ~interior)}
