@@ -8,10 +8,12 @@ mask). Arrays are spatial-first with a trailing channel axis for colour images.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -79,16 +81,31 @@ def _reader_errors() -> tuple[type[BaseException], ...]:
     return (OSError, ValueError, RuntimeError, ImageFileError, EOFError)
 
 
+_LOCAL = threading.local()
+
+
+def _loader() -> Any:
+    """The calling thread's MONAI ``LoadImage``, built once per thread.
+
+    Building its readers costs as much as decoding a slice; readers keep per-read state, so each
+    thread keeps its own.
+    """
+    loader = getattr(_LOCAL, "loader", None)
+    if loader is None:
+        from monai.transforms import LoadImage
+
+        loader = _LOCAL.loader = LoadImage(image_only=False)
+    return loader
+
+
 def load_array(path: str | Path) -> tuple[np.ndarray, dict]:
     """Pixels and MONAI metadata of a file or DICOM folder, or ToolCannotHandle if unreadable."""
-    from monai.transforms import LoadImage
-
     quiet_gpu_decoder_notice()
     p = Path(path)
     if not p.exists():
         raise ToolCannotHandle(f"image file {p} does not exist")
     try:
-        data, meta = LoadImage(image_only=False)(str(p))
+        data, meta = _loader()(str(p))
     except _reader_errors() as e:
         raise ToolCannotHandle(f"cannot read {p.name} as an image ({type(e).__name__}: {e})") from e
     return np.asarray(data), dict(meta)
