@@ -16,10 +16,18 @@ from mimir.demo.render import BuildOptions, build_patient
 from mimir.demo.truth import ImageTruth, PatientTruth
 from mimir.tools.experts.bundle import read_predictions, run_bundle
 from mimir.tools.experts.evaluate import evaluate_expert
+from mimir.tools.experts.evaluate_change import chest_change_agreement
 from mimir.tools.experts.train import bundle_dir
 
 #: A seed no committed expert was trained with (the bundles' training.json say seed 0).
 EVAL_SEED = 20261123
+#: Demo seed of the chest patients whose change between visits is read from the finding masks (used for nothing else).
+CHANGE_SEED = 3131
+#: Chest-finding floors (model card: measured 0.951 whole and label-wise, pneumothorax 0.923, no finding on
+#: 10 of 10 finding-free films, at seed 20261201, n = 100; every one of 54 pairs of visits read right).
+DICE_WHOLE_FLOOR, DICE_LABELWISE_FLOOR, DICE_PNEUMOTHORAX_FLOOR, FALSE_POSITIVE_CEILING = 0.90, 0.85, 0.80, 0.2
+#: The issue's bar for temporal and comparison items.
+CHANGE_FLOOR = 0.95
 
 
 @pytest.mark.parametrize("name", ["mammo_view_classifier", "mammo_laterality_classifier", "chest_xr_view_classifier"])
@@ -52,3 +60,21 @@ def test_classifiers_on_demo_films(films: tuple[Path, list[PatientTruth]], tmp_p
         probs = read_predictions(folder)
         right = [labels[int(np.argmax(probs[str(p)]))] == truth_of(im) for im, p in zip(images, paths, strict=True)]
         assert float(np.mean(right)) >= 0.95, (bundle, fmt, right)
+
+
+def test_chest_finding_dice_floor() -> None:
+    """Whole-finding, label-wise and pneumothorax Dice on unseen patients (the model card's figures)."""
+    report = evaluate_expert("chest_xr_finding_seg", EVAL_SEED, n=100)
+    assert report.metrics["slices_with_lesion"] >= 70
+    assert report.metrics["dice_whole"] >= DICE_WHOLE_FLOOR, report.metrics
+    assert report.metrics["dice_labelwise"] >= DICE_LABELWISE_FLOOR, report.metrics
+    assert report.per_group["pneumothorax"]["dice_whole"] >= DICE_PNEUMOTHORAX_FLOOR, report.per_group
+    assert report.metrics["false_positive_rate"] <= FALSE_POSITIVE_CEILING, report.metrics
+
+
+@pytest.mark.parametrize("fmt", ["png", "dicom"])
+def test_chest_change_read_from_masks(fmt: str) -> None:
+    """The change between visits read from the masks as the planner reads it, on unseen demo patients."""
+    report = chest_change_agreement(bundle_dir("chest_xr_finding_seg"), CHANGE_SEED, 8, fmt)  # type: ignore[arg-type]
+    assert len(report.pairs) >= 15
+    assert report.agreement >= CHANGE_FLOOR, [p for p in report.pairs if not p.right]

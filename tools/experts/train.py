@@ -67,6 +67,7 @@ PLANS: dict[str, TrainPlan] = {
     "mammo_view_classifier": TrainPlan("classification", samples=600, epochs=6),
     "mammo_laterality_classifier": TrainPlan("classification", samples=400, epochs=4),
     "chest_xr_view_classifier": TrainPlan("classification", samples=480, epochs=10),
+    "chest_xr_finding_seg": TrainPlan("segmentation", samples=2000, epochs=20, lr=3e-3, sizes=(256,), present_dice=True),
 }
 #: Plans that continue from an expert's weights (``train_expert(..., init=weights)``), short enough
 #: for a CPU. The brain expert's weights trained for whole volumes (half their draws at any axial
