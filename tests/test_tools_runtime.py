@@ -169,3 +169,37 @@ def test_recording_a_key_twice_keeps_one_tool_run(settings: Settings) -> None:
     with db.session() as s:  # e.g. a parallel call that missed the lookup
         assert SessionStore(s).record(run(), None) == first
         assert s.scalar(select(func.count()).select_from(ToolRun)) == 1
+
+
+def test_tool_runs_do_not_hold_a_database_connection(settings: Settings, ct: Path) -> None:
+    """Parallel tool calls, each with its own timeline session, share a pool of one connection.
+
+    A session that held its connection while its tool ran would starve the other call's cache lookup
+    (the pool times out); the runner hands the connection back before the tool runs.
+    """
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import create_engine
+
+    from mimir.memory.db import open_database
+
+    db = open_database(settings)
+    db.engine = create_engine(db.url, pool_size=1, max_overflow=0, pool_timeout=3)
+    db._factory.configure(bind=db.engine)
+    both_running = threading.Barrier(2, timeout=10)
+    registry = build_registry(settings, plugins=False)
+
+    @registry.tool
+    def waits_for_the_other(args: _Args, ctx: ToolContext) -> _Out:
+        """Runs only while the other call's tool runs too."""
+        both_running.wait()
+        return _Out(n=args.image_index)
+
+    def call(i: int) -> int:
+        with db.session() as s:
+            ctx = ToolContext(settings, images=[CaseImage(path=str(ct), modality="CT")] * 2, session=s)
+            return ToolRunner(registry, ctx).call("waits_for_the_other", {"image_index": i}).result.n  # type: ignore[attr-defined]
+
+    with ThreadPoolExecutor(2) as pool:
+        assert sorted(pool.map(call, [0, 1])) == [0, 1]

@@ -83,6 +83,7 @@ class ToolRunner:
             result = spec.output_model.model_validate(rebind_indices(hit.output, arguments))
             return ToolOutcome(tool=name, result=result, tool_run_id=hit.id, cached=True,
                                duration_s=hit.duration_s, artifacts=hit.artifacts)
+        release_connection(self.ctx)
         start = time.perf_counter()
         result = spec.func(parsed, self.ctx)
         duration = time.perf_counter() - start
@@ -99,6 +100,27 @@ class ToolRunner:
     def stored_run(self, run_id: int) -> StoredRun | None:
         """A finished run of this context by id (timeline or in-memory)."""
         return store_for(self.ctx).get(run_id)
+
+
+def release_connection(ctx: ToolContext) -> None:
+    """End the session's transaction before a tool runs, so its connection goes back to the pool.
+
+    A tool may run for seconds; parallel calls (a question's tools, ``mimir eval --concurrency``)
+    each hold a session, and a session keeps its connection from its first query to its commit, so
+    sessions held through tool runs exhausted the pool. The store's reads and earlier runs' records
+    are committed here; the session takes a connection again when it next touches the database
+    (the tool's own timeline queries, then recording the run). A transaction the caller began
+    explicitly, or one with unflushed changes, is left alone.
+    """
+    from sqlalchemy.orm import SessionTransactionOrigin
+
+    session = ctx.session
+    transaction = session.get_transaction() if session is not None else None
+    if session is None or transaction is None or transaction.origin is not SessionTransactionOrigin.AUTOBEGIN:
+        return
+    if session.new or session.dirty or session.deleted:
+        return
+    session.commit()
 
 
 def validate_args(spec: ToolSpec, args: dict[str, Any]) -> BaseModel:
