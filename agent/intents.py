@@ -56,8 +56,16 @@ def _split() -> re.Pattern[str]:
     return re.compile(rf"(?:,|;)?\s+{voc.pattern('clause_break')}\s+(?={opener})|(?<=\?)\s+(?=\S)", re.I)
 
 
-def _asks_which(text: str) -> bool:
-    return bool(voc.find(text, "wh_word", "identify"))  # "which ...", or "choose the one that ..."
+def _asks_which(text: str, options: tuple[str, ...] = (), n_images: int | None = None) -> bool:
+    """True when a part asks for an image: a wh-word or a verb of choosing ("which ...", "choose the one that ..."),
+    or options that each name one image, whatever the stem's own words ("When was it largest?", "Largest on?")."""
+    return bool(voc.find(text, "wh_word", "identify")) or _options_name_images(options, n_images or len(options))
+
+
+def _options_name_images(options: tuple[str, ...], n_images: int) -> bool:
+    from mimir.agent.options import image_of
+
+    return len(options) >= 2 and all(image_of(o, max(n_images, len(options))) is not None for o in options)
 
 
 def split_parts(stem: str) -> list[str]:
@@ -242,19 +250,21 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
     timed = [m for m in voc.find(text, "time", "comparative", "superlative")
              if m.concept == "time" or not _before_time(text, m)]  # "the most current exam" names a visit
     dated = _dated(text) and _label(text) is None and not voc.find(text, "finding")
-    if _asks_which(text) and (dated or voc.time_of(text) in ("latest", "baseline")) \
+    which = _asks_which(text, options, n_images)
+    if which and (dated or voc.time_of(text) in ("latest", "baseline")) \
             and not any(m.concept != "time" for m in timed):
         return Intent("when", text, negated)
     times = voc.find(text, "time")
     amounts = [m for m in voc.find(text, "comparative", "superlative") if voc.find(text, "finding", "quantity")
                and not any(t.start <= m.start and m.end <= t.end for t in times) and not _before_time(text, m)]
     amount = [m for m in amounts if not m.negated]  # "more extensive tumour", not "most likely"
-    if _asks_which(text) and (denied := _denied_amount(text, amounts, n_images or len(options))) is not None:
+    if which and (denied := _denied_amount(text, amounts, n_images or len(options))) is not None:
         return denied
-    if _asks_which(text) and amount:
+    if which and amount:
         direction = "more" if amount[0].value in ("more", "most") else "less"
         return Intent("extreme", text, negated, direction=direction)  # type: ignore[arg-type]
-    if any(m.concept in ("resection", "procedure") and (m.concept == "resection" or m.value == "resection") for m in changes):
+    extents = any(voc.resection_of(o) for o in options)  # "how complete was the surgery?  A: complete  B: incomplete"
+    if any(m.concept == "resection" or m.concept == "procedure" and (m.value == "resection" or extents) for m in changes):
         asserted = _asserted(text) & {"gross_total", "partial"}
         if not asserted and (residual := _residual(text, options, changes)) is not None:
             return residual  # "is the resection cavity clean, with no tumour left?": whether tumour is there
@@ -262,7 +272,7 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
     if (residual := _residual(text, options, changes)) is not None:
         return residual
     option_changes = any(voc.find(o, "change", "resection", "comparative") for o in options)
-    changed = any(m.value == "changed" for m in voc.find(text, "course"))  # "has it changed in size?"
+    changed = not which and any(m.value == "changed" for m in voc.find(text, "course"))  # "has it changed in size?"
     if any(m.concept == "change" for m in changes) or amount or changed or option_changes and voc.find(text, "course", "span") \
             or _options_are_changes(options):
         return Intent("change", text, negated, asserted=_asserted(text))
@@ -298,9 +308,17 @@ def _denied_amount(text: str, amounts: list[voc.Mention], n_images: int) -> Inte
 
 
 def _options_are_changes(options: tuple[str, ...]) -> bool:
-    """True when the options name at least two different changes ("What happened to the mass?  A: grew  B: shrank")."""
-    named = [voc.change_of(o) for o in options]
-    return len({c for c in named if c is not None}) >= 2
+    """True when the options name at least two different changes ("What happened to the mass?  A: grew  B: shrank").
+
+    An amount said against another image is a change too: options "a greater amount", "a lesser amount", "a
+    similar amount" set the later image against the earlier one whatever the stem's words, when no option
+    names an image.
+    """
+    named = [voc.change_of(o) or _COMPARED.get(voc.comparative_of(o) or "") for o in options]
+    return len({c for c in named if c is not None}) >= 2 and not _options_name_images(options, len(options))
+
+
+_COMPARED: dict[str, Change] = {"more": "increase", "less": "decrease", "equal": "stable"}
 
 
 def _residual(text: str, options: tuple[str, ...], found: list[voc.Mention]) -> Intent | None:

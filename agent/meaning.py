@@ -24,6 +24,10 @@ _FROM_COMPARATIVE: dict[str, Change] = {"more": "increase", "less": "decrease", 
 _LABELS = ("sequence", "laterality", "view")
 
 
+#: Options of at most this many words may leave out the noun the question asks about ("Complete", "Not total").
+_ELLIPTICAL_WORDS = 3
+
+
 @dataclass(frozen=True)
 class OptionMeaning:
     """What one option asserts (empty fields: it asserts nothing of that kind)."""
@@ -56,10 +60,16 @@ def negated_size_change(term: str) -> str | None:
 
 
 def _modifiers(found: list[voc.Mention], text: str) -> set[int]:
-    """Stability words that modify the change right after them ("steady growth", "constant decline"): their starts."""
+    """Change words that modify the change noun right after them: their starts.
+
+    The noun is the head and says the change ("steady growth", "constant decline", "progressive reduction",
+    "increasing shrinkage" is a decrease); the word before it only qualifies it.
+    """
     out = set()
     for a, b in zip(found, found[1:], strict=False):
-        if a.value == "stable" and b.value in ("increase", "decrease") and not text[a.end:b.start].strip(" -"):
+        sizes = {"increase", "decrease", "stable"}
+        if a.value in sizes and b.value in sizes and a.concept == b.concept == "change" and not a.negated \
+                and not text[a.end:b.start].strip(" -"):
             out.add(a.start)
     return out
 
@@ -83,10 +93,10 @@ def mentioned_changes(text: str) -> tuple[set[str], set[str]]:
 
 def _changes(text: str) -> frozenset[Change]:
     """Change categories a text asserts: named ones, minus (or the complement of) denied ones."""
-    found = voc.find(text, "change", "resection", "course")
+    found = voc.find(text, "change", "resection", "course", "compare")
     plain, negated = mentioned_changes(text)
-    if any(m.concept == "course" and m.negated and m.value == "changed" for m in found):
-        plain.add("stable")  # "no significant interval change"
+    if any(m.negated and (m.concept == "course" and m.value == "changed" or m.value == "difference") for m in found):
+        plain.add("stable")  # "no significant interval change", "no interval difference", "not different"
     resected = plain & {"gross_total", "partial"}
     if not resected and len(denied := negated & {"gross_total", "partial"}) == 1:
         resected = {"gross_total", "partial"} - denied  # "no enhancing remnant": a gross-total resection
@@ -146,8 +156,8 @@ def parts_by_quantifier(text: str, parts: list[str]) -> tuple[bool, ...]:
     if len(found) != 1 or len(parts) < 2:
         return ()
     kind = found.pop()
-    if kind != "only":
-        return tuple([kind == "all"] * len(parts))
+    if kind != "only":  # "yes to both", "grown from both"; an answer word turns it: "no to both" is no to every part
+        return tuple([kind == "all" and voc.answer_of(text) is not False] * len(parts))
     mine = _distinct(text)
     words = [_distinct(p) for p in parts]
     named = [bool(mine & (w - set().union(*(o for j, o in enumerate(words) if j != k)))) for k, w in enumerate(words)]
@@ -230,13 +240,17 @@ def _pairs(text: str, n_images: int) -> tuple[tuple[int, str], ...]:
 
 
 def read_option(text: str, n_images: int, *, comparative_is_change: bool = False,
-                allowed: frozenset[Change] = SIZE_CHANGES) -> OptionMeaning:
+                allowed: frozenset[Change] = SIZE_CHANGES, topic: str | None = None) -> OptionMeaning:
     """The meaning of one option among ``n_images`` images.
 
     ``comparative_is_change``: the stem sets a later image against an earlier one, so "higher" reads
-    as an increase. ``allowed``: the categories an option read by meaning may be assigned.
+    as an increase. ``allowed``: the categories an option read by meaning may be assigned. ``topic``:
+    the noun the question asks about ("resection"); a short option that names none completes with it
+    ("Complete" to "How complete was the surgery?" says a complete resection).
     """
     changes = _changes(text) or (_comparative_change(text) if comparative_is_change else frozenset())
+    if not changes and topic is not None and len(text.split()) <= _ELLIPTICAL_WORDS:
+        changes = _changes(f"{text.strip(' .')} {topic}") & allowed
     score, doubt = None, None
     named = any(mentioned_changes(text))  # words that name several changes ("stable, then grew") are no one change
     if not changes and not named and not voc.is_negated(text) and voc.answer_of(text) is None \

@@ -38,6 +38,7 @@ _MON = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _DATES = [  # (pattern, groups): full dates first, then month and year, then month or year alone
     re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>\d\d?)-(?P<d>\d\d?)\b"),
     re.compile(rf"\b(?P<d>\d\d?)(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MON})\.?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
+    re.compile(rf"\b(?P<d>\d\d?)([-/.])(?P<mon>{_MON})\2(?P<y>(?:19|20)\d\d)\b", re.I),  # 19-Jul-2015, 19/JUL/2015
     re.compile(rf"\b(?P<mon>{_MON})\.?\s+(?P<d>\d\d?)(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
     re.compile(r"\b(?P<y>(?:19|20)\d\d)[/.](?P<m>\d\d?)[/.](?P<d>\d\d?)\b"),
     re.compile(r"\b(?P<a>\d\d?)[/.](?P<b>\d\d?)[/.](?P<y>(?:19|20)\d\d)\b"),  # 29/07/2018, 07.29.2018
@@ -207,11 +208,28 @@ def _retag(tokens: list[Token], text: str) -> list[Token]:
         elif t.text == "." and i and (tokens[i - 1].tag == "N" or tokens[i - 1].tag == "F" and tokens[i - 1].text.lower()
                                       in word_class("numero")) and nxt and nxt.tag == "Q":
             t.tag, t.value = "F", "."  # an abbreviation's dot: "scan no. 2", "img. 2" are one phrase
+        elif t.tag == "X" and (place := _place_name(tokens, i)) is not None:
+            t.tag, t.value = "Q", place  # "picture B", "panel (ii)": a place in the list
         elif t.tag == "X" and t.text.lower() == "ones":
             t.tag = "H"
         elif t.tag == "P" and t.text.lower() == "hand" and i >= 2 and tokens[i - 1].text == "-" and tokens[i - 2].tag == "L":
             t.tag, t.value = "F", "hand"  # "the left-hand image": a place on the screen, not a hand
     return tokens
+
+
+def _place_name(tokens: list[Token], i: int) -> int | None:
+    """The place a letter or roman numeral right after an image noun names ("image C", "panel (ii)"), else None.
+
+    Bare, it must be written in capitals and not be "I" (a pronoun: "the scan I need"); in parentheses
+    any case reads ("figure (b)").
+    """
+    t = tokens[i]
+    opened = i >= 1 and tokens[i - 1].text == "("
+    noun = tokens[i - 2] if opened and i >= 2 else tokens[i - 1] if i >= 1 else None
+    closed = opened and i + 1 < len(tokens) and tokens[i + 1].text == ")"
+    if noun is None or noun.tag != "N" or not (closed or t.text.isupper() and t.text != "I"):
+        return None
+    return voc.place_value(t.text)
 
 
 def _post_ok(tokens: list[Token], i: int) -> bool:
@@ -253,6 +271,8 @@ def _continues(tokens: list[Token], i: int, j: int) -> bool:
         return False  # "the first scan and 76": a number joins only a list of numbers
     last_join = max((k for k in range(i, j) if tokens[k].tag in "CR"), default=i - 1)
     after_head = any(x.tag in "NH" for x in tokens[last_join + 1:j])
+    if t.tag == "O" and prev.tag == "N" and " " in t.text.strip():
+        return True  # "the scan second from the top", "the image second to last": a place after its noun
     return not after_head or t.tag in "QD" or prev.tag in "CRFD"  # "the study contrast-enhanced": a new phrase
 
 

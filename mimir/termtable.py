@@ -31,9 +31,10 @@ class Entry(BaseModel):
     abbreviations: list[str] = Field(default_factory=list)
     codes: list[str] = Field(default_factory=list)
     refines: str | None = None
-    compose: dict[str, str | list[str]] | None = Field(
-        None, description="{words: [...], with: concept, order: before|after|either}: each word joined with each "
-                          "term of that concept (before it, after it, or either; default either)")
+    compose: dict[str, str | list[str]] | list[dict[str, str | list[str]]] | None = Field(
+        None, description="{words: [...], with: concept, order: before|after|either}, or a list of such rules: each "
+                          "word joined with each term of that concept, or of one value of it ('concept.value'), before "
+                          "it, after it, or either (default either)")
     note: str | None = None
 
 
@@ -193,17 +194,27 @@ def load_table(text: str) -> Vocabulary:
 
 
 def _composed(table: dict[str, dict[str, Entry]]) -> dict[str, dict[str, Entry]]:
-    """Entries with their composed terms added: each of ``compose.words`` before and after each term of ``compose.with``."""
+    """Entries with their composed terms added: each of ``compose.words`` before and after each term of ``compose.with``.
+
+    ``compose`` may be one rule or a list of them; ``with`` names a concept, or one value of it ("procedure.resection").
+    """
     for concept, values in table.items():
         for value, entry in values.items():
-            if entry.compose is None:
-                continue
-            words, other = entry.compose.get("words", []), str(entry.compose.get("with", ""))
-            if other not in table or not isinstance(words, list):
-                raise ValueError(f"vocabulary: {concept}.{value} composes with unknown concept {other!r}")
-            qualifiers = [t for e in table[other].values() for t in e.terms]
-            order = entry.compose.get("order", "either")
-            made = ([f"{w} {q}" for w in words for q in qualifiers] if order in ("before", "either") else []) + \
-                   ([f"{q} {w}" for w in words for q in qualifiers] if order in ("after", "either") else [])
-            values[value] = entry.model_copy(update={"terms": [*entry.terms, *(t for t in made if t not in entry.terms)]})
+            rules = [entry.compose] if isinstance(entry.compose, dict) else entry.compose or []
+            made: list[str] = []
+            for rule in rules:
+                made += _compose_rule(table, f"{concept}.{value}", rule)
+            if made:
+                values[value] = entry.model_copy(update={"terms": [*entry.terms, *dict.fromkeys(t for t in made if t not in entry.terms)]})
     return table
+
+
+def _compose_rule(table: dict[str, dict[str, Entry]], where: str, rule: dict[str, str | list[str]]) -> list[str]:
+    words, other = rule.get("words", []), str(rule.get("with", ""))
+    concept, _, value = other.partition(".")
+    if concept not in table or value and value not in table[concept] or not isinstance(words, list):
+        raise ValueError(f"vocabulary: {where} composes with unknown concept {other!r}")
+    qualifiers = [t for v, e in table[concept].items() if not value or v == value for t in e.terms]
+    order = rule.get("order", "either")
+    return ([f"{w} {q}" for w in words for q in qualifiers] if order in ("before", "either") else []) + \
+           ([f"{q} {w}" for w in words for q in qualifiers] if order in ("after", "either") else [])

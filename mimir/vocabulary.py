@@ -42,6 +42,7 @@ Concept = Literal[
     "finding", "diagnosis", "quantity", "prognosis", "course", "compare", "identify", "attribute_noun", "joiner",
     "preposition", "filler", "list_place", "numero", "coordinating_adverb", "time_qualifier", "contrast_agent", "resected_part", "predicate", "follow_up", "wh_word", "holds", "auxiliary", "reference_cue", "span", "lookup", "clause_break",
     "statement_frame", "judgement", "exclusion", "set_aside", "quantifier", "succession", "mask_label", "relation",
+    "place_name", "list_start", "list_end", "rest_of_set",
 ]
 Change = Literal["increase", "decrease", "stable", "new", "resolved", "gross_total", "partial"]
 Comparative = Literal["more", "less", "equal"]
@@ -220,6 +221,12 @@ def ordinal_position(word: str) -> int | str | None:
     if not found:
         return None
     return "middle" if found[0].value == "middle" else int(found[0].value)
+
+
+def place_value(word: str) -> int | None:
+    """The place a letter or roman numeral names after an image noun ("B" in "picture B" -> 2), else None."""
+    value = code_of("place_name", word)
+    return int(value) if value is not None else None
 
 
 def cardinal_value(word: str) -> int | None:

@@ -192,7 +192,8 @@ def choose(view: PlanView, intent: Intent, m: Measured) -> Draft:
     options, n = view.question.options, len(view.case.images)
     if not view.question.closed:
         return Draft(text=describe(m.values, m.change, m.evidence), evidence=m.evidence)
-    meanings = read_options(options, n, comparative_is_change=intent.kind == "change", allowed=_allowed(intent))
+    meanings = read_options(options, n, comparative_is_change=intent.kind == "change", allowed=_allowed(intent),
+                            topic="resection" if intent.kind == "resection" else None)
     if intent.kind != "extreme":
         meanings = {k: _over_every_image(v, options[k], m.frame.order) for k, v in meanings.items()}
     imaged = [v for v in meanings.values() if v.images]
