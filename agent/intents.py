@@ -24,7 +24,7 @@ from typing import Literal
 
 from mimir import vocabulary as voc
 from mimir.agent import ellipsis
-from mimir.agent.meaning import SIZE_CHANGES, Change, mentioned_changes
+from mimir.agent.meaning import SIZE_CHANGES, Change, mentioned_changes, option_changes
 
 Kind = Literal["change", "resection", "extreme", "identify", "attribute", "when", "visual"]
 #: How a yes/no part judges the statement it embeds: "plain" (no frame, or "is it true that ..."),
@@ -57,8 +57,11 @@ def _split() -> re.Pattern[str]:
 
 
 def _asks_which(text: str, options: tuple[str, ...] = (), n_images: int | None = None) -> bool:
-    """True when a part asks for an image: a wh-word or a verb of choosing ("which ...", "choose the one that ..."),
-    or options that each name one image, whatever the stem's own words ("When was it largest?", "Largest on?")."""
+    """True when a part asks for an image.
+
+    A wh-word or a verb of choosing ("which ...", "choose the one that ..."), or options that each name
+    one image, whatever the stem's own words ("When was it largest?", "Largest on?").
+    """
     return bool(voc.find(text, "wh_word", "identify")) or _options_name_images(options, n_images or len(options))
 
 
@@ -85,6 +88,11 @@ def _asserted(text: str) -> frozenset[Change]:
         return frozenset(plain)
     if len(negated) == 1 and negated <= SIZE_CHANGES:
         return SIZE_CHANGES - negated
+    compared = {m.value: m.negated for m in voc.find(text, "comparative")}
+    if len(compared) == 1 and not plain | negated:  # "is it the same as on the last exam?": stable
+        value, denied = compared.popitem()
+        said = _COMPARED[value]
+        return SIZE_CHANGES - {said} if denied else frozenset({said})
     changed = [m for m in voc.find(text, "course") if m.value == "changed"]
     if len(changed) == 1 and not plain | negated:  # "has it changed in size?": any change but stability
         return frozenset({"stable"}) if changed[0].negated else frozenset({"increase", "decrease"})
@@ -167,7 +175,7 @@ def _premise_exclusion(text: str) -> Intent | None:
     FLAIR; select the one that isn't." ask for the image that is not the FLAIR: the label is in the
     premise, and the question names none of its own (an elliptical negation denies the premise's).
     """
-    sentences = [s for s in re.split(r"(?<=[.!;:])\s+", text.strip()) if s]
+    sentences = [s for s in re.split(r"(?<=[.!;:])\s+|\s+[-\u2013\u2014]+\s+", text.strip()) if s]  # a dash ends one too
     if len(sentences) < 2:
         return None
     premise, question = " ".join(sentences[:-1]), sentences[-1]
@@ -222,6 +230,20 @@ def _names_images_apart(aside: str, rest: str) -> bool:
     return names(aside) and not voc.find(aside, "finding", *_LABELS) and names(rest)
 
 
+def visit_role(text: str) -> voc.TimeRole | None:
+    """The visit a part names by time; where it names several, the one a time word gives an image noun.
+
+    "For comparison at the next follow-up I need the baseline study" asks for the baseline: "follow-up"
+    there names no image.
+    """
+    from mimir.memory.grammar import references
+
+    if (role := voc.time_of(text)) is not None:
+        return role
+    roles = {str(v) for r in references(text) if r.has("N") for v in r.values("T")}
+    return roles.pop() if len(roles) == 1 else None  # type: ignore[return-value]
+
+
 def _dated(text: str) -> bool:
     from mimir.memory.grammar import dates_in
 
@@ -251,7 +273,7 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
              if m.concept == "time" or not _before_time(text, m)]  # "the most current exam" names a visit
     dated = _dated(text) and _label(text) is None and not voc.find(text, "finding")
     which = _asks_which(text, options, n_images)
-    if which and (dated or voc.time_of(text) in ("latest", "baseline")) \
+    if which and (dated or visit_role(text) in ("latest", "baseline")) and not _options_are_changes(options) \
             and not any(m.concept != "time" for m in timed):
         return Intent("when", text, negated)
     times = voc.find(text, "time")
@@ -314,7 +336,7 @@ def _options_are_changes(options: tuple[str, ...]) -> bool:
     similar amount" set the later image against the earlier one whatever the stem's words, when no option
     names an image.
     """
-    named = [voc.change_of(o) or _COMPARED.get(voc.comparative_of(o) or "") for o in options]
+    named = [next(iter(c)) if len(c := option_changes(o)) == 1 else _COMPARED.get(voc.comparative_of(o) or "") for o in options]
     return len({c for c in named if c is not None}) >= 2 and not _options_name_images(options, len(options))
 
 

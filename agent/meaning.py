@@ -111,6 +111,11 @@ def _changes(text: str) -> frozenset[Change]:
     return frozenset()
 
 
+def option_changes(text: str) -> frozenset[Change]:
+    """The change categories an option's words assert ("Progressively regressing": a decrease; "has not grown": stable or smaller)."""
+    return _changes(text)
+
+
 def _comparative_change(text: str) -> frozenset[Change]:
     values = {m.value for m in voc.find(text, "comparative") if not m.negated}
     return frozenset({_FROM_COMPARATIVE[values.pop()]}) if len(values) == 1 else frozenset()
@@ -232,6 +237,8 @@ def _pairs(text: str, n_images: int) -> tuple[tuple[int, str], ...]:
             out.append((imgs[0], label))
         else:
             listed.append(label)
+    if len(clauses) < 2 and len(out) == 1 and not listed:
+        return tuple(out)  # "Left eye on the first": one image's label, which fits when that image has it
     if len(clauses) < 2 or out and listed:
         return ()
     if listed:
@@ -264,8 +271,9 @@ def read_option(text: str, n_images: int, *, comparative_is_change: bool = False
             changes, score = frozenset({found[0]}), found[1]
     labels = _labels(text)
     pairs = _pairs(text, n_images)
+    several = len(pairs) > 1  # an assignment of several images names no one image; one image's label keeps both readings
     return OptionMeaning(changes=changes, answer=voc.answer_of(text), parts=_parts(text),
-                         images=() if pairs else _image_reading(text, n_images), labels={} if pairs else labels,
+                         images=() if several else _image_reading(text, n_images), labels={} if several else labels,
                          pairs=pairs, by_meaning=score, doubt=doubt)
 
 

@@ -41,6 +41,7 @@ _DATES = [  # (pattern, groups): full dates first, then month and year, then mon
     re.compile(rf"\b(?P<d>\d\d?)([-/.])(?P<mon>{_MON})\2(?P<y>(?:19|20)\d\d)\b", re.I),  # 19-Jul-2015, 19/JUL/2015
     re.compile(rf"\b(?P<mon>{_MON})\.?\s+(?P<d>\d\d?)(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
     re.compile(r"\b(?P<y>(?:19|20)\d\d)[/.](?P<m>\d\d?)[/.](?P<d>\d\d?)\b"),
+    re.compile(r"\b(?P<y>(?:19|20)\d\d)(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])\b"),  # DICOM's 20190305
     re.compile(r"\b(?P<a>\d\d?)[/.](?P<b>\d\d?)[/.](?P<y>(?:19|20)\d\d)\b"),  # 29/07/2018, 07.29.2018
     re.compile(rf"\b(?P<mon>{_MON})\.?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
     re.compile(r"\b(?P<mon>" + "|".join(sorted((m for m in (*calendar.month_name, *calendar.month_abbr) if m and m != "May"),
@@ -61,6 +62,14 @@ def word_class(concept: str) -> frozenset[str]:
 @cache
 def _bare_next() -> re.Pattern[str]:
     return re.compile(rf"\s*(?:[,.;:?!)]|$|{voc.pattern('predicate')})", re.I)
+
+
+@cache
+def _fused_number() -> re.Pattern[str]:
+    words = {t.rstrip("*") for e in voc.vocabulary().concept("image_noun").values() for t in e.terms}
+    nouns = "|".join(sorted((re.escape(w) + ("s?" if not w.endswith("s") else "") for w in words if w.isalpha()),
+                            key=len, reverse=True))
+    return re.compile(rf"(?<![A-Za-z0-9])(?P<noun>{nouns})(?P<n>\d{{1,2}})(?![A-Za-z0-9])", re.I)
 
 
 @dataclass(frozen=True)
@@ -158,6 +167,11 @@ def tokenize(text: str) -> list[Token]:
             if _free(taken, m.start(), m.end()):
                 tokens.append(Token("Y", _date(m), m.start(), m.end(), m.group(0)))
                 taken.append((m.start(), m.end()))
+    for m in _fused_number().finditer(text):  # "pic1", "img2": an image noun written together with its number
+        if _free(taken, m.start(), m.end()):
+            tokens.append(Token("N", "image", m.start("noun"), m.end("noun"), m.group("noun")))
+            tokens.append(Token("Q", int(m.group("n")), m.start("n"), m.end("n"), m.group("n")))
+            taken.append((m.start(), m.end()))
     for m in _FUSED.finditer(text):
         if _free(taken, m.start(), m.end()):
             tokens.append(Token("L", m.group("side"), m.start("side"), m.end("side"), m.group("side")))

@@ -86,7 +86,8 @@ def anchored(ref: Reference, text: str) -> bool:
     if "O" in tags:
         if text[ref.end:ref.end + 1] == ":" or any(str(t.value) in word_class("list_place") for t in ref.tokens):
             return True
-        return has_d and bare_next(text, ref.end)
+        alone = text.strip(" .;:!?()").lower() == ref.text.lower()  # an option that is only "2nd" names that place
+        return (has_d or alone) and bare_next(text, ref.end)
     return False
 
 

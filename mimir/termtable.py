@@ -52,6 +52,8 @@ class Mention:
 
 def term_regex(term: str, exact_case: bool = False) -> str:
     """The regular expression (source) that reads one term of the table, without word boundaries."""
+    if exact_case and re.fullmatch(r"[A-Z]{2,4}", term.strip()):  # "OD" also reads "O.D.", as abbreviations are dotted
+        return f"(?-i:{'[.]?'.join(term.strip())}(?:[.](?![A-Za-z0-9]))?)"
     parts = []
     for token in re.split(r"[\s\-]+", term.strip()):
         star = token.endswith("*") and len(token) > 1
@@ -214,7 +216,7 @@ def _compose_rule(table: dict[str, dict[str, Entry]], where: str, rule: dict[str
     concept, _, value = other.partition(".")
     if concept not in table or value and value not in table[concept] or not isinstance(words, list):
         raise ValueError(f"vocabulary: {where} composes with unknown concept {other!r}")
-    qualifiers = [t for v, e in table[concept].items() if not value or v == value for t in e.terms]
+    qualifiers = [t for v, e in table[concept].items() if not value or v == value for t in (*e.terms, *e.abbreviations)]
     order = rule.get("order", "either")
     return ([f"{w} {q}" for w in words for q in qualifiers] if order in ("before", "either") else []) + \
            ([f"{q} {w}" for w in words for q in qualifiers] if order in ("after", "either") else [])

@@ -14,8 +14,9 @@ from mimir.agent.prefetch import prefetch, register
 from mimir.agent.question_kind import is_follow_up
 from mimir.agent.run_context import AgentContext
 from mimir.agent.state import AgentState
-from mimir.domain import Case
+from mimir.domain import Case, Evidence
 from mimir.memory.grammar import Reference, references
+from mimir.spelling import respell
 
 
 def intake(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -23,7 +24,7 @@ def intake(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     emit("step_started", node="intake")
     ctx = runtime.context
     previous = state.get("previous") or {}
-    case = _with_follow_up(state["case"], previous)
+    case, typos = _respelled(_with_follow_up(state["case"], previous))
     with ctx.session() as session:
         if session is not None:
             case = register(session, case, ctx.settings, ctx.known_images)
@@ -36,13 +37,23 @@ def intake(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     update: dict[str, Any] = {
         "case": case, "turn": state.get("turn", 0) + 1, "timeline": timeline, "rounds": 0,
         "started_at": time.time(), "pending": [], "draft": None, "answer": None, "settled": {},
-        "evidence": Overwrite([]), "steps": Overwrite([]), "policy_notes": Overwrite([]),
+        "evidence": Overwrite(typos), "steps": Overwrite([]), "policy_notes": Overwrite([]),
     }
     if not same_images:
         update["records"] = Overwrite([])
     emit("step_finished", node="intake", images=len(case.images), known_images=timeline.known_images,
          prior_studies=len(timeline.studies))
     return update
+
+
+def _respelled(case: Case) -> tuple[Case, list[Evidence]]:
+    """The case with words mistyped by one keystroke read as the clinical words meant, and a statement for each."""
+    text, changed = respell(case.question)
+    if not changed:
+        return case, []
+    said = ", ".join(f"'{a}' as '{b}'" for a, b in dict.fromkeys(changed))
+    return case.model_copy(update={"question": text}), [Evidence(statement=f"Read {said} (one keystroke from a "
+                                                                           "word of the clinical vocabulary)")]
 
 
 def _with_follow_up(case: Case, previous: dict[str, Any]) -> Case:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from mimir import vocabulary as voc
 from mimir.agent import options as opt
-from mimir.agent.intents import Intent
+from mimir.agent.intents import Intent, visit_role
 from mimir.agent.meaning import OptionMeaning, doubts, read_options, the_one
 from mimir.agent.planners import common, routing
 from mimir.agent.planners.base import Decision, PlanView
@@ -50,7 +50,7 @@ def plan(view: PlanView, intent: Intent) -> Decision | None:
     attribute = _attribute(intent, meanings)
     if attribute is None or not any(m.images or m.labels or m.pairs for m in meanings.values()) and view.question.closed:
         return None  # no option names an image or a label: not a question of which image is which
-    pairs = bool(meanings) and all(m.pairs for m in meanings.values())
+    pairs = bool(meanings) and all(m.pairs if intent.kind != "identify" else len(m.pairs) > 1 for m in meanings.values())
     asked = None if pairs or intent.kind == "identify" else _asked_image(view, intent)
     if intent.kind == "attribute" and asked is None and not pairs:
         return None
@@ -149,7 +149,7 @@ def by_date(view: PlanView, intent: Intent, meanings: dict[str, OptionMeaning]) 
         return None
     evidence = [Evidence(statement=f"Image {i + 1} was taken on {d}", image_indices=[i],
                          values={"study_date": str(d), "source": "metadata"}) for i, d in enumerate(dates)]
-    role = voc.time_of(intent.text)
+    role = visit_role(intent.text)
     if role in ("latest", "baseline") and len(set(dates)) == len(dates):
         pick = max if role == "latest" else min
         index = pick(range(len(images)), key=lambda i: dates[i])

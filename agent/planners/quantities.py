@@ -41,8 +41,8 @@ def _what() -> re.Pattern[str]:
 
 def asked_quantity(stem: str) -> tuple[str, str | None] | None:
     """(quantity, 'more'/'less' or None) the stem asks about per image, or None."""
-    if m := _which().search(stem):
-        d = m.group("dir")
+    if (m := _which().search(stem)) and not any(t.start == m.start("dir") for t in voc.find(stem, "time")):
+        d = m.group("dir")  # "the most recent study date" grades a visit: no quantity
         more = voc.superlative_of(d) == "most" or voc.comparative_of(d) == "more"
         return m.group("q").strip(), "more" if more else "less"  # case kept: "ICH" is an abbreviation, "ich" is not
     if m := _what().search(stem):
