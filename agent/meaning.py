@@ -241,8 +241,8 @@ def _pairs(text: str, n_images: int) -> tuple[tuple[int, str], ...]:
         return tuple(out)  # "Left eye on the first": one image's label, which fits when that image has it
     if len(clauses) < 2 or out and listed:
         return ()
-    if listed:
-        return tuple(enumerate(listed)) if len(listed) == n_images else ()
+    if listed:  # one label said twice in other words ("Left, O.S.") restates it: no assignment
+        return tuple(enumerate(listed)) if len(listed) == n_images and len(set(listed)) > 1 else ()
     return tuple(out) if len({i for i, _ in out}) == len(out) and all(0 <= i < n_images for i, _ in out) else ()
 
 

@@ -101,6 +101,9 @@ def interpret(ref: Reference, images: list[CaseImage], text: str) -> Hit | None:
         return index_hit(span, [k - 1 for k in numbers], n, 0.95, "image number " + ", ".join(map(str, numbers)))
     pool: list[int] = list(range(n))
     filters = _filters(ref)
+    if "modality" not in filters and any(t.tag == "N" and t.value == "film" for t in ref.tokens) \
+            and any(voc.code_of("modality", im.modality) == "XR" for im in images):
+        filters["modality"] = {"XR"}  # "the AP film": a radiograph where there are radiographs, else any image
     if filters:
         narrowed = _filter(ref, span, filters, images)
         if isinstance(narrowed, Hit):

@@ -166,3 +166,9 @@ def test_a_mistyped_yes_no_question_is_answered_and_says_how_it_was_read(setting
     answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
     assert answer.letter == letter, answer.abstain_reason
     assert any("'grwon' as 'grown'" in e.statement for e in answer.evidence)
+
+
+def test_one_label_said_twice_in_other_words_is_that_label_not_an_assignment() -> None:
+    read = read_option("Right, O.D.", 2)
+    assert read.pairs == () and read.labels == {"laterality": "R"}
+    assert read_option("O.D., then O.S.", 2).pairs == ((0, "R"), (1, "L"))
