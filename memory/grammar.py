@@ -281,6 +281,9 @@ def _continues(tokens: list[Token], i: int, j: int) -> bool:
         return False
     if t.tag == "D" and prev.tag not in "CRFD":
         return False  # a determiner opens a new phrase ("... on the left the FLAIR")
+    if t.tag == "Q" and prev.text == "-" and tokens[j - 2].tag == "N" and tokens[j - 2].end == prev.start \
+            and prev.end == t.start:
+        return True  # "IMG-3": a noun hyphenated to its number
     if t.tag == "Q" and prev.tag == "C" and tokens[j - 2].tag != "Q":
         return False  # "the first scan and 76": a number joins only a list of numbers
     last_join = max((k for k in range(i, j) if tokens[k].tag in "CR"), default=i - 1)

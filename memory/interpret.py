@@ -65,6 +65,13 @@ def _side_is_head(t: Token) -> bool:
     return t.tag == "L" and len(t.text) >= 2 and t.text.isupper()  # OD, OS, OU name the eye itself
 
 
+def numbered_alone(ref: Reference, text: str) -> bool:
+    """True for a number after the numero sign that stands alone ("No. 2", "#3" as an option): that image."""
+    before = text[:ref.start].strip().lower().rstrip(".").strip()
+    return len(ref.tokens) == 1 and ref.tokens[0].tag == "Q" and isinstance(ref.tokens[0].value, int) \
+        and (before == "#" or before in word_class("numero")) and not text[ref.end:].strip(" .;:!?()")
+
+
 def anchored(ref: Reference, text: str) -> bool:
     """True when the phrase refers to images at all (not "the left lung", "prior surgery", "the size")."""
     tags = {t.tag for t in ref.tokens}
@@ -74,7 +81,7 @@ def anchored(ref: Reference, text: str) -> bool:
         return True
     if any(t.tag == "O" and "one" in t.text.lower() for t in ref.tokens):
         return True  # "the one before last"
-    if tags == {"Y"}:
+    if tags == {"Y"} or numbered_alone(ref, text):
         return True
     nxt = text[ref.end:].lstrip()[:3].lower()
     if "T" in tags:
@@ -96,7 +103,7 @@ def interpret(ref: Reference, images: list[CaseImage], text: str) -> Hit | None:
     if not anchored(ref, text):
         return None
     n, span = len(images), (ref.start, ref.end, ref.text)
-    numbers = _numbers(ref.tokens)
+    numbers = _numbers(ref.tokens) or ([int(ref.tokens[0].value)] if numbered_alone(ref, text) else [])
     if numbers:
         return index_hit(span, [k - 1 for k in numbers], n, 0.95, "image number " + ", ".join(map(str, numbers)))
     pool: list[int] = list(range(n))

@@ -26,6 +26,7 @@ from mimir.termtable import (
     Entry,
     Mention,
     Vocabulary,
+    is_numero,
     load_table,
     mark_negation,
     negation_cues,
@@ -165,7 +166,8 @@ _ALTERNATIVE = re.compile(r"\bor\s*$", re.IGNORECASE)
 def answer_of(text: str) -> bool | None:
     """True for a yes-option, False for a no-option (by its first words), else None."""
     head = " ".join(text.strip().split()[:4])
-    found = [m for m in find(head, "answer") if m.start == 0 and _ANSWER_END.match(head, m.end)]
+    found = [m for m in find(head, "answer") if m.start == 0 and _ANSWER_END.match(head, m.end)
+             and not is_numero(vocabulary(), head, m.start, m.end)]  # "No. 2" names an image
     return None if not found else found[0].value == "yes"
 
 

@@ -172,3 +172,18 @@ def test_one_label_said_twice_in_other_words_is_that_label_not_an_assignment() -
     read = read_option("Right, O.D.", 2)
     assert read.pairs == () and read.labels == {"laterality": "R"}
     assert read_option("O.D., then O.S.", 2).pairs == ((0, "R"), (1, "L"))
+
+
+def test_the_numero_sign_is_no_answer_and_a_numbered_image_is_a_place() -> None:
+    assert voc.answer_of("No. 2") is None and voc.answer_of("No, it did not") is False
+    assert opt.image_of("the image numbered 2", 3) == 1
+
+
+@pytest.mark.parametrize(("text", "want"), [("PIC-2", 1), ("frame-3", 2), ("Nr. 3", 2), ("#1", 0)])
+def test_a_noun_hyphenated_to_its_number_or_a_numbered_option_names_that_image(text: str, want: int) -> None:
+    assert opt.image_of(text, 3) == want
+
+
+@pytest.mark.parametrize("text", ["no 2 lesions", "3", "images 1-3"])
+def test_bare_numbers_and_ranges_name_no_one_image(text: str) -> None:
+    assert opt.image_of(text, 3) is None
