@@ -88,8 +88,9 @@ def _asserted(text: str) -> frozenset[Change]:
         return frozenset(plain)
     if len(negated) == 1 and negated <= SIZE_CHANGES:
         return SIZE_CHANGES - negated
-    compared = {m.value: m.negated for m in voc.find(text, "comparative")}
-    if len(compared) == 1 and not plain | negated:  # "is it the same as on the last exam?": stable
+    compared = {m.value: m.negated for m in voc.find(text, "comparative")
+                if m.value == "equal" or m.text.lower() in _AMOUNTS or voc.find(text, "quantity")}
+    if len(compared) == 1 and not plain | negated:  # "is it the same as on the last exam?": stable; "denser" is no size
         value, denied = compared.popitem()
         said = _COMPARED[value]
         return SIZE_CHANGES - {said} if denied else frozenset({said})
@@ -341,6 +342,9 @@ def _options_are_changes(options: tuple[str, ...]) -> bool:
 
 
 _COMPARED: dict[str, Change] = {"more": "increase", "less": "decrease", "equal": "stable"}
+#: Comparatives that say an amount by themselves; others ("denser", "more prominent") compare a size only beside a
+#: word of size ("a denser and larger haematoma").
+_AMOUNTS = frozenset({"more", "less", "fewer", "greater", "lesser"})
 
 
 def _residual(text: str, options: tuple[str, ...], found: list[voc.Mention]) -> Intent | None:

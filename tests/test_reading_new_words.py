@@ -187,3 +187,9 @@ def test_a_noun_hyphenated_to_its_number_or_a_numbered_option_names_that_image(t
 @pytest.mark.parametrize("text", ["no 2 lesions", "3", "images 1-3"])
 def test_bare_numbers_and_ranges_name_no_one_image(text: str) -> None:
     assert opt.image_of(text, 3) is None
+
+
+@pytest.mark.parametrize("stem", ["Is the haematoma denser on the later CT?", "Is the mass more prominent than before?"])
+def test_a_comparative_of_appearance_asserts_no_size_change(stem: str) -> None:
+    [intent] = read_question(stem, {"A": "yes", "B": "no"})
+    assert not intent.asserted
