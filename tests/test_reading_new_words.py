@@ -193,3 +193,17 @@ def test_bare_numbers_and_ranges_name_no_one_image(text: str) -> None:
 def test_a_comparative_of_appearance_asserts_no_size_change(stem: str) -> None:
     [intent] = read_question(stem, {"A": "yes", "B": "no"})
     assert not intent.asserted
+
+
+@pytest.mark.parametrize("cue", ["anything but", "everything but", "instead of", "in place of", "different from",
+                                 "distinct from"])
+def test_a_label_set_apart_by_an_exclusion_cue_asks_for_the_other_image(settings: Settings, tmp_path: Path,
+                                                                        cue: str) -> None:
+    """"anything but the FLAIR" asks for the image that is not the FLAIR; read as "the FLAIR" it would be
+    a confident wrong answer. The cue reaches the planner's decision through the one negation table."""
+    q = f"You want the sequence {cue} the FLAIR: which picture is it?\nA: picture 1\nB: picture 2"
+    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, [8, 8], q, sequences=["T1", "FLAIR"]))
+    assert answer.letter == "A", (answer.letter, answer.abstain_reason)
+    plain = "You want the FLAIR sequence: which picture is it?\nA: picture 1\nB: picture 2"
+    assert Agent(settings, registry=stand_in_registry()).answer(
+        lesion_case(tmp_path, [8, 8], plain, sequences=["T1", "FLAIR"])).letter == "B"
