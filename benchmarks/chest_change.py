@@ -15,8 +15,8 @@ import argparse
 import time
 from pathlib import Path
 
+from mimir.evals.expert_change import chest_change_agreement
 from mimir.tools.experts.evaluate import training_seeds
-from mimir.tools.experts.evaluate_change import chest_change_agreement
 from mimir.tools.experts.train import bundle_dir
 
 

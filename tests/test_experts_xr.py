@@ -14,9 +14,9 @@ import pytest
 
 from mimir.demo.render import BuildOptions, build_patient
 from mimir.demo.truth import ImageTruth, PatientTruth
+from mimir.evals.expert_change import chest_change_agreement
 from mimir.tools.experts.bundle import read_predictions, run_bundle
 from mimir.tools.experts.evaluate import evaluate_expert
-from mimir.tools.experts.evaluate_change import chest_change_agreement
 from mimir.tools.experts.train import bundle_dir
 
 #: A seed no committed expert was trained with (the bundles' training.json say seed 0).
