@@ -24,7 +24,7 @@ from typing import Literal
 
 from mimir import vocabulary as voc
 from mimir.agent import ellipsis
-from mimir.agent.meaning import SIZE_CHANGES, Change, mentioned_changes, option_changes
+from mimir.agent.meaning import CHANGE_OF_COMPARATIVE, SIZE_CHANGES, Change, mentioned_changes, option_changes
 
 Kind = Literal["change", "resection", "extreme", "identify", "attribute", "when", "visual"]
 #: How a yes/no part judges the statement it embeds: "plain" (no frame, or "is it true that ..."),
@@ -92,7 +92,7 @@ def _asserted(text: str) -> frozenset[Change]:
                 if m.value == "equal" or m.text.lower() in _AMOUNTS or voc.find(text, "quantity")}
     if len(compared) == 1 and not plain | negated:  # "is it the same as on the last exam?": stable; "denser" is no size
         value, denied = compared.popitem()
-        said = _COMPARED[value]
+        said = CHANGE_OF_COMPARATIVE[value]
         return SIZE_CHANGES - {said} if denied else frozenset({said})
     changed = [m for m in voc.find(text, "course") if m.value == "changed"]
     if len(changed) == 1 and not plain | negated:  # "has it changed in size?": any change but stability
@@ -294,9 +294,9 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
         return Intent("resection", text, negated, asserted=asserted)
     if (residual := _residual(text, options, changes)) is not None:
         return residual
-    option_changes = any(voc.find(o, "change", "resection", "comparative") for o in options)
+    options_say_change = any(voc.find(o, "change", "resection", "comparative") for o in options)
     changed = not which and any(m.value == "changed" for m in voc.find(text, "course"))  # "has it changed in size?"
-    if any(m.concept == "change" for m in changes) or amount or changed or option_changes and voc.find(text, "course", "span") \
+    if any(m.concept == "change" for m in changes) or amount or changed or options_say_change and voc.find(text, "course", "span") \
             or _options_are_changes(options):
         return Intent("change", text, negated, asserted=_asserted(text))
     if (other := _premise_exclusion(text)) is not None:
@@ -337,11 +337,10 @@ def _options_are_changes(options: tuple[str, ...]) -> bool:
     similar amount" set the later image against the earlier one whatever the stem's words, when no option
     names an image.
     """
-    named = [next(iter(c)) if len(c := option_changes(o)) == 1 else _COMPARED.get(voc.comparative_of(o) or "") for o in options]
+    named = [next(iter(c)) if len(c := option_changes(o)) == 1 else CHANGE_OF_COMPARATIVE.get(voc.comparative_of(o) or "") for o in options]
     return len({c for c in named if c is not None}) >= 2 and not _options_name_images(options, len(options))
 
 
-_COMPARED: dict[str, Change] = {"more": "increase", "less": "decrease", "equal": "stable"}
 #: Comparatives that say an amount by themselves; others ("denser", "more prominent") compare a size only beside a
 #: word of size ("a denser and larger haematoma").
 _AMOUNTS = frozenset({"more", "less", "fewer", "greater", "lesser"})

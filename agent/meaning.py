@@ -20,7 +20,8 @@ from mimir.domain import CaseImage
 
 Change = voc.Change
 SIZE_CHANGES: frozenset[Change] = frozenset({"increase", "decrease", "stable"})
-_FROM_COMPARATIVE: dict[str, Change] = {"more": "increase", "less": "decrease", "equal": "stable"}
+#: The change a comparative of amount says when a later image is set against an earlier one.
+CHANGE_OF_COMPARATIVE: dict[str, Change] = {"more": "increase", "less": "decrease", "equal": "stable"}
 _LABELS = ("sequence", "laterality", "view")
 
 
@@ -91,8 +92,11 @@ def mentioned_changes(text: str) -> tuple[set[str], set[str]]:
     return plain, negated
 
 
-def _changes(text: str) -> frozenset[Change]:
-    """Change categories a text asserts: named ones, minus (or the complement of) denied ones."""
+def option_changes(text: str) -> frozenset[Change]:
+    """Change categories a text asserts: named ones, minus (or the complement of) denied ones.
+
+    ("Progressively regressing": a decrease; "has not grown": stable or smaller.)
+    """
     found = voc.find(text, "change", "resection", "course", "compare")
     plain, negated = mentioned_changes(text)
     if any(m.negated and (m.concept == "course" and m.value == "changed" or m.value == "difference") for m in found):
@@ -111,14 +115,9 @@ def _changes(text: str) -> frozenset[Change]:
     return frozenset()
 
 
-def option_changes(text: str) -> frozenset[Change]:
-    """The change categories an option's words assert ("Progressively regressing": a decrease; "has not grown": stable or smaller)."""
-    return _changes(text)
-
-
 def _comparative_change(text: str) -> frozenset[Change]:
     values = {m.value for m in voc.find(text, "comparative") if not m.negated}
-    return frozenset({_FROM_COMPARATIVE[values.pop()]}) if len(values) == 1 else frozenset()
+    return frozenset({CHANGE_OF_COMPARATIVE[values.pop()]}) if len(values) == 1 else frozenset()
 
 
 @cache
@@ -255,9 +254,9 @@ def read_option(text: str, n_images: int, *, comparative_is_change: bool = False
     the noun the question asks about ("resection"); a short option that names none completes with it
     ("Complete" to "How complete was the surgery?" says a complete resection).
     """
-    changes = _changes(text) or (_comparative_change(text) if comparative_is_change else frozenset())
+    changes = option_changes(text) or (_comparative_change(text) if comparative_is_change else frozenset())
     if not changes and topic is not None and len(text.split()) <= _ELLIPTICAL_WORDS:
-        changes = _changes(f"{text.strip(' .')} {topic}") & allowed
+        changes = option_changes(f"{text.strip(' .')} {topic}") & allowed
     score, doubt = None, None
     named = any(mentioned_changes(text))  # words that name several changes ("stable, then grew") are no one change
     if not changes and not named and not voc.is_negated(text) and voc.answer_of(text) is None \

@@ -71,18 +71,19 @@ def segment_work(engine: ExpertEngine, paths: list[Path], out: Path) -> None:
 def per_image(paths: list[Path], settings: Settings, repeats: int) -> dict[str, float]:
     """Seconds per image: network alone, segment work and the tool call; single and batched."""
     engine = ENGINES.get(read_bundle(bundle_dir(EXPERT)))
-    out = Path(tempfile.mkdtemp(prefix="mimir-bench-"))
-    segment_work(engine, paths[:2], out)  # warm: first reads, first forward
-    singles = [engine.preprocess([p]) for p in paths]
-    batches = [engine.preprocess(paths[i : i + 16]) for i in range(0, len(paths) - 15, 16)]
-    n_batched = 16 * len(batches)
-    fig = {
-        "forward_single_s": best_of(lambda: [engine.forward(x) for x in singles], repeats) / len(paths),
-        "segment_single_s": best_of(lambda: [segment_work(engine, [p], out) for p in paths], repeats) / len(paths),
-        "forward_batch16_s": best_of(lambda: [engine.forward(b) for b in batches], repeats) / n_batched,
-        "segment_batch16_s": best_of(lambda: [segment_work(engine, paths[i : i + 16], out)
-                                              for i in range(0, n_batched, 16)], repeats) / n_batched,
-    }
+    with tempfile.TemporaryDirectory(prefix="mimir-bench-") as tmp:
+        out = Path(tmp)
+        segment_work(engine, paths[:2], out)  # warm: first reads, first forward
+        singles = [engine.preprocess([p]) for p in paths]
+        batches = [engine.preprocess(paths[i : i + 16]) for i in range(0, len(paths) - 15, 16)]
+        n_batched = 16 * len(batches)
+        fig = {
+            "forward_single_s": best_of(lambda: [engine.forward(x) for x in singles], repeats) / len(paths),
+            "segment_single_s": best_of(lambda: [segment_work(engine, [p], out) for p in paths], repeats) / len(paths),
+            "forward_batch16_s": best_of(lambda: [engine.forward(b) for b in batches], repeats) / n_batched,
+            "segment_batch16_s": best_of(lambda: [segment_work(engine, paths[i : i + 16], out)
+                                                  for i in range(0, n_batched, 16)], repeats) / n_batched,
+        }
     registry = build_registry(settings, plugins=False)
 
     def tool_calls() -> None:  # a fresh context each round: no cache hits, every image runs
