@@ -1,8 +1,9 @@
-"""The segmenters' training loss and the lesion expert's small-lesion draws."""
+"""The segmenters' training loss and the lesion expert's small-lesion and operated-lesion draws."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from monai.losses import DiceCELoss
 
@@ -46,3 +47,43 @@ def test_small_draws_cut_smaller_lesions() -> None:
     # at 2 mm per pixel, a lesion of radius SMALL_LESION_RADIUS_MM is at most pi * 8^2 pixels on its slice
     assert small.max() <= np.pi * (SMALL_LESION_RADIUS_MM / 2) ** 2 * 1.6
     assert np.median(small) < 0.75 * np.median(any_size)
+
+
+def test_classes_always_scored_keep_monai_dice_where_absent() -> None:
+    # an image without enhancing tumour (class 2), as T1, T2 and FLAIR images of an enhancing lesion are
+    logits, target = _batch(1)
+    target = target.clamp(max=1)
+    monai = float(DiceCELoss(to_onehot_y=True, softmax=True)(logits, target))
+    assert float(PresentClassDiceCELoss(always=(0, 1, 2))(logits, target)) == monai
+    present_only = float(PresentClassDiceCELoss()(logits, target))
+    kept = float(PresentClassDiceCELoss(always=(0, 1))(logits, target))
+    assert present_only == kept  # classes 0 and 1 are present anyway
+    assert kept != monai  # the absent class 2 is not scored
+
+
+def test_postop_draws_show_more_resection_cavities() -> None:
+    def operated(mix: DrawMix) -> int:
+        # a gross-total resection (half the operated lesions) leaves a T1C target with lesion but no enhancing tumour
+        samples = draw_raw("brain_mri_lesion_seg", np.random.default_rng(22), 4 * 40, (128,), mix=mix)
+        return sum(int((np.asarray(s.target) == 2).sum() == 0 and (np.asarray(s.target) > 0).any())
+                   for s in samples if s.group == "T1C")
+
+    assert operated(DrawMix(postop=1.0)) > operated(DrawMix(postop=0.0)) + 5
+
+
+def test_training_draws_come_from_more_brains_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mimir.demo.brain as brain
+
+    seen: list[tuple[int, int]] = []
+    build = brain._pooled_subject
+
+    def recorded(pool: int, key: int) -> object:
+        seen.append((pool, key))
+        return build(pool, key % brain.POOL_SIZE)  # the pool's first brains stand in for the extra ones
+
+    monkeypatch.setattr(brain, "_pooled_subject", recorded)
+    draw_raw("brain_mri_lesion_seg", np.random.default_rng(23), 4 * 40, (128,), mix=DrawMix(anatomies=24))
+    assert max(key for _, key in seen) >= brain.POOL_SIZE and all(pool == 0 for pool, _ in seen)
+    seen.clear()
+    draw_raw("brain_mri_lesion_seg", np.random.default_rng(23), 4 * 40, (128,), pool=1, mix=DrawMix(anatomies=24))
+    assert max(key for _, key in seen) < brain.POOL_SIZE  # evaluation keeps its own pool's brains

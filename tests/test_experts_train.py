@@ -39,6 +39,18 @@ def test_train_writes_a_reproducible_bundle(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("tiny_plan")
+def test_cached_training_data_trains_the_same_weights_and_is_refused_for_another_seed(tmp_path: Path) -> None:
+    cache = tmp_path / "data.npz"
+    fresh = train_expert(NAME, seed=7, out=tmp_path / "a")
+    written = train_expert(NAME, seed=7, out=tmp_path / "b", cache=cache)
+    assert cache.is_file()
+    read_back = train_expert(NAME, seed=7, out=tmp_path / "c", cache=cache)
+    assert fresh["model_sha256"] == written["model_sha256"] == read_back["model_sha256"]
+    with pytest.raises(ValueError, match="holds data drawn for"):
+        train_expert(NAME, seed=8, out=tmp_path / "d", cache=cache)
+
+
+@pytest.mark.usefixtures("tiny_plan")
 def test_training_continues_from_a_bundle_and_keeps_its_seeds(tmp_path: Path) -> None:
     import torch
 
@@ -87,6 +99,16 @@ def test_cli_lists_experts_and_refuses_a_training_seed() -> None:
     refused = runner.invoke(_cli(), ["experts", "evaluate", NAME, "--seed", "0", "--json"])
     assert refused.exit_code == 2
     assert "Seed 0 was used to train" in refused.output
+
+
+def test_cli_resection_figures_refuse_a_training_seed_and_other_experts() -> None:
+    runner = CliRunner()
+    refused = runner.invoke(_cli(), ["experts", "evaluate", "brain_mri_lesion_seg", "--seed", "1", "--resection", "--json"])
+    assert refused.exit_code == 2
+    assert "Seed 1 was used to train" in refused.output
+    other = runner.invoke(_cli(), ["experts", "evaluate", "head_ct_haemorrhage_seg", "--seed", "99", "--resection"])
+    assert other.exit_code == 2
+    assert "'head_ct_haemorrhage_seg'" in other.output and "cover brain_mri_lesion_seg" in other.output
 
 
 @pytest.mark.gpu

@@ -14,7 +14,7 @@ import pytest
 
 from mimir.demo.render import BuildOptions, build_patient
 from mimir.demo.truth import ImageTruth, PatientTruth
-from mimir.evals.expert_change import chest_change_agreement
+from mimir.evals.expert_change import chest_change_agreement, mammo_change_agreement
 from mimir.tools.experts.bundle import read_predictions, run_bundle
 from mimir.tools.experts.evaluate import evaluate_expert
 from mimir.tools.experts.train import bundle_dir
@@ -28,6 +28,11 @@ CHANGE_SEED = 3131
 DICE_WHOLE_FLOOR, DICE_LABELWISE_FLOOR, DICE_PNEUMOTHORAX_FLOOR, FALSE_POSITIVE_CEILING = 0.90, 0.85, 0.80, 0.2
 #: The issue's bar for temporal and comparison items.
 CHANGE_FLOOR = 0.95
+#: Demo seed of the mammography patients whose change between visits is read from the lesion masks (used for nothing else).
+MG_CHANGE_SEED = 3232
+#: Breast-lesion floors (model card: Dice 0.946 whole and label-wise at seed 20261202, n = 200; a lesion on 7.9 % of lesion-free
+#: generated images and 6.8 % of lesion-free demo images; 78 of 80 pairs of visits read right on demo seed 5354).
+MG_DICE_WHOLE_FLOOR, MG_DICE_LABELWISE_FLOOR, MG_FALSE_POSITIVE_CEILING = 0.88, 0.88, 0.10
 
 
 @pytest.mark.parametrize("name", ["mammo_view_classifier", "mammo_laterality_classifier", "chest_xr_view_classifier"])
@@ -78,3 +83,21 @@ def test_chest_change_read_from_masks(fmt: str) -> None:
     report = chest_change_agreement(bundle_dir("chest_xr_finding_seg"), CHANGE_SEED, 8, fmt)  # type: ignore[arg-type]
     assert len(report.pairs) >= 15
     assert report.agreement >= CHANGE_FLOOR, [p for p in report.pairs if not p.right]
+
+
+def test_mammo_lesion_dice_floor() -> None:
+    """Whole-lesion and label-wise Dice, and lesions read on lesion-free images, on unseen patients (model card)."""
+    report = evaluate_expert("mammo_lesion_seg", EVAL_SEED, n=100)
+    assert report.metrics["slices_with_lesion"] >= 50 and report.metrics["lesion_free_slices"] >= 20
+    assert report.metrics["dice_whole"] >= MG_DICE_WHOLE_FLOOR, report.metrics
+    assert report.metrics["dice_labelwise"] >= MG_DICE_LABELWISE_FLOOR, report.metrics
+    assert report.metrics["false_positive_rate"] <= MG_FALSE_POSITIVE_CEILING, report.metrics
+
+
+@pytest.mark.parametrize("fmt", ["png", "dicom"])
+def test_mammo_change_read_from_masks(fmt: str) -> None:
+    """A breast lesion's change between yearly mammograms read from the masks as the planner reads it."""
+    report = mammo_change_agreement(bundle_dir("mammo_lesion_seg"), MG_CHANGE_SEED, 8, fmt)  # type: ignore[arg-type]
+    assert len(report.pairs) >= 15 and report.lesion_free_images >= 40
+    assert report.agreement >= CHANGE_FLOOR, [p for p in report.pairs if not p.right]
+    assert report.false_positive_rate is not None and report.false_positive_rate <= MG_FALSE_POSITIVE_CEILING

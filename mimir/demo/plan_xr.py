@@ -34,9 +34,12 @@ BIRADS = {0: "needs additional imaging evaluation", 1: "negative", 2: "benign", 
 
 
 def chest_kind(seed: int, rank: int) -> tuple[Finding, Trajectory]:
-    """Finding and trajectory of the ``rank``-th chest patient: every finding meets every trajectory."""
-    finding = FINDINGS[(rank + seed) % len(FINDINGS)]
-    return finding, CXR_TRAJECTORIES[(rank + rank // len(FINDINGS) + seed) % len(CXR_TRAJECTORIES)]
+    """Finding and trajectory of the ``rank``-th chest patient.
+
+    Both cycle with the rank; their lengths (5 findings, 3 trajectories) share no factor, so any 15
+    consecutive chest patients of a seed meet every finding with every trajectory once.
+    """
+    return FINDINGS[(rank + seed) % len(FINDINGS)], CXR_TRAJECTORIES[(rank + seed) % len(CXR_TRAJECTORIES)]
 
 
 @dataclass

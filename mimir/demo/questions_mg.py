@@ -33,7 +33,7 @@ def _ages(visits: list[VisitTruth]) -> str:
     return ages[0] if len(ages) == 1 else ", ".join(ages[:-1]) + f" and {ages[-1]}"
 
 
-def _course(a: float, b: float) -> str | None:
+def lesion_course(a: float, b: float) -> str | None:
     """Worse / stable / better between two lesion areas (mm2), None when there is nothing or it is unclear."""
     if a == b == 0:
         return None
@@ -52,8 +52,8 @@ def temporal(rng: np.random.Generator, p: PatientTruth) -> list[QItem]:
         visits = p.visits[start : start + (3 if rng.random() < 0.4 and start + 3 <= len(p.visits) else 2)]
         view = pick(rng, ["CC", "MLO"])
         imgs = [_image(v, p.finding_side, view) for v in visits]
-        course = _course(imgs[0].finding_mm2, imgs[-1].finding_mm2)
-        steps = [_course(a.finding_mm2, b.finding_mm2) for a, b in zip(imgs, imgs[1:], strict=False)]
+        course = lesion_course(imgs[0].finding_mm2, imgs[-1].finding_mm2)
+        steps = [lesion_course(a.finding_mm2, b.finding_mm2) for a, b in zip(imgs, imgs[1:], strict=False)]
         if course is None or any(s not in (course, "stable") for s in steps) or (course != "stable" and "stable" in steps):
             continue
         q = pick(rng, [f"Reflecting on the mammograms taken at ages {_ages(visits)}, how have the findings changed?",
@@ -72,7 +72,7 @@ def comparison(rng: np.random.Generator, p: PatientTruth) -> list[QItem]:
     for a, b in zip(p.visits, p.visits[1:], strict=False):
         view = pick(rng, ["CC", "MLO"])
         imgs = [_image(a, p.finding_side, view), _image(b, p.finding_side, view)]
-        course = _course(imgs[0].finding_mm2, imgs[1].finding_mm2)
+        course = lesion_course(imgs[0].finding_mm2, imgs[1].finding_mm2)
         if course is None:
             continue
         ages = f"(ages {a.age_years:.1f} and {b.age_years:.1f})"

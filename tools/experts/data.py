@@ -39,11 +39,17 @@ class DrawMix:
 
     ``anywhere``: at any axial level of the brain or head (most lesion-free: the levels a whole volume
     holds); ``small``: of the brain lesion expert's other draws, through a small lesion with a necrotic
-    core (``SMALL_LESION_RADIUS_MM``, ``SMALL_LESION_MIN_NECROSIS``; otherwise 6 to 30 mm, any core).
+    core (``SMALL_LESION_RADIUS_MM``, ``SMALL_LESION_MIN_NECROSIS``; otherwise 6 to 30 mm, any core);
+    ``postop``: the share of the brain lesion expert's training lesions that are operated (a resection
+    cavity, half of them with a residual enhancing rim; ``TRAIN_POSTOP_SHARE`` when None); ``anatomies``:
+    how many brains of the training pool the brain lesion expert's draws come from (the generator's
+    ``POOL_SIZE`` when None; evaluation always uses its own pool's).
     """
 
     anywhere: float = 0.0
     small: float = 0.0
+    postop: float | None = None
+    anatomies: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,16 +76,18 @@ def as_png_intensity(image: np.ndarray) -> np.ndarray:
 
 
 def _mri_lesion(rng: np.random.Generator, size: int, pool: int, mix: DrawMix) -> list[RawSample]:
-    from mimir.demo.brain import POSTOP_SHARE
+    from mimir.demo.brain import POOL_SIZE, POSTOP_SHARE
     from mimir.demo.synth import mri_slice_sample
 
-    share = TRAIN_POSTOP_SHARE if pool == TRAIN_POOL else POSTOP_SHARE
+    share = (TRAIN_POSTOP_SHARE if mix.postop is None else mix.postop) if pool == TRAIN_POOL else POSTOP_SHARE
     anywhere = mix.anywhere > 0 and bool(rng.random() < mix.anywhere)
     # drawn only when asked for, so that plans without small draws keep their random stream
     small = not anywhere and mix.small > 0 and bool(rng.random() < mix.small)
+    anatomies = mix.anatomies if mix.anatomies is not None and pool == TRAIN_POOL else POOL_SIZE
     images, label = mri_slice_sample(rng, size=size, pool=pool, postop_share=share, anywhere=anywhere,
                                      max_radius_mm=SMALL_LESION_RADIUS_MM if small else 30.0,
-                                     min_necrosis=SMALL_LESION_MIN_NECROSIS if small else 0.0)
+                                     min_necrosis=SMALL_LESION_MIN_NECROSIS if small else 0.0,
+                                     anatomies=anatomies)
     return [RawSample(images[seq], _visible_labels(label, seq), seq) for seq in SEQUENCES]
 
 

@@ -21,12 +21,16 @@ class PresentClassDiceCELoss(nn.Module):
     """Mean cross-entropy over pixels plus mean soft Dice loss over the (image, class) pairs present in the target.
 
     Takes logits (N, C, H, W) and a label map (N, 1, H, W) of class indices, like MONAI's
-    ``DiceCELoss(to_onehot_y=True, softmax=True)``.
+    ``DiceCELoss(to_onehot_y=True, softmax=True)``. The Dice of the classes in ``always`` counts on
+    every image, present or not, as MONAI's does: the brain lesion expert keeps it for background and
+    non-enhancing lesion, so that lesion-free slices stay lesion-free, and drops it for the enhancing
+    class, absent by construction from three contrasts in four (T1, T2, FLAIR) that show the same rim.
     """
 
-    def __init__(self, smooth: float = 1e-5) -> None:
+    def __init__(self, smooth: float = 1e-5, always: tuple[int, ...] = ()) -> None:
         super().__init__()
         self.smooth = smooth
+        self.always = always
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The loss of one batch (a scalar)."""
@@ -37,4 +41,7 @@ class PresentClassDiceCELoss(nn.Module):
         truth = onehot.sum(dim=(2, 3))
         overlap = (prob * onehot).sum(dim=(2, 3))
         dice = 1.0 - (2.0 * overlap + self.smooth) / (prob.sum(dim=(2, 3)) + truth + self.smooth)
-        return ce + dice[truth > 0].mean()
+        scored = truth > 0
+        for c in self.always:
+            scored[:, c] = True
+        return ce + dice[scored].mean()
