@@ -77,12 +77,20 @@ def per_image(paths: list[Path], settings: Settings, repeats: int) -> dict[str, 
         singles = [engine.preprocess([p]) for p in paths]
         batches = [engine.preprocess(paths[i : i + 16]) for i in range(0, len(paths) - 15, 16)]
         n_batched = 16 * len(batches)
+
+        def segment_singles() -> None:
+            for p in paths:
+                segment_work(engine, [p], out)
+
+        def segment_batches() -> None:
+            for i in range(0, n_batched, 16):
+                segment_work(engine, paths[i : i + 16], out)
+
         fig = {
             "forward_single_s": best_of(lambda: [engine.forward(x) for x in singles], repeats) / len(paths),
-            "segment_single_s": best_of(lambda: [segment_work(engine, [p], out) for p in paths], repeats) / len(paths),
+            "segment_single_s": best_of(segment_singles, repeats) / len(paths),
             "forward_batch16_s": best_of(lambda: [engine.forward(b) for b in batches], repeats) / n_batched,
-            "segment_batch16_s": best_of(lambda: [segment_work(engine, paths[i : i + 16], out)
-                                                  for i in range(0, n_batched, 16)], repeats) / n_batched,
+            "segment_batch16_s": best_of(segment_batches, repeats) / n_batched,
         }
     registry = build_registry(settings, plugins=False)
 
@@ -130,19 +138,19 @@ def eval_demo(settings: Settings, folder: Path, patients: int) -> dict[str, floa
     def timed(self: ExpertEngine, batch: object) -> object:
         start = time.perf_counter()
         try:
-            return original(self, batch)  # type: ignore[arg-type]
+            return original(self, batch)
         finally:
             spent["forward_s"] += time.perf_counter() - start
             spent["passes"] += 1
 
-    ExpertEngine.forward = timed  # type: ignore[method-assign]
+    ExpertEngine.forward = timed
     subsets = [f"{a}-{v}" for a in ("temporal", "comparison") for v in ("png", "dicom", "nifti", "series")]
     opts = EvalOptions(suite="demo", seed=20261204, patients=patients, runner=RunnerConfig(name="agent"), out=folder,
                        subsets=subsets, concurrency=1, progress=False)
     start = time.perf_counter()
     summary, records = run_eval(opts, settings)
     wall = time.perf_counter() - start
-    ExpertEngine.forward = original  # type: ignore[method-assign]
+    ExpertEngine.forward = original
     latencies = [r.latency_s for r in records.values()]
     return {"eval_items": float(len(records)), "eval_wall_s": wall, "eval_item_median_s": statistics.median(latencies),
             "eval_forward_s_per_item": spent["forward_s"] / max(len(records), 1),

@@ -55,6 +55,17 @@ def test_brain_lesion_dice_floor() -> None:
     assert report.metrics["dice_enhancing"] >= 0.85, report.metrics  # what "partial resection" is read from
 
 
+def test_brain_lesion_resection_reading() -> None:
+    """Post-operative T1C key slices: a residual rim is read partial, a gross-total resection gross-total."""
+    from mimir.tools.experts.evaluate_resection import evaluate_resection
+
+    report = evaluate_resection("brain_mri_lesion_seg", EVAL_SEED, n=60)
+    assert report.metrics["rims"] >= 20 and report.metrics["gross_total"] >= 20, report.metrics
+    # measured on 0.2.1 (n = 60): 1 of 29 rims missed, 0 of 31 gross-total resections read partial
+    assert report.metrics["rim_miss_rate"] <= 0.1, report.metrics
+    assert report.metrics["gross_total_read_partial_rate"] == 0.0, report.metrics
+
+
 @pytest.mark.parametrize("name", SEGMENTERS)
 def test_whole_volume_floors(name: str) -> None:
     """Slice by slice over fresh volumes: the lesion found in 3D, lesion-free heads read as no measurable lesion."""

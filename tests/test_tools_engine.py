@@ -196,3 +196,30 @@ def test_segment_files_writes_each_mask_once_and_measures_it(tmp_path: Path) -> 
         assert np.array_equal(np.asarray(saved.dataobj), pred.mask) and saved.shape == image.spatial_shape
         assert report == report_mask(np.asarray(pred.mask), image, engine.bundle.labels)
     assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == sorted(f"{p.stem}_seg.nii.gz" for p in paths)
+
+
+def test_the_loaded_picture_is_handed_on_only_when_it_is_the_files_own(tmp_path: Path) -> None:
+    """Tools measure on the pixels the expert read when a plain read gives the same; colour pictures are read again."""
+    from PIL import Image
+
+    from mimir.tools.analysis.imaging import image_data, load_image
+    from mimir.tools.segment import report_mask, segment_files
+
+    engine = ExpertEngine(read_bundle(bundle_dir("brain_mri_lesion_seg")))
+    grey = _sized_slices(tmp_path, 3)
+    rng = np.random.default_rng(14)
+    colour = tmp_path / "colour.png"
+    tint = rng.uniform(0.6, 1.0, 3)
+    Image.fromarray((np.asarray(Image.open(grey[0]))[..., None] * tint).astype(np.uint8), "RGB").save(colour)
+    paths = [*grey, colour]
+    for pred, path in zip(engine.predict(paths, batch_size=2), paths, strict=True):
+        plain = load_image(path)
+        if path == colour:
+            assert pred.source is None
+            continue
+        assert pred.source is not None
+        kept = image_data(path, pred.source.array, pred.source.meta)
+        assert np.array_equal(kept.array, plain.array) and kept.array.dtype == plain.array.dtype
+        assert np.array_equal(kept.affine, plain.affine) and (kept.spacing, kept.channels) == (plain.spacing, plain.channels)
+    _, report = segment_files(engine, [colour], tmp_path / "masks")[0]
+    assert report == report_mask(np.asarray(engine.predict([colour])[0].mask), load_image(colour), engine.bundle.labels)

@@ -7,6 +7,7 @@ mask). Arrays are spatial-first with a trailing channel axis for colour images.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import uuid
@@ -131,6 +132,12 @@ def load_image(
     """Read an image; modality comes from the caller, else the DICOM header."""
     p = Path(path)
     array, meta = load_array(p)
+    return image_data(p, array, meta, modality, default_spacing)
+
+
+def image_data(p: Path, array: np.ndarray, meta: dict, modality: str | None = None,
+               default_spacing: float = 1.0) -> ImageData:
+    """An image from a reader's pixels and MONAI metadata, as ``load_image`` gives it."""
     channel_dim = meta.get("original_channel_dim")
     channels = int(array.shape[-1]) if isinstance(channel_dim, int) else 1
     n_spatial = array.ndim - (1 if channels > 1 else 0)
@@ -171,6 +178,38 @@ def file_stem(path: str | Path) -> str:
     return name
 
 
+def nifti_header(shape: tuple[int, ...], affine: np.ndarray | None) -> bytes:
+    """The bytes nibabel writes before a uint8 mask's voxels (header and extension flag), in the mask's geometry.
+
+    The header depends only on the shape and the affine (masks of one picture size share it), so
+    it is built once per pair; nibabel's own header code (quaternions, sform, qform) builds it.
+    """
+    full = np.eye(4)
+    if affine is not None:
+        a = np.asarray(affine, dtype=float)
+        n = min(a.shape[0] - 1, 3)
+        full[:n, :n], full[:n, 3] = a[:n, :n], a[:n, -1]
+    return _header_bytes(tuple(int(s) for s in shape), full.tobytes())
+
+
+@functools.lru_cache(maxsize=64)
+def _header_bytes(shape: tuple[int, ...], affine: bytes) -> bytes:
+    import nibabel as nib
+
+    full = np.frombuffer(affine, dtype=float).reshape(4, 4)
+    img = nib.Nifti1Image(np.zeros(shape, dtype=np.uint8), full)
+    img.set_qform(full, code=1)
+    img.set_sform(full, code=1)
+    whole = img.to_bytes()
+    return whole[: len(whole) - int(np.prod(shape))]  # the voxels (one byte each) come last
+
+
+def nifti_bytes(mask: np.ndarray, affine: np.ndarray | None) -> bytes:
+    """A label mask as the bytes of a uint8 NIfTI-1 file (MONAI's affine, RAS world), as nibabel writes them."""
+    data = np.asarray(mask, dtype=np.uint8)
+    return nifti_header(data.shape, affine) + data.tobytes(order="F")
+
+
 def write_mask(mask: np.ndarray, affine: np.ndarray | None, path: Path) -> Path:
     """Save a label mask once, as uint8 NIfTI in its image's geometry (MONAI's affine, RAS world).
 
@@ -179,21 +218,11 @@ def write_mask(mask: np.ndarray, affine: np.ndarray | None, path: Path) -> Path:
     """
     import gzip
 
-    import nibabel as nib
-
-    full = np.eye(4)
-    if affine is not None:
-        a = np.asarray(affine, dtype=float)
-        n = min(a.shape[0] - 1, 3)
-        full[:n, :n], full[:n, 3] = a[:n, :n], a[:n, -1]
     path.parent.mkdir(parents=True, exist_ok=True)
     # a name of its own per write: two questions may segment the same image at once (same target)
     zipped = path.name.lower().endswith(".gz")
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part.nii" + (".gz" if zipped else ""))
-    img = nib.Nifti1Image(np.asarray(mask, dtype=np.uint8), full)
-    img.set_qform(full, code=1)
-    img.set_sform(full, code=1)
-    data = img.to_bytes()
+    data = nifti_bytes(mask, affine)
     try:
         tmp.write_bytes(gzip.compress(data, compresslevel=1) if zipped else data)
         tmp.replace(path)

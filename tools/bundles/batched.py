@@ -8,7 +8,9 @@ the same arithmetic per image and channel, so the engine runs them on the batch 
 for the batch, and one resize per group of images of one original size, done as MONAI's ``Resize``
 does it (``torch.nn.functional.interpolate``, same mode and corners). Upsampling by a whole factor
 in ``area`` or ``nearest`` mode copies each value into a block of pixels (each output pixel averages
-exactly one input pixel), so it is done as that copy. The transforms after these run per image.
+exactly one input pixel), so it is done as that copy, in the image's own post-processing thread;
+a per-pixel step after it (an argmax over the channels) gives the same labels before the copy as
+after it, so the engine runs it first, on the smaller grid. The transforms after these run per image.
 
 Anything else (other transforms, other keys, an image whose preprocessing recorded operations other
 than one ``Resize``) leaves those transforms to run per image as before.
@@ -16,6 +18,7 @@ than one ``Resize``) leaves those transforms to run per image as before.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,8 +93,47 @@ def resize_op(image: Any) -> dict[str, Any] | None:
     return op
 
 
+@dataclass(frozen=True)
+class BlockCopy:
+    """One image's scores whose inversion is a whole-factor copy into blocks, left to its post-processing thread.
+
+    ``values`` makes the copy. A per-pixel function of the channels (an argmax) gives the same
+    result before the copy as after it, on a fraction of the pixels, so it may run first.
+    """
+
+    scores: Any  # (C, *spatial) in the dtype the resize recorded
+    factors: tuple[int, ...]
+    image: Any  # the preprocessed image, whose affine the result's is computed from
+    size: tuple[int, ...]
+    align: bool
+
+    def values(self, per_pixel: Callable[[np.ndarray], np.ndarray] | None = None) -> Any:
+        """The scores (or ``per_pixel`` of them) on the image's original grid, as a MetaTensor."""
+        import torch
+        from monai.data import MetaTensor
+
+        values = torch.from_numpy(self.array(per_pixel))
+        return MetaTensor(values, affine=self.affine(), meta={"spatial_shape": np.asarray(self.size)})
+
+    def array(self, per_pixel: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+        """The scores (or ``per_pixel`` of them) on the image's original grid, as an array."""
+        array = self.scores.float().numpy()
+        if per_pixel is not None:
+            array = per_pixel(array)
+        for axis, f in enumerate(self.factors, start=1):
+            array = np.repeat(array, f, axis=axis) if f > 1 else array
+        return np.ascontiguousarray(array)
+
+    def affine(self) -> Any:
+        """The affine of the image's original grid (as ``Invertd`` restores it)."""
+        return _original_affine(self.image, self.size, self.align)
+
+
 def inverted(scores: Any, images: list[Any]) -> list[Any] | None:
-    """Each image's scores (C, *spatial) brought back to its original size; None if one can't be."""
+    """Each image's scores (C, *spatial) brought back to its original size; None if one can't be.
+
+    A whole-factor block copy is left as a ``BlockCopy`` for the image's own thread.
+    """
     ops = [resize_op(im) for im in images]
     if any(op is None for op in ops):
         return None
@@ -104,37 +146,50 @@ def inverted(scores: Any, images: list[Any]) -> list[Any] | None:
                            info["dtype"]), []).append(i)
     for (size, mode, corners, dtype), idx in groups.items():
         align = None if corners == "none" else corners == "True"  # MONAI traces a missing value as "none"
+        factors = _block_factors(tuple(int(s) for s in scores.shape[2:]), size, mode)
+        if factors is not None:
+            import torch
+
+            data = scores[idx] if factors == (1,) * len(size) else scores[idx].to(getattr(torch, dtype))
+            for i, image_scores in zip(idx, data, strict=True):
+                out[i] = BlockCopy(image_scores, factors, images[i], size, bool(align))
+            continue
         for i, resized in zip(idx, _resize(scores[idx], size, mode, align, dtype), strict=True):
             out[i] = _with_meta(resized, images[i], size, bool(align))
     return out
 
 
+def _block_factors(current: tuple[int, ...], size: tuple[int, ...], mode: str) -> tuple[int, ...] | None:
+    """The whole factors by which ``mode`` upsamples ``current`` to ``size`` by copying blocks, else None."""
+    factors = tuple(o // i if o % i == 0 else 0 for o, i in zip(size, current, strict=True))
+    if current != size and (mode not in _BLOCK_COPY_MODES or any(f < 1 for f in factors)):
+        return None
+    return factors
+
+
 def _resize(batch: Any, size: tuple[int, ...], mode: str, align: bool | None, dtype: str) -> Any:
-    """``batch`` (N, C, *spatial) resized to ``size`` as MONAI's ``Resize`` resizes each image."""
+    """``batch`` (N, C, *spatial) resized to ``size`` as MONAI's ``Resize`` resizes each image (not by blocks)."""
     import torch
     from monai.transforms.utils import resolves_modes
 
-    current = tuple(int(s) for s in batch.shape[2:])
-    if current == size:
-        return batch.float()
     data = batch.to(getattr(torch, dtype))
-    factors = [o // i if o % i == 0 else 0 for o, i in zip(size, current, strict=True)]
-    if mode in _BLOCK_COPY_MODES and all(f >= 1 for f in factors):
-        for axis, f in enumerate(factors, start=2):
-            data = data.repeat_interleave(f, dim=axis) if f > 1 else data
-        return data.float()
     _, torch_mode, _, _ = resolves_modes(mode, torch_interpolate_spatial_nd=len(size))
     return torch.nn.functional.interpolate(data, size=size, mode=torch_mode, align_corners=align).float()
 
 
 def _with_meta(resized: Any, image: Any, size: tuple[int, ...], align: bool) -> Any:
     """The resized scores as a MetaTensor on the image's original grid (its affine before the resize)."""
-    import torch
     from monai.data import MetaTensor
+
+    return MetaTensor(resized, affine=_original_affine(image, size, align), meta={"spatial_shape": np.asarray(size)})
+
+
+def _original_affine(image: Any, size: tuple[int, ...], align: bool) -> Any:
+    """The affine of ``image`` (resized) brought back to its original ``size``."""
+    import torch
     from monai.data.utils import to_affine_nd
     from monai.transforms.utils import scale_affine
 
     spatial = tuple(int(s) for s in image.shape[1:])
     scale = to_affine_nd(len(image.affine) - 1, scale_affine(spatial, size, align_corners=align))
-    affine = image.affine @ torch.as_tensor(scale, dtype=image.affine.dtype)
-    return MetaTensor(resized, affine=affine, meta={"spatial_shape": np.asarray(size)})
+    return image.affine @ torch.as_tensor(scale, dtype=image.affine.dtype)

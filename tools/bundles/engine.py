@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from mimir.tools.bundles import batched
+from mimir.tools.bundles.array_post import array_result, array_steps, as_numpy
+from mimir.tools.bundles.loaded_pictures import LoadedImage, read_through, watch_readers
 
 if TYPE_CHECKING:
     import torch
@@ -44,6 +46,8 @@ T = TypeVar("T")
 WORKERS = 2
 _SAVERS = ("SaveImage", "SaveImaged")
 _LOADERS = ("LoadImage", "LoadImaged")
+#: Key of a prepared item holding the image as its loader read it (see ``sources``).
+SOURCE = "mimir_source"
 
 
 def snapshot_locator() -> Any:
@@ -70,6 +74,8 @@ class Prediction:
     mask: np.ndarray | None = None
     probabilities: np.ndarray | None = None
     affine: np.ndarray | None = None
+    #: The file as the bundle's loader read it, when that is exactly the file's pixels (else None)
+    source: LoadedImage | None = None
 
 
 class ExpertEngine:
@@ -97,6 +103,9 @@ class ExpertEngine:
         self.batch_post = batched.plan(steps, self.preprocessing)
         self.per_image_post = _compose(steps[self.batch_post.skipped :])
         self.after_activation = _compose(steps[1:])
+        # per-image steps that are numpy functions of the prediction alone: run without MONAI's wrapping
+        self._array_steps = {id(c): array_steps(_transforms(c)) for c in (self.per_image_post, self.after_activation)
+                             if c is not None}
         self.config = parser.config
         self.parser = parser
         self._pool: ThreadPoolExecutor | None = None
@@ -115,7 +124,8 @@ class ExpertEngine:
         the calling thread runs the network passes, batch after batch.
         """
         if len(inputs) <= 1:
-            return [then(i, p) for i, p in enumerate(self._run([self._prepare(x) for x in inputs]))]
+            items = [self._prepare(x) for x in inputs]
+            return [then(i, _sourced(p, item)) for i, (p, item) in enumerate(zip(self._run(items), items, strict=True))]
         pool = self._workers()
         prepared = [pool.submit(self._prepare, x) for x in inputs]  # ahead of the network passes
         pending: list[Future[T]] = []
@@ -125,7 +135,7 @@ class ExpertEngine:
                 done: dict[int, Future[T]] = {}
                 for group, batch, logits in self._forward_groups(items):
                     for i, (b, o, steps) in zip(group, self._batch_outputs(batch, logits), strict=True):
-                        done[i] = pool.submit(_then, then, start + i, self._post_one, b, o, steps)
+                        done[i] = pool.submit(_then, then, start + i, items[i], self._post_one, b, o, steps)
                 pending.extend(done[i] for i in range(len(items)))
             return [f.result() for f in pending]
         finally:  # on an error, nothing queued behind it runs
@@ -152,20 +162,30 @@ class ExpertEngine:
         """The bundle's preprocessing of ``inputs`` (one shape), collated into a batch."""
         from monai.data import list_data_collate
 
-        return list_data_collate([self._prepare(x) for x in inputs])["image"]
+        return list_data_collate([_inputs(self._prepare(x)) for x in inputs])["image"]
 
     def _prepare(self, item: EngineInput) -> dict[str, Any]:
+        """The preprocessed item; a file's item also keeps the image as loaded under ``SOURCE`` when exact."""
         data: dict[str, Any] = {"image": item}
+        source = None
         if isinstance(item, str | Path):
-            data = dict(self._thread_loading()({"image": str(item)}))
-        return dict(self.after_loading(data))
+            loading, watchers = self._thread_loading()
+            data, source = read_through(loading, watchers, str(item))
+        out = dict(self.after_loading(data))
+        if source is not None:
+            out[SOURCE] = source
+        return out
 
-    def _thread_loading(self) -> Compose:
-        """The loading transforms of the calling thread: MONAI's DICOM and NIfTI readers keep per-read state."""
+    def _thread_loading(self) -> tuple[Compose, list[Any]]:
+        """The calling thread's loading transforms and the watchers of their picture readers' converters.
+
+        Each thread has its own copy: MONAI's DICOM and NIfTI readers keep per-read state.
+        """
         loading = getattr(self._local, "loading", None)
         if loading is None:
             loading = self._local.loading = copy.deepcopy(self.loading)
-        return loading
+            self._local.watchers = watch_readers(loading)
+        return loading, self._local.watchers
 
     def _run(self, items: list[dict[str, Any]]) -> list[Prediction]:
         return self._post(items, self._forward_groups(items))
@@ -176,7 +196,7 @@ class ExpertEngine:
 
         out = []
         for group in _same_shape_groups(items):
-            batch = list_data_collate([items[i] for i in group])
+            batch = list_data_collate([_inputs(items[i]) for i in group])
             out.append((group, batch, self.forward(batch["image"])))
         return out
 
@@ -211,13 +231,20 @@ class ExpertEngine:
         """One image's remaining post transforms (savers left out) and its result."""
         from monai.engines.utils import engine_apply_transform
 
+        arrays = self._array_steps.get(id(steps)) if steps is not None else None
+        pred = output["pred"]
+        if arrays is not None:  # the same arithmetic on the array (see ``array_post``)
+            return self._prediction(*array_result(pred, arrays))
+        if isinstance(pred, batched.BlockCopy):
+            output = {**output, "pred": pred.values()}
         if steps is not None:
             item, output = engine_apply_transform(item, output, steps)
         return self._result(output["pred"])
 
     def _result(self, pred: Any) -> Prediction:
-        array = pred.detach().cpu().numpy() if hasattr(pred, "detach") else np.asarray(pred)
-        affine = getattr(pred, "affine", None)
+        return self._prediction(as_numpy(pred), getattr(pred, "affine", None))
+
+    def _prediction(self, array: np.ndarray, affine: Any) -> Prediction:
         affine_np = np.asarray(affine.cpu() if hasattr(affine, "cpu") else affine, dtype=float) if affine is not None else None
         if self.bundle.task == "classification":
             return Prediction(probabilities=array.reshape(-1).astype(np.float64), affine=affine_np)
@@ -231,8 +258,19 @@ def _keep(_: int, prediction: Prediction) -> Prediction:
     return prediction
 
 
-def _then(then: Callable[[int, Prediction], T], i: int, post: Callable[..., Prediction], *args: Any) -> T:
-    return then(i, post(*args))
+def _then(then: Callable[[int, Prediction], T], i: int, item: dict[str, Any], post: Callable[..., Prediction],
+          *args: Any) -> T:
+    return then(i, _sourced(post(*args), item))
+
+
+def _sourced(prediction: Prediction, item: dict[str, Any]) -> Prediction:
+    prediction.source = item.get(SOURCE)
+    return prediction
+
+
+def _inputs(item: dict[str, Any]) -> dict[str, Any]:
+    """A prepared item without the loaded image it keeps for the tools (not an input of the network)."""
+    return {k: v for k, v in item.items() if k != SOURCE} if SOURCE in item else item
 
 
 def _decollated(batch: dict[str, Any], logits: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:

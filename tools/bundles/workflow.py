@@ -43,6 +43,8 @@ class BundleInfo(BaseModel):
     channels: int = 1
     labels: dict[int, str] = {}
     fov_mm: float | None = None
+    #: What the expert's card says it misses, by the reading the miss affects (stated with answers that rest on it).
+    limits: dict[str, str] = {}
 
     @property
     def slice_wise(self) -> bool:
@@ -67,6 +69,7 @@ def read_bundle(root: Path) -> BundleInfo:
             channels=int(block.get("channels", 1)),
             labels={int(k): str(v) for k, v in (block.get("labels") or {}).items()},
             fov_mm=float(block["fov_mm"]) if block.get("fov_mm") else None,
+            limits={str(k): str(v) for k, v in (block.get("limits") or {}).items()},
         )
     return _from_network_data_format(root, meta.get("network_data_format") or {})
 

@@ -19,6 +19,8 @@ from monai.transforms import MapTransform
 from monai.utils import convert_to_dst_type
 from scipy import ndimage
 
+from mimir.tools.analysis.geometry import foreground_box
+
 
 def _as_numpy(value: Any) -> np.ndarray:
     """The array of a tensor, MetaTensor or array, without a copy where it already lives on the CPU."""
@@ -49,31 +51,55 @@ def remove_small_components(labels: np.ndarray, max_size: int) -> np.ndarray:
 
     Components are of the foreground as a whole (all non-zero labels), with full connectivity
     (8 neighbours in 2D), as ``monai.transforms.RemoveSmallObjects(connectivity=ndim)`` finds them.
+    They are found inside the foreground's bounding box (outside it there is nothing to join them).
     """
     foreground = labels > 0
-    components, n = ndimage.label(foreground, structure=np.ones((3,) * labels.ndim, dtype=bool))
-    if n == 0:
+    box = foreground_box(foreground)
+    if box is None:
         return labels
+    components, n = ndimage.label(foreground[box], structure=np.ones((3,) * labels.ndim, dtype=bool))
     small = np.bincount(components.ravel()) <= max_size
     small[0] = False
+    if not small.any():
+        return labels
     out = labels.copy()
-    out[small[components]] = 0
+    out[box][small[components]] = 0
     return out
 
 
-class ArgmaxLabelsd(MapTransform):
-    """Channel scores (C, *spatial) to a one-channel label map (1, *spatial), like ``AsDiscreted(argmax=True)``."""
+class ArrayLabelTransform(MapTransform):
+    """A post transform whose work is one numpy function of each key's array (``on_array``).
+
+    Called as a MONAI transform it keeps the tensor type and metadata; the expert engine, which
+    only needs the final array, calls ``on_array`` directly when every transform left is one of these.
+    """
+
+    #: True when each output pixel depends only on the channels of the same input pixel
+    per_pixel = False
+
+    def on_array(self, array: np.ndarray) -> np.ndarray:
+        """The transformed array (channel first)."""
+        raise NotImplementedError
 
     def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
-        """``data`` with each key's scores replaced by their label map (same tensor type and metadata)."""
+        """``data`` with each key's value replaced by ``on_array`` of it (same tensor type and metadata)."""
         d = dict(data)
         for key in self.key_iterator(d):
-            labels = channel_argmax(_as_numpy(d[key]))[None].astype(np.float32)
-            d[key] = convert_to_dst_type(labels, d[key])[0]
+            d[key] = convert_to_dst_type(self.on_array(_as_numpy(d[key])), d[key])[0]
         return d
 
 
-class RemoveSmallLesionsd(MapTransform):
+class ArgmaxLabelsd(ArrayLabelTransform):
+    """Channel scores (C, *spatial) to a one-channel label map (1, *spatial), like ``AsDiscreted(argmax=True)``."""
+
+    per_pixel = True
+
+    def on_array(self, array: np.ndarray) -> np.ndarray:
+        """The label map of channel scores, as float32 like ``AsDiscreted`` gives it."""
+        return channel_argmax(array)[None].astype(np.float32)
+
+
+class RemoveSmallLesionsd(ArrayLabelTransform):
     """Drop foreground components no larger than ``min_fraction`` of the picture (its last two axes).
 
     Components of at most ``max(1, int(H * W * min_fraction))`` pixels of the map it is given are
@@ -86,14 +112,9 @@ class RemoveSmallLesionsd(MapTransform):
         super().__init__(keys, allow_missing_keys)
         self.min_fraction = float(min_fraction)
 
-    def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
-        """``data`` with the small components of each key's label map removed (same type and metadata)."""
-        d = dict(data)
-        for key in self.key_iterator(d):
-            labels = _as_numpy(d[key])
-            if labels.shape[0] != 1:
-                raise ValueError(f"RemoveSmallLesionsd expects a one-channel label map; got shape {labels.shape}")
-            limit = max(1, int(labels.shape[-1] * labels.shape[-2] * self.min_fraction))
-            kept = remove_small_components(labels[0], limit)[None]
-            d[key] = convert_to_dst_type(kept, d[key])[0]
-        return d
+    def on_array(self, array: np.ndarray) -> np.ndarray:
+        """The label map without its small components."""
+        if array.shape[0] != 1:
+            raise ValueError(f"RemoveSmallLesionsd expects a one-channel label map; got shape {array.shape}")
+        limit = max(1, int(array.shape[-1] * array.shape[-2] * self.min_fraction))
+        return remove_small_components(array[0], limit)[None]
