@@ -323,3 +323,48 @@ def test_edge_pixels_hold_every_extreme_corner_of_a_region() -> None:
         edge = {tuple(p) for p in edge_pixels(region)}
         interior = ndimage.binary_erosion(region, structure=ndimage.generate_binary_structure(2, 1))
         assert edge == {tuple(p) for p in np.argwhere(region & ~interior)}
+
+
+def test_mask_files_hold_the_bytes_nibabel_writes() -> None:
+    """Masks are written from a header built once per shape and affine: byte for byte nibabel's own file."""
+    from mimir.tools.analysis.imaging import nifti_bytes
+
+    rng = np.random.default_rng(12)
+    rotated = np.array([[0.0, -1.2, 0.0, 5.0], [0.8, 0.0, 0.0, -3.0], [0.0, 0.0, 3.0, 7.0], [0.0, 0.0, 0.0, 1.0]])
+    for shape in [(256, 256), (37, 53), (64, 64, 8), (20, 30, 1)]:
+        for affine in [None, np.diag([0.7, -0.9, 2.5, 1.0]), rotated, np.diag([0.5, 0.5, 1.0])]:
+            mask = rng.integers(0, 4, shape).astype(np.uint8)
+            full = np.eye(4)
+            if affine is not None:
+                n = min(affine.shape[0] - 1, 3)
+                full[:n, :n], full[:n, 3] = affine[:n, :n], affine[:n, -1]
+            img = nib.Nifti1Image(mask, full)
+            img.set_qform(full, code=1)
+            img.set_sform(full, code=1)
+            assert nifti_bytes(mask, affine) == img.to_bytes(), (shape, affine)
+            assert nifti_bytes(mask.astype(np.int64), affine) == img.to_bytes()
+
+
+def test_measurements_do_not_depend_on_empty_margins() -> None:
+    """Labels are measured inside their bounding box: zeros around a mask change nothing but the centroid's origin."""
+    from mimir.tools.analysis.geometry import index_lesion, measure_mask
+
+    rng = np.random.default_rng(13)
+    names = {1: "non-enhancing lesion", 2: "enhancing tumour"}
+    for trial in range(12):
+        shape = (40, 52) if trial % 2 else (30, 34, 6)
+        mask = np.zeros(shape, np.uint8)
+        for _ in range(3):
+            corner = [int(rng.integers(0, s - 4)) for s in shape]
+            mask[tuple(slice(c, c + int(rng.integers(2, 9))) for c in corner)] = int(rng.integers(1, 3))
+        image = rng.normal(size=shape)
+        spacing = tuple(float(s) for s in rng.uniform(0.4, 2.0, len(shape)))
+        pad = [(int(rng.integers(0, 20)), int(rng.integers(0, 20))) for _ in shape]
+        big, big_image = np.pad(mask, pad), np.pad(image, pad)
+        assert measure_mask(big, spacing, names, big_image) == measure_mask(mask, spacing, names, image)
+        small, large = index_lesion(mask, spacing, names), index_lesion(big, spacing, names)
+        assert small is not None and large is not None
+        shift = [p[0] * s for p, s in zip(pad, spacing, strict=False)]
+        assert np.allclose(large.centroid_mm, np.add(small.centroid_mm, shift), atol=0.011)
+        assert large.model_dump(exclude={"centroid_mm"}) == small.model_dump(exclude={"centroid_mm"})
+    assert measure_mask(np.zeros((8, 8), np.uint8), (1.0, 1.0)) == []

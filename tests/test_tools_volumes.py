@@ -55,6 +55,7 @@ def test_nifti_volume_matches_the_label_volume(demo: Path, visits: list[dict], s
         t1c = _image(visit)
         result = _segment(settings, demo / t1c["nifti"])
         assert result.expert == "brain_mri_lesion_seg" and result.slice_wise and result.dims == 3
+        assert "residual_on_slice" in result.limits  # what the bundle declares it misses travels with its result
         mask = np.asarray(nib.load(result.mask_path).dataobj)
         truth = np.asarray(nib.load(demo / t1c["label_nifti"]).dataobj)
         assert mask.shape == truth.shape

@@ -20,7 +20,7 @@ from mimir.tools.analysis.geometry import (
     index_lesion,
     measure_mask,
 )
-from mimir.tools.analysis.imaging import ImageData, file_stem, load_image, write_mask
+from mimir.tools.analysis.imaging import ImageData, file_stem, image_data, load_image, write_mask
 from mimir.tools.bundles.declarations import declarations
 from mimir.tools.bundles.engine import ENGINES, ExpertEngine, Prediction
 from mimir.tools.bundles.selection import availability, models_state, pick_bundle
@@ -67,6 +67,7 @@ class SegmentResult(MaskReport):
     expert: str
     image_index: int
     ood: OodAssessment | None = Field(default=None, description="How like the expert's training images the input is")
+    limits: dict[str, str] = Field(default_factory=dict, description="What the expert's card says it misses, by reading")
     labels_present: list[str]
     mask_path: str
     shape: list[int]
@@ -131,12 +132,15 @@ def segment_files(engine: ExpertEngine, paths: Sequence[Path], out_dir: Path,
                   batch_size: int = 16) -> list[tuple[Path, MaskReport]]:
     """Several slices through one expert in batches: (mask file, report) per path, in order.
 
-    Each image is read, its mask written once (NIfTI, in the image's geometry) to
-    ``out_dir/<stem>_seg.nii.gz`` and measured in the engine's worker threads as soon as its post
-    transforms end, while the next network pass runs.
+    Each image is read once (by the expert's loader, whose pixels are measured when they are the
+    file's own), its mask written once (NIfTI, in the image's geometry) to ``out_dir/<stem>_seg.nii.gz``
+    and measured in the engine's worker threads as soon as its post transforms end, while the next
+    network pass runs.
     """
     def finish(i: int, pred: Prediction) -> tuple[Path, MaskReport]:
-        image = load_image(paths[i])
+        # the pixels the bundle read when they are the file's own, else a read of the file
+        source = pred.source
+        image = image_data(paths[i], source.array, source.meta) if source is not None else load_image(paths[i])
         mask = image_mask(engine.bundle.name, pred, image)
         return save_and_measure(mask, image, engine.bundle.labels, out_dir / f"{file_stem(paths[i])}_seg.nii.gz")
 
@@ -161,7 +165,7 @@ def segment(args: SegmentArgs, ctx: ToolContext) -> SegmentResult:
     out_dir = ctx.artifacts_dir / "segment" / bundle.name / InputHasher().hash(image.path)[:16]
     mask_file, report = save_and_measure(mask, image, bundle.labels, out_dir / f"{file_stem(image.path)}_seg.nii.gz")
     return SegmentResult(
-        expert=bundle.name, image_index=args.image_index, ood=ood, labels_present=[m.label for m in report.measurements],
+        expert=bundle.name, image_index=args.image_index, ood=ood, limits=bundle.limits, labels_present=[m.label for m in report.measurements],
         mask_path=str(mask_file), shape=list(mask.shape), spacing_mm=list(image.spacing),
         spacing_source=image.spacing_source, dims=mask.ndim, slice_wise=bundle.slice_wise and mask.ndim == 3,
         findings=[_finding(m, args.image_index) for m in report.measurements], **report.model_dump(),

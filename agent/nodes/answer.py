@@ -45,10 +45,15 @@ def answer(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
 
 
 def _with_doubts(draft: Draft, state: AgentState) -> Draft:
-    """The draft with a stated doubt for every expert result of this turn whose input was borderline."""
+    """The draft with a stated doubt for every expert result of this turn whose input was borderline.
+
+    And for every piece of the draft's evidence that carries one (a reading the expert is known to miss).
+    """
     records = list(state.get("records", []))
     turn = max((r.turn for r in records), default=0)
-    doubts = list(dict.fromkeys(d for r in records if r.turn == turn and (d := doubt(r.result))))
+    found = [d for r in records if r.turn == turn and (d := doubt(r.result))]
+    found += [str(e.values["doubt"]) for e in draft.evidence if e.values.get("doubt")]
+    doubts = list(dict.fromkeys(found))
     if not doubts:
         return draft
     return draft.model_copy(update={"text": f"{draft.text} Doubt: {'; '.join(doubts)}."})

@@ -20,7 +20,6 @@ from mimir.agent.planners import common, routing, words
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.frame import Frame, answers_a_change, frame_of, same_study, sequence_clash
 from mimir.agent.planners.readings import (
-    RESIDUAL_MIN,
     STABLE_RATIO,
     change_between,
     lesion_size,
@@ -28,6 +27,7 @@ from mimir.agent.planners.readings import (
 )
 from mimir.agent.state import Draft, PlannedCall, ToolRecord
 from mimir.domain import Evidence
+from mimir.tools.analysis.geometry import RESIDUAL_MIN
 from mimir.tools.framework.capabilities import ClassificationReading, ComparisonReading, SegmentationReading
 
 
@@ -197,7 +197,8 @@ def choose(view: PlanView, intent: Intent, m: Measured) -> Draft:
     if intent.kind != "extreme":
         meanings = {k: _over_every_image(v, options[k], m.frame.order) for k, v in meanings.items()}
     imaged = [v for v in meanings.values() if v.images]
-    if intent.kind == "extreme" or imaged and len(imaged) == len(meanings):
+    one_reference = len({v.images for v in imaged}) == 1 and all(v.changes for v in imaged)  # "Grown since study A", "Shrunk since study A"
+    if intent.kind == "extreme" or imaged and len(imaged) == len(meanings) and not one_reference:
         letter = _extreme(intent, m, meanings)
     elif imaged:
         located = _located(options, meanings, list(m.frame.order))  # "larger on the second": a change said of one image
@@ -212,6 +213,8 @@ def choose(view: PlanView, intent: Intent, m: Measured) -> Draft:
     read = meanings[letter]
     note = [Evidence(statement=f"option {letter} read by meaning as {m.change} (lead {read.by_meaning})",
                      values={"lead": read.by_meaning})] if read.by_meaning is not None else []
+    if intent.by_meaning:
+        note.append(Evidence(statement=f"the question's {intent.by_meaning}"))
     return Draft(letter=letter, text=f"{letter}: {options[letter]}", evidence=m.evidence + note)
 
 
@@ -328,4 +331,8 @@ def _resection(pre: ToolRecord, post: ToolRecord, unit: str, evidence: list[Evid
     i = after_reading.image_index
     evidence.append(Evidence(statement=f"Residual enhancing tumour on image {i + 1}: {residual:.1f} {unit} -> {change}",
                              tool_run_ids=common.run_ids(post), image_indices=[i], values={"residual": round(residual, 3)}))
+    limit = after_reading.limits.get("residual_on_slice") if change == "gross_total" and unit == "mm2" else None
+    if limit:  # no residual found on one slice: what the expert is known to miss there is stated with the answer
+        evidence.append(Evidence(statement=f"Doubt about image {i + 1}: {limit}", tool_run_ids=common.run_ids(post),
+                                 image_indices=[i], values={"doubt": f"image {i + 1}: {limit}"}))
     return change

@@ -250,7 +250,7 @@ def random_tumour(rng: np.random.Generator, max_radius_mm: float = 30.0,
 POOL_SIZE = 8
 
 
-@functools.lru_cache(maxsize=2 * POOL_SIZE)
+@functools.lru_cache(maxsize=4 * POOL_SIZE)
 def _pooled_subject(pool: int, key: int) -> tuple[BrainSubject, np.ndarray]:
     subject = brain_subject(np.random.default_rng([20240611, pool, key]))
     return subject, _centre_candidates(subject.mask, subject.wm)
@@ -259,7 +259,8 @@ def _pooled_subject(pool: int, key: int) -> tuple[BrainSubject, np.ndarray]:
 def mri_slice_sample(rng: np.random.Generator, size: int = 128, pool: int = 0,
                      postop_share: float = POSTOP_SHARE, anywhere: bool = False,
                      compartments: bool = False, max_radius_mm: float = 30.0,
-                     min_necrosis: float = 0.0) -> tuple[dict[str, np.ndarray], np.ndarray]:
+                     min_necrosis: float = 0.0, key: bool = False,
+                     anatomies: int = POOL_SIZE) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """One axial slice near the lesion centre for each contrast (float32 [0, 1]) and its label slice.
 
     The anatomy is one of ``POOL_SIZE`` deformed brains of sample pool ``pool`` (cached per
@@ -269,16 +270,20 @@ def mri_slice_sample(rng: np.random.Generator, size: int = 128, pool: int = 0,
     ``anywhere`` cuts the slice at any axial level of the brain instead (most such slices miss the
     lesion: the levels a whole volume holds); ``compartments`` returns the 0-4 compartment labels
     (:func:`compartment_labels`) instead of 0/1/2; ``max_radius_mm`` bounds the lesion's oedema radius
-    (6 mm to it) and ``min_necrosis`` its necrotic core (see :func:`random_tumour`).
+    (6 mm to it) and ``min_necrosis`` its necrotic core (see :func:`random_tumour`); ``key`` cuts the
+    slice through the lesion centre, as the demo's key images are (else up to 3 slices off it);
+    ``anatomies`` draws among that many brains of the pool (``POOL_SIZE`` unless a training plan asks
+    for more: every pool's brains are its own, whatever their number).
     """
-    base, candidates = _pooled_subject(pool, int(rng.integers(POOL_SIZE)))
+    base, candidates = _pooled_subject(pool, int(rng.integers(anatomies)))
     subject = dataclasses.replace(base, centre_vox=pick_voxel(rng, candidates), rim_direction=_rim_direction(rng))
     tumour = random_tumour(rng, max_radius_mm=max_radius_mm, postop_share=postop_share, min_necrosis=min_necrosis)
     if anywhere:
         levels = np.flatnonzero(subject.mask.any(axis=(0, 1)))
         z = int(np.clip(rng.integers(levels[0], levels[-1] + 1), 1, subject.shape[2] - 2))
     else:
-        z = int(np.clip(subject.lesion_slice + rng.integers(-3, 4), 1, subject.shape[2] - 2))
+        offset = int(rng.integers(-3, 4))  # drawn for key slices too, so that the random stream is the same
+        z = int(np.clip(subject.lesion_slice + (0 if key else offset), 1, subject.shape[2] - 2))
     visit = brain_visit(subject, tumour, rng, zslab=slice(z - 1, z + 2))
     images = {c: display_slice(visit[c], 1, size) for c in CONTRASTS}
     label = display_slice(visit["compartments" if compartments else "labels"], 1, size, order=0)

@@ -74,10 +74,17 @@ def edge_pixels(region: np.ndarray) -> np.ndarray:
 
 def longest_chord(region: np.ndarray, spacing: tuple[float, float]) -> tuple[float, np.ndarray]:
     """(longest diameter in mm, its unit direction) of a 2D boolean region: the widest pair of hull corners."""
-    coords = edge_pixels(region)
-    if len(coords) == 0:
+    return _chord(_edge_corners(region, spacing))
+
+
+def _edge_corners(region: np.ndarray, spacing: tuple[float, float]) -> np.ndarray:
+    """The physical corners of the region's edge pixels: where every extreme of the region lies."""
+    return _corners(edge_pixels(region), spacing)
+
+
+def _chord(pts: np.ndarray) -> tuple[float, np.ndarray]:
+    if len(pts) == 0:
         return 0.0, np.array([1.0, 0.0])
-    pts = _corners(coords, spacing)
     try:
         hull = pts[ConvexHull(pts).vertices]
     except QhullError:  # collinear points: a line of pixels
@@ -88,52 +95,76 @@ def longest_chord(region: np.ndarray, spacing: tuple[float, float]) -> tuple[flo
     return longest, (hull[j] - hull[i]) / longest
 
 
-def perpendicular_width(region: np.ndarray, spacing: tuple[float, float], axis: np.ndarray) -> float:
+def perpendicular_width(region: np.ndarray, spacing: tuple[float, float], axis: np.ndarray,
+                        pts: np.ndarray | None = None) -> float:
     """The longest chord inside the region perpendicular to ``axis`` (mm), as a reader draws it.
 
     Lines across the region, perpendicular to the axis, are sampled every quarter pixel (at most
     400 lines of 400 points), and the longest unbroken run of points inside the region is kept.
+    ``pts``, when given, are the region's edge corners (``_edge_corners``).
     """
-    coords = edge_pixels(region)  # the extremes along and across the axis lie on edge pixels' corners
-    if len(coords) == 0:
+    # the extremes along and across the axis lie on edge pixels' corners
+    pts = _edge_corners(region, spacing) if pts is None else pts
+    if len(pts) == 0:
         return 0.0
     sp = np.asarray(spacing, dtype=float)
-    pts = _corners(coords, spacing)
     perp = np.array([-axis[1], axis[0]])
     along, across = pts @ axis, pts @ perp
     step = max(float(sp.min()) / 4, float(np.ptp(along)) / 400, float(np.ptp(across)) / 400)
     ts = np.arange(along.min(), along.max() + step / 2, step)
     ss = np.arange(across.min(), across.max() + step / 2, step)
-    # pixel indices of every sample point, one axis at a time; the region padded with one empty pixel
-    # on each side takes every index outside the picture
-    padded = np.pad(np.asarray(region, dtype=bool), 1)
-    rows = _pixel_index(ts[:, None] * axis[0] + ss[None, :] * perp[0], sp[0], region.shape[0])
-    cols = _pixel_index(ts[:, None] * axis[1] + ss[None, :] * perp[1], sp[1], region.shape[1])
-    inside = padded[rows, cols]
-    edge = np.zeros((inside.shape[0], 1), dtype=np.int8)
-    change = np.diff(np.concatenate([edge, inside.astype(np.int8), edge], axis=1), axis=1)
-    _, where = np.nonzero(change)  # row by row: a run's start, then its end
+    # pixel indices of every sample point, one axis at a time, into the region padded with one empty
+    # pixel on each side (which takes every index outside the picture); then flat indices
+    h, w = region.shape
+    padded = np.zeros((h + 2, w + 2), dtype=bool)
+    padded[1:-1, 1:-1] = region
+    flat = _pixel_index(ts[:, None] * axis[0] + ss[None, :] * perp[0], sp[0], h)
+    flat *= w + 2
+    flat += _pixel_index(ts[:, None] * axis[1] + ss[None, :] * perp[1], sp[1], w)
+    inside = np.zeros((len(ts), len(ss) + 2), dtype=bool)
+    inside[:, 1:-1] = padded.ravel().take(flat)
+    _, where = np.nonzero(inside[:, 1:] != inside[:, :-1])  # row by row: a run's start, then its end
     runs = where[1::2] - where[::2]
     return float(runs.max()) * step if len(runs) else 0.0
 
 
 def _pixel_index(position: np.ndarray, spacing: float, n: int) -> np.ndarray:
-    """Index into the padded axis (length ``n + 2``) of the pixel holding each position (mm)."""
-    return np.clip(np.floor(position / spacing).astype(np.intp) + 1, 0, n + 1)
+    """Index into the padded axis (length ``n + 2``) of the pixel holding each position (mm); ``position`` is reused."""
+    np.divide(position, spacing, out=position)
+    np.floor(position, out=position)
+    index = position.astype(np.intp)
+    index += 1
+    return np.clip(index, 0, n + 1, out=index)
 
 
 def diameters_2d(region: np.ndarray, spacing: tuple[float, float]) -> tuple[float, float]:
     """(longest diameter, longest perpendicular width) of a 2D boolean region, in mm."""
-    longest, axis = longest_chord(region, spacing)
+    pts = _edge_corners(region, spacing)
+    longest, axis = _chord(pts)
     if longest == 0.0:
         return 0.0, 0.0
-    return longest, perpendicular_width(region, spacing, axis)
+    return longest, perpendicular_width(region, spacing, axis, pts)
 
 
 def bounding_box(region: np.ndarray) -> tuple[slice, ...]:
     """The smallest box holding every True voxel (the whole array when there is none)."""
     boxes = ndimage.find_objects(region.astype(np.uint8))
     return boxes[0] if boxes and boxes[0] is not None else tuple(slice(0, n) for n in region.shape)
+
+
+def foreground_box(foreground: np.ndarray) -> tuple[slice, ...] | None:
+    """The smallest box holding every True voxel of a boolean array, or None when there is none.
+
+    Found from each axis's projection (``any`` over the other axes): cheaper than labelling the
+    whole array, and everything outside it is background, so measuring inside it changes nothing.
+    """
+    box = []
+    for axis in range(foreground.ndim):
+        hit = np.flatnonzero(foreground.any(axis=tuple(a for a in range(foreground.ndim) if a != axis)))
+        if len(hit) == 0:
+            return None
+        box.append(slice(int(hit[0]), int(hit[-1]) + 1))
+    return tuple(box)
 
 
 def axial_diameters(region: np.ndarray, spacing: tuple[float, ...]) -> tuple[float, float, int]:
@@ -195,8 +226,13 @@ def measure_mask(
     mask: np.ndarray, spacing: tuple[float, ...], labels: dict[int, str] | None = None,
     image: np.ndarray | None = None,
 ) -> list[LabelMeasurement]:
-    """Measurements of every non-zero label present in ``mask``."""
+    """Measurements of every non-zero label present in ``mask`` (measured inside the labels' bounding box)."""
     names = labels or {}
+    box = foreground_box(mask != 0)
+    if box is None:
+        return []
+    mask = mask[box]
+    image = image[box] if image is not None else None
     values = [int(v) for v in np.unique(mask) if v != 0]
     boxes = label_boxes(mask)
     return [measure_label(mask, v, names.get(v, f"label {v}"), spacing, image, boxes.get(v)) for v in values]
@@ -216,6 +252,11 @@ MIN_AXIAL_SLICES = 2
 #: The volumetric equivalent of the diameter limit: a sphere 10 mm across (mL).
 MIN_VOLUME_ML = round(math.pi / 6 * (MIN_DIAMETER_MM / 10.0) ** 3, 3)
 Disease = Literal["none", "non-measurable", "measurable"]
+
+
+#: Residual enhancing area (mm²) or volume (mL) at or below which a resection counts as gross-total:
+#: the planner's reading, and what the expert's resection figures score.
+RESIDUAL_MIN = {"mm2": 15.0, "mL": 0.05}
 
 
 def is_enhancing_label(name: str) -> bool:
@@ -279,10 +320,11 @@ def _component_measurable(local: np.ndarray, spacing: tuple[float, ...], voxel_m
 
 def index_lesion(mask: np.ndarray, spacing: tuple[float, ...], labels: dict[int, str] | None = None) -> IndexLesion | None:
     """The largest connected component of all non-zero labels (full connectivity), or None if empty."""
-    foreground = mask > 0
-    comp, n = ndimage.label(foreground, structure=np.ones((3,) * mask.ndim, dtype=bool))
-    if n == 0:
+    origin = foreground_box(mask > 0)  # measured inside the foreground's bounding box
+    if origin is None:
         return None
+    mask = mask[origin]
+    comp, n = ndimage.label(mask > 0, structure=np.ones((3,) * mask.ndim, dtype=bool))
     counts = np.bincount(comp.ravel())[1:]
     order = np.argsort(-counts, kind="stable") + 1
     boxes = ndimage.find_objects(comp)  # every component's box in one pass
@@ -300,7 +342,8 @@ def index_lesion(mask: np.ndarray, spacing: tuple[float, ...], labels: dict[int,
     is_measurable = measurable(ld, pd, slices, size if mask.ndim == 3 else None)
     others = sum(1 for k in order[1:] if _component_measurable(comp[boxes[k - 1]] == k, spacing, voxel * 1e-3)) \
         if is_measurable else 0
-    centroid = (np.argwhere(local).mean(axis=0) + [s.start for s in box]) * np.asarray(spacing[: mask.ndim], dtype=float)
+    corner = [s.start + o.start for s, o in zip(box, origin, strict=True)]
+    centroid = (np.argwhere(local).mean(axis=0) + corner) * np.asarray(spacing[: mask.ndim], dtype=float)
     other_voxels = int(counts.sum()) - int(counts[order[0] - 1])
     return IndexLesion(
         size=round(size, 4), unit=unit,

@@ -133,6 +133,7 @@ class SegmentationReading(Reading):
     shape: list[int]
     measurements: list[LabelMeasurement]
     index_lesion: IndexLesion | None = None
+    limits: dict[str, str] = {}  # the expert's declared misses, by the reading they affect
 
 
 class ClassificationReading(Reading):
