@@ -48,9 +48,13 @@ def compares_with_image(text: str) -> bool:
     return any(_cued(text, r) for r in _image_refs(text))
 
 
+#: Markers that number the items of a list ("(a)", "b)", "(ii)"): they coordinate, as a comma does.
+_LIST_MARKER = re.compile(r"\(?\b(?:[a-h]|i{1,3}|iv|\d)\)")
+
+
 def _glue(gap: str) -> bool:
-    """True when the words between two references only coordinate them (", and separately with", "and vs")."""
-    words = _GLUE_WORD.findall(gap)
+    """True when the words between two references only coordinate them (", and separately with", "and (b) vs")."""
+    words = _GLUE_WORD.findall(_LIST_MARKER.sub(",", gap))
     if not words or not any(w.lower() in word_class("joiner") - _RANGE_JOINERS for w in words):
         return False
     cues = {w.lower() for m in voc.find(gap, "reference_cue") for w in m.text.split()}

@@ -25,6 +25,7 @@ from typing import Literal
 from mimir import vocabulary as voc
 from mimir.agent import ellipsis
 from mimir.agent.meaning import CHANGE_OF_COMPARATIVE, SIZE_CHANGES, Change, mentioned_changes, option_changes
+from mimir.agent.predicate import asserted_by_meaning
 
 Kind = Literal["change", "resection", "extreme", "identify", "attribute", "when", "visual"]
 #: How a yes/no part judges the statement it embeds: "plain" (no frame, or "is it true that ..."),
@@ -47,13 +48,18 @@ class Intent:
     also: tuple[tuple[str, str], ...] = ()  # further (attribute, value) labels the identified image has
     frame: Frame = "plain"
     why: str = ""  # why an unread part cannot be answered, when it is not its statement frame
+    by_meaning: str = ""  # how a word the vocabulary lacks was read by meaning, for the evidence
 
 
 @cache
 def _split() -> re.Pattern[str]:
-    """Where a stem's next question starts: a clause break before a question verb or word, or after a '?'."""
+    """Where a stem's next question starts: a clause break before a question verb or word, or after a '?'.
+
+    A break that offers an alternative ("..., or was part of it left?") joins one question's choices.
+    """
     opener = f"(?:{voc.pattern('auxiliary')}|{voc.pattern('wh_word')})"
-    return re.compile(rf"(?:,|;)?\s+{voc.pattern('clause_break')}\s+(?={opener})|(?<=\?)\s+(?=\S)", re.I)
+    breaks = f"(?!{voc.pattern('alternative')}){voc.pattern('clause_break')}"  # "..., or was part of it left?" is one question
+    return re.compile(rf"(?:,|;)?\s+{breaks}\s+(?={opener})|(?<=\?)\s+(?=\S)", re.I)
 
 
 def _asks_which(text: str, options: tuple[str, ...] = (), n_images: int | None = None) -> bool:
@@ -114,7 +120,7 @@ def _side_letters(text: str) -> list[voc.Mention]:
 
     tokens = tokenize(text)
     letters = [voc.Mention("laterality", str(t.value), t.start, t.end, t.text) for t, nxt in zip(tokens, tokens[1:], strict=False)
-               if t.tag == "L" and len(t.text) == 1 and nxt.tag == "P"]  # not "RCC": a fused side and view
+               if t.tag == "L" and len(t.text) == 1 and (nxt.tag == "P" or voc.values_in(nxt.text, "sided_part"))]  # not "RCC"
     return list(mark_negation(voc.vocabulary(), text, letters))
 
 
@@ -192,24 +198,31 @@ _CLAUSE_END = re.compile(r"[.,;:?!]")
 def _set_aside(text: str) -> Intent | None:
     """A question that sets something aside ("Leave out the FLAIR. Which image remains?", "Excluding the prior, ...").
 
-    The verb negates its object, not the question. With a label as its object and no label, finding or
-    amount of the question's own, the question asks for the image without that label. Anything else
-    set aside (a visit, a finding) would narrow the images, which the planner does not do: the part is
-    unread and the answer says why, rather than answer over all the images or deny the predicate.
+    The verb negates its object, not the question; a verb with nothing after it in its clause takes the
+    words before it ("The T2 aside, which image remains?"). With a label as its object and no label,
+    finding or amount of the question's own, the question asks for the image without that label.
+    Anything else set aside (a visit, a finding) would narrow the images, which the planner does not do:
+    the part is unread and the answer says why, rather than answer over all the images or deny the predicate.
     """
     mark = next(iter(voc.find(text, "set_aside")), None)
     if mark is None:
         return None
     end = _CLAUSE_END.search(text, mark.end)
     cut = end.start() if end else len(text)
-    label, rest = _label(text[mark.end:cut]), text[cut:]
+    start, stop, before = mark.end, cut, text[:mark.start]
+    if not text[mark.end:cut].strip():  # postposed: "the T2 aside"
+        start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, mark.start)), default=0)
+        stop, before = mark.start, text[:start]
+    aside, rest = text[start:stop], text[cut:]
+    label = _label(aside)
     if label is not None and _label(rest) is None and not voc.find(rest, "finding", "quantity", "change"):
         return Intent("identify", text, True, attribute=label[0], value=label[1])
-    if _names_images_apart(text[mark.end:cut], rest):  # "Ignoring the baseline, how did it change between scans 2 and 3?"
-        return replace(_read_part(text[:mark.start] + rest.lstrip(" ,;:"), ()), text=text[:mark.start] + rest.lstrip(" ,;:"))
+    if _names_images_apart(aside, rest):  # "Ignoring the baseline, how did it change between scans 2 and 3?"
+        kept = before + rest.lstrip(" ,;:")
+        return replace(_read_part(kept, ()), text=kept)
     return Intent("identify", text, False, frame="unread",
-                  why=f"it sets '{text[mark.start:cut].strip()}' aside, and mimir does not narrow the images by "
-                      "what a question sets aside")
+                  why=f"it sets '{text[min(start, mark.start):max(stop, mark.end)].strip()}' aside, and mimir does not "
+                      "narrow the images by what a question sets aside")
 
 
 def _before_time(text: str, m: voc.Mention) -> bool:
@@ -311,6 +324,10 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
     if several := _several_labels(text):
         (attribute, value), *rest = several
         return Intent("identify", text, attribute=attribute, value=value, also=tuple(rest))
+    if not which and (read := asserted_by_meaning(text, options)) is not None:  # "did the mass recede since ...?"
+        word, change, lead = read
+        return Intent("change", text, negated, asserted=frozenset({change}),
+                      by_meaning=f"'{word}' read by meaning as {change} (lead {lead})")
     return Intent("visual", text, negated)
 
 

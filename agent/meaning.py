@@ -123,7 +123,7 @@ def _comparative_change(text: str) -> frozenset[Change]:
 @cache
 def _clauses() -> re.Pattern[str]:
     """What separates the clauses of an answer: punctuation or a clause-breaking word of the vocabulary."""
-    return re.compile(rf"[,;]|\(\d\)|(?<!\S)\d\)|{voc.pattern('clause_break')}", re.I)  # "(1) yes (2) no": numbered parts
+    return re.compile(rf"[,;/]|\(\d\)|(?<!\S)\d\)|{voc.pattern('clause_break')}", re.I)  # "(1) yes (2) no", "yes/no": parts
 
 
 def _parts(text: str) -> tuple[bool, ...]:
@@ -160,8 +160,10 @@ def parts_by_quantifier(text: str, parts: list[str]) -> tuple[bool, ...]:
     if len(found) != 1 or len(parts) < 2:
         return ()
     kind = found.pop()
-    if kind != "only":  # "yes to both", "grown from both"; an answer word turns it: "no to both" is no to every part
-        return tuple([kind == "all" and voc.answer_of(text) is not False] * len(parts))
+    if kind != "only":  # "yes to both", "grown from both"; an answer word turns it: "no to both", "both: no" is no to every part
+        said = voc.answer_of(text)
+        said = voc.answer_of(text.split()[-1].strip(".!?)")) if said is None and text.split() else said
+        return tuple([kind == "all" and said is not False] * len(parts))
     mine = _distinct(text)
     words = [_distinct(p) for p in parts]
     named = [bool(mine & (w - set().union(*(o for j, o in enumerate(words) if j != k)))) for k, w in enumerate(words)]
@@ -205,6 +207,21 @@ def _slash_list(text: str) -> list[str]:
     return pieces
 
 
+def _qualified(clauses: list[str]) -> list[str]:
+    """Clauses with a phrase that only qualifies the label before it joined to it ("T1, w/ contrast" is one label).
+
+    A clause that names a place of its own ("..., after contrast second") is an item of the list, not a qualifier.
+    """
+    out: list[str] = []
+    for c in clauses:
+        lead = voc.find(c, "postmodifier")
+        if out and lead and not c[:lead[0].start].strip() and not voc.find(c, "ordinal") and not re.search(r"\d", c):
+            out[-1] = f"{out[-1]} {c.strip()}"
+        else:
+            out.append(c)
+    return out
+
+
 def _pairs(text: str, n_images: int) -> tuple[tuple[int, str], ...]:
     """Image-label pairs of an assignment.
 
@@ -213,7 +230,7 @@ def _pairs(text: str, n_images: int) -> tuple[tuple[int, str], ...]:
     no clause names an image and the labels are listed in the images' order, one per image ("OS then
     OD", "OD and OS").
     """
-    clauses = [c for c in _pair_clauses().split(text) if c.strip()]
+    clauses = _qualified([c for c in _pair_clauses().split(text) if c.strip()])
     if len(clauses) == 1:
         clauses = _slash_list(text) or clauses
     out: list[tuple[int, str]] = []

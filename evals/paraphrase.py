@@ -12,7 +12,10 @@ that followed it and measured once on unseen wording, its failures studied since
 ``paraphrase_heldout5.yaml`` (template families of its own: report phrases, hedged options, true-or-false
 statements, fill-in-the-blank, non-native English, typos, images named by acquisition attributes, European
 contrast and ophthalmology shorthand, compact DICOM dates; written before any planner change that followed
-it). Each fact is worded once per split by one of that split's templates, in both image variants
+it), and ``paraphrase_heldout7.yaml`` (template families of its own, written by a reader of neither the
+planner nor the vocabulary: worklist notes, draft impressions to agree or disagree with, patient-portal
+questions, report abbreviations, passive voice, options put first, "can ... be excluded", comparatives and
+superlatives relative to named images; the sixth split is kept outside the project). Each fact is worded once per split by one of that split's templates, in both image variants
 (anonymous PNG; DICOM with headers), and written in the Med-MIM format beside the demo build
 with an index, ``paraphrase.json``. Items whose answer needs a VLM are in their own subsets
 (``<split>-vlm-<variant>``): without a VLM the right answer is an abstention.
@@ -41,8 +44,8 @@ from mimir.evals.paraphrase_facts import FACTS, NEEDS_VLM, Fact
 if TYPE_CHECKING:
     from mimir.settings import Settings
 
-Split = Literal["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"]
-SPLITS: tuple[Split, ...] = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5")
+Split = Literal["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7"]
+SPLITS: tuple[Split, ...] = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7")
 INDEX = "paraphrase.json"
 #: The kinds of patient the paraphrase facts are about (``mimir.evals.paraphrase_facts``): the suite builds only these.
 KINDS: tuple[Kind, ...] = ("mri", "ct", "fundus")

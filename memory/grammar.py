@@ -215,7 +215,7 @@ def _retag(tokens: list[Token], text: str) -> list[Token]:
             prev = tokens[i - 1] if i else None
             if not (prev and prev.tag in "NF"):  # "image one", "position one" stay numbers
                 t.tag, t.value = "H", None
-        elif t.tag == "X" and t.text in ("L", "R") and nxt and nxt.tag in "VP":
+        elif t.tag == "X" and t.text in ("L", "R") and nxt and (nxt.tag in "VP" or _sided(nxt)):
             t.tag, t.value = "L", t.text
         elif t.tag == "X" and is_numero(voc.vocabulary(), text, t.start, t.end):
             t.tag = "F"
@@ -229,6 +229,11 @@ def _retag(tokens: list[Token], text: str) -> list[Token]:
         elif t.tag == "P" and t.text.lower() == "hand" and i >= 2 and tokens[i - 1].text == "-" and tokens[i - 2].tag == "L":
             t.tag, t.value = "F", "hand"  # "the left-hand image": a place on the screen, not a hand
     return tokens
+
+
+def _sided(t: Token) -> bool:
+    """True for a word that names a sided part whatever tag it won ("fundus" is also a modality's word)."""
+    return any(m.start == 0 and m.end == len(t.text) for m in voc.find(t.text, "sided_part"))
 
 
 def _place_name(tokens: list[Token], i: int) -> int | None:
@@ -293,8 +298,28 @@ def _continues(tokens: list[Token], i: int, j: int) -> bool:
     return not after_head or t.tag in "QD" or prev.tag in "CRFD"  # "the study contrast-enhanced": a new phrase
 
 
+#: Concepts whose words are never an unknown modifier inside a reference (verbs, question words, answers, negation).
+_NOT_MODIFIERS = ("predicate", "holds", "auxiliary", "wh_word", "negation", "answer", "clause_break", "identify",
+                  "comparative", "superlative", "change", "finding", "quantity", "relation", "exclusion")
+
+
+def _unknown_modifier(tokens: list[Token], i: int, j: int) -> bool:
+    """True for one word the vocabulary does not know between a place or time word and the head noun.
+
+    "the second grainy frame", "the last noisy acquisition": an adjective the vocabulary lacks does not
+    break the phrase its known words make. Only one such word, only before a head, and only after an
+    ordinal or a time word, so that "the grainy frame" stays a plain noun.
+    """
+    t = tokens[j]
+    if t.tag != "X" or not t.text.isalpha() or j + 1 >= len(tokens) or tokens[j + 1].tag not in NOUN_HEADS:
+        return False
+    if tokens[j - 1].tag not in "OT" or _has_head(tokens[i:j]):
+        return False
+    return not voc.find(t.text, *_NOT_MODIFIERS)
+
+
 def _chunks(tokens: list[Token]) -> list[list[Token]]:
-    """Maximal runs of reference words, joiners and post-modifiers."""
+    """Maximal runs of reference words, joiners and post-modifiers (an unknown modifier before the head is passed over)."""
     out: list[list[Token]] = []
     i = 0
     while i < len(tokens):
@@ -302,9 +327,14 @@ def _chunks(tokens: list[Token]) -> list[list[Token]]:
             i += 1
             continue
         j = i + 1
-        while j < len(tokens) and _continues(tokens, i, j):
+        skipped: set[int] = set()
+        while j < len(tokens):
+            if _unknown_modifier(tokens, i, j):
+                skipped.add(j)
+            elif not _continues(tokens, i, j):
+                break
             j += 1
-        chunk = tokens[i:j]
+        chunk = [t for k, t in enumerate(tokens[i:j], i) if k not in skipped]
         while chunk and (chunk[-1].tag in "CRD" or chunk[-1].tag == "F" and chunk[-1].value in ("very", "position", "number", "#", "(")):
             chunk.pop()
         if chunk:

@@ -65,6 +65,27 @@ def _side_is_head(t: Token) -> bool:
     return t.tag == "L" and len(t.text) >= 2 and t.text.isupper()  # OD, OS, OU name the eye itself
 
 
+def _numbered_visit(ref: Reference, span: _Span, images: list[CaseImage]) -> Hit | None:
+    """"Follow-up #2", "fu 1": the N-th visit after the first (the vocabulary's ``numbered_visit`` words count so).
+
+    In time order by study date; undated images are taken in case order, and the reading is then marked
+    ambiguous like every other time reference of undated images.
+    """
+    counted = [t for t in ref.tokens if t.tag == "T" and voc.values_in(t.text, "numbered_visit")]
+    numbers = [t.value for t in ref.tokens if t.tag == "Q" and isinstance(t.value, int) and t.value < 100]
+    if len(counted) != 1 or len(numbers) != 1 or any(t.tag in "NOY" for t in ref.tokens):
+        return None
+    groups = visits(images, list(range(len(images))))
+    order = [g for g in groups if len(g) == 1] if groups else [[i] for i in range(len(images))]
+    k = numbers[0]
+    if groups is not None and len(order) != len(groups) or not 0 < k < len(order):
+        return Hit(*span, [], 0.0, f"no follow-up visit number {k} among {len(order)} visits", [[i] for i in range(len(images))], True)
+    if groups is None:
+        return Hit(*span, order[k], 0.5, f"follow-up {k}: undated, case order taken as visit order",
+                   [order[k], *[g for g in order if g != order[k]]], True)
+    return Hit(*span, order[k], 0.9, f"follow-up {k}: visit {k + 1} in time order")
+
+
 def numbered_alone(ref: Reference, text: str) -> bool:
     """True for a number after the numero sign that stands alone ("No. 2", "#3" as an option): that image."""
     before = text[:ref.start].strip().lower().rstrip(".").strip()
@@ -83,12 +104,15 @@ def anchored(ref: Reference, text: str) -> bool:
         return True  # "the one before last"
     if tags == {"Y"} or numbered_alone(ref, text):
         return True
+    if any(t.tag == "T" and voc.values_in(t.text, "numbered_visit") for t in ref.tokens) and "Q" in tags:
+        return True  # "f/u 2": a counted visit, whatever follows it
     nxt = text[ref.end:].lstrip()[:3].lower()
     if "T" in tags:
         times = [t for t in ref.tokens if t.tag == "T"]
         nouny = all(t.value not in ("earlier", "later") and not t.text.lower().startswith(("previous", "recent"))
                     for t in times)
-        free = has_d or all(t.value == "baseline" or "follow" in t.text.lower() for t in times)
+        free = has_d or all(t.value == "baseline" or "follow" in t.text.lower() or voc.values_in(t.text, "numbered_visit")
+                            for t in times)
         return nouny and free and not nxt.startswith("to ") and (bare_next(text, ref.end) or nxt[:1].isupper())
     if "O" in tags:
         if text[ref.end:ref.end + 1] == ":" or any(str(t.value) in word_class("list_place") for t in ref.tokens):
@@ -103,6 +127,8 @@ def interpret(ref: Reference, images: list[CaseImage], text: str) -> Hit | None:
     if not anchored(ref, text):
         return None
     n, span = len(images), (ref.start, ref.end, ref.text)
+    if (counted := _numbered_visit(ref, span, images)) is not None:
+        return counted
     numbers = _numbers(ref.tokens) or ([int(ref.tokens[0].value)] if numbered_alone(ref, text) else [])
     if numbers:
         return index_hit(span, [k - 1 for k in numbers], n, 0.95, "image number " + ", ".join(map(str, numbers)))

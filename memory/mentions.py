@@ -18,6 +18,7 @@ class Hit:
     candidates: list[list[int]] = field(default_factory=list)
     ambiguous: bool = False
     needs_context: str | None = None  # "both": settled against the images named around it
+    unbound: bool = False  # a reference to an image named nowhere ("the scan after it" with nothing before it)
 
 
 def index_hit(span: tuple[int, int, str], idx: list[int], n: int, conf: float, reason: str) -> Hit:

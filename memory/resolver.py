@@ -68,7 +68,7 @@ def resolve_text(text: str, images: list[CaseImage], context: list[Hit] | None =
             hits = [h for h in hits if h.end <= m.start() or h.start >= m.end()]
             hits.append(_other(m, [h for h in hits if h.end <= m.start()], len(images)))
     hits.sort(key=lambda h: h.start)
-    hits = relative(text, hits, images, lambda rest: resolve_text(rest, images))
+    hits = relative(text, hits, images, lambda rest: resolve_text(rest, images), context)
     before = list(context or [])
     out = []
     for h in hits:
@@ -80,7 +80,7 @@ def resolve_text(text: str, images: list[CaseImage], context: list[Hit] | None =
 def _binding(h: Hit) -> Binding:
     cands = h.candidates if h.ambiguous else []
     return Binding(mention=h.text.strip(), image_indices=h.indices, confidence=round(h.confidence, 3),
-                   candidates=cands, reason=h.reason)
+                   candidates=cands, reason=h.reason, unbound=h.unbound)
 
 
 def resolve(case: Case) -> Resolution:

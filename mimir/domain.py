@@ -111,6 +111,8 @@ class Binding(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0)
     candidates: list[list[int]] = Field(default_factory=list, description="Readings when ambiguous")
     reason: str = ""
+    unbound: bool = Field(False, description="The mention refers to an image named nowhere before it ('the scan after "
+                                             "it' with no antecedent): it binds no image, and no default is taken")
 
 
 class Resolution(BaseModel):

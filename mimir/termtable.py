@@ -19,6 +19,11 @@ TRANSLATE = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d"
                             "\u2010": "-", "\u2011": "-", "\u00a0": " "})
 _SEP = r"[\s_\-]*"
 _NEGATION_WINDOW = 4  # words between a preposed cue and what it negates
+#: A gap in a term ("different ... from"): the word ``...`` stands for up to this many words of a noun phrase.
+GAP = "..."
+GAP_WORDS = 3
+#: One word of a gap: letters or digits, with joined signs ("T1+C", "patient's"); never punctuation.
+GAP_WORD = r"[A-Za-z0-9][\w'+]*"
 
 
 class Entry(BaseModel):
@@ -50,17 +55,29 @@ class Mention:
     negated: bool = False
 
 
-def term_regex(term: str, exact_case: bool = False) -> str:
-    """The regular expression (source) that reads one term of the table, without word boundaries."""
+def term_regex(term: str, exact_case: bool = False, gap_word: str = GAP_WORD) -> str:
+    """The regular expression (source) that reads one term of the table, without word boundaries.
+
+    A term whose parts a noun phrase may separate is written with ``...`` between them ("different ...
+    from" reads "different from", "a different sequence from", "different MR weighting from"): the gap
+    is at most GAP_WORDS words, each a ``gap_word`` (the table passes one that is no clause break), and
+    never punctuation.
+    """
     if exact_case and re.fullmatch(r"[A-Z]{2,4}", term.strip()):  # "OD" also reads "O.D.", as abbreviations are dotted
         return f"(?-i:{'[.]?'.join(term.strip())}(?:[.](?![A-Za-z0-9]))?)"
+    pieces = [_parts_regex(piece) for piece in term.strip().split(GAP)]
+    gap = rf"[\s_\-]+(?:(?:{gap_word})[\s_\-]+){{0,{GAP_WORDS}}}?"
+    body = gap.join(p for p in pieces if p)
+    return f"(?-i:{body})" if exact_case else body
+
+
+def _parts_regex(text: str) -> str:
     parts = []
-    for token in re.split(r"[\s\-]+", term.strip()):
+    for token in re.split(r"[\s\-]+", text.strip()):
         star = token.endswith("*") and len(token) > 1
         core = re.escape(token[:-1] if star else token)
         parts.append(core + (r"(?:[\w']|-(?=[A-Za-z]))*" if star else ""))
-    body = _SEP.join(parts)
-    return f"(?-i:{body})" if exact_case else body
+    return _SEP.join(parts)
 
 
 _WORD_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]")
@@ -74,6 +91,9 @@ class Vocabulary:
         self.table = table
         #: Abbreviations of "number" before a numeral ("no. 2", "Nr 3"): the table's ``numero`` terms.
         self.numero_words = frozenset(t.lower() for e in table.get("numero", {}).values() for t in e.terms)
+        breaks = [re.escape(t) for e in table.get("clause_break", {}).values() for t in e.terms]
+        #: One word inside a gapped term: any word but a clause break ("a different scan, and ..." is no gap).
+        self.gap_word = (rf"(?!(?:{'|'.join(breaks)})(?![A-Za-z0-9])){GAP_WORD}" if breaks else GAP_WORD)
         self._readers: dict[str, dict[str, tuple[re.Pattern[str], list[str]]]] = {}
         for concept, values in table.items():
             for value, entry in values.items():
@@ -82,18 +102,27 @@ class Vocabulary:
                 bad = [t for t in (*entry.terms, *entry.abbreviations) if not t[:1].isalnum()]
                 if bad:
                     raise ValueError(f"vocabulary: {concept}.{value} has terms that do not start with a letter or digit: {bad}")
-            self._readers[concept] = self._compile(values)
-        breaks = [re.escape(t) for e in table.get("clause_break", {}).values() for t in e.terms]
+            self._readers[concept] = self._compile(values, self.gap_word)
         #: What ends a negation's scope: punctuation, or a clause-breaking word of the table ("but").
         self.scope_end = re.compile(r"[,;:.?!\n]" + (rf"|\b(?:{'|'.join(breaks)})\b" if breaks else ""), re.I)
+        copulas = [re.escape(t) for e in table.get("copula", {}).values() for t in e.terms]
+        #: A copula right before a postposed cue makes the cue the clause's predicate ("can residual tumour be excluded?").
+        self.copula_end = re.compile(rf"(?<![A-Za-z0-9])(?:{'|'.join(copulas)})\s+$", re.I) if copulas else None
+        verbs = copulas + [re.escape(t) for e in table.get("auxiliary", {}).values() for t in e.terms]
+        #: A copula or auxiliary right before a preposed cue makes it a verb's negation, which denies the whole predicate
+        #: ("which frame is not the same weighting as the T2?"); so does a contracted one ("isn't", "doesn't").
+        self.verb_end = re.compile(rf"(?<![A-Za-z0-9])(?:{'|'.join(verbs)})\s+$", re.I) if verbs else None
+        #: A preposed cue that ends in a complementizer ("excluded that") governs the whole clause it opens.
+        that = table.get("statement_frame", {}).get("that")
+        self.complementizers = frozenset(t.lower() for t in that.terms) if that is not None else frozenset()
 
     @staticmethod
-    def _compile(values: dict[str, Entry]) -> dict[str, tuple[re.Pattern[str], list[str]]]:
+    def _compile(values: dict[str, Entry], gap_word: str) -> dict[str, tuple[re.Pattern[str], list[str]]]:
         by_letter: dict[str, list[tuple[int, str, str]]] = {}
         for value, entry in values.items():
             for ts, exact in ((entry.terms, False), (entry.abbreviations, True)):
                 for t in ts:
-                    by_letter.setdefault(t[0].lower(), []).append((len(t), term_regex(t, exact), value))
+                    by_letter.setdefault(t[0].lower(), []).append((len(t), term_regex(t, exact, gap_word), value))
         readers = {}
         for letter, alts in by_letter.items():
             alts.sort(key=lambda a: -a[0])  # longest term first at any one position
@@ -135,15 +164,29 @@ def settle(mentions: list[Mention]) -> list[Mention]:
     return sorted(kept, key=lambda m: m.start)
 
 
-def _negated(text: str, m: Mention, cues: list[Mention], scope_end: re.Pattern[str]) -> bool:
+def _negated(voc: Vocabulary, text: str, m: Mention, cues: list[Mention]) -> bool:
+    """True when a cue governs ``m``.
+
+    A preposed cue governs a few words after it in its clause (the whole clause after a complementizer:
+    "excluded that ..."; only the word it is joined to as a prefix: "non-FLAIR"); a postposed one the words
+    right before it (the clause's subject when a copula makes the cue its predicate: "can growth of the mass
+    be excluded?").
+    """
     for cue in cues:
         if cue.value == "pre" and cue.end <= m.start:
             gap = text[cue.end:m.start]
-            if not scope_end.search(gap) and len(gap.split()) <= _NEGATION_WINDOW:
+            if text.startswith("-", cue.end):  # a prefix ("non-FLAIR T2") denies only the word it is joined to
+                if gap == "-":
+                    return True
+                continue
+            clause = cue.text.split()[-1].lower() in voc.complementizers or cue.text.lower().endswith("n't") \
+                or voc.verb_end is not None and bool(voc.verb_end.search(text[:cue.start]))
+            if not voc.scope_end.search(gap) and (clause or len(gap.split()) <= _NEGATION_WINDOW):
                 return True
         if cue.value == "post" and cue.start >= m.end:
             gap = text[m.end:cue.start]
-            if not scope_end.search(gap) and len(gap.split()) <= 2:
+            predicate = voc.copula_end is not None and bool(voc.copula_end.search(text[:cue.start]))
+            if not voc.scope_end.search(gap) and (predicate or len(gap.split()) <= 2):
                 return True
     return False
 
@@ -171,7 +214,7 @@ def mark_negation(voc: Vocabulary, text: str, found: list[Mention]) -> tuple[Men
         return ()
     clean = text.translate(TRANSLATE)
     cues = [c for c in negation_cues(voc, text) if all(c.end <= m.start or c.start >= m.end for m in found)]
-    return tuple(Mention(m.concept, m.value, m.start, m.end, m.text, _negated(clean, m, cues, voc.scope_end))
+    return tuple(Mention(m.concept, m.value, m.start, m.end, m.text, _negated(voc, clean, m, cues))
                  for m in found)
 
 

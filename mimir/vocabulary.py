@@ -43,7 +43,7 @@ Concept = Literal[
     "finding", "diagnosis", "quantity", "prognosis", "course", "compare", "identify", "attribute_noun", "joiner",
     "preposition", "filler", "list_place", "numero", "coordinating_adverb", "time_qualifier", "contrast_agent", "resected_part", "predicate", "follow_up", "wh_word", "holds", "auxiliary", "reference_cue", "span", "lookup", "clause_break",
     "statement_frame", "judgement", "exclusion", "set_aside", "quantifier", "succession", "mask_label", "relation",
-    "place_name", "list_start", "list_end", "rest_of_set",
+    "place_name", "list_start", "list_end", "rest_of_set", "anaphor", "copula", "alternative", "numbered_visit", "postmodifier",
 ]
 Change = Literal["increase", "decrease", "stable", "new", "resolved", "gross_total", "partial"]
 Comparative = Literal["more", "less", "equal"]
@@ -212,7 +212,8 @@ def pattern(concept: str, value: str | None = None) -> str:
     """A regular expression (source) reading the concept's terms, or one value's, for a grammar to embed."""
     values = vocabulary().concept(concept)
     chosen = {value: values[value]} if value is not None else values
-    alts = sorted(((len(t), term_regex(t, ab)) for e in chosen.values()
+    gap = vocabulary().gap_word
+    alts = sorted(((len(t), term_regex(t, ab, gap)) for e in chosen.values()
                    for ts, ab in ((e.terms, False), (e.abbreviations, True)) for t in ts), key=lambda a: -a[0])
     return "(?<![A-Za-z0-9])(?:" + "|".join(rx for _, rx in alts) + ")" + WORD_END
 

@@ -85,6 +85,9 @@ def test_resection_extent_from_residual_enhancement(agent: Agent, tmp_path: Path
     gtr = agent.answer(lesion_case(tmp_path, [14, 0], q, rims=[0, 8]))
     partial = agent.answer(lesion_case(tmp_path, [14, 5], q, rims=[0, 8]))
     assert (gtr.letter, partial.letter) == ("A", "B")
+    # no residual on one slice: the rims the brain expert is known to miss there are stated with the answer
+    assert "Doubt: image 2: on post-operative T1C key slices" in gtr.text
+    assert "Doubt" not in partial.text
 
 
 def test_comparison_picks_the_larger_image(agent: Agent, tmp_path: Path) -> None:

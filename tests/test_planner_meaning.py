@@ -26,7 +26,9 @@ TABLE = voc.vocabulary().table
 
 
 def _terms(concept: str) -> list[tuple[str, str]]:
-    return [(v, re.sub(r"\*", "", t)) for v, e in TABLE[concept].items() for t in (*e.terms, *e.abbreviations)]
+    """(value, a phrase its term reads): a starred ending completed, a gap ("different ... from") filled with a noun phrase."""
+    return [(v, re.sub(r"\*", "", t).replace(" ... ", " in size ")) for v, e in TABLE[concept].items()
+            for t in (*e.terms, *e.abbreviations)]
 
 
 @pytest.mark.parametrize(("value", "term"), _terms("change") + _terms("resection"),

@@ -16,7 +16,7 @@ from fixtures.agent_tools import stand_in_registry
 from mimir import vocabulary as voc
 from mimir.agent import options as opt
 from mimir.agent.entry import Agent
-from mimir.agent.intents import read_question, visit_role
+from mimir.agent.intents import read_question, split_parts, visit_role
 from mimir.agent.meaning import parts_by_quantifier, read_option
 from mimir.agent.planners.quantities import asked_quantity
 from mimir.memory.grammar import dates_in
@@ -163,9 +163,7 @@ def test_english_words_capitals_and_ambiguous_typos_are_left_as_written(text: st
 def test_a_mistyped_yes_no_question_is_answered_and_says_how_it_was_read(settings: Settings, tmp_path: Path,
                                                                          radii: list[float], letter: str) -> None:
     q = "Has the lesoin grwon since the first scan?\nA: Yes it has\nB: No it has not"
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
-    assert answer.letter == letter, answer.abstain_reason
-    assert any("'grwon' as 'grown'" in e.statement for e in answer.evidence)
+    _assert_answered_saying(settings, tmp_path, radii, q, letter, "'grwon' as 'grown'")
 
 
 def test_one_label_said_twice_in_other_words_is_that_label_not_an_assignment() -> None:
@@ -207,3 +205,214 @@ def test_a_label_set_apart_by_an_exclusion_cue_asks_for_the_other_image(settings
     plain = "You want the FLAIR sequence: which picture is it?\nA: picture 1\nB: picture 2"
     assert Agent(settings, registry=stand_in_registry()).answer(
         lesion_case(tmp_path, [8, 8], plain, sequences=["T1", "FLAIR"])).letter == "B"
+
+
+@pytest.mark.parametrize("text", ["the frame in a different MR weighting from the FLAIR", "some other pulse sequence than the FLAIR",
+                                  "any acquisition but the FLAIR", "whichever tile differs in contrast from the FLAIR"])
+def test_a_cue_split_by_a_noun_phrase_still_negates_what_follows(text: str) -> None:
+    assert [m.negated for m in voc.find(text, "sequence")] == [True]
+
+
+@pytest.mark.parametrize("text", ["a different frame, and the FLAIR", "different scanner field strength vendor protocol from the FLAIR",
+                                  "a different frame. The FLAIR"])
+def test_a_gap_is_a_short_noun_phrase_never_a_clause_break_or_punctuation(text: str) -> None:
+    assert [m.negated for m in voc.find(text, "sequence")] == [False]
+
+
+def test_a_comparison_cue_split_by_a_noun_phrase_still_names_the_reference() -> None:
+    assert [m.text for m in voc.find("Is it bigger on frame 3 compared in volume with frame 1?", "reference_cue")] == [
+        "compared in volume with"]
+
+
+@pytest.mark.parametrize("stem", ["Choose a different acquisition type from the FLAIR; which frame is that?",
+                                  "Which frame shows some other pulse sequence than the FLAIR?"])
+def test_a_label_set_apart_by_a_gapped_cue_asks_for_the_other_image(settings: Settings, tmp_path: Path, stem: str) -> None:
+    """Read as "the FLAIR" these would be confident wrong answers; the gapped cue reaches the planner's decision."""
+    _assert_the_t1_frame_is_chosen(settings, tmp_path, stem)
+
+
+def test_a_reference_to_an_image_named_nowhere_abstains_rather_than_binding_a_default(settings: Settings,
+                                                                                        tmp_path: Path) -> None:
+    q = "Has the lesion got bigger on the frame after it?\nA: Yes\nB: No"
+    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, [6, 12, 4], q))
+    assert answer.letter is None and "names no image" in (answer.abstain_reason or ""), answer.abstain_reason
+
+
+def test_a_pronoun_after_a_relation_word_stands_for_the_image_named_before_it(settings: Settings, tmp_path: Path) -> None:
+    """Frame 2 against frame 1 grew; the current frame 3 against frame 1 shrank: only the antecedent gives 'yes'."""
+    q = "Starting from the first frame, has the lesion got bigger on the frame after it?\nA: Yes\nB: No"
+    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, [6, 12, 4], q))
+    assert answer.letter == "A", (answer.letter, answer.abstain_reason)
+
+
+def test_a_pronoun_takes_an_ambiguous_antecedent_with_its_readings_and_this_one_is_no_pronoun() -> None:
+    from mimir.domain import CaseImage
+    from mimir.memory.resolver import resolve_text
+
+    images = [CaseImage(path=f"/undated{i}.png") for i in range(3)]  # no dates: "the newest frame" is ambiguous
+    newest, before = resolve_text("How does the newest frame compare with the frame preceding that one?", images)
+    assert newest.ambiguous and before.ambiguous and not before.unbound
+    assert before.candidates == [[c[0] - 1] for c in newest.candidates if c[0] > 0]
+    assert not any(h.unbound for h in resolve_text("Is it bigger than on the frame before this one?", images))
+    assert [h.unbound for h in resolve_text("the frame preceding that one", images)] == [True]
+
+
+@pytest.mark.parametrize(("text", "want"), [("the second grainy frame", 1), ("the last noisy acquisition", 2),
+                                            ("the penultimate blurry image", 1), ("the 1st washed-out snapshot", None)])
+def test_one_unknown_word_before_the_head_does_not_sink_a_reference(text: str, want: int | None) -> None:
+    """One adjective the vocabulary lacks is passed over; a hyphenated pair is two words, and two are too many."""
+    assert opt.image_of(text, 3) == want
+
+
+@pytest.mark.parametrize("text", ["the grainy frame", "the first shows frames", "the first grainy noisy frame"])
+def test_an_unknown_word_joins_no_reference_without_a_place_before_it_or_a_head_right_after(text: str) -> None:
+    assert opt.image_of(text, 3) is None
+
+
+@pytest.mark.parametrize(("radii", "letter"), [([12, 6], "A"), ([6, 12], "B")])
+def test_one_unknown_verb_of_a_yes_no_change_question_is_read_by_meaning(settings: Settings, tmp_path: Path,
+                                                                         radii: list[float], letter: str) -> None:
+    q = "Did the lesion recede relative to the first frame?\nA: Yes\nB: No"
+    _assert_answered_saying(settings, tmp_path, radii, q, letter, "'recede' read by meaning as decrease")
+
+
+def _assert_answered_saying(settings: Settings, tmp_path: Path, radii: list[float], q: str, letter: str, said: str) -> None:
+    """``q`` over lesions of ``radii`` is answered ``letter``, and its evidence says how it was read (``said``)."""
+    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    assert answer.letter == letter, answer.abstain_reason
+    assert any(said in e.statement for e in answer.evidence)
+
+
+@pytest.mark.parametrize("stem", ["Did the lesion dwindle relative to the first frame?",  # no category stands out
+                                  "Honestly, did the lesion recede relative to the first frame?",  # two unknown words
+                                  "Did the lesion not recede relative to the first frame?"])  # a negation
+def test_an_unknown_verb_without_a_clear_reading_leaves_the_question_unread(stem: str) -> None:
+    [intent] = read_question(stem, {"A": "Yes", "B": "No"})
+    assert intent.kind == "visual"
+
+
+@pytest.mark.parametrize(("stem", "asserted"), [
+    ("Could progression of the nodule be ruled out on the latest frame?", {"decrease", "stable"}),  # a copula makes it the predicate
+    ("Is it ruled out that the glioma stayed the same size over the interval?", {"increase", "decrease"}),  # the whole that-clause
+    ("Is the mass larger, with oedema ruled out?", {"increase"}),  # another clause: the cue denies nothing of the change
+])
+def test_a_postposed_cue_as_predicate_denies_the_clause_subject_and_one_before_that_the_whole_clause(
+        stem: str, asserted: set[str]) -> None:
+    [intent] = read_question(stem, {"A": "Yes", "B": "No"})
+    assert intent.kind == "change" and intent.asserted == asserted
+
+
+def test_residual_tumour_that_a_question_asks_to_rule_out_asserts_a_complete_resection() -> None:
+    [intent] = read_question("After the operation, could leftover tumour be ruled out on the last frame?", {"A": "Yes", "B": "No"})
+    assert intent.kind == "resection" and intent.asserted == {"gross_total"}
+
+
+@pytest.mark.parametrize("stem", ["With the FLAIR put aside, which frame do we have?", "Apart from the FLAIR, which frame do we have?",
+                                  "The FLAIR excepted, which frame do we have?"])
+def test_a_label_set_aside_before_or_after_its_verb_asks_for_the_other_image(settings: Settings, tmp_path: Path, stem: str) -> None:
+    q = f"{stem}\nA: frame 1\nB: frame 2"
+    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, [8, 8], q, sequences=["T1", "FLAIR"]))
+    assert answer.letter == "A", (answer.letter, answer.abstain_reason)
+
+
+@pytest.mark.parametrize(("text", "want"), [("upload 2", 1), ("the frame tagged 3", 2), ("Attachment #1", 0)])
+def test_attachments_and_uploads_are_images_and_a_tag_word_before_a_number_is_filler(text: str, want: int) -> None:
+    assert opt.image_of(text, 3) == want
+
+
+@pytest.mark.parametrize(("text", "want"), [("I concur", True), ("Agreed.", True), ("Disagree", False), ("I don't agree", False)])
+def test_agreement_answers_an_impression_put_to_the_reader(text: str, want: bool) -> None:
+    assert voc.answer_of(text) is want
+
+
+@pytest.mark.parametrize(("text", "want"), [("no volume change", "stable"), ("no real burden change", "stable"),
+                                            ("up in volume", "increase"), ("lower in burden", "decrease")])
+def test_change_words_composed_around_a_size_noun(text: str, want: str) -> None:
+    assert voc.change_of(text) == want
+
+
+def test_a_question_offering_alternatives_is_one_question() -> None:
+    stem = "Was the mass excised in full, or did some of it remain?"
+    assert split_parts(stem) == [stem]
+    assert len(split_parts("Which frame is the right eye, and does it show drusen?")) == 2
+
+
+@pytest.mark.parametrize(("text", "want"), [("a non-FLAIR T2 image", "T2"), ("T1-weighted, w/ Gd", "T1C"), ("T1 w/o gado", "T1")])
+def test_a_non_prefix_denies_a_label_and_a_label_restated_after_a_comma_is_one_label(text: str, want: str) -> None:
+    assert read_option(text, 2).labels == {"sequence": want}
+
+
+def test_a_verb_of_fetching_an_image_asks_which_image() -> None:
+    [intent] = read_question("Bring up the frame from 3 May 2019.", {"A": "frame 1", "B": "frame 2"})
+    assert intent.kind == "when"
+
+
+def test_a_numbered_follow_up_counts_the_visits_after_the_first() -> None:
+    import datetime as dt
+
+    from mimir.domain import CaseImage
+    from mimir.memory.resolver import resolve_text
+
+    dated = [CaseImage(path=f"/v{i}.png", study_date=dt.date(2019, 2 + 3 * i, 1)) for i in range(3)]
+    hits = resolve_text("Is control f/u 2 worse than f/u 1?", dated)
+    assert [(h.text, h.indices) for h in hits] == [("f/u 2", [2]), ("f/u 1", [1])]
+    assert resolve_text("follow-up 3", dated)[0].indices == []  # only two visits follow the first
+
+
+@pytest.mark.parametrize(("radii", "letter"), [([6, 6, 12], "A"), ([6, 12, 12], "B")])
+def test_the_question_sentence_decides_what_is_compared_when_a_premise_lists_the_images(
+        settings: Settings, tmp_path: Path, radii: list[float], letter: str) -> None:
+    """The legend names all three frames; comparing them all (or the first with the last) would answer 'larger' both times."""
+    q = "Frames: first, f/u 1, f/u 2. F/u 2 against f/u 1: how did the lesion do?\nA: Larger\nB: Same size\nC: Smaller"
+    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    assert answer.letter == letter, answer.abstain_reason
+
+
+@pytest.mark.parametrize(("radii", "letter"), [([6, 12], "A"), ([12, 6], "C"), ([9, 9], "B")])
+def test_options_that_all_set_a_change_against_one_named_image_are_changes(settings: Settings, tmp_path: Path,
+                                                                           radii: list[float], letter: str) -> None:
+    q = ("Frame 2 held up against frame 1: how did the lesion do?\n"
+         "A: Bigger than frame 1\nB: Steady against frame 1\nC: Smaller than frame 1")
+    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    assert answer.letter == letter, answer.abstain_reason
+
+
+def test_list_markers_coordinate_the_references_of_one_question() -> None:
+    parts = read_question("Has the nodule enlarged on the last frame (i) since the first frame and (ii) since the middle frame?",
+                          {"A": "Yes/no", "B": "No/yes", "C": "Yes/yes", "D": "No/no"}, 3)
+    assert [p.kind for p in parts] == ["change", "change"]
+    assert read_option("No/yes", 3).parts == (False, True)
+    assert parts_by_quantifier("Both: no", [p.text for p in parts]) == (False, False)
+
+
+@pytest.mark.parametrize(("text", "pairs"), [("FLAIR first, after contrast T1 second", ((0, "FLAIR"), (1, "T1C"))),
+                                             ("T1, with gadolinium", ())])
+def test_a_qualifying_phrase_after_a_comma_joins_its_label_unless_it_names_a_place(text: str, pairs: tuple[object, ...]) -> None:
+    assert read_option(text, 2).pairs == pairs
+
+
+@pytest.mark.parametrize("stem", ["Which frame is not the same weighting as the FLAIR?",
+                                  "Which frame isn't of the same kind of sequence as the FLAIR?"])
+def test_a_verb_negation_denies_its_whole_predicate(settings: Settings, tmp_path: Path, stem: str) -> None:
+    """Five words stand between 'not' and 'FLAIR'; read as 'the FLAIR' the answer would be confidently wrong."""
+    _assert_the_t1_frame_is_chosen(settings, tmp_path, stem)
+
+
+def _assert_the_t1_frame_is_chosen(settings: Settings, tmp_path: Path, stem: str) -> None:
+    """Asked of frame 1 (T1) and frame 2 (FLAIR), ``stem`` must pick frame 1: the one that is not the FLAIR."""
+    q = f"{stem}\nA: frame 1\nB: frame 2"
+    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, [8, 8], q, sequences=["T1", "FLAIR"]))
+    assert answer.letter == "A", (answer.letter, answer.abstain_reason)
+
+
+def test_a_number_inside_a_date_is_not_an_option_naming_that_image() -> None:
+    from mimir.agent.planners.frame import says
+
+    assert not says("Bring up the frame from 21-March-2021.", "1") and not says("taken 2021.01.02", "2")
+    assert says("Is frame 1 the earliest?", "frame 1") and says("Is #1 the earliest?", "1")
+
+
+@pytest.mark.parametrize(("stem", "side"), [("The L fundus was imaged on which frame?", "L"), ("The R retina: which frame?", "R")])
+def test_a_side_letter_before_a_sided_part_that_is_also_a_modality_word_is_a_side(stem: str, side: str) -> None:
+    [intent] = read_question(stem, {"A": "#1", "B": "#2"}, 2)
+    assert (intent.kind, intent.value) == ("identify", side)

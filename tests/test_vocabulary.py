@@ -17,8 +17,8 @@ ALL_TERMS = [(c, v, t) for c, values in TABLE.items() for v, e in values.items()
 
 
 def _example(term: str) -> str:
-    """A word the term reads: the term itself, with a starred ending completed."""
-    return re.sub(r"\*", "", term)
+    """A word the term reads: the term itself, with a starred ending completed and a gap filled with a noun."""
+    return re.sub(r"\*", "", term).replace(" ... ", " scan ")
 
 
 def test_table_loads_with_every_concept_the_code_names() -> None:

@@ -20,7 +20,9 @@ TABLE = voc.vocabulary().table
 
 
 def _terms(concept: str) -> list[tuple[str, str]]:
-    return [(v, re.sub(r"\*", "", t)) for v, e in TABLE[concept].items() for t in (*e.terms, *e.abbreviations)]
+    """(value, a phrase its term reads): a starred ending completed, a gap ("different ... from") filled with a noun phrase."""
+    return [(v, re.sub(r"\*", "", t).replace(" ... ", " in size ")) for v, e in TABLE[concept].items()
+            for t in (*e.terms, *e.abbreviations)]
 
 
 def _bound(question: str, images: list[dict[str, str]]) -> list[list[int]]:

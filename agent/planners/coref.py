@@ -17,7 +17,7 @@ from mimir.agent.intents import Intent, visit_role
 from mimir.agent.meaning import OptionMeaning, doubts, read_options, the_one
 from mimir.agent.planners import common, routing
 from mimir.agent.planners.base import Decision, PlanView
-from mimir.agent.planners.frame import named_images
+from mimir.agent.planners.frame import named_images, says
 from mimir.agent.planners.words import sequence_of, side_of, side_value
 from mimir.agent.state import Draft, PlannedCall, ToolRecord
 from mimir.domain import CaseImage, Evidence
@@ -167,7 +167,7 @@ def by_date(view: PlanView, intent: Intent, meanings: dict[str, OptionMeaning]) 
 
 def _asked_image(view: PlanView, intent: Intent) -> int | None:
     """The one image the question names, from the resolver's bindings (after any interrupt), else its wording."""
-    named = {i for b in view.resolution.bindings if b.mention and b.mention in intent.text and len(b.image_indices) == 1
+    named = {i for b in view.resolution.bindings if says(intent.text, b.mention) and len(b.image_indices) == 1
              for i in b.image_indices}
     if len(named) == 1:
         return named.pop()

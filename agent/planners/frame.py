@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -42,10 +43,15 @@ def _current(images: list[CaseImage]) -> int:
     return _time_order(images, list(range(len(images))))[-1]
 
 
+def says(text: str, mention: str) -> bool:
+    """True when ``text`` holds ``mention`` as words of its own: an option's "1" (of "#1") is not in "2021" or "01"."""
+    return bool(mention) and re.search(rf"(?<![A-Za-z0-9]){re.escape(mention)}(?![A-Za-z0-9])", text) is not None
+
+
 def named_images(view: PlanView, text: str | None = None) -> list[int]:
     """The images the settled mentions of ``text`` (default: the stem) bind, in case order."""
     stem = view.question.stem if text is None else text
-    bound = {i for b in view.resolution.bindings if b.image_indices and not b.candidates and b.mention in stem
+    bound = {i for b in view.resolution.bindings if b.image_indices and not b.candidates and says(stem, b.mention)
              for i in b.image_indices}
     return sorted(bound)
 
@@ -54,6 +60,9 @@ def frame_of(view: PlanView, text: str | None = None) -> Frame:
     """The comparison the question (or one of its parts, ``text``) asks for."""
     images = view.case.images
     bound = named_images(view, text)
+    asked = _question_sentence(text or view.question.stem)
+    if asked is not None and len(own := named_images(view, asked)) >= 2:  # "Baseline, fu 1, fu 2 shown. Fu 2 vs fu 1: ..."
+        bound, text = own, asked
     nadir = "nadir" in voc.values_in(text or view.question.stem, "span")
     reference: Literal["first", "nadir"] = "nadir" if nadir else "first"
     if len(bound) == 2 and (against := _reference_named(view, text or view.question.stem, bound)) is not None:
@@ -70,11 +79,17 @@ def frame_of(view: PlanView, text: str | None = None) -> Frame:
     return Frame(_time_order(images, list(range(len(images)))), reference, "every image, in time order")
 
 
+def _question_sentence(text: str) -> str | None:
+    """The last sentence of a stem that has several (the premises before it introduce the images), else None."""
+    sentences = [s for s in re.split(r"(?<=[.!])\s+", text.strip()) if s]
+    return sentences[-1] if len(sentences) > 1 else None
+
+
 def _reference_named(view: PlanView, text: str, bound: list[int]) -> int | None:
     """The one image a comparison is made against ("larger than on image 2", "relative to the first scan"), else None."""
     cues = voc.find(text, "reference_cue")
     mentions = [(text.find(b.mention), b.image_indices[0]) for b in view.resolution.bindings
-                if len(b.image_indices) == 1 and b.image_indices[0] in bound and not b.candidates and b.mention in text]
+                if len(b.image_indices) == 1 and b.image_indices[0] in bound and not b.candidates and says(text, b.mention)]
     cued = {i for pos, i in mentions for c in cues if c.end <= pos and len(text[c.end:pos].split()) <= 3
             and not any(c.end <= p < pos for p, _ in mentions)}
     return cued.pop() if len(cued) == 1 else None

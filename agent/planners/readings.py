@@ -16,8 +16,6 @@ from mimir.tools.framework.capabilities import SegmentationReading
 #: sqrt(1.03 * 1.25) = 1.135 for areas, sqrt(1.05 * 1.40) = 1.212 for volumes. Segmentation noise
 #: of about 10 % on one slice therefore reads as stable, not as a change.
 STABLE_RATIO = {"mm2": math.sqrt(1.03 * 1.25), "mL": math.sqrt(1.05 * 1.40)}
-#: Residual enhancing area (mm²) or volume (mL) at or below which a resection counts as gross-total.
-RESIDUAL_MIN = {"mm2": 15.0, "mL": 0.05}
 
 
 def lesion_size(reading: SegmentationReading, enhancing_only: bool = False) -> tuple[float, str]:

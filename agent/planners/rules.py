@@ -35,6 +35,8 @@ class RulesPlanner:
 
     def next(self, view: PlanView) -> Decision:
         """The next calls or the final draft for this turn."""
+        if (unbound := next((b for b in view.resolution.bindings if b.unbound), None)) is not None:
+            return common.abstain(f"'{unbound.mention}' names no image: {unbound.reason}")
         decision = lookup.plan(view) or quantities.plan(view)
         if decision is None:
             decision = by_intent(view, read_question(view.question.stem, view.question.options, len(view.case.images)))
