@@ -79,7 +79,7 @@ fingerprints: install
 
 lint: install
 	$(BIN)/ruff check mimir agent tools memory prompts evals app results tests benchmarks vllm-plugin
-	$(BIN)/mypy mimir agent tools memory evals app results
+	$(BIN)/mypy mimir agent tools memory evals app results benchmarks
 
 # `pip install .` alone (no extras) in .venv-base, then `mimir eval --suite medmim --runner chance` and
 # `mimir ask` on demo patients there: about 6 minutes on a fresh clone (the install), under 1 minute after.

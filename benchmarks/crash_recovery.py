@@ -176,6 +176,12 @@ class Server:
         return staging, stored <= refs
 
 
+def _ask_then_kill(server: Server, on_event: Callable[[str], bool] | None = None) -> None:
+    """Ask the demo question (until ``on_event`` says stop, if given), then kill the server."""
+    server.ask(on_event)
+    server.kill()
+
+
 def _upload_part(server: Server, demo: Path) -> None:
     """Send half of a zip of the demo DICOMs, then wait: the server is killed mid-upload."""
     import io
@@ -205,9 +211,9 @@ def serve_part(root: Path) -> None:
     print(f"serve: reference answer {want}")
     stages: dict[str, Callable[[Server], None]] = {
         "idle": lambda s: s.kill(),
-        "mid-question": lambda s: (s.ask(lambda kind: kind == "tool_result"), s.kill()),  # type: ignore[func-returns-value]
+        "mid-question": lambda s: _ask_then_kill(s, lambda kind: kind == "tool_result"),
         "mid-upload": lambda s: _upload_part(s, demo),
-        "after an answer": lambda s: (s.ask(), s.kill()),  # type: ignore[func-returns-value]
+        "after an answer": _ask_then_kill,
     }
     for stage, act in stages.items():
         data = root / f"serve-{stage.replace(' ', '-')}"

@@ -51,7 +51,7 @@ def _ratio_or_refused(bundle: BundleInfo, path: Path, modality: str | None) -> f
             return max(volume_assessment(bundle, image).ratios.values())
     except ToolCannotHandle:
         return None
-    extractor, fp = loaded(bundle.root)  # type: ignore[misc]
+    extractor, fp = loaded(bundle.root)
     return max(fp.ratios(extractor.measure(path).groups).values())
 
 

@@ -53,7 +53,7 @@ def bench_server(url: str | None, model: str, profile_name: str | None, repeats:
     with ctx as base:
         backend = OpenAIBackend(base_url=str(base), model=model)
         for strategy in ("joint", "decomposed"):
-            client = StrategyClient(backend, profile, strategy=strategy)  # type: ignore[arg-type]
+            client = StrategyClient(backend, profile, strategy=strategy)
             client.answer(images[:1], "warm up")
             for n in range(1, 5):
                 times = []
