@@ -47,14 +47,18 @@ viewer: $(VIEWER_STAMP)
 
 # Debian packages the tests use for real services: PostgreSQL, a browser, a PACS (Orthanc with its
 # DICOMweb plug-in) and a DICOM validator (dciodvfy from dicom3tools). The tests start their own
-# Orthanc on a free port; the system service the package may install is never used.
+# Orthanc on a free port; the system service the package may install is never used. Only what is
+# missing is installed: NodeSource's nodejs carries its own npm, which Debian's npm conflicts with.
 system-deps:
-	@if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
-	   || ! command -v chromium >/dev/null 2>&1 || ! command -v Orthanc >/dev/null 2>&1 \
-	   || ! ls /usr/share/orthanc/plugins/libOrthancDicomWeb.so* >/dev/null 2>&1 \
-	   || ! command -v dciodvfy >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
-	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql chromium \
-	    orthanc orthanc-dicomweb dicom3tools npm; \
+	@pkgs=""; \
+	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || pkgs="$$pkgs postgresql"; \
+	command -v chromium >/dev/null 2>&1 || pkgs="$$pkgs chromium"; \
+	command -v Orthanc >/dev/null 2>&1 || pkgs="$$pkgs orthanc"; \
+	ls /usr/share/orthanc/plugins/libOrthancDicomWeb.so* >/dev/null 2>&1 || pkgs="$$pkgs orthanc-dicomweb"; \
+	command -v dciodvfy >/dev/null 2>&1 || pkgs="$$pkgs dicom3tools"; \
+	command -v npm >/dev/null 2>&1 || pkgs="$$pkgs npm"; \
+	if [ -n "$$pkgs" ]; then \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$pkgs; \
 	fi
 
 $(VLLM_STAMP): $(VLLM_LOCK) vllm-plugin/pyproject.toml
