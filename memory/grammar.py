@@ -270,6 +270,8 @@ def _post_ok(tokens: list[Token], i: int) -> bool:
         return True
     if t.tag in "NM" and tokens[i].value == "of" and i and tokens[i - 1].tag in "QO":
         return True  # "the pair of images", "a couple of scans", "the second of the images"
+    if t.tag == "Q" and nxt is not None and nxt.tag in "NM" and tokens[i].value == "of" and i and tokens[i - 1].tag in "QO":
+        return True  # "the second of the three scans": a place within a counted set
     if t.tag == "O" and t.value in ("1", "-1", "middle") and (nxt is None or nxt.tag not in NOUN_HEADS):
         return True  # "at the top", "in the centre", "at the end"
     return t.tag == "L" and (nxt is None or nxt.tag == "P" or nxt.tag not in NOUN_HEADS)

@@ -165,7 +165,10 @@ _ALTERNATIVE = re.compile(r"\bor\s*$", re.IGNORECASE)
 
 def answer_of(text: str) -> bool | None:
     """True for a yes-option, False for a no-option (by its first words), else None."""
-    head = " ".join(text.strip().split()[:4])
+    words = text.strip().split()
+    if len(words) > 1 and words[0].lower() == "not" and answer_of(" ".join(words[1:])) is True:
+        return False  # "Not correct", "not accurate": a yes word denied
+    head = " ".join(words[:4])
     found = [m for m in find(head, "answer") if m.start == 0 and _ANSWER_END.match(head, m.end)
              and not is_numero(vocabulary(), head, m.start, m.end)]  # "No. 2" names an image
     return None if not found else found[0].value == "yes"

@@ -8,6 +8,7 @@ one is configured, else the answer abstains naming that part.
 
 from __future__ import annotations
 
+from mimir.agent import yes_no
 from mimir.agent.intents import Intent
 from mimir.agent.meaning import parts_by_quantifier, read_options, the_one
 from mimir.agent.planners import common, coref, sizes
@@ -43,7 +44,7 @@ def _changes(view: PlanView, parts: list[Intent]) -> Decision | None:
     if calls:
         return calls
     done = [m for m in measured if isinstance(m, sizes.Measured)]
-    truths = [sizes.holds(p, m.change) for p, m in zip(parts, done, strict=True)]
+    truths = [yes_no.holds(p, m.change) for p, m in zip(parts, done, strict=True)]
     evidence = [e for m in done for e in m.evidence]
     evidence += [Evidence(statement=f"part {k} ('{p.text}'): {'yes' if t else 'no'}", values={"part": k})
                  for k, (p, t) in enumerate(zip(parts, truths, strict=True), 1) if t is not None]

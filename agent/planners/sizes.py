@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from mimir import vocabulary as voc
 from mimir.agent import options as opt
+from mimir.agent import yes_no
 from mimir.agent.ellipsis import compares_with_image
 from mimir.agent.intents import Intent
 from mimir.agent.meaning import SIZE_CHANGES, OptionMeaning, doubts, read_options, the_one
@@ -202,12 +203,13 @@ def choose(view: PlanView, intent: Intent, m: Measured) -> Draft:
         letter = _extreme(intent, m, meanings)
     elif imaged:
         located = _located(options, meanings, list(m.frame.order))  # "larger on the second": a change said of one image
-        letter = change_letter(located, m.change) if located else None
+        letter = yes_no.change_letter(located, m.change) if located else None
     elif {v.answer for v in meanings.values()} == {True, False}:  # a yes and a no ("It is larger" alone is a category)
-        truth = holds(intent, m.change)
-        letter = None if truth is None else the_one(meanings, lambda v: v.answer is truth)
+        letter, why = yes_no.choose(intent, m.change, meanings, options)
+        if letter is None:
+            return common.abstain(f"{why}{doubts(meanings)}", m.evidence)
     else:
-        letter = change_letter(meanings, m.change)
+        letter = yes_no.change_letter(meanings, m.change)
     if letter is None:
         return common.abstain(f"the measured change ({m.change}) matches no single option{doubts(meanings)}", m.evidence)
     read = meanings[letter]
@@ -256,29 +258,6 @@ def _allowed(intent: Intent) -> frozenset[opt.Change]:
     if intent.kind == "resection":
         return frozenset({"gross_total", "partial"})
     return frozenset({"increase", "decrease", "stable"})
-
-
-def holds(intent: Intent, change: opt.Change) -> bool | None:
-    """Whether what a yes/no part asks holds for the measured change (None: it asserts nothing readable).
-
-    A part that asks whether its statement is wrong ("would it be wrong to say it has grown?") holds
-    when the statement does not.
-    """
-    if not intent.asserted or intent.frame == "unread":
-        return None
-    if change == "resolved":
-        true = bool(intent.asserted & {"resolved", "decrease", "gross_total"})
-    else:
-        true = change in intent.asserted
-    return true if intent.frame == "plain" else not true
-
-
-def change_letter(meanings: dict[str, OptionMeaning], change: opt.Change) -> str | None:
-    """The option asserting exactly this change, else the one option whose assertion includes it."""
-    exact = the_one(meanings, lambda v: v.changes == {change})
-    if exact is None and change == "resolved":
-        exact = the_one(meanings, lambda v: bool(v.changes & {"decrease", "gross_total"}) and len(v.changes) == 1)
-    return exact or the_one(meanings, lambda v: change in v.changes)
 
 
 def _extreme(intent: Intent, m: Measured, meanings: dict[str, OptionMeaning]) -> str | None:

@@ -1,0 +1,93 @@
+"""Two readings that keep a misread question from becoming a confident wrong answer.
+
+- A coordinated phrase whose conjuncts pick images by different kinds of word ("the second and the last
+  scan") names the images of every conjunct, or none: never the first conjunct's images alone.
+- A yes or no option that also says what it means ("Yes, no growth") is checked against the measurement:
+  when its words contradict it the question was misread and the answer abstains; when the stem asserts
+  nothing readable, the options' own statements choose.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+from fixtures.agent_cases import lesion_case
+from fixtures.agent_tools import stand_in_registry
+
+from mimir import vocabulary as voc
+from mimir.agent.entry import Agent
+from mimir.agent.yes_no import stated
+from mimir.domain import CaseImage
+from mimir.memory.resolver import resolve_text
+from mimir.settings import Settings
+
+PNG = [CaseImage(path=f"/x/img{i}.png") for i in range(3)]
+DATED = [CaseImage(path=f"/x/img{i}.dcm", study_date=datetime.date(2021, 1 + 3 * i, 9)) for i in range(3)]
+
+
+@pytest.mark.parametrize("images", [PNG, DATED], ids=["undated", "dated"])
+@pytest.mark.parametrize(("text", "want"), [
+    ("between the second and the last examination", [1, 2]),  # a place in the list, and "last" read as one beside it
+    ("the 2nd and final scan", [1, 2]),
+    ("the first and the most recent study", [0, 2]),  # a place in the list and a place in time
+    ("the middle and the latest image", [1, 2]),
+])
+def test_conjuncts_that_select_differently_name_the_union(images: list[CaseImage], text: str, want: list[int]) -> None:
+    [hit] = resolve_text(text, images)
+    assert hit.indices == want, hit.reason
+
+
+@pytest.mark.parametrize(("text", "want"), [("the first of the three scans", [0]), ("the last two of the 3 images", [1, 2]),
+                                            ("the second and the last of the three studies", [1, 2])])
+def test_a_place_within_a_counted_set_names_that_place(text: str, want: list[int]) -> None:
+    [hit] = resolve_text(text, DATED)
+    assert hit.indices == want and not hit.ambiguous, hit.reason
+
+
+def test_a_conjunct_that_names_no_image_leaves_the_phrase_unsettled() -> None:
+    [hit] = resolve_text("the first and the fifth scan", DATED)
+    assert hit.ambiguous and not hit.indices
+
+
+@pytest.mark.parametrize(("radii", "letter"), [([14, 9, 9], "B"), ([9, 9, 14], "A"), ([14, 14, 9], "C")])
+def test_a_change_between_coordinated_visits_compares_those_visits(settings: Settings, tmp_path: Path,
+                                                                  radii: list[float], letter: str) -> None:
+    """Read as all three images (the premise's "Three examinations"), [14, 9, 9] would be a confident 'shrunk'."""
+    q = ("Three examinations in chronological order. Between the second and the last examination, how has the "
+         "lesion developed?\nA: grown\nB: unchanged\nC: shrunk")
+    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    assert answer.letter == letter, answer.abstain_reason
+    partitive = "How has the lesion changed between the second and the last of the three scans?\nA: grown\nB: unchanged\nC: shrunk"
+    assert Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, partitive)).letter == letter
+
+
+@pytest.mark.parametrize(("text", "want"), [("Not correct", False), ("not accurate", False), ("Accurate", True),
+                                            ("Not sure", None), ("Not the first", None)])
+def test_a_denied_yes_word_is_a_no(text: str, want: bool | None) -> None:
+    assert voc.answer_of(text) is want
+
+
+@pytest.mark.parametrize(("text", "want"), [("No - it is smaller", {"decrease"}), ("Yes, no growth", {"decrease", "stable"}),
+                                            ("No, it has grown", {"increase"}), ("Yes", set())])
+def test_what_an_answer_states_after_its_yes_or_no(text: str, want: set[str]) -> None:
+    assert stated(text) == want
+
+
+@pytest.mark.parametrize("radii", [[9, 14], [9, 9]])
+def test_an_option_whose_own_words_contradict_the_measurement_is_not_chosen(settings: Settings, tmp_path: Path,
+                                                                            radii: list[float]) -> None:
+    """'exempt from' is no negation the vocabulary knows, so the stem reads as asking about growth; the
+    options say which reading is meant, and neither fits: an abstention, not 'Yes, no growth' for a growing lesion."""
+    q = "Is the second scan exempt from any growth of the lesion since the first?\nA: Yes, no growth\nB: No, it has grown"
+    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    assert answer.letter is None and "own words" in (answer.abstain_reason or ""), (answer.letter, answer.abstain_reason)
+
+
+@pytest.mark.parametrize(("radii", "letter"), [([9, 14], "A"), ([9, 9], "B"), ([14, 9], None)])
+def test_options_that_state_their_change_choose_when_the_stem_asserts_nothing(settings: Settings, tmp_path: Path,
+                                                                              radii: list[float], letter: str | None) -> None:
+    q = "Do the two scans bear out the report?\nA: Yes - the lesion has grown\nB: No - the lesion is unchanged"
+    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    assert answer.letter == letter, answer.abstain_reason
