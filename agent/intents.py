@@ -78,9 +78,24 @@ def _options_name_images(options: tuple[str, ...], n_images: int) -> bool:
 
 
 def split_parts(stem: str) -> list[str]:
-    """The questions of a stem: "A, and does it B?" is two; a plain question is one."""
+    """The questions of a stem: "A, and does it B?" is two; a plain question is one.
+
+    A statement after a question ("Which sequence is image 2? The header is missing.") asks nothing: it
+    is no part of its own.
+    """
     parts = [p.strip(" ,;") for p in _split().split(stem) if p and p.strip(" ,;")]
-    return parts or [stem]
+    asked = [p for k, p in enumerate(parts) if k == 0 or not _statement(p)]
+    return asked or [stem]
+
+
+@cache
+def _opener() -> re.Pattern[str]:
+    return re.compile(rf"\W*(?:{voc.pattern('auxiliary')}|{voc.pattern('wh_word')})", re.I)
+
+
+def _statement(part: str) -> bool:
+    """True for a sentence that asks nothing: it ends in a full stop or '!' and opens with no question word."""
+    return part.rstrip().endswith((".", "!")) and not _opener().match(part)
 
 
 def _asserted(text: str) -> frozenset[Change]:

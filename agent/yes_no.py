@@ -44,10 +44,19 @@ def change_letter(meanings: dict[str, OptionMeaning], change: Change) -> str | N
 
 
 def stated(text: str) -> frozenset[Change]:
-    """The change an answer states after its yes or no ("No - it is smaller": a decrease), else none."""
+    """The change an answer states after its yes or no ("No - it is smaller": a decrease), else none.
+
+    Only a yes or no set off by punctuation is an answer apart from what follows; in "No residual" the
+    "no" belongs to the statement (a gross-total resection).
+    """
     found = [m for m in voc.find(text, "answer") if m.start == 0]
-    rest = _LEAD.sub("", text[found[0].end:]) if found else text
-    return option_changes(rest) if rest and rest != text else frozenset()
+    if not found:
+        return frozenset()
+    after = text[found[0].end:]
+    lead = _LEAD.match(after)
+    if lead is None or not lead.group().strip():
+        return option_changes(text) if after.strip() else frozenset()
+    return option_changes(after[lead.end():])
 
 
 def _fits(said: frozenset[Change], change: Change) -> bool:

@@ -18,6 +18,7 @@ from fixtures.agent_tools import stand_in_registry
 
 from mimir import vocabulary as voc
 from mimir.agent.entry import Agent
+from mimir.agent.intents import split_parts
 from mimir.agent.yes_no import stated
 from mimir.domain import CaseImage
 from mimir.memory.resolver import resolve_text
@@ -70,7 +71,8 @@ def test_a_denied_yes_word_is_a_no(text: str, want: bool | None) -> None:
 
 
 @pytest.mark.parametrize(("text", "want"), [("No - it is smaller", {"decrease"}), ("Yes, no growth", {"decrease", "stable"}),
-                                            ("No, it has grown", {"increase"}), ("Yes", set())])
+                                            ("No, it has grown", {"increase"}), ("Yes", set()),
+                                            ("No residual", {"gross_total"}), ("Yes, some residual", {"partial"})])
 def test_what_an_answer_states_after_its_yes_or_no(text: str, want: set[str]) -> None:
     assert stated(text) == want
 
@@ -91,3 +93,19 @@ def test_options_that_state_their_change_choose_when_the_stem_asserts_nothing(se
     q = "Do the two scans bear out the report?\nA: Yes - the lesion has grown\nB: No - the lesion is unchanged"
     answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
     assert answer.letter == letter, answer.abstain_reason
+
+
+@pytest.mark.parametrize(("stem", "want"), [
+    ("Sorry, which sequence is it, image two? The header is missing.", ["Sorry, which sequence is it, image two?"]),
+    ("Has it grown? Answer yes or no.", ["Has it grown?"]),
+    ("Has it grown? Is it denser?", ["Has it grown?", "Is it denser?"]),
+])
+def test_a_statement_after_a_question_is_no_question_of_its_own(stem: str, want: list[str]) -> None:
+    assert split_parts(stem) == want
+
+
+def test_a_sequence_question_followed_by_a_remark_is_answered(settings: Settings, tmp_path: Path) -> None:
+    q = "Sorry, which sequence is it, image two? The header is missing.\nA: T1\nB: FLAIR"
+    case = lesion_case(tmp_path, [8, 8], q, sequences=["T1", "FLAIR"])
+    answer = Agent(settings, registry=stand_in_registry()).answer(case)
+    assert answer.letter == "B", answer.abstain_reason
