@@ -15,7 +15,10 @@ contrast and ophthalmology shorthand, compact DICOM dates; written before any pl
 it), and ``paraphrase_heldout7.yaml`` (template families of its own, written by a reader of neither the
 planner nor the vocabulary: worklist notes, draft impressions to agree or disagree with, patient-portal
 questions, report abbreviations, passive voice, options put first, "can ... be excluded", comparatives and
-superlatives relative to named images; the sixth split is kept outside the project). Each fact is worded once per split by one of that split's templates, in both image variants
+superlatives relative to named images; the sixth split is kept outside the project), and
+``paraphrase_heldout8.yaml`` (written the same way, in British and European hospital wording: MDT and
+handover chatter, report dictation, GP and clinic letters, non-native English such as "respect to" and
+"rest tumour"; committed with its first measurement). Each fact is worded once per split by one of that split's templates, in both image variants
 (anonymous PNG; DICOM with headers), and written in the Med-MIM format beside the demo build
 with an index, ``paraphrase.json``. Items whose answer needs a VLM are in their own subsets
 (``<split>-vlm-<variant>``): without a VLM the right answer is an abstention.
@@ -44,8 +47,8 @@ from mimir.evals.paraphrase_facts import FACTS, NEEDS_VLM, Fact
 if TYPE_CHECKING:
     from mimir.settings import Settings
 
-Split = Literal["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7"]
-SPLITS: tuple[Split, ...] = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7")
+Split = Literal["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7", "heldout8"]
+SPLITS: tuple[Split, ...] = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7", "heldout8")
 INDEX = "paraphrase.json"
 #: The kinds of patient the paraphrase facts are about (``mimir.evals.paraphrase_facts``): the suite builds only these.
 KINDS: tuple[Kind, ...] = ("mri", "ct", "fundus")

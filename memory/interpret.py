@@ -12,6 +12,7 @@ A reference (:mod:`mimir.memory.grammar`) is read in three steps:
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import replace
 
 from mimir import vocabulary as voc
@@ -94,6 +95,10 @@ def numbered_alone(ref: Reference, text: str) -> bool:
         and (before == "#" or before in word_class("numero")) and not text[ref.end:].strip(" .;:!?()")
 
 
+#: A partitive pronoun after a place in the list ("the second of them", "the last two of these").
+_OF_THEM = re.compile(r"\s+of\s+(?:them|these|those|the\s+(?:above|images|scans|studies))\b", re.I)
+
+
 def anchored(ref: Reference, text: str) -> bool:
     """True when the phrase refers to images at all (not "the left lung", "prior surgery", "the size")."""
     tags = {t.tag for t in ref.tokens}
@@ -107,6 +112,8 @@ def anchored(ref: Reference, text: str) -> bool:
         return True
     if any(t.tag == "T" and voc.values_in(t.text, "numbered_visit") for t in ref.tokens) and "Q" in tags:
         return True  # "f/u 2": a counted visit, whatever follows it
+    if "O" in tags and _OF_THEM.match(text, ref.end):
+        return True  # "the second and third (most recent) of them": places among the images named before
     nxt = text[ref.end:].lstrip()[:3].lower()
     if "T" in tags:
         times = [t for t in ref.tokens if t.tag == "T"]

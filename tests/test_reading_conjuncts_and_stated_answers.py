@@ -109,3 +109,10 @@ def test_a_sequence_question_followed_by_a_remark_is_answered(settings: Settings
     case = lesion_case(tmp_path, [8, 8], q, sequences=["T1", "FLAIR"])
     answer = Agent(settings, registry=stand_in_registry()).answer(case)
     assert answer.letter == "B", answer.abstain_reason
+
+
+@pytest.mark.parametrize(("text", "want"), [("the second and third of them", [1, 2]), ("the last two of these", [1, 2]),
+                                            ("Three scans. Only the second and third (most recent) of them count.", [1, 2])])
+def test_places_among_images_named_before_bind_through_a_partitive_pronoun(text: str, want: list[int]) -> None:
+    hits = [h for h in resolve_text(text, DATED) if len(h.indices) < 3]
+    assert [h.indices for h in hits] == [want]
