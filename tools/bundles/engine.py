@@ -29,6 +29,7 @@ import numpy as np
 
 from mimir.tools.bundles import batched
 from mimir.tools.bundles.array_post import array_result, array_steps, as_numpy
+from mimir.tools.bundles.array_pre import ArrayPreprocessing
 from mimir.tools.bundles.loaded_pictures import LoadedImage, read_through, watch_readers
 
 if TYPE_CHECKING:
@@ -341,14 +342,14 @@ def _without(compose: Any, names: tuple[str, ...]) -> Any:
 
 
 def _split_loading(compose: Any) -> tuple[Any, Any]:
-    """(the leading loading transforms, the rest): a loaded slice skips the first part."""
+    """(the leading loading transforms, the rest): a loaded slice skips the first part; the rest runs on arrays where it can."""
     from monai.transforms import Compose
 
     transforms = _transforms(compose)
     n = 0
     while n < len(transforms) and type(transforms[n]).__name__ in _LOADERS:
         n += 1
-    return Compose(transforms[:n]), Compose(transforms[n:])
+    return Compose(transforms[:n]), ArrayPreprocessing(Compose(transforms[n:]))
 
 
 class EnginePool:
