@@ -309,7 +309,7 @@ def test_edge_pixels_hold_every_extreme_corner_of_a_region() -> None:
     from scipy import ndimage
     from scipy.spatial.distance import pdist
 
-    from mimir.tools.analysis.geometry import _corners, edge_pixels, longest_chord
+    from mimir.tools.analysis.diameters import _corners, edge_pixels, longest_chord
 
     rng = np.random.default_rng(11)
     for _ in range(60):

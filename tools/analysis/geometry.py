@@ -11,6 +11,8 @@ disease follows the RANO 2.0 / RECIST 1.1 limit: two perpendicular diameters of 
 axial image; on a volume the lesion must also be seen on at least two axial slices and hold at least
 the volume of a sphere 10 mm across (0.52 mL), its volumetric equivalent. A mask whose lesions all
 fall below the limit reads "no measurable disease", which is not the same as "no lesion".
+
+The two in-plane diameters of a region are measured in :mod:`mimir.tools.analysis.diameters`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 from scipy import ndimage
-from scipy.spatial import ConvexHull, QhullError
+
+from mimir.tools.analysis.diameters import diameters_2d, longest_chord, perpendicular_width
 
 
 class LabelMeasurement(BaseModel):
@@ -48,102 +51,6 @@ def squeeze_to(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         if squeezed.shape == tuple(s for s in shape if s > 1):
             return squeezed.reshape(shape)
     return mask
-
-
-def _corners(coords: np.ndarray, spacing: tuple[float, float]) -> np.ndarray:
-    """Physical corner points of the given pixels (so one pixel measures one pixel wide)."""
-    offsets = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
-    pts = (coords[:, None, :] + offsets[None, :, :]).reshape(-1, 2)
-    return pts * np.asarray(spacing, dtype=float)
-
-
-def edge_pixels(region: np.ndarray) -> np.ndarray:
-    """Indices (row-major order) of the region's pixels with a side on its edge: the only ones with hull corners.
-
-    A pixel whose four side neighbours are all in the region shares each corner with a neighbour that
-    reaches further out, so none of its corners is a vertex of the hull of all corners, nor the
-    farthest corner in any direction.
-    """
-    region = np.asarray(region, dtype=bool)
-    inner = region.copy()
-    inner[0, :] = inner[-1, :] = False
-    inner[:, 0] = inner[:, -1] = False
-    inner[1:-1, 1:-1] &= region[:-2, 1:-1] & region[2:, 1:-1] & region[1:-1, :-2] & region[1:-1, 2:]
-    return np.argwhere(region & ~inner)
-
-
-def longest_chord(region: np.ndarray, spacing: tuple[float, float]) -> tuple[float, np.ndarray]:
-    """(longest diameter in mm, its unit direction) of a 2D boolean region: the widest pair of hull corners."""
-    return _chord(_edge_corners(region, spacing))
-
-
-def _edge_corners(region: np.ndarray, spacing: tuple[float, float]) -> np.ndarray:
-    """The physical corners of the region's edge pixels: where every extreme of the region lies."""
-    return _corners(edge_pixels(region), spacing)
-
-
-def _chord(pts: np.ndarray) -> tuple[float, np.ndarray]:
-    if len(pts) == 0:
-        return 0.0, np.array([1.0, 0.0])
-    try:
-        hull = pts[ConvexHull(pts).vertices]
-    except QhullError:  # collinear points: a line of pixels
-        hull = np.unique(pts, axis=0)
-    d = np.linalg.norm(hull[:, None, :] - hull[None, :, :], axis=-1)
-    i, j = np.unravel_index(int(np.argmax(d)), d.shape)
-    longest = float(d[i, j])
-    return longest, (hull[j] - hull[i]) / longest
-
-
-def perpendicular_width(region: np.ndarray, spacing: tuple[float, float], axis: np.ndarray,
-                        pts: np.ndarray | None = None) -> float:
-    """The longest chord inside the region perpendicular to ``axis`` (mm), as a reader draws it.
-
-    Lines across the region, perpendicular to the axis, are sampled every quarter pixel (at most
-    400 lines of 400 points), and the longest unbroken run of points inside the region is kept.
-    ``pts``, when given, are the region's edge corners (``_edge_corners``).
-    """
-    # the extremes along and across the axis lie on edge pixels' corners
-    pts = _edge_corners(region, spacing) if pts is None else pts
-    if len(pts) == 0:
-        return 0.0
-    sp = np.asarray(spacing, dtype=float)
-    perp = np.array([-axis[1], axis[0]])
-    along, across = pts @ axis, pts @ perp
-    step = max(float(sp.min()) / 4, float(np.ptp(along)) / 400, float(np.ptp(across)) / 400)
-    ts = np.arange(along.min(), along.max() + step / 2, step)
-    ss = np.arange(across.min(), across.max() + step / 2, step)
-    # pixel indices of every sample point, one axis at a time, into the region padded with one empty
-    # pixel on each side (which takes every index outside the picture); then flat indices
-    h, w = region.shape
-    padded = np.zeros((h + 2, w + 2), dtype=bool)
-    padded[1:-1, 1:-1] = region
-    flat = _pixel_index(ts[:, None] * axis[0] + ss[None, :] * perp[0], sp[0], h)
-    flat *= w + 2
-    flat += _pixel_index(ts[:, None] * axis[1] + ss[None, :] * perp[1], sp[1], w)
-    inside = np.zeros((len(ts), len(ss) + 2), dtype=bool)
-    inside[:, 1:-1] = padded.ravel().take(flat)
-    _, where = np.nonzero(inside[:, 1:] != inside[:, :-1])  # row by row: a run's start, then its end
-    runs = where[1::2] - where[::2]
-    return float(runs.max()) * step if len(runs) else 0.0
-
-
-def _pixel_index(position: np.ndarray, spacing: float, n: int) -> np.ndarray:
-    """Index into the padded axis (length ``n + 2``) of the pixel holding each position (mm); ``position`` is reused."""
-    np.divide(position, spacing, out=position)
-    np.floor(position, out=position)
-    index = position.astype(np.intp)
-    index += 1
-    return np.clip(index, 0, n + 1, out=index)
-
-
-def diameters_2d(region: np.ndarray, spacing: tuple[float, float]) -> tuple[float, float]:
-    """(longest diameter, longest perpendicular width) of a 2D boolean region, in mm."""
-    pts = _edge_corners(region, spacing)
-    longest, axis = _chord(pts)
-    if longest == 0.0:
-        return 0.0, 0.0
-    return longest, perpendicular_width(region, spacing, axis, pts)
 
 
 def bounding_box(region: np.ndarray) -> tuple[slice, ...]:

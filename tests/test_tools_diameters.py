@@ -1,0 +1,101 @@
+"""The perpendicular diameter: its faster sampling reports every figure the straightforward one did."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from mimir.tools.analysis import diameters, geometry
+
+
+def reference_width(region: np.ndarray, spacing: tuple[float, float], axis: np.ndarray, pts: np.ndarray | None = None) -> float:
+    """``perpendicular_width`` as first written: every sample's pixel index found in its own integer array."""
+    pts = diameters._edge_corners(region, spacing) if pts is None else pts
+    if len(pts) == 0:
+        return 0.0
+    sp = np.asarray(spacing, dtype=float)
+    perp = np.array([-axis[1], axis[0]])
+    along, across = pts @ axis, pts @ perp
+    step = max(float(sp.min()) / 4, float(np.ptp(along)) / 400, float(np.ptp(across)) / 400)
+    ts = np.arange(along.min(), along.max() + step / 2, step)
+    ss = np.arange(across.min(), across.max() + step / 2, step)
+    h, w = region.shape
+    padded = np.zeros((h + 2, w + 2), dtype=bool)
+    padded[1:-1, 1:-1] = region
+
+    def index(position: np.ndarray, spacing: float, n: int) -> np.ndarray:
+        return np.clip(np.floor(position / spacing).astype(np.intp) + 1, 0, n + 1)
+
+    flat = index(ts[:, None] * axis[0] + ss[None, :] * perp[0], sp[0], h) * (w + 2)
+    flat += index(ts[:, None] * axis[1] + ss[None, :] * perp[1], sp[1], w)
+    inside = np.zeros((len(ts), len(ss) + 2), dtype=bool)
+    inside[:, 1:-1] = padded.ravel().take(flat)
+    _, where = np.nonzero(inside[:, 1:] != inside[:, :-1])
+    runs = where[1::2] - where[::2]
+    return float(runs.max()) * step if len(runs) else 0.0
+
+
+def masks(seed: int) -> Iterator[tuple[np.ndarray, tuple[float, float]]]:
+    """Label masks of many kinds: drawn lesions (brain, CT, mammography), blobs, ellipses, lines, speckle, rings."""
+    from mimir.demo.ct import ct_slice_sample
+    from mimir.demo.mammo import mammo_sample
+    from mimir.demo.synth import mri_slice_sample
+
+    rng = np.random.default_rng(seed)
+    spacings = [(1.0, 1.0), (0.5, 0.5), (0.7, 1.3), (float(rng.uniform(0.2, 2)), float(rng.uniform(0.2, 2)))]
+    for i in range(60):
+        size = int(rng.choice([96, 128, 256]))
+        label = mri_slice_sample(rng, size=size, pool=1)[1] if i % 3 else ct_slice_sample(rng, size=size, pool=1)[1]
+        yield np.asarray(label, dtype=np.uint8), spacings[i % 4]
+    for i in range(10):
+        yield np.asarray(mammo_sample(rng, size=256)[1], dtype=np.uint8), spacings[i % 4]
+    for i in range(240):
+        h, w = (int(v) for v in rng.integers(1, 90, 2))
+        yy, xx = np.mgrid[:h, :w]
+        kind = i % 6
+        if kind == 0:
+            region = ndimage.binary_dilation(rng.random((h, w)) < 0.03, iterations=int(rng.integers(0, 6)))
+        elif kind == 1:
+            angle = rng.uniform(0, np.pi)
+            u = (yy - h / 2) * np.cos(angle) + (xx - w / 2) * np.sin(angle)
+            v = (xx - w / 2) * np.cos(angle) - (yy - h / 2) * np.sin(angle)
+            region = (u / max(h / 2, 1)) ** 2 + (v / max(w / 3, 1)) ** 2 <= 1
+        elif kind == 2:
+            region = np.zeros((h, w), dtype=bool)
+            region[int(rng.integers(0, h)), :] = True  # a line of pixels: no hull
+        elif kind == 3:
+            region = rng.random((h, w)) < rng.uniform(0.2, 0.9)
+        elif kind == 4:
+            r = np.hypot(yy - h / 2, xx - w / 2)
+            region = (r < max(h, w) / 2) & (r > max(h, w) / 5)  # a ring
+        else:
+            region = np.ones((h, w), dtype=bool)
+            region[h // 3 : 2 * h // 3 + 1, : w // 2] = False  # a C: concave
+        mask = (region * rng.integers(1, 3, (h, w))).astype(np.uint8)
+        yield np.pad(mask, int(rng.integers(0, 4))), spacings[i % 4]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_perpendicular_width_and_every_figure_are_those_of_the_reference(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hundreds of masks: each region's width equal to the float, and every label's and index lesion's figures too."""
+    regions = 0
+    for mask, spacing in masks(seed):
+        if not mask.any():
+            continue
+        for region in [mask == v for v in np.unique(mask) if v] + [mask > 0]:
+            box = geometry.bounding_box(region)
+            pts = diameters._edge_corners(region[box], spacing)
+            _, axis = diameters._chord(pts)
+            assert diameters.perpendicular_width(region[box], spacing, axis, pts) == \
+                reference_width(region[box], spacing, axis, pts)
+            regions += 1
+        labels = {1: "non-enhancing lesion", 2: "enhancing tumour"}
+        faster = (geometry.measure_mask(mask, spacing, labels), geometry.index_lesion(mask, spacing, labels))
+        with monkeypatch.context() as m:
+            m.setattr(diameters, "perpendicular_width", reference_width)  # what diameters_2d calls
+            m.setattr(geometry, "perpendicular_width", reference_width)  # what 3D axial diameters call
+            assert faster == (geometry.measure_mask(mask, spacing, labels), geometry.index_lesion(mask, spacing, labels))
+    assert regions > 400
