@@ -87,7 +87,8 @@ def perpendicular_width(region: np.ndarray, spacing: tuple[float, float], axis: 
     flat = rows.astype(np.intp)
     inside = np.zeros((len(ts), len(ss) + 2), dtype=bool)
     inside[:, 1:-1] = padded.ravel().take(flat)
-    _, where = np.nonzero(inside[:, 1:] != inside[:, :-1])  # row by row: a run's start, then its end
+    # row by row: a run's start, then its end (every row starts and ends outside, so pairs stay in a row)
+    where = np.flatnonzero(inside[:, 1:] != inside[:, :-1])
     runs = where[1::2] - where[::2]
     return float(runs.max()) * step if len(runs) else 0.0
 
