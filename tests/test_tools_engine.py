@@ -156,9 +156,10 @@ def test_post_transforms_on_the_batch_give_the_per_image_masks(tmp_path: Path) -
     for group, batch, logits in engine._forward_groups(items):
         for i, (b, o) in zip(group, _decollated(batch, logits), strict=True):
             _, out = engine_apply_transform(b, o, engine.postprocessing)  # the bundle's post transforms, per image
-            expected = engine._result(out["pred"]).mask
-            assert np.array_equal(predictions[i].mask, expected), paths[i].name
-            lesions += int(expected.any())
+            expected = engine._result(out["pred"])
+            assert np.array_equal(predictions[i].mask, expected.mask), paths[i].name
+            assert np.array_equal(predictions[i].affine, expected.affine), paths[i].name  # the grid Invertd restores
+            lesions += int(expected.mask.any())
     assert lesions >= 5
 
 

@@ -18,6 +18,7 @@ than one ``Resize``) leaves those transforms to run per image as before.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -186,10 +187,18 @@ def _with_meta(resized: Any, image: Any, size: tuple[int, ...], align: bool) -> 
 
 def _original_affine(image: Any, size: tuple[int, ...], align: bool) -> Any:
     """The affine of ``image`` (resized) brought back to its original ``size``."""
+    affine = image.affine
+    return affine @ _scaling(len(affine) - 1, tuple(int(s) for s in image.shape[1:]), size, align, affine.dtype)
+
+
+@functools.lru_cache(maxsize=256)
+def _scaling(dims: int, spatial: tuple[int, ...], size: tuple[int, ...], align: bool, dtype: Any) -> Any:
+    """The affine taking a grid of shape ``spatial`` to one of ``size`` (as ``Invertd`` computes it); read only.
+
+    Kept per sizes: a batch of images of a few sizes asks for the same few matrices again and again.
+    """
     import torch
     from monai.data.utils import to_affine_nd
     from monai.transforms.utils import scale_affine
 
-    spatial = tuple(int(s) for s in image.shape[1:])
-    scale = to_affine_nd(len(image.affine) - 1, scale_affine(spatial, size, align_corners=align))
-    return image.affine @ torch.as_tensor(scale, dtype=image.affine.dtype)
+    return torch.as_tensor(to_affine_nd(dims, scale_affine(spatial, size, align_corners=align)), dtype=dtype)
