@@ -79,7 +79,8 @@ def differences(a: Any, b: Any, where: str = "") -> list[str]:
         return [f"{where}: {type(a).__name__} vs {type(b).__name__}"]
     if isinstance(a, torch.Tensor):
         plain_a, plain_b = (x.as_tensor() if isinstance(x, MetaTensor) else x for x in (a, b))
-        if (a.dtype, a.shape, a.stride()) != (b.dtype, b.shape, b.stride()) or not torch.equal(plain_a, plain_b):
+        if (a.dtype, a.shape, a.stride()) != (b.dtype, b.shape, b.stride()) or not torch.equal(plain_a, plain_b) \
+                or plain_a.numpy().tobytes() != plain_b.numpy().tobytes():  # bits: -0.0 and 0.0 differ here
             return [f"{where}: tensors differ"]
         if not isinstance(a, MetaTensor):
             return []
@@ -136,3 +137,17 @@ def test_transforms_it_does_not_know_run_as_monais_own() -> None:
     mixed = ArrayPreprocessing(Compose([EnsureChannelFirstd("image"), Lambdad("image", lambda x: x * 2),
                                         ScaleIntensityd("image"), Resized("image", (32, 32), mode="area")]))
     assert mixed.head is not None and len(mixed.steps) == 2  # MONAI up to the Lambdad, the rest here
+
+
+def test_block_mean_is_torchs_area_resize_bit_for_bit() -> None:
+    """Whole-factor area resizes of random pictures (signed zeros, channels, unequal factors): torch's bits."""
+    import torch
+
+    from mimir.tools.bundles.array_pre import block_mean
+
+    rng = np.random.default_rng(8)
+    for c, (oh, ow), (fh, fw) in [(1, (128, 128), (2, 2)), (3, (64, 32), (3, 5)), (1, (128, 256), (4, 1)), (2, (7, 9), (6, 6))]:
+        x = (rng.normal(size=(c, oh * fh, ow * fw)) * rng.choice([1e-3, 1.0, 1e4])).astype(np.float32)
+        x[0, :fh, :fw] = -0.0  # a block of negative zeros: torch's sum starts from +0.0
+        expected = torch.nn.functional.interpolate(torch.from_numpy(x)[None], size=(oh, ow), mode="area")[0].numpy()
+        assert block_mean(x, fh, fw).tobytes() == expected.tobytes()

@@ -4,11 +4,12 @@ Per image, MONAI's dictionary transforms convert between ``MetaTensor`` and tens
 metadata at each step and send every torch operation through ``MetaTensor.__torch_function__``;
 on a 256 x 256 slice that bookkeeping costs several times the arithmetic. The engine recognises
 the transforms mimir's bundles use after loading (``EnsureChannelFirstd``, ``EnsureTyped``,
-``ScaleIntensityd``, ``Resized``, each of the ``image`` key alone and with the settings checked in
-``plan``) and runs the torch functions MONAI runs (``rescale_array``, ``interpolate``) on the
-plain tensor, keeping the metadata MONAI keeps: the affine a ``Resize`` updates and its record among
-the applied operations, which ``Invertd`` and the batched post transforms undo. The image ends as
-the ``MetaTensor`` MONAI gives, the same values bit for bit.
+``ScaleIntensityd``, ``Resized``, each of the ``image`` key alone and with the settings checked
+where they are recognised) and runs the torch functions MONAI runs (``rescale_array``,
+``interpolate``; an ``area`` resize by whole factors as the same additions in numpy) on the plain
+tensor, keeping the metadata MONAI keeps: the affine a ``Resize`` updates and its record among the
+applied operations, which ``Invertd`` and the batched post transforms undo. The image ends as the
+``MetaTensor`` MONAI gives, the same values bit for bit.
 
 Any other transform runs as MONAI's own, in its place in the chain, on a ``MetaTensor``. An image a
 known transform finds in a state it does not expect (lazy operations pending, a ``pixdim`` entry to
@@ -17,10 +18,11 @@ update, no channel information, tracing switched off) runs the whole chain throu
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 #: The key mimir's bundles preprocess.
 KEY = "image"
@@ -49,13 +51,14 @@ def _channel_first(t: Any) -> Callable[[Picture], Picture] | None:
     if type(t).__name__ != "EnsureChannelFirstd" or adjuster is None or adjuster.input_channel_dim is not None:
         return None
 
-    def run(p: Picture) -> Picture:
-        from monai.utils import MetaKeys
+    from monai.data.utils import is_no_channel
+    from monai.utils import MetaKeys
 
+    def run(p: Picture) -> Picture:
         dim = p.meta.get(MetaKeys.ORIGINAL_CHANNEL_DIM)
         if dim is None:  # MONAI raises or warns here
             raise NotHere("no channel information")
-        data = p.data[None] if isinstance(dim, float) and math.isnan(dim) else p.data.movedim(int(dim), 0)
+        data = p.data[None] if is_no_channel(dim) else p.data.movedim(int(dim), 0)
         return Picture(data, p.meta, p.ops, p.spatial_ndim)
 
     return run
@@ -78,7 +81,6 @@ def _as_type(t: Any) -> Callable[[Picture], Picture] | None:
 
 
 def _scale(t: Any) -> Callable[[Picture], Picture] | None:
-    import numpy as np
     import torch
 
     s = getattr(t, "scaler", None)
@@ -143,12 +145,34 @@ def _resize(t: Any) -> Callable[[Picture], Picture] | None:
                            p.spatial_ndim)
         _, torch_mode, _, _ = resolves_modes(mode, torch_interpolate_spatial_nd=len(orig))
         data = p.data.to(dtype=step, memory_format=torch.contiguous_format)
-        resized = torch.nn.functional.interpolate(input=data.unsqueeze(0), size=out_size, mode=torch_mode,
-                                                  align_corners=corners)
-        return Picture(resized.squeeze(0).to(dtype=torch.float32, memory_format=torch.contiguous_format), meta,
+        if torch_mode == "area" and data.dtype == torch.float32 and data.device.type == "cpu" and len(orig) == 2 \
+                and all(o % n == 0 for o, n in zip(orig, out_size, strict=True)):
+            resized = torch.from_numpy(block_mean(data.numpy(), orig[0] // out_size[0], orig[1] // out_size[1]))
+        else:
+            resized = torch.nn.functional.interpolate(input=data.unsqueeze(0), size=out_size, mode=torch_mode,
+                                                      align_corners=corners).squeeze(0)
+        return Picture(resized.to(dtype=torch.float32, memory_format=torch.contiguous_format), meta,
                        [*p.ops, op], p.spatial_ndim)
 
     return run
+
+
+def block_mean(x: np.ndarray, fh: int, fw: int) -> np.ndarray:
+    """``area`` interpolation of a (C, H, W) float32 array to (C, H / fh, W / fw), as torch computes it on the CPU.
+
+    Each output pixel is the mean of its ``fh`` x ``fw`` block: torch's kernel adds the block's
+    values to a zero of the same type row by row, then divides by ``fh`` and by ``fw``; the same
+    additions in the same order, on strided views of the whole picture, give the same bits.
+    """
+    c, h, w = x.shape
+    blocks = x.reshape(c, h // fh, fh, w // fw, fw)
+    out = np.zeros((c, h // fh, w // fw), dtype=x.dtype)
+    for dh in range(fh):
+        for dw in range(fw):
+            out += blocks[:, :, dh, :, dw]
+    out /= x.dtype.type(fh)
+    out /= x.dtype.type(fw)
+    return out
 
 
 _KNOWN = (_channel_first, _as_type, _scale, _resize)
