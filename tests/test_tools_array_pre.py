@@ -151,3 +151,19 @@ def test_block_mean_is_torchs_area_resize_bit_for_bit() -> None:
         x[0, :fh, :fw] = -0.0  # a block of negative zeros: torch's sum starts from +0.0
         expected = torch.nn.functional.interpolate(torch.from_numpy(x)[None], size=(oh, ow), mode="area")[0].numpy()
         assert block_mean(x, fh, fw).tobytes() == expected.tobytes()
+
+
+def test_rescaled_is_monais_rescale_array_bit_for_bit() -> None:
+    """Intensity scaling in numpy: MONAI's bits for pictures, signed values, other ranges and constant arrays."""
+    import torch
+    from monai.transforms.utils import rescale_array
+
+    from mimir.tools.bundles.array_pre import rescaled
+
+    rng = np.random.default_rng(9)
+    arrays = [rng.integers(0, 256, (1, 64, 80)).astype(np.float32), rng.normal(size=(3, 40, 40)).astype(np.float32) * 1e3,
+              np.full((1, 9, 9), -3.5, np.float32), np.full((1, 9, 9), 2.0, np.float32)]
+    for a in arrays:
+        for minv, maxv in [(0.0, 1.0), (-1.0, 1.0), (0.1, 0.7)]:
+            expected: Any = rescale_array(torch.from_numpy(a.copy()), minv, maxv, dtype=np.float32)
+            assert rescaled(a, minv, maxv).tobytes() == expected.numpy().tobytes()

@@ -84,22 +84,39 @@ def _scale(t: Any) -> Callable[[Picture], Picture] | None:
     import torch
 
     s = getattr(t, "scaler", None)
-    if (type(t).__name__ != "ScaleIntensityd" or s is None or s.minv is None or s.maxv is None
-            or s.channel_wise or s.dtype is None):
+    if (type(t).__name__ != "ScaleIntensityd" or s is None or s.minv is None or s.maxv is None or s.channel_wise
+            or not isinstance(s.dtype, type) or not issubclass(s.dtype, np.floating)):
         return None
     from monai.transforms.utils import rescale_array
     from monai.utils import get_equivalent_dtype
 
     out_dtype = get_equivalent_dtype(s.dtype, torch.Tensor)
-    if not isinstance(s.dtype, type) or not issubclass(s.dtype, np.floating):
-        return None
 
     def run(p: Picture) -> Picture:
-        scaled: Any = rescale_array(p.data, s.minv, s.maxv, dtype=s.dtype)  # a tensor of a tensor
+        if p.data.dtype == torch.float32 and s.dtype is np.float32 and p.data.device.type == "cpu":
+            scaled: Any = torch.from_numpy(rescaled(p.data.numpy(), float(s.minv), float(s.maxv)))
+        else:
+            scaled = rescale_array(p.data, s.minv, s.maxv, dtype=s.dtype)  # a tensor of a tensor
         return Picture(scaled.to(dtype=out_dtype, memory_format=torch.contiguous_format), p.meta, p.ops,
                        p.spatial_ndim)
 
     return run
+
+
+def rescaled(a: np.ndarray, minv: float, maxv: float) -> np.ndarray:
+    """MONAI's ``rescale_array`` of a float32 array, in numpy: the same float32 operations in the same order.
+
+    ``(a - min) / (max - min) * (maxv - minv) + minv``, the scalars taken as float32 as torch takes
+    them; a constant array gives ``a * minv``. A new array (``a`` is left as it was).
+    """
+    low, high = a.min(), a.max()
+    if low == high:
+        return a * np.float32(minv)
+    out = a - low
+    out /= high - low
+    out *= np.float32(maxv - minv)
+    out += np.float32(minv)
+    return out
 
 
 def _resize(t: Any) -> Callable[[Picture], Picture] | None:
