@@ -18,6 +18,7 @@ update, no channel information, tracing switched off) runs the whole chain throu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -127,8 +128,7 @@ def _resize(t: Any) -> Callable[[Picture], Picture] | None:
             or any(t.anti_aliasing) or len(t.mode) != 1 or len(t.dtype) != 1):
         return None
     mode, corners, dtype = t.mode[0], t.align_corners[0], t.dtype[0]
-    from monai.data.utils import to_affine_nd
-    from monai.transforms.utils import resolves_modes, scale_affine
+    from monai.transforms.utils import resolves_modes
     from monai.utils import (
         MetaKeys,
         TraceKeys,
@@ -150,9 +150,8 @@ def _resize(t: Any) -> Callable[[Picture], Picture] | None:
         orig = tuple(int(s) for s in p.data.shape[1:])
         out_size = fall_back_tuple(size, orig)
         step = get_equivalent_dtype(work or p.data.dtype, torch.Tensor)
-        scale = scale_affine(orig, out_size, align_corners=corners if corners is not None else False)
-        new_affine = convert_to_dst_type(affine, scale, dtype=torch.float64)[0]
-        new_affine = new_affine @ to_affine_nd(new_affine.shape[-1] - 1, scale, dtype=torch.float64)
+        new_affine = convert_to_dst_type(affine, np.eye(1), dtype=torch.float64)[0]  # as an array, like MONAI
+        new_affine = new_affine @ _scaling(new_affine.shape[-1] - 1, orig, tuple(out_size), bool(corners))
         meta = {**p.meta, MetaKeys.AFFINE: torch.as_tensor(new_affine, device=torch.device("cpu"), dtype=torch.float64)}
         extra = {"mode": mode, "align_corners": corners if corners is not None else TraceKeys.NONE,
                  "dtype": str(step)[6:], "new_dim": 0}
@@ -172,6 +171,15 @@ def _resize(t: Any) -> Callable[[Picture], Picture] | None:
                        [*p.ops, op], p.spatial_ndim)
 
     return run
+
+
+@functools.lru_cache(maxsize=256)
+def _scaling(dims: int, orig: tuple[int, ...], size: tuple[int, ...], corners: bool) -> np.ndarray:
+    """The affine ``Resize`` multiplies an image's affine by (as MONAI computes it), kept per sizes; read only."""
+    from monai.data.utils import to_affine_nd
+    from monai.transforms.utils import scale_affine
+
+    return np.asarray(to_affine_nd(dims, scale_affine(orig, size, align_corners=corners), dtype=np.float64))
 
 
 def block_mean(x: np.ndarray, fh: int, fw: int) -> np.ndarray:
