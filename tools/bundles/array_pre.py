@@ -179,7 +179,9 @@ def _scaling(dims: int, orig: tuple[int, ...], size: tuple[int, ...], corners: b
     from monai.data.utils import to_affine_nd
     from monai.transforms.utils import scale_affine
 
-    return np.asarray(to_affine_nd(dims, scale_affine(orig, size, align_corners=corners), dtype=np.float64))
+    scaling = np.array(to_affine_nd(dims, scale_affine(orig, size, align_corners=corners), dtype=np.float64))
+    scaling.setflags(write=False)
+    return scaling
 
 
 def block_mean(x: np.ndarray, fh: int, fw: int) -> np.ndarray:
