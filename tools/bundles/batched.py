@@ -151,9 +151,10 @@ def inverted(scores: Any, images: list[Any]) -> list[Any] | None:
         if factors is not None:
             import torch
 
-            data = scores[idx] if factors == (1,) * len(size) else scores[idx].to(getattr(torch, dtype))
-            for i, image_scores in zip(idx, data, strict=True):
-                out[i] = BlockCopy(image_scores, factors, images[i], size, bool(align))
+            cast = None if factors == (1,) * len(size) else getattr(torch, dtype)
+            for i in idx:  # each image's own view of the batch (a copy only where the dtype changes)
+                out[i] = BlockCopy(scores[i] if cast is None else scores[i].to(cast), factors, images[i], size,
+                                   bool(align))
             continue
         for i, resized in zip(idx, _resize(scores[idx], size, mode, align, dtype), strict=True):
             out[i] = _with_meta(resized, images[i], size, bool(align))
