@@ -50,7 +50,7 @@ def profile(paths: list[Path], out: Path, repeats: int) -> dict[str, float]:
             items = [timed("read and preprocess", engine._prepare, p) for p in chunk]
             batch = timed("collate", list_data_collate, [_inputs(i) for i in items])
             logits = timed("network", engine.forward, batch["image"])
-            outputs = timed("batch post", engine._batch_outputs, batch, logits)
+            outputs = timed("batch post", engine._batch_outputs, batch, logits, items)
             for path, item, (b, o, steps) in zip(chunk, items, outputs, strict=True):
                 pred = timed("per-image post", engine._post_one, b, o, steps)
                 source = item.get(SOURCE)

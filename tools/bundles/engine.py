@@ -135,7 +135,8 @@ class ExpertEngine:
                 items = [f.result() for f in prepared[start : start + batch_size]]
                 done: dict[int, Future[T]] = {}
                 for group, batch, logits in self._forward_groups(items):
-                    for i, (b, o, steps) in zip(group, self._batch_outputs(batch, logits), strict=True):
+                    outputs = self._batch_outputs(batch, logits, [items[i] for i in group])
+                    for i, (b, o, steps) in zip(group, outputs, strict=True):
                         done[i] = pool.submit(_then, then, start + i, items[i], self._post_one, b, o, steps)
                 pending.extend(done[i] for i in range(len(items)))
             return [f.result() for f in pending]
@@ -205,14 +206,17 @@ class ExpertEngine:
         """Decollate each pass and run the post transforms per image; results in item order."""
         preds: dict[int, Prediction] = {}
         for group, batch, logits in passes:
-            for i, (b, o, steps) in zip(group, self._batch_outputs(batch, logits), strict=True):
+            for i, (b, o, steps) in zip(group, self._batch_outputs(batch, logits, [items[i] for i in group]), strict=True):
                 preds[i] = self._post_one(b, o, steps)
         return [preds[i] for i in range(len(items))]
 
-    def _batch_outputs(self, batch: dict[str, Any], logits: Any) -> list[tuple[dict[str, Any], dict[str, Any], Any]]:
+    def _batch_outputs(self, batch: dict[str, Any], logits: Any,
+                       items: list[dict[str, Any]] | None = None) -> list[tuple[dict[str, Any], dict[str, Any], Any]]:
         """(input item, output item, post transforms left to run) per image of one network pass.
 
         The post transforms the engine can run on the whole batch (``batched.plan``) run here first.
+        ``items``, the pass's prepared items, stand in for its decollated inputs when only numpy steps
+        follow (they read no input item): each image holds what decollation gives back, without it.
         """
         plan = self.batch_post
         if plan.activation is None:
@@ -220,7 +224,8 @@ class ExpertEngine:
         from monai.utils import convert_to_dst_type
 
         scores = plan.activate(logits)
-        inputs = _decollated_inputs(batch)
+        arrays_only = self.per_image_post is None or self._array_steps.get(id(self.per_image_post)) is not None
+        inputs = [_inputs(item) for item in items] if items is not None and arrays_only else _decollated_inputs(batch)
         images = [b["image"] for b in inputs]
         per_image = batched.inverted(scores, images) if plan.invert else None
         if per_image is None:  # the image's Invertd (if any) runs per image, on the activated scores
