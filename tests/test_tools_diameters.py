@@ -1,4 +1,4 @@
-"""The diameters: faster hull and sampling, every figure the straightforward ones reported."""
+"""The perpendicular diameter: its faster sampling reports every figure the straightforward one did."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 from scipy import ndimage
-from scipy.spatial import ConvexHull, QhullError
 
 from mimir.tools.analysis import diameters, geometry
 
@@ -96,27 +95,7 @@ def test_perpendicular_width_and_every_figure_are_those_of_the_reference(seed: i
         labels = {1: "non-enhancing lesion", 2: "enhancing tumour"}
         faster = (geometry.measure_mask(mask, spacing, labels), geometry.index_lesion(mask, spacing, labels))
         with monkeypatch.context() as m:
-            m.setattr(diameters, "hull_vertices", lambda pts: ConvexHull(pts).vertices)
             m.setattr(diameters, "perpendicular_width", reference_width)  # what diameters_2d calls
             m.setattr(geometry, "perpendicular_width", reference_width)  # what 3D axial diameters call
             assert faster == (geometry.measure_mask(mask, spacing, labels), geometry.index_lesion(mask, spacing, labels))
     assert regions > 400
-
-
-def test_hull_vertices_are_convexhulls_in_its_order() -> None:
-    """Edge corners of many regions, point clouds, and the degenerate sets qhull refuses: the same vertices or error."""
-    rng = np.random.default_rng(5)
-    sets = [diameters._edge_corners(mask > 0, spacing) for mask, spacing in masks(3) if mask.any()]
-    sets += [rng.normal(size=(int(n), 2)) * rng.uniform(0.1, 50) for n in rng.integers(3, 400, 100)]
-    sets += [np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])]
-    refused = 0
-    for pts in sets:
-        try:
-            expected = ConvexHull(pts).vertices
-        except QhullError:
-            refused += 1
-            with pytest.raises(QhullError):
-                diameters.hull_vertices(pts)
-            continue
-        assert np.array_equal(diameters.hull_vertices(pts), expected)
-    assert len(sets) > 300 and refused >= 1

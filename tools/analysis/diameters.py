@@ -44,30 +44,11 @@ def _edge_corners(region: np.ndarray, spacing: tuple[float, float]) -> np.ndarra
     return _corners(edge_pixels(region), spacing)
 
 
-def hull_vertices(pts: np.ndarray) -> np.ndarray:
-    """``ConvexHull(pts).vertices`` of 2D points (in the same order), without what else ConvexHull computes.
-
-    ``ConvexHull`` also builds the facets' simplices, neighbours and equations, the hull's area and
-    bounds; of the same qhull run (same options, then the same triangulation) only the extremes are
-    read here. Raises ``QhullError`` as ``ConvexHull`` does; a SciPy without that run falls back to it.
-    """
-    try:
-        from scipy.spatial._qhull import _Qhull
-    except ImportError:  # pragma: no cover - SciPy's layout changed
-        return np.asarray(ConvexHull(pts).vertices)
-    qhull = _Qhull(b"i", np.ascontiguousarray(pts, dtype=np.double), b"", required_options=b"Qt")
-    try:
-        qhull.triangulate()
-        return np.asarray(qhull.get_extremes_2d())
-    finally:
-        qhull.close()
-
-
 def _chord(pts: np.ndarray) -> tuple[float, np.ndarray]:
     if len(pts) == 0:
         return 0.0, np.array([1.0, 0.0])
     try:
-        hull = pts[hull_vertices(pts)]
+        hull = pts[ConvexHull(pts).vertices]
     except QhullError:  # collinear points: a line of pixels
         hull = np.unique(pts, axis=0)
     d = np.linalg.norm(hull[:, None, :] - hull[None, :, :], axis=-1)
