@@ -94,8 +94,11 @@ def _opener() -> re.Pattern[str]:
 
 
 def _statement(part: str) -> bool:
-    """True for a sentence that asks nothing: it ends in a full stop or '!' and opens with no question word."""
-    return part.rstrip().endswith((".", "!")) and not _opener().match(part)
+    """True for a part that asks nothing ("The header is missing.", "y/n", "need it as the baseline").
+
+    It opens with no question word and ends in no question mark.
+    """
+    return not part.rstrip().endswith("?") and not _opener().match(part)
 
 
 def _asserted(text: str) -> frozenset[Change]:

@@ -165,7 +165,7 @@ _ALTERNATIVE = re.compile(r"\bor\s*$", re.IGNORECASE)
 
 def answer_of(text: str) -> bool | None:
     """True for a yes-option, False for a no-option (by its first words), else None."""
-    words = text.strip().split()
+    words = _CHECKBOX.sub("", text).split()  # "[x] No", "☑ Yes": a ticked box before the answer
     if len(words) > 1 and words[0].lower() == "not" and answer_of(" ".join(words[1:])) is True:
         return False  # "Not correct", "not accurate": a yes word denied
     head = " ".join(words[:4])
@@ -174,6 +174,8 @@ def answer_of(text: str) -> bool | None:
     return None if not found else found[0].value == "yes"
 
 
+#: A tick box or bullet before an option's words.
+_CHECKBOX = re.compile(r"^\s*(?:\[[ xX✓✔]?\]|\([ xX✓✔]\)|[☐☑☒✓✔•*])\s*")
 #: What may follow an answer word: "N/A" and "Y-90 therapy" are not answers.
 _ANSWER_END = re.compile(r"$|[\s.,;:!?)]")
 

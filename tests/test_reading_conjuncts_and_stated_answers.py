@@ -116,3 +116,22 @@ def test_a_sequence_question_followed_by_a_remark_is_answered(settings: Settings
 def test_places_among_images_named_before_bind_through_a_partitive_pronoun(text: str, want: list[int]) -> None:
     hits = [h for h in resolve_text(text, DATED) if len(h.indices) < 3]
     assert [h.indices for h in hits] == [want]
+
+
+@pytest.mark.parametrize(("stem", "want"), [("Pt's lesion - smaller than prior? y/n", ["Pt's lesion - smaller than prior?"]),
+                                            ("Which is the oldest? need it as the baseline", ["Which is the oldest?"])])
+def test_a_remark_without_a_question_word_or_mark_is_no_question_part(stem: str, want: list[str]) -> None:
+    assert split_parts(stem) == want
+
+
+@pytest.mark.parametrize(("text", "want"), [("[x] No", False), ("[X] Yes", True), ("☑ Yes", True), ("(x) No", False)])
+def test_a_ticked_box_before_an_answer_word_keeps_the_answer(text: str, want: bool) -> None:
+    assert voc.answer_of(text) is want
+
+
+def test_a_date_named_before_the_question_picks_that_study_among_these(settings: Settings, tmp_path: Path) -> None:
+    """"these images" names every image; the dated mention names the one asked for."""
+    q = "The request references imaging performed 14-Jun-2015. Which of these images is that study?\nA: image 1\nB: image 2"
+    case = lesion_case(tmp_path, [8, 8], q)
+    case.images[0].study_date, case.images[1].study_date = datetime.date(2014, 3, 2), datetime.date(2015, 6, 14)
+    assert Agent(settings, registry=stand_in_registry()).answer(case).letter == "B"

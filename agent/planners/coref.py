@@ -21,6 +21,7 @@ from mimir.agent.planners.frame import named_images, says
 from mimir.agent.planners.words import sequence_of, side_of, side_value
 from mimir.agent.state import Draft, PlannedCall, ToolRecord
 from mimir.domain import CaseImage, Evidence
+from mimir.memory.grammar import dates_in
 from mimir.tools.framework.capabilities import ClassificationReading
 
 
@@ -155,7 +156,7 @@ def by_date(view: PlanView, intent: Intent, meanings: dict[str, OptionMeaning]) 
         index = pick(range(len(images)), key=lambda i: dates[i])
         what = "most recent" if role == "latest" else "earliest"
     else:
-        named = named_images(view)
+        named = _dated_images(view) or named_images(view)  # "imaging performed 14-Jun-2015. Which of these is that study?"
         if len(named) != 1:
             return None
         index, what = named[0], f"one taken on {dates[named[0]]}"
@@ -163,6 +164,13 @@ def by_date(view: PlanView, intent: Intent, meanings: dict[str, OptionMeaning]) 
         return Draft(text=f"Image {index + 1} is the {what} ({dates[index]}).", evidence=evidence)
     letter = the_one(meanings, lambda m: m.images == (index,))
     return Draft(letter=letter, text=f"{letter}: {view.question.options[letter]}", evidence=evidence) if letter else None
+
+
+def _dated_images(view: PlanView) -> list[int]:
+    """The images the stem's dated mentions bind ("the study performed 14-Jun-2015"), beside any others it names."""
+    stem = view.question.stem
+    return sorted({i for b in view.resolution.bindings if b.image_indices and not b.candidates and says(stem, b.mention)
+                   and dates_in(b.mention) for i in b.image_indices})
 
 
 def _asked_image(view: PlanView, intent: Intent) -> int | None:
