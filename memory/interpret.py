@@ -139,6 +139,9 @@ def interpret(ref: Reference, images: list[CaseImage], text: str) -> Hit | None:
 
 def _interpret(ref: Reference, images: list[CaseImage], text: str) -> Hit | None:
     n, span = len(images), (ref.start, ref.end, ref.text)
+    if (inner := _without_apposition(ref)) is not None:
+        return _interpret(inner, images, text)
+    ref = _last_as_prior(ref, text)
     if (joined := _conjoined(ref, images, text)) is not None:
         return joined
     if (counted := _numbered_visit(ref, span, images)) is not None:
@@ -163,6 +166,36 @@ def _interpret(ref: Reference, images: list[CaseImage], text: str) -> Hit | None
         if not pool:
             return Hit(*span, [], 0.0, f"no image dated {spec}", [[i] for i in range(n)], True)
     return _select(ref, span, pool, images, bool(filters) or bool(ref.values("Y")))
+
+
+def _without_apposition(ref: Reference) -> Reference | None:
+    """The phrase without a parenthesis that restates it ("the second and the third (the two most recent)"), else None.
+
+    Only when what is outside the parenthesis still picks images by itself (a place in the list or in time).
+    """
+    opened = [k for k, t in enumerate(ref.tokens) if t.tag == "F" and t.value == "("]
+    closed = [k for k, t in enumerate(ref.tokens) if t.tag == "F" and t.value == ")"]
+    if not opened or not closed or closed[-1] < opened[0]:
+        return None
+    outside = ref.tokens[:opened[0]] + ref.tokens[closed[-1] + 1:]
+    if not any(t.tag in "OTQ" for t in outside) or not any(t.tag in "OTQ" for t in ref.tokens[opened[0]:closed[-1]]):
+        return None
+    return Reference(ref.start, ref.end, ref.text, outside)
+
+
+def _last_as_prior(ref: Reference, text: str) -> Reference:
+    """"last" after a word a change is measured from: the visit before the current one, not the current one.
+
+    "Has it shrunk since the last scan?", "compared with the last study".
+    """
+    places = [t for t in ref.tokens if t.tag == "O"]
+    if len(places) != 1 or places[0].value != "-1" or places[0].text.lower() != "last" or ref.has("TQY"):
+        return ref
+    before = text[:ref.start].rstrip()
+    if not any(m.end == len(before) for m in voc.find(before, "reference_cue")):
+        return ref
+    tokens = [Token("T", "prior", t.start, t.end, t.text) if t is places[0] else t for t in ref.tokens]
+    return Reference(ref.start, ref.end, ref.text, tokens)
 
 
 def _conjuncts(ref: Reference) -> list[list[Token]]:

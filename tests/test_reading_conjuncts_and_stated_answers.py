@@ -5,6 +5,10 @@
 - A yes or no option that also says what it means ("Yes, no growth") is checked against the measurement:
   when its words contradict it the question was misread and the answer abstains; when the stem asserts
   nothing readable, the options' own statements choose.
+- Which images a change compares: a remark about every image ("Scans are in date order") gives way to the
+  images a phrase picks; "last" after "since" is the prior visit; a parenthesis restating a phrase is left
+  aside; a remark after a question ("y/n", "The header is missing.") asks nothing.
+- Amounts: "more small" is "smaller".
 """
 
 from __future__ import annotations
@@ -135,3 +139,38 @@ def test_a_date_named_before_the_question_picks_that_study_among_these(settings:
     case = lesion_case(tmp_path, [8, 8], q)
     case.images[0].study_date, case.images[1].study_date = datetime.date(2014, 3, 2), datetime.date(2015, 6, 14)
     assert Agent(settings, registry=stand_in_registry()).answer(case).letter == "B"
+
+
+@pytest.mark.parametrize(("stem", "radii", "letter"), [
+    ("In which image the lesion appears more small?", [8, 12], "A"),  # "more" with a plain adjective: its comparative
+    ("In which image does the lesion look less big?", [12, 8], "B"),
+    ("Which image has the most small lesion?", [12, 8], "B"),
+])
+def test_more_or_less_before_a_plain_size_adjective_is_its_comparative(settings: Settings, tmp_path: Path, stem: str,
+                                                                       radii: list[float], letter: str) -> None:
+    q = f"{stem}\nA: image 1\nB: image 2"
+    assert Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q)).letter == letter
+
+
+@pytest.mark.parametrize("text", ["since the last scan", "compared with the last study", "from the last one"])
+def test_last_after_a_word_a_change_is_measured_from_is_the_prior_visit(text: str) -> None:
+    [hit] = resolve_text(f"Has the lesion shrunk {text}?", DATED)
+    assert hit.indices == [1], hit.reason
+    [plain] = resolve_text("Which is the last scan?", DATED)
+    assert plain.indices == [2]
+
+
+def test_a_parenthesis_restating_a_phrase_leaves_its_images(settings: Settings, tmp_path: Path) -> None:
+    [hit] = resolve_text("only the second and the third (the two most recent)", DATED)
+    assert hit.indices == [1, 2] and not hit.ambiguous, hit.reason
+    q = ("Three studies in chronological order. Considering only the second and the third (the two most recent), how has "
+         "the lesion changed?\nA: Unchanged\nB: Decreased\nC: Increased")
+    assert Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, [14, 9, 9], q)).letter == "A"
+
+
+@pytest.mark.parametrize(("radii", "letter"), [([14, 9, 9], "C"), ([9, 9, 14], "A")])
+def test_images_picked_by_a_label_win_over_a_remark_about_all_of_them(settings: Settings, tmp_path: Path,
+                                                                     radii: list[float], letter: str) -> None:
+    """Read as every image (the remark's "Scans"), [14, 9, 9] would be a confident 'Decrease'."""
+    q = "Label: change of lesion, latest pair (scan 2 -> scan 3). Scans are in date order.\nA: Increase\nB: Decrease\nC: No change"
+    assert Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q)).letter == letter

@@ -56,12 +56,26 @@ def named_images(view: PlanView, text: str | None = None) -> list[int]:
     return sorted(bound)
 
 
+def selected_images(view: PlanView, text: str | None = None) -> list[int]:
+    """Like :func:`named_images`, but a mention of every image gives way to mentions that pick some of them.
+
+    In "Label: change of tumor, latest pair (scan 2 -> scan 3). Scans are in date order." the picked ones
+    are what is asked; "Scans" only describes them all.
+    """
+    stem = view.question.stem if text is None else text
+    every = set(range(len(view.case.images)))
+    sets = [set(b.image_indices) for b in view.resolution.bindings
+            if b.image_indices and not b.candidates and says(stem, b.mention)]
+    picked = [s for s in sets if s != every]
+    return sorted(set().union(*picked)) if picked and len(picked) < len(sets) else named_images(view, text)
+
+
 def frame_of(view: PlanView, text: str | None = None) -> Frame:
     """The comparison the question (or one of its parts, ``text``) asks for."""
     images = view.case.images
-    bound = named_images(view, text)
+    bound = selected_images(view, text)
     asked = _question_sentence(text or view.question.stem)
-    if asked is not None and len(own := named_images(view, asked)) >= 2:  # "Baseline, fu 1, fu 2 shown. Fu 2 vs fu 1: ..."
+    if asked is not None and len(own := selected_images(view, asked)) >= 2:  # "Baseline, fu 1, fu 2 shown. Fu 2 vs fu 1: ..."
         bound, text = own, asked
     nadir = "nadir" in voc.values_in(text or view.question.stem, "span")
     reference: Literal["first", "nadir"] = "nadir" if nadir else "first"
@@ -80,9 +94,14 @@ def frame_of(view: PlanView, text: str | None = None) -> Frame:
 
 
 def _question_sentence(text: str) -> str | None:
-    """The last sentence of a stem that has several (the premises before it introduce the images), else None."""
-    sentences = [s for s in re.split(r"(?<=[.!])\s+", text.strip()) if s]
-    return sentences[-1] if len(sentences) > 1 else None
+    """The last sentence that asks, in a stem of several (the premises before it introduce the images), else None.
+
+    A stem with no question mark names no such sentence: "Label: change, latest pair (scan 2 -> scan 3). Scans
+    are in date order." asks in its first sentence, and the remark after it is no question.
+    """
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+    asking = [s for s in sentences if s.rstrip().endswith("?")]
+    return asking[-1] if len(sentences) > 1 and asking else None
 
 
 def _reference_named(view: PlanView, text: str, bound: list[int]) -> int | None:
