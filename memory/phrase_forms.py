@@ -65,6 +65,11 @@ def _conjuncts(ref: Reference) -> list[list[Token]]:
     return [p for p in parts if p]
 
 
+def _kinds(parts: list[list[Token]]) -> list[frozenset[str]]:
+    """How each conjunct picks images: by a place in the list (O), in time (T), or both."""
+    return [frozenset(t.tag for t in p) & frozenset("OT") for p in parts]
+
+
 def _as_ordinal(t: Token) -> list[Token]:
     """A time word that is also a place in the list ("last", "last examination") read as that place."""
     found = [m for m in voc.find(t.text, "ordinal") if m.start == 0] if t.tag == "T" else []
@@ -86,21 +91,20 @@ def conjoined(ref: Reference, images: list[CaseImage], text: str, read: Interpre
     "baseline and latest") are read as one phrase.
     """
     parts = _conjuncts(ref)
-    kinds = [frozenset(t.tag for t in p) & frozenset("OT") for p in parts]
+    kinds = _kinds(parts)
     if len(parts) < 2 or not all(kinds) or len(set(kinds)) == 1:
         return None
     span, n = (ref.start, ref.end, ref.text), len(images)
     if any("O" in k for k in kinds):
-        retagged = [r for t in ref.tokens for r in _as_ordinal(t)]
-        if retagged != ref.tokens and len({frozenset(t.tag for t in p) & frozenset("OT") for p in _conjuncts(
-                Reference(ref.start, ref.end, ref.text, retagged))}) == 1:
-            return read(Reference(ref.start, ref.end, ref.text, retagged), images, text)
+        retagged = Reference(ref.start, ref.end, ref.text, [r for t in ref.tokens for r in _as_ordinal(t)])
+        if retagged.tokens != ref.tokens and len(set(_kinds(_conjuncts(retagged)))) == 1:
+            return read(retagged, images, text)
     head = [t for t in parts[-1] if t.tag not in "DQOT"]
     hits = []
     for p in parts:
         own = text[p[0].start:p[-1].end]
-        hit = read(Reference(p[0].start, p[-1].end, own, p if any(t.tag in NOUN_HEADS for t in p) else p + head),
-                         images, text)
+        tokens = p if any(t.tag in NOUN_HEADS for t in p) else p + head
+        hit = read(Reference(p[0].start, p[-1].end, own, tokens), images, text)
         if hit is None or not hit.indices:
             why = hit.reason if hit is not None else "names no image"
             return Hit(*span, [], 0.0, f"'{own}' of a coordinated phrase: {why}", [[i] for i in range(n)], True)

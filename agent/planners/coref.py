@@ -17,7 +17,7 @@ from mimir.agent.intents import Intent, visit_role
 from mimir.agent.meaning import OptionMeaning, doubts, read_options, the_one
 from mimir.agent.planners import common, routing
 from mimir.agent.planners.base import Decision, PlanView
-from mimir.agent.planners.frame import named_images, says
+from mimir.agent.planners.frame import named_images, says, settled
 from mimir.agent.planners.words import sequence_of, side_of, side_value
 from mimir.agent.state import Draft, PlannedCall, ToolRecord
 from mimir.domain import CaseImage, Evidence
@@ -168,9 +168,7 @@ def by_date(view: PlanView, intent: Intent, meanings: dict[str, OptionMeaning]) 
 
 def _dated_images(view: PlanView) -> list[int]:
     """The images the stem's dated mentions bind ("the study performed 14-Jun-2015"), beside any others it names."""
-    stem = view.question.stem
-    return sorted({i for b in view.resolution.bindings if b.image_indices and not b.candidates and says(stem, b.mention)
-                   and dates_in(b.mention) for i in b.image_indices})
+    return sorted({i for b in settled(view) if dates_in(b.mention) for i in b.image_indices})
 
 
 def _asked_image(view: PlanView, intent: Intent) -> int | None:

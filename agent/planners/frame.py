@@ -20,7 +20,7 @@ from mimir import vocabulary as voc
 from mimir.agent import options as opt
 from mimir.agent.planners import words
 from mimir.agent.planners.base import PlanView
-from mimir.domain import CaseImage
+from mimir.domain import Binding, CaseImage
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,15 @@ def says(text: str, mention: str) -> bool:
     return bool(mention) and re.search(rf"(?<![A-Za-z0-9]){re.escape(mention)}(?![A-Za-z0-9])", text) is not None
 
 
+def settled(view: PlanView, text: str | None = None) -> list[Binding]:
+    """The mentions of ``text`` (default: the stem) bound to images with no open alternative."""
+    stem = view.question.stem if text is None else text
+    return [b for b in view.resolution.bindings if b.image_indices and not b.candidates and says(stem, b.mention)]
+
+
 def named_images(view: PlanView, text: str | None = None) -> list[int]:
     """The images the settled mentions of ``text`` (default: the stem) bind, in case order."""
-    stem = view.question.stem if text is None else text
-    bound = {i for b in view.resolution.bindings if b.image_indices and not b.candidates and says(stem, b.mention)
-             for i in b.image_indices}
-    return sorted(bound)
+    return sorted({i for b in settled(view, text) for i in b.image_indices})
 
 
 def selected_images(view: PlanView, text: str | None = None) -> list[int]:
@@ -62,10 +65,8 @@ def selected_images(view: PlanView, text: str | None = None) -> list[int]:
     In "Label: change of tumor, latest pair (scan 2 -> scan 3). Scans are in date order." the picked ones
     are what is asked; "Scans" only describes them all.
     """
-    stem = view.question.stem if text is None else text
     every = set(range(len(view.case.images)))
-    sets = [set(b.image_indices) for b in view.resolution.bindings
-            if b.image_indices and not b.candidates and says(stem, b.mention)]
+    sets = [set(b.image_indices) for b in settled(view, text)]
     picked = [s for s in sets if s != every]
     return sorted(set().union(*picked)) if picked and len(picked) < len(sets) else named_images(view, text)
 
