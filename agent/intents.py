@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Literal
 
 from mimir import vocabulary as voc
 from mimir.agent import ellipsis
 from mimir.agent.meaning import CHANGE_OF_COMPARATIVE, SIZE_CHANGES, Change, mentioned_changes, option_changes
 from mimir.agent.predicate import asserted_by_meaning
+from mimir.agent.question_parts import split_parts
 
 Kind = Literal["change", "resection", "extreme", "identify", "attribute", "when", "visual"]
 #: How a yes/no part judges the statement it embeds: "plain" (no frame, or "is it true that ..."),
@@ -51,17 +52,6 @@ class Intent:
     by_meaning: str = ""  # how a word the vocabulary lacks was read by meaning, for the evidence
 
 
-@cache
-def _split() -> re.Pattern[str]:
-    """Where a stem's next question starts: a clause break before a question verb or word, or after a '?'.
-
-    A break that offers an alternative ("..., or was part of it left?") joins one question's choices.
-    """
-    opener = f"(?:{voc.pattern('auxiliary')}|{voc.pattern('wh_word')})"
-    breaks = f"(?!{voc.pattern('alternative')}){voc.pattern('clause_break')}"  # "..., or was part of it left?" is one question
-    return re.compile(rf"(?:,|;)?\s+{breaks}\s+(?={opener})|(?<=\?)\s+(?=\S)", re.I)
-
-
 def _asks_which(text: str, options: tuple[str, ...] = (), n_images: int | None = None) -> bool:
     """True when a part asks for an image.
 
@@ -75,30 +65,6 @@ def _options_name_images(options: tuple[str, ...], n_images: int) -> bool:
     from mimir.agent.options import image_of
 
     return len(options) >= 2 and all(image_of(o, max(n_images, len(options))) is not None for o in options)
-
-
-def split_parts(stem: str) -> list[str]:
-    """The questions of a stem: "A, and does it B?" is two; a plain question is one.
-
-    A statement after a question ("Which sequence is image 2? The header is missing.") asks nothing: it
-    is no part of its own.
-    """
-    parts = [p.strip(" ,;") for p in _split().split(stem) if p and p.strip(" ,;")]
-    asked = [p for k, p in enumerate(parts) if k == 0 or not _statement(p)]
-    return asked or [stem]
-
-
-@cache
-def _opener() -> re.Pattern[str]:
-    return re.compile(rf"\W*(?:{voc.pattern('auxiliary')}|{voc.pattern('wh_word')})", re.I)
-
-
-def _statement(part: str) -> bool:
-    """True for a part that asks nothing ("The header is missing.", "y/n", "need it as the baseline").
-
-    It opens with no question word and ends in no question mark.
-    """
-    return not part.rstrip().endswith("?") and not _opener().match(part)
 
 
 def _asserted(text: str) -> frozenset[Change]:
@@ -306,7 +272,7 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
     dated = _dated(text) and _label(text) is None and not voc.find(text, "finding")
     which = _asks_which(text, options, n_images)
     if which and (dated or visit_role(text) in ("latest", "baseline")) and not _options_are_changes(options) \
-            and not any(m.concept != "time" for m in timed):
+            and not any(m.concept != "time" and m.value != "equal" for m in timed):  # "the same patient" grades nothing
         return Intent("when", text, negated)
     times = voc.find(text, "time")
     amounts = [m for m in voc.find(text, "comparative", "superlative") if voc.find(text, "finding", "quantity")
@@ -314,7 +280,7 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
     amount = [m for m in amounts if not m.negated]  # "more extensive tumour", not "most likely"
     if which and (denied := _denied_amount(text, amounts, n_images or len(options))) is not None:
         return denied
-    if which and amount:
+    if which and amount and not _alternatives(text, amount):
         direction = "more" if amount[0].value in ("more", "most") else "less"
         return Intent("extreme", text, negated, direction=direction)  # type: ignore[arg-type]
     extents = any(voc.resection_of(o) for o in options)  # "how complete was the surgery?  A: complete  B: incomplete"
@@ -347,6 +313,16 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
         return Intent("change", text, negated, asserted=frozenset({change}),
                       by_meaning=f"'{word}' read by meaning as {change} (lead {lead})")
     return Intent("visual", text, negated)
+
+
+def _alternatives(text: str, amount: list[voc.Mention]) -> bool:
+    """True when the stem offers both directions as alternatives ("more than, less than or equal to that").
+
+    Such a stem asks which relation holds between the images, not which image has more.
+    """
+    ups = [m.start for m in amount if m.value in ("more", "most")]
+    downs = [m.start for m in amount if m.value in ("less", "least")]
+    return bool(ups and downs and re.search(r"\bor\b", text[min(ups + downs):], re.I))
 
 
 def _denied_amount(text: str, amounts: list[voc.Mention], n_images: int) -> Intent | None:

@@ -75,15 +75,23 @@ def _modifiers(found: list[voc.Mention], text: str) -> set[int]:
     return out
 
 
+def _image_phrases(text: str) -> list[tuple[int, int]]:
+    """Spans of phrases that name an image by time ("the new scan", "the new one")."""
+    from mimir.memory.grammar import references
+
+    return [(r.start, r.end) for r in references(text) if r.has("T") and r.has("NH")]
+
+
 def mentioned_changes(text: str) -> tuple[set[str], set[str]]:
     """(asserted, denied) change categories in a text; "has not grown" denies an increase rather than asserting stability."""
     plain: set[str] = set()
     negated: set[str] = set()
     found = voc.find(text, "change", "resection")
     modifiers = _modifiers(found, text)
+    naming = _image_phrases(text) if any(m.value == "new" for m in found) else []
     for m in found:
-        if m.start in modifiers:
-            continue
+        if m.start in modifiers or any(s <= m.start and m.end <= e for s, e in naming):
+            continue  # "has it become smaller in the new one?": "new" there names the later image
         denied = negated_size_change(m.text) if m.value == "stable" else None
         if denied is not None:
             (plain if m.negated else negated).add("stable" if m.negated else denied)

@@ -79,9 +79,15 @@ class DateSpec:
     year: int | None = None
     month: int | None = None
     day: int | None = None
+    either_way: bool = False  # day and month may be the other way round ("06/07/2015": 6 July or 7 June)
+
+    def readings(self) -> list[tuple[int | None, int | None, int | None]]:
+        """(year, month, day) of each way the date can be read."""
+        first = (self.year, self.month, self.day)
+        return [first, (self.year, self.day, self.month)] if self.either_way else [first]
 
     def __str__(self) -> str:
-        return "-".join(f"{v:02d}" for v in (self.year, self.month, self.day) if v is not None)
+        return " or ".join("-".join(f"{v:02d}" for v in r if v is not None) for r in self.readings())
 
 
 @dataclass
@@ -132,14 +138,15 @@ def _numeric(a: int, b: int, year: int, dotted: bool = False) -> DateSpec:
     """A date written in numbers, day and month in either order: read where only one order is a date.
 
     "29/07/2018" is 29 July (no month 29), "07/29/2018" too; "03/04/2018" is 3 April in British and
-    4 March in American writing, so only its year is read (a question naming it then binds by year).
-    Dots are the European writing, day first ("3.09.2021" is 3 September), unless that is no date.
+    4 March in American writing, so it is read both ways (an image dated on either matches; two images,
+    one on each, leave the reference open). Dots are the European writing, day first ("3.09.2021" is
+    3 September), unless that is no date.
     """
     if a == b or a > 12 >= b or dotted and b <= 12:
         return DateSpec(year, b, a)
     if b > 12 >= a:
         return DateSpec(year, a, b)
-    return DateSpec(year)
+    return DateSpec(year, b, a, either_way=True)
 
 
 def dates_in(text: str) -> list[DateSpec]:
@@ -224,6 +231,8 @@ def _retag(tokens: list[Token], text: str) -> list[Token]:
             t.tag, t.value = "F", "."  # an abbreviation's dot: "scan no. 2", "img. 2" are one phrase
         elif t.tag == "X" and (place := _place_name(tokens, i)) is not None:
             t.tag, t.value = "Q", place  # "picture B", "panel (ii)": a place in the list
+        elif t.tag == "X" and (place := _place_before_noun(tokens, i)) is not None:
+            t.tag, t.value = "O", str(place)  # "the (b) image": the second image
         elif t.tag == "X" and t.text.lower() == "ones":
             t.tag = "H"
         elif t.tag == "P" and t.text.lower() == "hand" and i >= 2 and tokens[i - 1].text == "-" and tokens[i - 2].tag == "L":
@@ -251,6 +260,15 @@ def _place_name(tokens: list[Token], i: int) -> int | None:
     return voc.place_value(t.text)
 
 
+def _place_before_noun(tokens: list[Token], i: int) -> int | None:
+    """The place a letter or roman numeral in parentheses names before an image noun ("the (b) image"), else None."""
+    if not (2 <= i and i + 2 < len(tokens) and tokens[i - 1].text == "(" and tokens[i + 1].text == ")"):
+        return None
+    if tokens[i - 2].tag != "D" or tokens[i + 2].tag != "N":
+        return None
+    return voc.place_value(tokens[i].text)
+
+
 def _post_ok(tokens: list[Token], i: int) -> bool:
     """True when the preposition at ``i`` opens a post-modifier of a reference, not a new phrase.
 
@@ -263,7 +281,8 @@ def _post_ok(tokens: list[Token], i: int) -> bool:
         j += 1
     if j >= len(tokens):
         return False
-    t, nxt = tokens[j], tokens[j + 1] if j + 1 < len(tokens) else None
+    t = tokens[j]
+    nxt = next((x for x in tokens[j + 1:] if x.tag != "F"), None)  # "of these three serial scans": past words that name nothing
     if t.tag in "YB" or t.value in word_class("list_place") or t.tag == "N" and t.text.lower() in word_class("list_place"):
         return True
     if t.tag == "Q" and tokens[j - 1].value in ("position", "number"):

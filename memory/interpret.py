@@ -112,8 +112,9 @@ def anchored(ref: Reference, text: str) -> bool:
         return True
     if any(t.tag == "T" and voc.values_in(t.text, "numbered_visit") for t in ref.tokens) and "Q" in tags:
         return True  # "f/u 2": a counted visit, whatever follows it
-    if "O" in tags and _OF_THEM.match(text, ref.end):
-        return True  # "the second and third (most recent) of them": places among the images named before
+    if ("O" in tags or "T" in tags and all(t.value not in ("earlier", "later") for t in ref.tokens if t.tag == "T")) \
+            and _OF_THEM.match(text, ref.end):
+        return True  # "the second and third (most recent) of them", "the latest two of these": among the images named before
     nxt = text[ref.end:].lstrip()[:3].lower()
     if "T" in tags:
         times = [t for t in ref.tokens if t.tag == "T"]

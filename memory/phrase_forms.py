@@ -42,11 +42,13 @@ def without_apposition(ref: Reference) -> Reference | None:
 def last_as_prior(ref: Reference, text: str) -> Reference:
     """"last" after a word a change is measured from: the visit before the current one, not the current one.
 
-    "Has it shrunk since the last scan?", "compared with the last study".
+    "Has it shrunk since the last scan?", "compared with the last study"; but "the last uploaded image" is a place.
     """
     places = [t for t in ref.tokens if t.tag == "O"]
     if len(places) != 1 or places[0].value != "-1" or places[0].text.lower() != "last" or ref.has("TQY"):
         return ref
+    if any(t.tag == "F" and voc.find(t.text, "filler") and voc.values_in(t.text, "filler") == ["listing"] for t in ref.tokens):
+        return ref  # "relative to the last uploaded image": a place in the list as it was put before the reader
     before = text[:ref.start].rstrip()
     if not any(m.end == len(before) for m in voc.find(before, "reference_cue")):
         return ref

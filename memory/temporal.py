@@ -83,8 +83,8 @@ def on_date(spec: DateSpec, images: list[CaseImage], pool: list[int]) -> list[in
     out = []
     for i in pool:
         d = images[i].study_date
-        if d and all(want is None or want == got for want, got in ((spec.year, d.year), (spec.month, d.month),
-                                                                   (spec.day, d.day))):
+        if d and any(all(want is None or want == got for want, got in zip(reading, (d.year, d.month, d.day), strict=True))
+                     for reading in spec.readings()):
             out.append(i)
     return out
 

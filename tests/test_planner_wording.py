@@ -200,7 +200,7 @@ def test_a_t1_word_joined_with_a_contrast_agent_is_a_post_contrast_t1(text: str)
 
 def test_a_dotted_numeric_date_is_written_day_first() -> None:
     assert [str(d) for d in dates_in("the CT of 4.11.2019")] == ["2019-11-04"]
-    assert [str(d) for d in dates_in("the CT of 11/04/2019")] == ["2019"]  # slashes: either order, so the year only
+    assert [str(d) for d in dates_in("the CT of 11/04/2019")] == ["2019-04-11 or 2019-11-04"]  # slashes: either order
 
 
 def test_a_denied_remnant_or_a_denied_removal_says_the_extent_of_resection() -> None:

@@ -93,8 +93,8 @@ def test_every_relation_word_names_a_neighbouring_visit(word: str) -> None:
 
 @pytest.mark.parametrize(("text", "want"), [("29/07/2018", "2018-07-29"), ("07/29/2018", "2018-07-29"),
                                             ("05.05.2020", "2020-05-05"), ("2018/07/29", "2018-07-29"),
-                                            ("03/04/2018", "2018")])
-def test_numeric_dates_are_read_where_only_one_order_is_a_date(text: str, want: str) -> None:
+                                            ("03/04/2018", "2018-04-03 or 2018-03-04")])
+def test_numeric_dates_are_read_in_the_orders_that_are_dates(text: str, want: str) -> None:
     from mimir.memory.grammar import dates_in
 
     assert [str(d) for d in dates_in(f"the scan of {text}")] == [want]
@@ -104,3 +104,12 @@ def test_panels_and_the_numero_sign_name_images_and_short_answers_read_as_yes_or
     images = [{"path": f"/i{k}.png"} for k in range(3)]
     assert [b.image_indices for b in resolve(Case(question="What sequence is panel 2?", images=images)).bindings] == [[1]]
     assert [voc.answer_of(o) for o in ("Y", "N", "That's right", "That's not right")] == [True, False, True, False]
+
+
+def test_a_date_that_reads_both_ways_binds_the_image_dated_on_either_and_stays_open_when_both_are() -> None:
+    one_way = [{"path": "/a.png", "study_date": "2015-07-06"}, {"path": "/b.png", "study_date": "2016-01-20"}]
+    both = [{"path": "/a.png", "study_date": "2015-07-06"}, {"path": "/b.png", "study_date": "2015-06-07"}]
+    q = "Which scan was done on 06/07/2015?"
+    assert [b.image_indices for b in resolve(Case(question=q, images=one_way)).bindings] == [[0]]
+    assert [b.image_indices for b in resolve(Case(question=q, images=both)).bindings] != [[0]]
+    assert [b.image_indices for b in resolve(Case(question=q, images=both)).bindings] != [[1]]

@@ -43,9 +43,14 @@ def _current(images: list[CaseImage]) -> int:
     return _time_order(images, list(range(len(images))))[-1]
 
 
+def _occurrences(text: str, mention: str) -> list[re.Match[str]]:
+    """Where ``text`` holds ``mention`` as words of its own: an option's "1" (of "#1") is not in "2021" or "01"."""
+    return list(re.finditer(rf"(?<![A-Za-z0-9]){re.escape(mention)}(?![A-Za-z0-9])", text)) if mention else []
+
+
 def says(text: str, mention: str) -> bool:
-    """True when ``text`` holds ``mention`` as words of its own: an option's "1" (of "#1") is not in "2021" or "01"."""
-    return bool(mention) and re.search(rf"(?<![A-Za-z0-9]){re.escape(mention)}(?![A-Za-z0-9])", text) is not None
+    """True when ``text`` holds ``mention`` as words of its own."""
+    return bool(_occurrences(text, mention))
 
 
 def settled(view: PlanView, text: str | None = None) -> list[Binding]:
@@ -108,8 +113,9 @@ def _question_sentence(text: str) -> str | None:
 def _reference_named(view: PlanView, text: str, bound: list[int]) -> int | None:
     """The one image a comparison is made against ("larger than on image 2", "relative to the first scan"), else None."""
     cues = voc.find(text, "reference_cue")
-    mentions = [(text.find(b.mention), b.image_indices[0]) for b in view.resolution.bindings
-                if len(b.image_indices) == 1 and b.image_indices[0] in bound and not b.candidates and says(text, b.mention)]
+    mentions = [(m.start(), b.image_indices[0]) for b in view.resolution.bindings
+                if len(b.image_indices) == 1 and b.image_indices[0] in bound and not b.candidates
+                for m in _occurrences(text, b.mention)]  # every place it is said: "Scan-2 the newer one. On Scan-1, compared to Scan-2"
     cued = {i for pos, i in mentions for c in cues if c.end <= pos and len(text[c.end:pos].split()) <= 3
             and not any(c.end <= p < pos for p, _ in mentions)}
     return cued.pop() if len(cued) == 1 else None

@@ -75,6 +75,8 @@ def plan(view: PlanView) -> Decision | None:
     quantity, direction = asked
     if _is_lesion_size(view, quantity):
         return None  # a lesion's size: the lesion route measures it
+    if direction is None and voc.find(quantity, "attribute_noun"):
+        return None  # "what is the sequence of image 1?": an attribute the classifiers read, not a quantity
     offers = [o for o in view.offers.find("measures") if _matches(o, quantity)]
     if not offers:
         reason = view.offers.why_missing("measures", f"measures '{quantity}'")

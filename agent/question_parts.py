@@ -1,0 +1,56 @@
+"""Where a stem's questions start and end: "A, and does it B?" is two questions; a remark or a courtesy is none.
+
+A stem splits at a clause break before a question verb or word, or after a "?". A later part that opens
+with no question word and ends in no question mark ("The header is missing.", "y/n") asks nothing, and
+neither does a part made only of politeness formulas ("... and do the needful.", "kindly revert").
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from mimir import vocabulary as voc
+
+
+@cache
+def _split() -> re.Pattern[str]:
+    """Where a stem's next question starts: a clause break before a question verb or word, or after a '?'.
+
+    A break that offers an alternative ("..., or was part of it left?") joins one question's choices.
+    """
+    opener = f"(?:{voc.pattern('auxiliary')}|{voc.pattern('wh_word')})"
+    breaks = f"(?!{voc.pattern('alternative')}){voc.pattern('clause_break')}"  # "..., or was part of it left?" is one question
+    return re.compile(rf"(?:,|;)?\s+{breaks}\s+(?={opener})|(?<=\?)\s+(?=\S)", re.I)
+
+
+def split_parts(stem: str) -> list[str]:
+    """The questions of a stem: "A, and does it B?" is two; a plain question is one.
+
+    A statement after a question ("Which sequence is image 2? The header is missing.") asks nothing: it
+    is no part of its own.
+    """
+    parts = [p.strip(" ,;") for p in _split().split(stem) if p and p.strip(" ,;")]
+    asked = [p for k, p in enumerate(parts) if k == 0 or not _statement(p) and not _courtesy(p)]
+    return asked or [stem]
+
+
+def _courtesy(part: str) -> bool:
+    """True for a part made only of politeness formulas ("and do the needful.", "Thanks!"): it asks nothing."""
+    rest = part
+    for m in sorted(voc.find(part, "courtesy"), key=lambda m: -m.start):
+        rest = rest[:m.start] + rest[m.end:]
+    return bool(voc.find(part, "courtesy")) and not re.search(r"\w", rest)
+
+
+@cache
+def _opener() -> re.Pattern[str]:
+    return re.compile(rf"\W*(?:{voc.pattern('auxiliary')}|{voc.pattern('wh_word')})", re.I)
+
+
+def _statement(part: str) -> bool:
+    """True for a part that asks nothing ("The header is missing.", "y/n", "need it as the baseline").
+
+    It opens with no question word and ends in no question mark.
+    """
+    return not part.rstrip().endswith("?") and not _opener().match(part)
