@@ -92,9 +92,28 @@ def _asserted(text: str) -> frozenset[Change]:
 
 def _labels_found(text: str) -> list[tuple[str, voc.Mention]]:
     """Label mentions that can name an image: not "both sides", not the side of a part one image shows both of."""
+    aside = [(g.start(), g.end()) for g in _DENIED_ASIDE.finditer(text)]  # "the T2 (not FLAIR)": FLAIR is no label asked
     found = [(c, m) for c in _LABELS for m in voc.find(text, c)
-             if c != "laterality" or m.value != "B" and not _side_of_unsided_part(text, m)]
+             if (c != "laterality" or m.value != "B" and not _side_of_unsided_part(text, m) and not _left_as_verb(text, m))
+             and not any(s <= m.start and m.end <= e for s, e in aside)]
     return found + [("laterality", m) for m in _side_letters(text)]
+
+
+def _left_as_verb(text: str, side: voc.Mention) -> bool:
+    """True for "left" as what remains ("any tumour left?", "some left behind"), not the side ("the left")."""
+    if side.text.lower() != "left":
+        return False
+    after = text[side.end:].lstrip().lower()
+    before = text[:side.start].split()
+    ends = not after or after[0] in "?.,;:!)" or after.startswith(("behind", "over", "in place", "after", "or "))
+    return ends and (not before or before[-1].lower() not in _SIDE_DETERMINERS)
+
+
+#: Words before "left" that make it the side: a determiner ("the left"), a preposition, or a copula ("which eye is left?").
+_SIDE_DETERMINERS = frozenset({"the", "a", "this", "that", "her", "his", "its", "their", "your", "my", "our", "on", "to",
+                               "is", "are", "was", "were", "be"})
+#: A parenthesis that only denies ("(not FLAIR)", "(no contrast)" after a label says which one is meant).
+_DENIED_ASIDE = re.compile(r"\(\s*not\b[^()]*\)", re.I)
 
 
 def _side_letters(text: str) -> list[voc.Mention]:
@@ -159,6 +178,28 @@ def statement_frame(text: str) -> tuple[str, Frame]:
     return statement, "plain" if nearest.value == "true" else "inverted"
 
 
+def _premise_and_question(text: str) -> tuple[str, str] | None:
+    """(premise, question) of a stem that states something before it asks, else None.
+
+    Sentences end at ".", "!", ";", ":" or a dash; a clause before a wh-word counts too ("Assuming one of
+    them is the T1, which image is the other sequence?").
+    """
+    sentences = [s for s in re.split(r"(?<=[.!;:])\s+|\s+[-\u2013\u2014]+\s+", text.strip()) if s]
+    if len(sentences) < 2:
+        sentences = [s for s in re.split(rf",\s+(?={voc.pattern('wh_word')})", text.strip(), flags=re.I) if s]
+    return (" ".join(sentences[:-1]), sentences[-1]) if len(sentences) >= 2 else None
+
+
+def _asked_label(text: str) -> tuple[str, str, bool] | None:
+    """The label a part asks about: the asking sentence's own where a premise names another.
+
+    "Given that image 1 is the FLAIR, which image is the T2?" asks for the T2.
+    """
+    if (split := _premise_and_question(text)) is not None and (own := _label(split[1])) is not None:
+        return own
+    return _label(text)
+
+
 def _premise_exclusion(text: str) -> Intent | None:
     """A question that asks for the image other than one a statement before it names.
 
@@ -166,10 +207,9 @@ def _premise_exclusion(text: str) -> Intent | None:
     FLAIR; select the one that isn't." ask for the image that is not the FLAIR: the label is in the
     premise, and the question names none of its own (an elliptical negation denies the premise's).
     """
-    sentences = [s for s in re.split(r"(?<=[.!;:])\s+|\s+[-\u2013\u2014]+\s+", text.strip()) if s]  # a dash ends one too
-    if len(sentences) < 2:
+    if (split := _premise_and_question(text)) is None:
         return None
-    premise, question = " ".join(sentences[:-1]), sentences[-1]
+    premise, question = split
     label = _label(premise)
     if label is None or _label(question) is not None or not (voc.find(question, "exclusion") or voc.ends_negated(question)):
         return None
@@ -298,7 +338,7 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
         return Intent("change", text, negated, asserted=_asserted(text))
     if (other := _premise_exclusion(text)) is not None:
         return other
-    label = _label(text)
+    label = _asked_label(text)
     option_labels = {c for o in options for c in _LABELS if voc.values_in(o, c)}
     asks_attribute = bool(voc.find(text, "attribute_noun")) or label is None and len(option_labels) == 1
     if option_labels and asks_attribute:

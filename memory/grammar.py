@@ -218,6 +218,10 @@ def _retag(tokens: list[Token], text: str) -> list[Token]:
     """Context decides: 'one' as a pronoun head, 'L'/'R' as sides before a view or part, 'no.' as a filler."""
     for i, t in enumerate(tokens):
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if t.tag == "Q" and isinstance(t.value, int) and i and tokens[i - 1].text.lower() in ("number", "#") \
+                and nxt is not None and nxt.tag == "N":
+            t.tag, t.value = "O", str(t.value)  # "the number two image": the second image, not two images
+            continue
         if t.tag == "Q" and t.text.lower() in ("one", "ones") and not (nxt and nxt.tag in NOUN_HEADS | {"B"}):
             prev = tokens[i - 1] if i else None
             if not (prev and prev.tag in "NF"):  # "image one", "position one" stay numbers

@@ -72,9 +72,23 @@ def respelled(word: str) -> str | None:
     return right.capitalize() if word[0].isupper() else right
 
 
+#: An MR weighting dictated in words ("T two weighted", "T-one"): the letter and a spelled digit.
+_DICTATED_WEIGHTING = re.compile(r"\b([Tt])[- ](one|two)\b", re.I)
+
+
 def respell(text: str) -> tuple[str, list[tuple[str, str]]]:
-    """``text`` with its one-keystroke typos of vocabulary words corrected, and the (written, read) pairs."""
+    """``text`` with its one-keystroke typos of vocabulary words corrected, and the (written, read) pairs.
+
+    A weighting dictated in words ("T two weighted") is read as written in digits ("T2 weighted").
+    """
     changed: list[tuple[str, str]] = []
+
+    def digit(m: re.Match[str]) -> str:
+        right = f"{m.group(1).upper()}{'1' if m.group(2).lower() == 'one' else '2'}"
+        changed.append((m.group(0), right))
+        return right
+
+    text = _DICTATED_WEIGHTING.sub(digit, text)
 
     def fix(m: re.Match[str]) -> str:
         right = respelled(m.group(0))

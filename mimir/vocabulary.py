@@ -44,7 +44,7 @@ Concept = Literal[
     "preposition", "filler", "list_place", "numero", "coordinating_adverb", "time_qualifier", "contrast_agent", "resected_part", "predicate", "follow_up", "wh_word", "holds", "auxiliary", "reference_cue", "span", "lookup", "clause_break",
     "statement_frame", "judgement", "exclusion", "set_aside", "quantifier", "succession", "mask_label", "relation",
     "place_name", "list_start", "list_end", "rest_of_set", "anaphor", "copula", "alternative", "numbered_visit", "postmodifier",
-    "courtesy",
+    "courtesy", "becoming",
 ]
 Change = Literal["increase", "decrease", "stable", "new", "resolved", "gross_total", "partial"]
 Comparative = Literal["more", "less", "equal"]
@@ -65,7 +65,18 @@ def find(text: str, *concepts: str) -> list[Mention]:
 @lru_cache(maxsize=8192)
 def _find(text: str, concepts: tuple[str, ...]) -> tuple[Mention, ...]:
     voc = vocabulary()
-    return mark_negation(voc, text, settle([m for c in concepts for m in voc.raw(text, c)]))
+    return mark_negation(voc, text, _intensified(settle([m for c in concepts for m in voc.raw(text, c)]), text))
+
+
+_INTENSIFIERS = frozenset({"more", "most"})
+
+
+def _intensified(found: list[Mention], text: str) -> list[Mention]:
+    """Mentions less an intensifier right before a graded word: "most smallest" is "smallest", "more bigger" "bigger"."""
+    graded = ("comparative", "superlative")
+    return [m for k, m in enumerate(found)
+            if not (m.concept in graded and m.text.lower() in _INTENSIFIERS and k + 1 < len(found)
+                    and found[k + 1].concept in graded and not text[m.end:found[k + 1].start].strip())]
 
 
 def values_in(text: str, concept: str, include_negated: bool = True) -> list[str]:
@@ -167,14 +178,16 @@ _ALTERNATIVE = re.compile(r"\bor\s*$", re.IGNORECASE)
 def answer_of(text: str) -> bool | None:
     """True for a yes-option, False for a no-option (by its first words), else None."""
     words = _CHECKBOX.sub("", text).split()  # "[x] No", "☑ Yes": a ticked box before the answer
-    if len(words) > 1 and words[0].lower() == "not" and answer_of(" ".join(words[1:])) is True:
-        return False  # "Not correct", "not accurate": a yes word denied
+    if (denied := _DENIAL.match(" ".join(words))) and answer_of(denied.group(1)) is True:
+        return False  # "Not correct", "not accurate", "Do not concur": a yes word denied
     head = " ".join(words[:4])
     found = [m for m in find(head, "answer") if m.start == 0 and _ANSWER_END.match(head, m.end)
              and not is_numero(vocabulary(), head, m.start, m.end)]  # "No. 2" names an image
     return None if not found else found[0].value == "yes"
 
 
+#: A denial before an answer's words ("not", "do not", "I don't").
+_DENIAL = re.compile(r"(?:i\s+)?(?:(?:do|does|did)\s+not|don'?t|doesn'?t|didn'?t|not)\s+(\S.*)", re.I)
 #: A tick box or bullet before an option's words.
 _CHECKBOX = re.compile(r"^\s*(?:\[[ xX✓✔]?\]|\([ xX✓✔]\)|[☐☑☒✓✔•*])\s*")
 #: What may follow an answer word: "N/A" and "Y-90 therapy" are not answers.

@@ -37,10 +37,14 @@ def test_ambiguous_reference_interrupts_and_resumes(agent: Agent, tmp_path: Path
 
 
 def test_batch_applies_the_policy_and_never_waits(agent: Agent, tmp_path: Path) -> None:
+    """'the other image' among three has no preferred reading: batch mode abstains naming it, never guesses."""
     case = lesion_case(tmp_path, [6, 6, 6], AMBIGUOUS, sequences=["T1", "FLAIR", "T2"])
     answer = agent.answer(case, thread_id="t-batch", batch=True)
-    assert answer.letter == "A"  # the first candidate, image 1, is T1
-    assert len(answer.policy_notes) == 1 and "first candidate" in answer.policy_notes[0]
+    assert answer.letter is None and "the other image" in (answer.abstain_reason or "")
+    assert len(answer.policy_notes) == 1 and "left unbound" in answer.policy_notes[0]
+    preferred = lesion_case(tmp_path, [6, 6, 6], "Which sequence is the last image?\nA: T1\nB: T2\nC: FLAIR\nD: T1C",
+                            sequences=["T1", "FLAIR", "T2"])
+    assert agent.answer(preferred, thread_id="t-batch-2", batch=True).letter == "B"
 
 
 def test_bad_resume_choice_is_refused(agent: Agent, tmp_path: Path) -> None:

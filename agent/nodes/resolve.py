@@ -13,7 +13,7 @@ from mimir.agent.state import AgentState
 from mimir.domain import Binding, Resolution
 
 #: The batch policy for ambiguous references, recorded in ``Answer.policy_notes``.
-BATCH_POLICY = "the resolver's preferred reading, else the first candidate in case order"
+BATCH_POLICY = "the resolver's preferred reading; a phrase with none is left unbound"
 #: Reasons of mentions the tools settle (a classifier reads the pixels): never asked about.
 _TOOL_DECIDES = ("decide from the pixels", "no metadata")
 
@@ -44,8 +44,12 @@ def resolve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         if not b.candidates or tool_decides(b):
             bindings.append(b)
             continue
+        if runtime.context.batch and not b.image_indices:  # no reading preferred: guessing one would answer another question
+            notes.append(f"'{b.mention}' binds no image ({b.reason}); left unbound ({BATCH_POLICY})")
+            bindings.append(b.model_copy(update={"candidates": [], "unbound": True}))
+            continue
         if runtime.context.batch:
-            choice = b.image_indices or b.candidates[0]
+            choice = b.image_indices
             notes.append(f"'{b.mention}' was ambiguous between {b.candidates}; took {choice} ({BATCH_POLICY})")
         else:
             choice = _ask(state, b)

@@ -87,7 +87,8 @@ def frame_of(view: PlanView, text: str | None = None) -> Frame:
     reference: Literal["first", "nadir"] = "nadir" if nadir else "first"
     if len(bound) == 2 and (against := _reference_named(view, text or view.question.stem, bound)) is not None:
         other = next(i for i in bound if i != against)
-        return Frame([against, other], reference, f"image {other + 1} set against image {against + 1}, as the question says")
+        if _time_order(images, bound)[0] == against or not _changes_over_time(view):
+            return Frame([against, other], reference, f"image {other + 1} set against image {against + 1}, as the question says")
     if len(bound) >= 2:
         return Frame(_time_order(images, bound), reference, "the images the question names")
     current = _current(images)
@@ -97,6 +98,17 @@ def frame_of(view: PlanView, text: str | None = None) -> Frame:
         earlier = [i for i in _time_order(images, list(range(len(images)))) if i != current]
         return Frame([earlier[-1], current], reference, "the current image and the one before it")
     return Frame(_time_order(images, list(range(len(images)))), reference, "every image, in time order")
+
+
+def _changes_over_time(view: PlanView) -> bool:
+    """True when every option is a change category in time ("Interval increase", "grown"), none an amount ("larger").
+
+    Such a change runs from the earlier image to the later, whichever of the two a cue marks ("exam two
+    versus exam three").
+    """
+    options = [v for v in view.question.options.values() if v.strip()]
+    return bool(options) and all(voc.find(o, "change") and not voc.find(o, "comparative") for o in options
+                                 if opt.change_of(o) != "stable")
 
 
 def _question_sentence(text: str) -> str | None:

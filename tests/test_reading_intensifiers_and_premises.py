@@ -1,0 +1,96 @@
+"""More kinds of misreading that gave confident wrong answers or needless abstentions, each in words of its own.
+
+- "the number two scan" is the second scan, not two scans.
+- An intensifier before a graded word ("the most smallest", "more bigger") leaves the word's direction.
+- Denials written without an apostrophe ("isnt"), and parentheses that only deny ("the T2 (not the FLAIR)").
+- A premise clause before the asking clause ("Given that image 1 is the FLAIR, which image is the T2?"):
+  the asking clause's own label is the one asked for; "the other sequence" denies the premise's.
+- A change category in time runs from the earlier image to the later whichever image a cue marks.
+- Verbs of becoming with a plain size word ("became small", "got bigger"); "growed".
+- Answers denied by an auxiliary ("Do not concur"); "left" as what remains; a weighting dictated in words.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fixtures.agent_cases import lesion_case
+from fixtures.agent_tools import stand_in_registry
+
+from mimir import vocabulary as voc
+from mimir.agent.entry import Agent
+from mimir.agent.intents import read_question
+from mimir.agent.meaning import read_options
+from mimir.domain import CaseImage
+from mimir.memory.resolver import resolve_text
+from mimir.settings import Settings
+from mimir.spelling import respell
+
+PNG = [CaseImage(path=f"/x/img{i}.png") for i in range(3)]
+IMAGES = {"A": "image 1", "B": "image 2"}
+
+
+@pytest.mark.parametrize(("text", "want"), [("the number two scan", [1]), ("the number 3 study", [2]), ("the #1 film", [0])])
+def test_number_before_a_numeral_and_a_noun_is_a_place(text: str, want: list[int]) -> None:
+    [hit] = resolve_text(text, PNG)
+    assert hit.indices == want and not hit.ambiguous, hit.reason
+
+
+@pytest.mark.parametrize(("text", "value"), [("the most smallest bleed", "least"), ("the most largest mass", "most")])
+def test_an_intensifier_before_a_superlative_leaves_its_direction(text: str, value: str) -> None:
+    assert [m.value for m in voc.find(text, "superlative", "comparative")] == [value]
+
+
+@pytest.mark.parametrize(("radii", "letter"), [([12, 8, 14], "B"), ([7, 12, 14], "A")])
+def test_the_most_smallest_is_the_smallest(settings: Settings, tmp_path: Path, radii: list[float], letter: str) -> None:
+    q = "In which image the tumour is the most smallest?\nA: image 1\nB: image 2\nC: image 3"
+    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    assert answer.letter == letter, answer.abstain_reason
+
+
+def test_denials_without_apostrophe_and_denying_parentheses() -> None:
+    [isnt] = read_question("One of them is the FLAIR - which one isnt?", IMAGES)
+    assert (isnt.kind, isnt.negated, isnt.value) == ("identify", True, "FLAIR")
+    [aside] = read_question("Which image is the T2 (not the FLAIR)?", IMAGES)
+    assert (aside.kind, aside.negated, aside.value) == ("identify", False, "T2")
+
+
+def test_the_asking_clause_names_the_label_asked_for() -> None:
+    [own] = read_question("Supposing image 1 is the FLAIR, which image is the T2?", IMAGES)
+    assert (own.kind, own.negated, own.value) == ("identify", False, "T2")
+    [other] = read_question("Given that one of the two is the T1, which image shows the other sequence?", IMAGES)
+    assert (other.kind, other.negated, other.value) == ("identify", True, "T1")
+
+
+@pytest.mark.parametrize(("radii", "letter"), [([10, 14, 9], "B"), ([10, 9, 14], "A")])
+def test_a_change_in_time_runs_forward_whichever_image_the_cue_marks(settings: Settings, tmp_path: Path,
+                                                                     radii: list[float], letter: str) -> None:
+    q = ("Three visits in date order. Taking scan 2 versus scan 3 only, the interval change is:\n"
+         "A: interval increase\nB: interval decrease\nC: no interval change")
+    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    assert answer.letter == letter, answer.abstain_reason
+
+
+def test_becoming_with_a_size_word_is_a_change() -> None:
+    read = read_options({"A": "It got bigger", "B": "It became small", "C": "It growed", "D": "It turned tiny"}, 2,
+                        comparative_is_change=True)
+    assert {k: set(v.changes) for k, v in read.items()} == {"A": {"increase"}, "B": {"decrease"}, "C": {"increase"},
+                                                            "D": {"decrease"}}
+
+
+@pytest.mark.parametrize(("text", "want"), [("Do not concur", False), ("I don't agree", False), ("Concur", True)])
+def test_an_answer_denied_by_an_auxiliary_is_a_no(text: str, want: bool) -> None:
+    assert voc.answer_of(text) is want
+
+
+def test_left_as_what_remains_and_as_the_side() -> None:
+    [residual] = read_question("Any enhancing tumour left?", {"A": "Yes", "B": "No"})
+    assert residual.kind == "resection" and residual.asserted == {"partial"}
+    [side] = read_question("Which eye is left?", IMAGES)
+    assert (side.kind, side.value) == ("identify", "L")
+
+
+def test_a_weighting_dictated_in_words_reads_as_written_in_digits() -> None:
+    text, changed = respell("Is image one the T two weighted or the T-one?")
+    assert text == "Is image one the T2 weighted or the T1?" and len(changed) == 2
