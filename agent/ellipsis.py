@@ -48,13 +48,19 @@ def compares_with_image(text: str) -> bool:
     return any(_cued(text, r) for r in _image_refs(text))
 
 
+#: A parenthesis with what it says (an elliptical part's restatement of its reference).
+_PARENTHESIS = re.compile(r"\s*\([^()]*\)")
 #: Markers that number the items of a list ("(a)", "b)", "(ii)"): they coordinate, as a comma does.
 _LIST_MARKER = re.compile(r"\(?\b(?:[a-h]|i{1,3}|iv|\d)\)")
 
 
-def _glue(gap: str) -> bool:
-    """True when the words between two references only coordinate them (", and separately with", "and (b) vs")."""
-    words = _GLUE_WORD.findall(_LIST_MARKER.sub(",", gap))
+def _glue(gap: str, repeated: frozenset[str] = frozenset()) -> bool:
+    """True when the words between two references only coordinate them (", and separately with", "and (b) vs").
+
+    ``repeated``: words of the predicate said before the first reference, which the gap may say again
+    ("bigger than on film 1, and bigger than on film 2").
+    """
+    words = [w for w in _GLUE_WORD.findall(_LIST_MARKER.sub(",", gap)) if w.lower() not in repeated]
     if not words or not any(w.lower() in word_class("joiner") - _RANGE_JOINERS for w in words):
         return False
     cues = {w.lower() for m in voc.find(gap, "reference_cue") for w in m.text.split()}
@@ -70,12 +76,13 @@ def distribute(text: str) -> list[str]:
         if not _cued(text, a):
             continue
         run, joined = [a], False
+        repeated = frozenset(w.lower() for m in voc.find(text[:a.start], "comparative", "change") for w in m.text.split())
         for b in refs[k + 1:]:
             gap = text[run[-1].end:b.start]
-            if not (_glue(gap) or gap.strip() in (",", ";")):
+            if not (_glue(gap, repeated) or gap.strip() in (",", ";")):
                 break
             run.append(b)
-            joined = _glue(gap)
+            joined = _glue(gap, repeated)
         if len(run) > 1 and joined:  # "compared with A, B and C": one part per reference, the others left out
             return [text[:a.start] + r.text + text[run[-1].end:] for r in run]
     return [text]
@@ -87,6 +94,7 @@ def complete(previous: str, part: str) -> str | None:
     The part must name one image and nothing but coordinating words around it; the previous part
     must compare against one cued reference, which the new reference takes the place of.
     """
+    part = _PARENTHESIS.sub("", part)  # "and since the prev one (middle scan)?": the parenthesis restates it
     mine = _image_refs(part)
     lead = next((m.end for m in voc.find(part, "follow_up") if not part[:m.start].strip()), 0)  # "What about ...", "How about ..."
     if len(mine) != 1 or not _glue("and " + part[lead:mine[0].start]) or _GLUE_WORD.findall(part[mine[0].end:]) not in ([], ["?"]):

@@ -21,7 +21,8 @@ def _split() -> re.Pattern[str]:
     """
     opener = f"(?:{voc.pattern('auxiliary')}|{voc.pattern('wh_word')})"
     breaks = f"(?!{voc.pattern('alternative')}){voc.pattern('clause_break')}"  # "..., or was part of it left?" is one question
-    return re.compile(rf"(?:,|;)?\s+{breaks}\s+(?={opener})|(?<=\?)\s+(?=\S)", re.I)
+    marker = r"(?:\(?(?:[a-h]|i{1,3}|iv)\)\s+)?"  # "..., and (b) is it larger ...": a list marker before the next question
+    return re.compile(rf"(?:,|;)?\s+{breaks}\s+{marker}(?={opener})|(?<=\?)\s+(?=\S)", re.I)
 
 
 def split_parts(stem: str) -> list[str]:

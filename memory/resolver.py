@@ -61,7 +61,10 @@ def resolve_text(text: str, images: list[CaseImage], context: list[Hit] | None =
     """Mentions in one piece of text, in reading order; ``context`` holds mentions from the stem."""
     found = [h for ref in references(text) if (h := interpret(ref, images, text)) is not None]
     hits = _settle([*find_ago(text, images), *found])
+    idioms = [(i.start, i.end) for i in voc.find(text, "idiom")]
     for m in _other_pattern().finditer(text):
+        if any(a <= m.start() and m.end() <= b for a, b in idioms):
+            continue  # "the other way round", "on the other hand": no image
         if all(m.end() <= h.start or m.start() >= h.end for h in hits):
             hits.append(_other(m, [h for h in hits if h.end <= m.start()], len(images)))
         else:

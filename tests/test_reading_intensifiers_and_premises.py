@@ -94,3 +94,31 @@ def test_left_as_what_remains_and_as_the_side() -> None:
 def test_a_weighting_dictated_in_words_reads_as_written_in_digits() -> None:
     text, changed = respell("Is image one the T two weighted or the T-one?")
     assert text == "Is image one the T2 weighted or the T1?" and len(changed) == 2
+
+
+def test_an_idiom_with_the_other_names_no_image() -> None:
+    hits = resolve_text("Seen the other way round, is the mass on image 1 larger than on image 2?", PNG[:2])
+    assert [h.indices for h in hits] == [[0], [1]]
+
+
+def test_a_predicate_said_again_for_a_second_reference_makes_two_parts() -> None:
+    from mimir.agent.ellipsis import distribute
+
+    assert distribute("On scan 3, is the mass larger than on scan 1, and larger than on scan 2?") == [
+        "On scan 3, is the mass larger than on scan 1?", "On scan 3, is the mass larger than on scan 2?"]
+    assert len(distribute("Is the mass on scan 3 larger than on scan 1 and smaller than on scan 2?")) == 1
+
+
+def test_an_elliptical_part_with_a_restating_parenthesis_and_lettered_parts() -> None:
+    three = {"A": "(a) yes; (b) yes", "B": "(a) yes; (b) no"}
+    parts = read_question("Tumour grown since baseline? and since the prev scan (the middle one)? answer both", three, 3)
+    assert [(p.kind, set(p.asserted)) for p in parts] == [("change", {"increase"})] * 2
+    assert "prev scan?" in parts[1].text
+    lettered = read_question("Two questions: (a) is the mass larger on scan 3 than on scan 1, and (b) is it larger "
+                             "on scan 3 than on scan 2?", three, 3)
+    assert len(lettered) == 2 and all(p.kind == "change" for p in lettered)
+
+
+def test_a_plain_size_word_after_more_makes_a_size_comparison() -> None:
+    [part] = read_question("Is it more big on the newest scan than on the first one?", {"A": "Yes", "B": "No"}, 3)
+    assert (part.kind, set(part.asserted)) == ("change", {"increase"})

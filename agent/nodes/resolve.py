@@ -23,6 +23,13 @@ def tool_decides(binding: Binding) -> bool:
     return any(r in binding.reason for r in _TOOL_DECIDES)
 
 
+def _other_of_two(binding: Binding, state: AgentState) -> bool:
+    """True for "the other" among two images ("larger compared to the other"): the question's reading relates the two."""
+    from mimir import vocabulary as voc
+
+    return len(state["case"].images) == 2 and bool(voc.find(binding.mention, "exclusion"))
+
+
 def resolve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Run the timeline resolver; on ambiguity interrupt (interactive) or apply the batch policy.
 
@@ -44,7 +51,7 @@ def resolve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         if not b.candidates or tool_decides(b):
             bindings.append(b)
             continue
-        if runtime.context.batch and not b.image_indices:  # no reading preferred: guessing one would answer another question
+        if runtime.context.batch and not b.image_indices and not _other_of_two(b, state):  # guessing would answer another question
             notes.append(f"'{b.mention}' binds no image ({b.reason}); left unbound ({BATCH_POLICY})")
             bindings.append(b.model_copy(update={"candidates": [], "unbound": True}))
             continue
