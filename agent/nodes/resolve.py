@@ -51,7 +51,8 @@ def resolve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         if not b.candidates or tool_decides(b):
             bindings.append(b)
             continue
-        if runtime.context.batch and not b.image_indices and not _other_of_two(b, state):  # guessing would answer another question
+        if runtime.context.batch and not b.image_indices and not _other_of_two(b, state) and "metadata" not in b.reason:
+            # guessing would answer another question; an attribute with incomplete metadata is the classifiers' to settle
             notes.append(f"'{b.mention}' binds no image ({b.reason}); left unbound ({BATCH_POLICY})")
             bindings.append(b.model_copy(update={"candidates": [], "unbound": True}))
             continue
