@@ -112,8 +112,8 @@ def _left_as_verb(text: str, side: voc.Mention) -> bool:
 #: Words before "left" that make it the side: a determiner ("the left"), a preposition, or a copula ("which eye is left?").
 _SIDE_DETERMINERS = frozenset({"the", "a", "this", "that", "her", "his", "its", "their", "your", "my", "our", "on", "to",
                                "is", "are", "was", "were", "be"})
-#: A parenthesis that only denies ("(not FLAIR)", "(no contrast)" after a label says which one is meant).
-_DENIED_ASIDE = re.compile(r"\(\s*not\b[^()]*\)", re.I)
+#: A parenthesis that only denies ("(not FLAIR)", "(non-FLAIR)" after a label says which one is meant).
+_DENIED_ASIDE = re.compile(r"\(\s*(?:not|non|no|without)\b[^()]*\)", re.I)
 
 
 def _side_letters(text: str) -> list[voc.Mention]:
@@ -311,8 +311,9 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
              if m.concept == "time" or not _before_time(text, m)]  # "the most current exam" names a visit
     dated = _dated(text) and _label(text) is None and not voc.find(text, "finding")
     which = _asks_which(text, options, n_images)
+    labelled = bool(options) and all(any(voc.values_in(o, c) for c in _LABELS) for o in options)  # "Right (OD) / Left (OS)"
     if which and (dated or visit_role(text) in ("latest", "baseline")) and not _options_are_changes(options) \
-            and not any(m.concept != "time" and m.value != "equal" for m in timed):  # "the same patient" grades nothing
+            and not labelled and not any(m.concept != "time" and m.value != "equal" for m in timed):  # "the same patient" grades nothing
         return Intent("when", text, negated)
     times = voc.find(text, "time")
     amounts = [m for m in voc.find(text, "comparative", "superlative") if voc.find(text, "finding", "quantity")
@@ -320,8 +321,9 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
     amount = [m for m in amounts if not m.negated]  # "more extensive tumour", not "most likely"
     if which and (denied := _denied_amount(text, amounts, n_images or len(options))) is not None:
         return denied
-    if which and amount and not _alternatives(text, amount):
-        direction = "more" if amount[0].value in ("more", "most") else "less"
+    graded = [m for m in amount if m.value != "equal"]  # "two studies of the same patient": no direction
+    if which and graded and not _alternatives(text, amount):
+        direction = "more" if graded[0].value in ("more", "most") else "less"
         return Intent("extreme", text, negated, direction=direction)  # type: ignore[arg-type]
     extents = any(voc.resection_of(o) for o in options)  # "how complete was the surgery?  A: complete  B: incomplete"
     if any(m.concept == "resection" or m.concept == "procedure" and (m.value == "resection" or extents) for m in changes):

@@ -66,7 +66,7 @@ def _bare_next() -> re.Pattern[str]:
 
 @cache
 def _fused_number() -> re.Pattern[str]:
-    words = {t.rstrip("*") for e in voc.vocabulary().concept("image_noun").values() for t in e.terms}
+    words = {t.rstrip("*") for e in voc.vocabulary().concept("image_noun").values() for t in (*e.terms, *e.abbreviations)}
     nouns = "|".join(sorted((re.escape(w) + ("s?" if not w.endswith("s") else "") for w in words if w.isalpha()),
                             key=len, reverse=True))
     return re.compile(rf"(?<![A-Za-z0-9])(?P<noun>{nouns})(?P<n>\d{{1,2}})(?![A-Za-z0-9])", re.I)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -47,9 +48,10 @@ def last_as_prior(ref: Reference, text: str) -> Reference:
     places = [t for t in ref.tokens if t.tag == "O"]
     if len(places) != 1 or places[0].value != "-1" or places[0].text.lower() != "last" or ref.has("TQY"):
         return ref
-    if any(t.tag == "F" and voc.find(t.text, "filler") and voc.values_in(t.text, "filler") == ["listing"] for t in ref.tokens):
-        return ref  # "relative to the last uploaded image": a place in the list as it was put before the reader
-    before = text[:ref.start].rstrip()
+    if any(t.tag == "F" and voc.values_in(t.text, "filler") == ["listing"] or t.tag == "N" and voc.find(t.text, "display_noun")
+           for t in ref.tokens):
+        return ref  # "relative to the last uploaded image", "than the last panel": a place in the list as it was shown
+    before = re.sub(r"\s+(?:on|in|at|with)$", "", text[:ref.start].rstrip(), flags=re.I)  # "than on the last scan"
     if not any(m.end == len(before) for m in voc.find(before, "reference_cue")):
         return ref
     tokens = [Token("T", "prior", t.start, t.end, t.text) if t is places[0] else t for t in ref.tokens]

@@ -44,7 +44,7 @@ Concept = Literal[
     "preposition", "filler", "list_place", "numero", "coordinating_adverb", "time_qualifier", "contrast_agent", "resected_part", "predicate", "follow_up", "wh_word", "holds", "auxiliary", "reference_cue", "span", "lookup", "clause_break",
     "statement_frame", "judgement", "exclusion", "set_aside", "quantifier", "succession", "mask_label", "relation",
     "place_name", "list_start", "list_end", "rest_of_set", "anaphor", "copula", "alternative", "numbered_visit", "postmodifier",
-    "courtesy", "becoming", "idiom",
+    "courtesy", "becoming", "idiom", "display_noun",
 ]
 Change = Literal["increase", "decrease", "stable", "new", "resolved", "gross_total", "partial"]
 Comparative = Literal["more", "less", "equal"]
@@ -160,7 +160,7 @@ def is_negated(text: str) -> bool:
 
 
 def ends_negated(text: str) -> bool:
-    """True when a sentence ends on a negation with nothing after it: "select the one that isn't", "which is not?".
+    """True when a sentence ends on a negation with nothing (or only a pronoun) after it: "select the one that isn't", "which is not it?".
 
     Such an elliptical negation denies the predicate of the clause before it ("one image is the T1;
     pick the one that isn't" asks for the image that is not the T1).
@@ -170,7 +170,7 @@ def ends_negated(text: str) -> bool:
                for c in negation_cues(vocabulary(), text))
 
 
-_SENTENCE_END = re.compile(r"\s*(?:[.?!;:]|$)")
+_SENTENCE_END = re.compile(r"\s*(?:(?:it|that|this|that one|this one|so)\s*)?(?:[.?!;:]|$)", re.I)  # "which one is not it?"
 #: "... or not?" offers the alternative of a yes/no question; it negates nothing.
 _ALTERNATIVE = re.compile(r"\bor\s*$", re.IGNORECASE)
 

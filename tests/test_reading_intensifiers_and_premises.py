@@ -122,3 +122,33 @@ def test_an_elliptical_part_with_a_restating_parenthesis_and_lettered_parts() ->
 def test_a_plain_size_word_after_more_makes_a_size_comparison() -> None:
     [part] = read_question("Is it more big on the newest scan than on the first one?", {"A": "Yes", "B": "No"}, 3)
     assert (part.kind, set(part.asserted)) == ("change", {"increase"})
+
+
+@pytest.mark.parametrize(("text", "want"), [("slide 3", [2]), ("TP2", [1]), ("time point 1", [0])])
+def test_slides_and_timepoints_name_images(text: str, want: list[int]) -> None:
+    [hit] = resolve_text(text, PNG)
+    assert hit.indices == want, hit.reason
+
+
+def test_than_the_last_panel_is_the_last_shown_and_than_the_last_scan_the_prior() -> None:
+    assert [h.indices for h in resolve_text("more than the last panel", PNG)] == [[2]]
+    assert [h.indices for h in resolve_text("larger than on the last scan", PNG)] == [[1]]
+
+
+@pytest.mark.parametrize(("radii", "letter"), [([8, 13], "A"), ([13, 8], "B")])
+def test_compare_with_marks_the_reference_of_an_option_said_of_the_first(settings: Settings, tmp_path: Path,
+                                                                         radii: list[float], letter: str) -> None:
+    q = ("How does the tumour on plate 1 compare with that on plate 2?\nA: Plate 1 has less than plate 2\n"
+         "B: Plate 1 has more than plate 2\nC: Both about equal")
+    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    assert answer.letter == letter, answer.abstain_reason
+
+
+def test_an_identity_word_gives_no_direction_and_label_options_ask_no_date() -> None:
+    [extreme] = read_question("Two scans of the same man. Which one shows the greater tumour burden?", IMAGES)
+    assert (extreme.kind, extreme.direction) == ("extreme", "more")
+    [side] = read_question("Both photos were taken at today's visit. Which side is the photo in position 2?",
+                           {"A": "Right (OD)", "B": "Left (OS)"}, 2)
+    assert side.kind == "attribute"
+    [aside] = read_question("Given one of the two is the T2 (non-FLAIR), which image is the other sequence?", IMAGES)
+    assert (aside.negated, aside.value) == (True, "T2")

@@ -87,7 +87,7 @@ def frame_of(view: PlanView, text: str | None = None) -> Frame:
     reference: Literal["first", "nadir"] = "nadir" if nadir else "first"
     if len(bound) == 2 and (against := _reference_named(view, text or view.question.stem, bound)) is not None:
         other = next(i for i in bound if i != against)
-        if _time_order(images, bound)[0] == against or not _changes_over_time(view):
+        if _time_order(images, bound)[0] == against or not _changes_over_time(view, text or view.question.stem):
             return Frame([against, other], reference, f"image {other + 1} set against image {against + 1}, as the question says")
     if len(bound) >= 2:
         return Frame(_time_order(images, bound), reference, "the images the question names")
@@ -100,13 +100,16 @@ def frame_of(view: PlanView, text: str | None = None) -> Frame:
     return Frame(_time_order(images, list(range(len(images)))), reference, "every image, in time order")
 
 
-def _changes_over_time(view: PlanView) -> bool:
-    """True when every option is a change category in time ("Interval increase", "grown"), none an amount ("larger").
+def _changes_over_time(view: PlanView, text: str) -> bool:
+    """True when the answer is a change in time ("Interval increase", "grown"), not an amount ("larger").
 
-    Such a change runs from the earlier image to the later, whichever of the two a cue marks ("exam two
-    versus exam three").
+    Every option is such a change category, or the options are yes / no and the question names a change
+    in time and no amount ("Prior vs follow-up. Enlargement at follow-up: Y/N"). Such a change runs from
+    the earlier image to the later, whichever of the two a cue marks ("exam two versus exam three").
     """
     options = [v for v in view.question.options.values() if v.strip()]
+    if options and all(voc.answer_of(o) is not None for o in options):
+        return bool(voc.find(text, "change")) and not voc.find(text, "comparative")
     return bool(options) and all(voc.find(o, "change") and not voc.find(o, "comparative") for o in options
                                  if opt.change_of(o) != "stable")
 
