@@ -418,7 +418,10 @@ def _residual(text: str, options: tuple[str, ...], found: list[voc.Mention]) -> 
 @lru_cache(maxsize=4096)
 def _read(stem: str, options: tuple[str, ...], n_images: int | None) -> tuple[Intent, ...]:
     parts = _whole_parts(split_parts(stem), options)
-    return tuple(read_part(p, options if len(parts) == 1 else (), n_images) for p in parts)
+    intents = tuple(read_part(p, options if len(parts) == 1 else (), n_images) for p in parts)
+    if len(intents) > 1 and _options_are_changes(options) and all(i.kind == "change" and len(i.asserted) != 1 for i in intents):
+        return (read_part(stem, options, n_images),)  # "How much did it change? Bigger, smaller or same?": one question
+    return intents
 
 
 def _whole_parts(parts: list[str], options: tuple[str, ...]) -> list[str]:

@@ -75,6 +75,14 @@ def _modifiers(found: list[voc.Mention], text: str) -> set[int]:
     return out
 
 
+def _bare_new(text: str, m: voc.Mention) -> bool:
+    """True for the word "new" set against "old", with no finding within three words of it ("ordered old to new")."""
+    if m.text.lower() != "new" or not re.search(r"\bold(?:er|est)?\b", text, re.I):
+        return False
+    near = " ".join(text[:m.start].split()[-3:] + text[m.end:].split()[:3])
+    return not voc.find(near, "finding")
+
+
 def _image_phrases(text: str) -> list[tuple[int, int]]:
     """Spans of phrases that name an image by time ("the new scan", "the new one")."""
     from mimir.memory.grammar import references
@@ -90,8 +98,8 @@ def mentioned_changes(text: str) -> tuple[set[str], set[str]]:
     modifiers = _modifiers(found, text)
     naming = _image_phrases(text) if any(m.value == "new" for m in found) else []
     for m in found:
-        if m.start in modifiers or any(s <= m.start and m.end <= e for s, e in naming):
-            continue  # "has it become smaller in the new one?": "new" there names the later image
+        if m.start in modifiers or any(s <= m.start and m.end <= e for s, e in naming) or _bare_new(text, m):
+            continue  # "has it become smaller in the new one?", "old to new": "new" there names no new lesion
         denied = negated_size_change(m.text) if m.value == "stable" else None
         if denied is not None:
             (plain if m.negated else negated).add("stable" if m.negated else denied)
@@ -131,7 +139,8 @@ def _comparative_change(text: str) -> frozenset[Change]:
 @cache
 def _clauses() -> re.Pattern[str]:
     """What separates the clauses of an answer: punctuation or a clause-breaking word of the vocabulary."""
-    return re.compile(rf"[,;/]|\(\d\)|(?<!\S)\d\)|{voc.pattern('clause_break')}", re.I)  # "(1) yes (2) no", "yes/no": parts
+    # "(1) yes (2) no", "yes/no", "Bigger than the first: no. Bigger than the middle: yes.": parts
+    return re.compile(rf"[,;/]|\.\s+(?=(?-i:[A-Z(]))|\(\d\)|(?<!\S)\d\)|{voc.pattern('clause_break')}", re.I)
 
 
 def _parts(text: str) -> tuple[bool, ...]:

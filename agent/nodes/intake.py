@@ -16,6 +16,7 @@ from mimir.agent.run_context import AgentContext
 from mimir.agent.state import AgentState
 from mimir.domain import Case, Evidence
 from mimir.memory.grammar import Reference, references
+from mimir.memory.numbering import one_based
 from mimir.spelling import respell
 
 
@@ -47,13 +48,18 @@ def intake(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
 
 
 def _respelled(case: Case) -> tuple[Case, list[Evidence]]:
-    """The case with words mistyped by one keystroke read as the clinical words meant, and a statement for each."""
-    text, changed = respell(case.question)
-    if not changed:
-        return case, []
-    said = ", ".join(f"'{a}' as '{b}'" for a, b in dict.fromkeys(changed))
-    return case.model_copy(update={"question": text}), [Evidence(statement=f"Read {said} (one keystroke from a "
-                                                                           "word of the clinical vocabulary)")]
+    """The case with mistyped words read as the clinical words meant and zero-based image numbers renumbered.
+
+    A statement for each goes into the evidence: a one-keystroke typo read as a vocabulary word, images
+    numbered from zero read as counted from one.
+    """
+    text, zero_based = one_based(case.question)
+    notes = [Evidence(statement="Read the image numbers as counted from zero (image 0 is mimir's image 1)")] if zero_based else []
+    text, changed = respell(text)
+    if changed:
+        said = ", ".join(f"'{a}' as '{b}'" for a, b in dict.fromkeys(changed))
+        notes.append(Evidence(statement=f"Read {said} (one keystroke from a word of the clinical vocabulary)"))
+    return (case.model_copy(update={"question": text}), notes) if notes else (case, [])
 
 
 def _with_follow_up(case: Case, previous: dict[str, Any]) -> Case:
