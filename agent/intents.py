@@ -278,6 +278,10 @@ def visit_role(text: str) -> voc.TimeRole | None:
 
     if (role := voc.time_of(text)) is not None:
         return role
+    said = set(voc.values_in(text, "time"))
+    for absolute, relative in (("baseline", "earlier"), ("latest", "later")):
+        if said == {absolute, relative}:
+            return absolute  # "the first one made, the more old": one visit said twice
     roles = {str(v) for r in references(text) if r.has("N") for v in r.values("T")}
     return roles.pop() if len(roles) == 1 else None  # type: ignore[return-value]
 

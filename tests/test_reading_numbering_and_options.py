@@ -72,3 +72,11 @@ def test_the_last_one_in_time_the_dye_and_a_complete_removal() -> None:
     assert when.kind == "when"
     assert voc.sequence_of("the T1 picture with the dye") == "T1C"
     assert voc.values_in("the mass was removed complete", "resection") == ["gross_total"]
+
+
+def test_translated_wording_reads_as_the_clinical_words() -> None:
+    [grew] = read_question("Did the mass augment respect to the precedent study?", {"A": "No", "B": "Yes"}, 2)
+    assert (grew.kind, set(grew.asserted)) == ("change", {"increase"})
+    [oldest] = read_question("Which of these studies is the first one made, the more old?", {"A": "scan 1", "B": "scan 2"}, 2)
+    assert oldest.kind == "when"
+    assert voc.change_of("Not modified") == "stable" and voc.sequence_of("T1 WI with contrasting") == "T1C"
