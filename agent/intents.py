@@ -279,7 +279,8 @@ def visit_role(text: str) -> voc.TimeRole | None:
     if (role := voc.time_of(text)) is not None:
         return role
     said = set(voc.values_in(text, "time"))
-    for absolute, relative in (("baseline", "earlier"), ("latest", "later")):
+    pairs: tuple[tuple[voc.TimeRole, str], ...] = (("baseline", "earlier"), ("latest", "later"))
+    for absolute, relative in pairs:
         if said == {absolute, relative}:
             return absolute  # "the first one made, the more old": one visit said twice
     roles = {str(v) for r in references(text) if r.has("N") for v in r.values("T")}

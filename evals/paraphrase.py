@@ -18,7 +18,11 @@ questions, report abbreviations, passive voice, options put first, "can ... be e
 superlatives relative to named images; the sixth split is kept outside the project), and
 ``paraphrase_heldout8.yaml`` (written the same way, in British and European hospital wording: MDT and
 handover chatter, report dictation, GP and clinic letters, non-native English such as "respect to" and
-"rest tumour"; committed with its first measurement). Each fact is worded once per split by one of that split's templates, in both image variants
+"rest tumour"; committed with its first measurement), and ``paraphrase_heldout9.yaml`` to ``paraphrase_heldout12.yaml``
+(written the same way and kept outside the project until each had been measured unseen and studied: South Asian,
+African and Gulf hospital English; peer review, medicolegal, phone chat, dictation and second-language
+wording; trial forms, quizzes, e-mails and machine-translated wording; report macros, on-call shorthand,
+zero-indexed image names and family members' plain words). Each fact is worded once per split by one of that split's templates, in both image variants
 (anonymous PNG; DICOM with headers), and written in the Med-MIM format beside the demo build
 with an index, ``paraphrase.json``. Items whose answer needs a VLM are in their own subsets
 (``<split>-vlm-<variant>``): without a VLM the right answer is an abstention.
@@ -47,8 +51,10 @@ from mimir.evals.paraphrase_facts import FACTS, NEEDS_VLM, Fact
 if TYPE_CHECKING:
     from mimir.settings import Settings
 
-Split = Literal["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7", "heldout8"]
-SPLITS: tuple[Split, ...] = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7", "heldout8")
+Split = Literal["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7", "heldout8", "heldout9",
+                "heldout10", "heldout11", "heldout12"]
+SPLITS: tuple[Split, ...] = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7", "heldout8",
+                             "heldout9", "heldout10", "heldout11", "heldout12")
 INDEX = "paraphrase.json"
 #: The kinds of patient the paraphrase facts are about (``mimir.evals.paraphrase_facts``): the suite builds only these.
 KINDS: tuple[Kind, ...] = ("mri", "ct", "fundus")

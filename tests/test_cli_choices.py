@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 @pytest.mark.parametrize(("args", "said"), [
     (["eval", "--suite", "demo", "--engine", "spark"], "'spark' is not one of 'local', 'ray'"),
-    (["eval", "--suite", "paraphrase", "--split", "heldout9"], "'heldout9' is not one of"),
+    (["eval", "--suite", "paraphrase", "--split", "heldout99"], "'heldout99' is not one of"),
     (["eval", "--suite", "ucsf"], "'ucsf' is not one of 'medmim', 'demo', 'paraphrase'"),
     (["eval", "--suite", "demo", "--memory", "forever"], "'forever' is not one of 'fresh', 'patient'"),
     (["eval", "--suite", "demo", "--runner", "chance", "--kinds", "mri,xr"], "Unknown demo kind(s) xr; choose from mri"),

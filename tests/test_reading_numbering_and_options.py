@@ -80,3 +80,22 @@ def test_translated_wording_reads_as_the_clinical_words() -> None:
     [oldest] = read_question("Which of these studies is the first one made, the more old?", {"A": "scan 1", "B": "scan 2"}, 2)
     assert oldest.kind == "when"
     assert voc.change_of("Not modified") == "stable" and voc.sequence_of("T1 WI with contrasting") == "T1C"
+
+
+def test_dynamics_words_and_a_rest_of_tumour() -> None:
+    read = read_options({"A": "Without dynamics (size unchanged)", "B": "Diminution", "C": "Increase of size"}, 2,
+                        comparative_is_change=True)
+    assert {k: set(v.changes) for k, v in read.items()} == {"A": {"stable"}, "B": {"decrease"}, "C": {"increase"}}
+    [asked] = read_question("Evaluate dynamics of the mass between the two examinations.", {"A": "Diminution", "B": "No dynamics"}, 2)
+    assert asked.kind == "change"
+    assert read_options({"A": "no rest of enhancing tumour", "B": "a rest of tumour"}, 2)["A"].changes == {"gross_total"}
+
+
+@pytest.mark.parametrize(("radii", "letter"), [([14, 10, 10], "C"), ([10, 14, 9], "A")])
+def test_a_form_prompt_ending_in_a_colon_is_the_asking_sentence(settings: Settings, tmp_path: Path,
+                                                               radii: list[float], letter: str) -> None:
+    """The premise names all three timepoints; the prompt after it asks about two of them."""
+    q = ("Images are TP1, TP2 and TP3 in chronological order. Change in tumour size between TP2 and TP3 (select one):\n"
+         "A: Decrease\nB: Increase\nC: No change")
+    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    assert answer.letter == letter, answer.abstain_reason

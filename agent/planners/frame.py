@@ -115,13 +115,13 @@ def _changes_over_time(view: PlanView, text: str) -> bool:
 
 
 def _question_sentence(text: str) -> str | None:
-    """The last sentence that asks, in a stem of several (the premises before it introduce the images), else None.
+    """The last sentence that asks (ends in "?" or, as a form's prompt, in ":"), in a stem of several, else None.
 
     A stem with no question mark names no such sentence: "Label: change, latest pair (scan 2 -> scan 3). Scans
     are in date order." asks in its first sentence, and the remark after it is no question.
     """
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
-    asking = [s for s in sentences if s.rstrip().endswith("?")]
+    asking = [s for s in sentences if s.rstrip().endswith(("?", ":"))]  # "... between TP2 and TP3 (select one):" asks too
     return asking[-1] if len(sentences) > 1 and asking else None
 
 
