@@ -47,7 +47,7 @@ def test_the_image_compared_against_is_read_where_the_cue_names_it(settings: Set
 
 @pytest.mark.parametrize(("text", "want"), [("compared with the last attached picture", [3]),
                                             ("in comparison to the last enclosed study", [3]),
-                                            ("since the last scan", [2])])
+                                            ("since the last scan", [2]), ("since the last available scan", [2])])
 def test_last_beside_a_listing_word_is_a_place_and_after_since_the_prior(text: str, want: list[int]) -> None:
     [hit] = resolve_text(text, DATED)
     assert hit.indices == want, hit.reason
