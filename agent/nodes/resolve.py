@@ -7,6 +7,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
+from mimir import vocabulary as voc
 from mimir.agent.events import emit
 from mimir.agent.run_context import AgentContext
 from mimir.agent.state import AgentState
@@ -23,11 +24,18 @@ def tool_decides(binding: Binding) -> bool:
     return any(r in binding.reason for r in _TOOL_DECIDES)
 
 
-def _other_of_two(binding: Binding, state: AgentState) -> bool:
-    """True for "the other" among two images ("larger compared to the other"): the question's reading relates the two."""
-    from mimir import vocabulary as voc
+#: Reason of an attribute mention some images lack metadata for ('the T1' when one header is missing).
+_METADATA_INCOMPLETE = "metadata incomplete"
 
-    return len(state["case"].images) == 2 and bool(voc.find(binding.mention, "exclusion"))
+
+def _kept_unbound(binding: Binding, state: AgentState) -> bool:
+    """True for a phrase with no preferred reading that batch mode leaves unbound rather than guess.
+
+    Not "the other" among two images ("larger compared to the other": the question's reading relates
+    the two), and not an attribute whose metadata is incomplete (the classifiers settle it).
+    """
+    other_of_two = len(state["case"].images) == 2 and bool(voc.find(binding.mention, "exclusion"))
+    return not binding.image_indices and not other_of_two and _METADATA_INCOMPLETE not in binding.reason
 
 
 def resolve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -51,8 +59,7 @@ def resolve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         if not b.candidates or tool_decides(b):
             bindings.append(b)
             continue
-        if runtime.context.batch and not b.image_indices and not _other_of_two(b, state) and "metadata" not in b.reason:
-            # guessing would answer another question; an attribute with incomplete metadata is the classifiers' to settle
+        if runtime.context.batch and _kept_unbound(b, state):  # guessing a reading would answer another question
             notes.append(f"'{b.mention}' binds no image ({b.reason}); left unbound ({BATCH_POLICY})")
             bindings.append(b.model_copy(update={"candidates": [], "unbound": True}))
             continue
