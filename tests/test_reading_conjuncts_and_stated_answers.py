@@ -17,7 +17,7 @@ import datetime
 from pathlib import Path
 
 import pytest
-from fixtures.agent_cases import lesion_case
+from fixtures.agent_cases import answered, lesion_case
 from fixtures.agent_tools import stand_in_registry
 
 from mimir import vocabulary as voc
@@ -62,10 +62,10 @@ def test_a_change_between_coordinated_visits_compares_those_visits(settings: Set
     """Read as all three images (the premise's "Three examinations"), [14, 9, 9] would be a confident 'shrunk'."""
     q = ("Three examinations in chronological order. Between the second and the last examination, how has the "
          "lesion developed?\nA: grown\nB: unchanged\nC: shrunk")
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    answer = answered(settings, tmp_path, radii, q)
     assert answer.letter == letter, answer.abstain_reason
     partitive = "How has the lesion changed between the second and the last of the three scans?\nA: grown\nB: unchanged\nC: shrunk"
-    assert Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, partitive)).letter == letter
+    assert answered(settings, tmp_path, radii, partitive).letter == letter
 
 
 @pytest.mark.parametrize(("text", "want"), [("Not correct", False), ("not accurate", False), ("Accurate", True),
@@ -87,7 +87,7 @@ def test_an_option_whose_own_words_contradict_the_measurement_is_not_chosen(sett
     """'exempt from' is no negation the vocabulary knows, so the stem reads as asking about growth; the
     options say which reading is meant, and neither fits: an abstention, not 'Yes, no growth' for a growing lesion."""
     q = "Is the second scan exempt from any growth of the lesion since the first?\nA: Yes, no growth\nB: No, it has grown"
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    answer = answered(settings, tmp_path, radii, q)
     assert answer.letter is None and "own words" in (answer.abstain_reason or ""), (answer.letter, answer.abstain_reason)
 
 
@@ -95,7 +95,7 @@ def test_an_option_whose_own_words_contradict_the_measurement_is_not_chosen(sett
 def test_options_that_state_their_change_choose_when_the_stem_asserts_nothing(settings: Settings, tmp_path: Path,
                                                                               radii: list[float], letter: str | None) -> None:
     q = "Do the two scans bear out the report?\nA: Yes - the lesion has grown\nB: No - the lesion is unchanged"
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    answer = answered(settings, tmp_path, radii, q)
     assert answer.letter == letter, answer.abstain_reason
 
 
@@ -149,7 +149,7 @@ def test_a_date_named_before_the_question_picks_that_study_among_these(settings:
 def test_more_or_less_before_a_plain_size_adjective_is_its_comparative(settings: Settings, tmp_path: Path, stem: str,
                                                                        radii: list[float], letter: str) -> None:
     q = f"{stem}\nA: image 1\nB: image 2"
-    assert Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q)).letter == letter
+    assert answered(settings, tmp_path, radii, q).letter == letter
 
 
 @pytest.mark.parametrize("text", ["since the last scan", "compared with the last study", "from the last one"])
@@ -165,7 +165,7 @@ def test_a_parenthesis_restating_a_phrase_leaves_its_images(settings: Settings, 
     assert hit.indices == [1, 2] and not hit.ambiguous, hit.reason
     q = ("Three studies in chronological order. Considering only the second and the third (the two most recent), how has "
          "the lesion changed?\nA: Unchanged\nB: Decreased\nC: Increased")
-    assert Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, [14, 9, 9], q)).letter == "A"
+    assert answered(settings, tmp_path, [14, 9, 9], q).letter == "A"
 
 
 @pytest.mark.parametrize(("radii", "letter"), [([14, 9, 9], "C"), ([9, 9, 14], "A")])
@@ -173,4 +173,4 @@ def test_images_picked_by_a_label_win_over_a_remark_about_all_of_them(settings: 
                                                                      radii: list[float], letter: str) -> None:
     """Read as every image (the remark's "Scans"), [14, 9, 9] would be a confident 'Decrease'."""
     q = "Label: change of lesion, latest pair (scan 2 -> scan 3). Scans are in date order.\nA: Increase\nB: Decrease\nC: No change"
-    assert Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q)).letter == letter
+    assert answered(settings, tmp_path, radii, q).letter == letter

@@ -15,11 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fixtures.agent_cases import lesion_case
-from fixtures.agent_tools import stand_in_registry
+from fixtures.agent_cases import answered
 
 from mimir import vocabulary as voc
-from mimir.agent.entry import Agent
 from mimir.agent.intents import read_question
 from mimir.agent.meaning import read_options
 from mimir.domain import CaseImage
@@ -45,7 +43,7 @@ def test_an_intensifier_before_a_superlative_leaves_its_direction(text: str, val
 @pytest.mark.parametrize(("radii", "letter"), [([12, 8, 14], "B"), ([7, 12, 14], "A")])
 def test_the_most_smallest_is_the_smallest(settings: Settings, tmp_path: Path, radii: list[float], letter: str) -> None:
     q = "In which image the tumour is the most smallest?\nA: image 1\nB: image 2\nC: image 3"
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    answer = answered(settings, tmp_path, radii, q)
     assert answer.letter == letter, answer.abstain_reason
 
 
@@ -68,7 +66,7 @@ def test_a_change_in_time_runs_forward_whichever_image_the_cue_marks(settings: S
                                                                      radii: list[float], letter: str) -> None:
     q = ("Three visits in date order. Taking scan 2 versus scan 3 only, the interval change is:\n"
          "A: interval increase\nB: interval decrease\nC: no interval change")
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    answer = answered(settings, tmp_path, radii, q)
     assert answer.letter == letter, answer.abstain_reason
 
 
@@ -140,7 +138,7 @@ def test_compare_with_marks_the_reference_of_an_option_said_of_the_first(setting
                                                                          radii: list[float], letter: str) -> None:
     q = ("How does the tumour on plate 1 compare with that on plate 2?\nA: Plate 1 has less than plate 2\n"
          "B: Plate 1 has more than plate 2\nC: Both about equal")
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    answer = answered(settings, tmp_path, radii, q)
     assert answer.letter == letter, answer.abstain_reason
 
 

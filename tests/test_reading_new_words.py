@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fixtures.agent_cases import lesion_case
+from fixtures.agent_cases import answered, lesion_case
 from fixtures.agent_tools import stand_in_registry
 
 from mimir import vocabulary as voc
@@ -200,7 +200,7 @@ def test_a_label_set_apart_by_an_exclusion_cue_asks_for_the_other_image(settings
     """"anything but the FLAIR" asks for the image that is not the FLAIR; read as "the FLAIR" it would be
     a confident wrong answer. The cue reaches the planner's decision through the one negation table."""
     q = f"You want the sequence {cue} the FLAIR: which picture is it?\nA: picture 1\nB: picture 2"
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, [8, 8], q, sequences=["T1", "FLAIR"]))
+    answer = answered(settings, tmp_path, [8, 8], q, sequences=["T1", "FLAIR"])
     assert answer.letter == "A", (answer.letter, answer.abstain_reason)
     plain = "You want the FLAIR sequence: which picture is it?\nA: picture 1\nB: picture 2"
     assert Agent(settings, registry=stand_in_registry()).answer(
@@ -234,14 +234,14 @@ def test_a_label_set_apart_by_a_gapped_cue_asks_for_the_other_image(settings: Se
 def test_a_reference_to_an_image_named_nowhere_abstains_rather_than_binding_a_default(settings: Settings,
                                                                                         tmp_path: Path) -> None:
     q = "Has the lesion got bigger on the frame after it?\nA: Yes\nB: No"
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, [6, 12, 4], q))
+    answer = answered(settings, tmp_path, [6, 12, 4], q)
     assert answer.letter is None and "names no image" in (answer.abstain_reason or ""), answer.abstain_reason
 
 
 def test_a_pronoun_after_a_relation_word_stands_for_the_image_named_before_it(settings: Settings, tmp_path: Path) -> None:
     """Frame 2 against frame 1 grew; the current frame 3 against frame 1 shrank: only the antecedent gives 'yes'."""
     q = "Starting from the first frame, has the lesion got bigger on the frame after it?\nA: Yes\nB: No"
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, [6, 12, 4], q))
+    answer = answered(settings, tmp_path, [6, 12, 4], q)
     assert answer.letter == "A", (answer.letter, answer.abstain_reason)
 
 
@@ -278,7 +278,7 @@ def test_one_unknown_verb_of_a_yes_no_change_question_is_read_by_meaning(setting
 
 def _assert_answered_saying(settings: Settings, tmp_path: Path, radii: list[float], q: str, letter: str, said: str) -> None:
     """``q`` over lesions of ``radii`` is answered ``letter``, and its evidence says how it was read (``said``)."""
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    answer = answered(settings, tmp_path, radii, q)
     assert answer.letter == letter, answer.abstain_reason
     assert any(said in e.statement for e in answer.evidence)
 
@@ -311,7 +311,7 @@ def test_residual_tumour_that_a_question_asks_to_rule_out_asserts_a_complete_res
                                   "The FLAIR excepted, which frame do we have?"])
 def test_a_label_set_aside_before_or_after_its_verb_asks_for_the_other_image(settings: Settings, tmp_path: Path, stem: str) -> None:
     q = f"{stem}\nA: frame 1\nB: frame 2"
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, [8, 8], q, sequences=["T1", "FLAIR"]))
+    answer = answered(settings, tmp_path, [8, 8], q, sequences=["T1", "FLAIR"])
     assert answer.letter == "A", (answer.letter, answer.abstain_reason)
 
 
@@ -364,7 +364,7 @@ def test_the_question_sentence_decides_what_is_compared_when_a_premise_lists_the
         settings: Settings, tmp_path: Path, radii: list[float], letter: str) -> None:
     """The legend names all three frames; comparing them all (or the first with the last) would answer 'larger' both times."""
     q = "Frames: first, f/u 1, f/u 2. F/u 2 against f/u 1: how did the lesion do?\nA: Larger\nB: Same size\nC: Smaller"
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    answer = answered(settings, tmp_path, radii, q)
     assert answer.letter == letter, answer.abstain_reason
 
 
@@ -373,7 +373,7 @@ def test_options_that_all_set_a_change_against_one_named_image_are_changes(setti
                                                                            radii: list[float], letter: str) -> None:
     q = ("Frame 2 held up against frame 1: how did the lesion do?\n"
          "A: Bigger than frame 1\nB: Steady against frame 1\nC: Smaller than frame 1")
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    answer = answered(settings, tmp_path, radii, q)
     assert answer.letter == letter, answer.abstain_reason
 
 
@@ -401,7 +401,7 @@ def test_a_verb_negation_denies_its_whole_predicate(settings: Settings, tmp_path
 def _assert_the_t1_frame_is_chosen(settings: Settings, tmp_path: Path, stem: str) -> None:
     """Asked of frame 1 (T1) and frame 2 (FLAIR), ``stem`` must pick frame 1: the one that is not the FLAIR."""
     q = f"{stem}\nA: frame 1\nB: frame 2"
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, [8, 8], q, sequences=["T1", "FLAIR"]))
+    answer = answered(settings, tmp_path, [8, 8], q, sequences=["T1", "FLAIR"])
     assert answer.letter == "A", (answer.letter, answer.abstain_reason)
 
 

@@ -13,11 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fixtures.agent_cases import lesion_case
-from fixtures.agent_tools import stand_in_registry
+from fixtures.agent_cases import answered
 
 from mimir import vocabulary as voc
-from mimir.agent.entry import Agent
 from mimir.agent.intents import read_question
 from mimir.agent.meaning import mentioned_changes, read_options
 from mimir.memory.numbering import one_based
@@ -42,7 +40,7 @@ def test_numbering_from_one_is_left_alone(text: str) -> None:
 def test_a_question_numbering_from_zero_is_answered_in_its_numbers(settings: Settings, tmp_path: Path,
                                                                  radii: list[float], letter: str) -> None:
     q = "Which image shows the larger tumour?\nA: 0-based image 0\nB: 0-based image 1"
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    answer = answered(settings, tmp_path, radii, q)
     assert answer.letter == letter, answer.abstain_reason
     assert any("counted from zero" in e.statement for e in answer.evidence)
 
@@ -58,7 +56,7 @@ def test_a_change_asked_twice_with_category_options_is_one_question(settings: Se
                                                                      radii: list[float], letter: str) -> None:
     q = "Old scan first, new scan second. How much did the mass change? Got bigger, smaller or same?\n" \
         "A: Got bigger\nB: Same\nC: Got smaller"
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    answer = answered(settings, tmp_path, radii, q)
     assert answer.letter == letter, answer.abstain_reason
 
 
@@ -97,5 +95,5 @@ def test_a_form_prompt_ending_in_a_colon_is_the_asking_sentence(settings: Settin
     """The premise names all three timepoints; the prompt after it asks about two of them."""
     q = ("Images are TP1, TP2 and TP3 in chronological order. Change in tumour size between TP2 and TP3 (select one):\n"
          "A: Decrease\nB: Increase\nC: No change")
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    answer = answered(settings, tmp_path, radii, q)
     assert answer.letter == letter, answer.abstain_reason

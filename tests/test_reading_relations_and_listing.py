@@ -20,7 +20,7 @@ import datetime
 from pathlib import Path
 
 import pytest
-from fixtures.agent_cases import lesion_case
+from fixtures.agent_cases import answered, lesion_case
 from fixtures.agent_tools import stand_in_registry
 
 from mimir import vocabulary as voc
@@ -41,7 +41,7 @@ def test_the_image_compared_against_is_read_where_the_cue_names_it(settings: Set
     """Read from the first "picture 2" (no cue there), the comparison ran the other way: a confident reversal."""
     q = ("Picture 1 is the baseline and picture 2 the follow-up. On picture 1, set against picture 2, the lesion "
          "measured:\nA: more\nB: less\nC: the same")
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    answer = answered(settings, tmp_path, radii, q)
     assert answer.letter == letter, answer.abstain_reason
 
 
@@ -59,7 +59,7 @@ def test_a_stem_offering_both_directions_asks_for_the_relation(settings: Setting
     q = ("Is the amount of tumour in image 2 greater than, smaller than or the same as in image 1?\n"
          "A: Greater than in image 1\nB: Smaller than in image 1\nC: The same as in image 1")
     assert read_question(q.split("\n")[0], {"A": "x", "B": "y"}, 2)[0].kind != "extreme"
-    answer = Agent(settings, registry=stand_in_registry()).answer(lesion_case(tmp_path, radii, q))
+    answer = answered(settings, tmp_path, radii, q)
     assert answer.letter == letter, answer.abstain_reason
 
 
