@@ -228,7 +228,9 @@ def _set_aside(text: str) -> Intent | None:
     Anything else set aside (a visit, a finding) would narrow the images, which the planner does not do:
     the part is unread and the answer says why, rather than answer over all the images or deny the predicate.
     """
-    mark = next(iter(voc.find(text, "set_aside")), None)
+    denials = voc.negation_cues(voc.vocabulary(), text)  # "can we exclude growth?" asks whether it is absent: a negation, not a set-aside
+    mark = next((m for m in voc.find(text, "set_aside")
+                 if all(m.end <= c.start or m.start >= c.end for c in denials)), None)
     if mark is None:
         return None
     end = _CLAUSE_END.search(text, mark.end)
@@ -317,7 +319,9 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
     dated = _dated(text) and _label(text) is None and not voc.find(text, "finding")
     which = _asks_which(text, options, n_images)
     labelled = bool(options) and all(any(voc.values_in(o, c) for c in _LABELS) for o in options)  # "Right (OD) / Left (OS)"
-    if which and (dated or visit_role(text) in ("latest", "baseline")) and not _options_are_changes(options) \
+    split = _premise_and_question(text)  # "the series from this visit: which is the T1?" asks for a label, not a visit
+    asked = split[1] if split is not None and _label(split[1]) is not None else text
+    if which and (dated or visit_role(asked) in ("latest", "baseline")) and not _options_are_changes(options) \
             and not labelled and not any(m.concept != "time" and m.value != "equal" for m in timed):  # "the same patient" grades nothing
         return Intent("when", text, negated)
     times = voc.find(text, "time")

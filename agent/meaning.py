@@ -143,6 +143,10 @@ def _clauses() -> re.Pattern[str]:
     return re.compile(rf"[,;/]|\.\s+(?=(?-i:[A-Z(]))|\(\d\)|(?<!\S)\d\)|{voc.pattern('clause_break')}", re.I)
 
 
+#: The mark before one part of a compound answer: "(a)", "b)", "[c1]", "(ii)", "2." (then a space).
+_ENUMERATOR = re.compile(r"^\s*(?:\(\s*[a-z0-9]{1,3}\s*\)|\[\s*[a-z]{0,2}\d{0,2}\s*\]|[a-z]\)|\d\.)\s+", re.I)
+
+
 def _parts(text: str) -> tuple[bool, ...]:
     """Yes/no per clause of a compound answer ("Yes since baseline, but not since the prior": yes, no)."""
     clauses = [c for c in _clauses().split(text) if c.strip()]
@@ -150,12 +154,15 @@ def _parts(text: str) -> tuple[bool, ...]:
         return ()
     out = []
     for c in clauses:
+        c = _ENUMERATOR.sub("", c)  # "(a) not larger; (b) larger", "[c1] yes, [c2] no": the part's mark
         head = c.strip().split()[0].lower() if c.strip() else ""
         yes = voc.answer_of(c)
         if yes is None and c.split():
             yes = voc.answer_of(c.split()[-1].strip(".!?)"))  # "from the prior no": the answer closes the clause
         if yes is None:
             yes = False if voc.is_negated(head) else True if voc.values_in(c, "time") else None
+        if yes is None and voc.find(c, "change", "comparative"):
+            yes = not voc.is_negated(c)  # the part's predicate said again ("larger") or denied ("not larger")
         if yes is None:
             return ()
         out.append(yes)
@@ -199,7 +206,8 @@ def _image_reading(text: str, n_images: int) -> tuple[int, ...]:
 
 @cache
 def _pair_clauses() -> re.Pattern[str]:
-    return re.compile(rf"[;,]|\s/\s|{voc.pattern('succession')}|{voc.pattern('clause_break')}", re.I)  # "T2 / FLAIR": a list
+    # "T2 / FLAIR": a list; a sentence's full stop too, not an abbreviation's before a number ("Pic No. 2")
+    return re.compile(rf"[;,]|\s/\s|\.\s+(?=[A-Za-z(])|{voc.pattern('succession')}|{voc.pattern('clause_break')}", re.I)
 
 
 def _labels(text: str) -> dict[str, str]:

@@ -37,13 +37,14 @@ _MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
 _MON = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _DATES = [  # (pattern, groups): full dates first, then month and year, then month or year alone
     re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<m>\d\d?)-(?P<d>\d\d?)\b"),
-    re.compile(rf"\b(?P<d>\d\d?)(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MON})\.?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
+    re.compile(rf"\b(?P<d>\d\d?)(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MON})\.?,?\s+(?:of\s+)?(?P<y>(?:19|20)\d\d)\b",
+               re.I),  # 9 April 2016, 9th of April, 2016, 9 of April of 2016 (as "9 de abril de 2016")
     re.compile(rf"\b(?P<d>\d\d?)([-/.])(?P<mon>{_MON})\2(?P<y>(?:19|20)\d\d)\b", re.I),  # 19-Jul-2015, 19/JUL/2015
     re.compile(rf"\b(?P<mon>{_MON})\.?\s+(?P<d>\d\d?)(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
     re.compile(r"\b(?P<y>(?:19|20)\d\d)[/.](?P<m>\d\d?)[/.](?P<d>\d\d?)\b"),
     re.compile(r"\b(?P<y>(?:19|20)\d\d)(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])\b"),  # DICOM's 20190305
     re.compile(r"\b(?P<a>\d\d?)[/.](?P<b>\d\d?)[/.](?P<y>(?:19|20)\d\d)\b"),  # 29/07/2018, 07.29.2018
-    re.compile(rf"\b(?P<mon>{_MON})\.?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
+    re.compile(rf"\b(?P<mon>{_MON})\.?,?\s+(?:of\s+)?(?P<y>(?:19|20)\d\d)\b", re.I),
     re.compile(r"\b(?P<mon>" + "|".join(sorted((m for m in (*calendar.month_name, *calendar.month_abbr) if m and m != "May"),
                                              key=len, reverse=True)) + r")\b"),  # a month alone: capitalised, not "May"
     re.compile(r"\b(?P<y>(?:19|20)\d\d)\b"),
@@ -250,14 +251,17 @@ def _sided(t: Token) -> bool:
 
 
 def _place_name(tokens: list[Token], i: int) -> int | None:
-    """The place a letter or roman numeral right after an image noun names ("image C", "panel (ii)"), else None.
+    """The place a letter or roman numeral after an image noun names ("image C", "panel (ii)", "the image labelled B"), else None.
 
     Bare, it must be written in capitals and not be "I" (a pronoun: "the scan I need"); in parentheses
     any case reads ("figure (b)").
     """
     t = tokens[i]
     opened = i >= 1 and tokens[i - 1].text == "("
-    noun = tokens[i - 2] if opened and i >= 2 else tokens[i - 1] if i >= 1 else None
+    j = i - 2 if opened else i - 1
+    while j >= 1 and tokens[j].tag == "F" and tokens[j].text.lower() not in ("(", ")"):
+        j -= 1  # "the image labelled B", "the scan marked (ii)"
+    noun = tokens[j] if j >= 0 else None
     closed = opened and i + 1 < len(tokens) and tokens[i + 1].text == ")"
     if noun is None or noun.tag != "N" or not (closed or t.text.isupper() and t.text != "I"):
         return None

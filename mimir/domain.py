@@ -64,6 +64,9 @@ class Case(BaseModel):
 
 
 _OPTION_LINE = re.compile(r"^\s*\(?([A-Z])[:).]\s*(.+?)\s*$")
+#: A quiz card's labels around the stem: "Q: ... A: ___", "Question 3. ... Answer:" (the answer slot left blank).
+_QUIZ_PROMPT = re.compile(r"^\s*(?:Q\d*|Question(?:\s*\d+)?)\s*[:.)]\s+", re.IGNORECASE)
+_QUIZ_SLOT = re.compile(r"\s+(?:A|Ans|Answer)\s*[:.]\s*(?:_+|\.{3,}|\[\s*\])?\s*$", re.IGNORECASE)
 
 
 class ParsedQuestion(BaseModel):
@@ -97,10 +100,19 @@ def parse_question(text: str) -> ParsedQuestion:
             break
         options[m.group(1)] = m.group(2)
         cut = i
+        if m.group(1) == "A":  # the first option: a line above it is the stem's ("Q: ... A: ___")
+            break
     letters = sorted(options)
     if len(letters) < 2 or letters != [chr(ord("A") + k) for k in range(len(letters))]:
-        return ParsedQuestion(stem=text.strip())
-    return ParsedQuestion(stem="\n".join(lines[:cut]).strip(), options={k: options[k] for k in letters})
+        return ParsedQuestion(stem=_without_quiz_labels(text.strip()))
+    return ParsedQuestion(stem=_without_quiz_labels("\n".join(lines[:cut]).strip()), options={k: options[k] for k in letters})
+
+
+def _without_quiz_labels(stem: str) -> str:
+    """The stem without a quiz card's "Q:" before it and blank "A: ___" after it: labels, not words of the question."""
+    if not _QUIZ_PROMPT.match(stem):
+        return stem
+    return _QUIZ_SLOT.sub("", _QUIZ_PROMPT.sub("", stem, count=1)).strip()
 
 
 class Binding(BaseModel):

@@ -10,6 +10,10 @@ A word is respelled only when all of these hold, so that nothing a writer meant 
 
 Nothing else is guessed: a word with no such neighbour, or with two, is left as written and the
 readers treat it as unknown.
+
+Two other writings are read as the English meant: a weighting dictated in words ("T two" as "T2"), and a
+comparative followed by "as" where English writes "than" ("bigger as on the first", as German "als",
+Dutch "dan als" and Scandinavian "som" are often carried over).
 """
 
 from __future__ import annotations
@@ -89,6 +93,7 @@ def respell(text: str) -> tuple[str, list[tuple[str, str]]]:
         return right
 
     text = _DICTATED_WEIGHTING.sub(digit, text)
+    text = _comparative_as(text, changed)
 
     def fix(m: re.Match[str]) -> str:
         right = respelled(m.group(0))
@@ -98,3 +103,24 @@ def respell(text: str) -> tuple[str, list[tuple[str, str]]]:
         return right
 
     return _WORD.sub(fix, text), changed
+
+
+#: "as" right after a comparative, then no comma: "bigger as on the first" (never "as big as": "big" is no comparative).
+_AS_AFTER = re.compile(r"(\s+)as\b(?!\s*(?:if|though|well|such|a result|of)\b)", re.I)
+
+
+def _comparative_as(text: str, changed: list[tuple[str, str]]) -> str:
+    """``text`` with "as" after a comparative read as "than"; each change added to ``changed``.
+
+    Only comparatives of more than the bare "more" or "less" ("more as a precaution" is no comparison),
+    and not "as if", "as well", "as a result" after them.
+    """
+    for m in reversed(voc.find(text, "comparative")):
+        if m.value == "equal" or m.text.lower() in ("more", "less"):
+            continue
+        after = _AS_AFTER.match(text, m.end)
+        if after is None:
+            continue
+        changed.append((text[m.start:after.end()], f"{m.text}{after.group(1)}than"))
+        text = f"{text[:m.end]}{after.group(1)}than{text[after.end():]}"
+    return text

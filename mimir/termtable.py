@@ -179,7 +179,9 @@ def _negated(voc: Vocabulary, text: str, m: Mention, cues: list[Mention]) -> boo
                 if gap == "-":
                     return True
                 continue
-            clause = cue.text.split()[-1].lower() in voc.complementizers or cue.text.lower().endswith("n't") \
+            following = gap.split()[0].lower() if gap.split() else ""  # "can we exclude that the mass grew?"
+            clause = cue.text.split()[-1].lower() in voc.complementizers or following in voc.complementizers \
+                or cue.text.lower().endswith("n't") \
                 or voc.verb_end is not None and bool(voc.verb_end.search(text[:cue.start]))
             if not voc.scope_end.search(gap) and (clause or len(gap.split()) <= _NEGATION_WINDOW):
                 return True

@@ -110,8 +110,18 @@ def _changes_over_time(view: PlanView, text: str) -> bool:
     options = [v for v in view.question.options.values() if v.strip()]
     if options and all(voc.answer_of(o) is not None for o in options):
         return bool(voc.find(text, "change")) and not voc.find(text, "comparative")
-    return bool(options) and all(voc.find(o, "change") and not voc.find(o, "comparative") for o in options
-                                 if opt.change_of(o) != "stable")
+    return bool(options) and any(voc.find(o, "change") for o in options) \
+        and all(_names_change(o) for o in options if opt.change_of(o) != "stable")
+
+
+def _names_change(option: str) -> bool:
+    """True when an option names a change in time, not an amount.
+
+    A change word with no amount ("Interval reduction"), or a comparative said as a participle
+    ("Increased", "Reduced": what happened, not which image has more).
+    """
+    amounts = [m for m in voc.find(option, "comparative") if not m.text.lower().endswith("ed")]
+    return not amounts and bool(voc.find(option, "change") or voc.find(option, "comparative"))
 
 
 def _question_sentence(text: str) -> str | None:
