@@ -22,7 +22,11 @@ handover chatter, report dictation, GP and clinic letters, non-native English su
 (written the same way and kept outside the project until each had been measured unseen and studied: South Asian,
 African and Gulf hospital English; peer review, medicolegal, phone chat, dictation and second-language
 wording; trial forms, quizzes, e-mails and machine-translated wording; report macros, on-call shorthand,
-zero-indexed image names and family members' plain words). Each fact is worded once per split by one of that split's templates, in both image variants
+zero-indexed image names and family members' plain words), and ``paraphrase_heldout13.yaml`` and
+``paraphrase_heldout14.yaml`` (written and measured the same way: tumour-board minutes, neurosurgeons,
+radiographers, flashcards and cloze cards, and second-language English with its false friends; patient-portal
+messages, clinic letters, structured reports, Scottish, New Zealand, South African and Nigerian English,
+audit checklists and viva prompts). Each fact is worded once per split by one of that split's templates, in both image variants
 (anonymous PNG; DICOM with headers), and written in the Med-MIM format beside the demo build
 with an index, ``paraphrase.json``. Items whose answer needs a VLM are in their own subsets
 (``<split>-vlm-<variant>``): without a VLM the right answer is an abstention.
@@ -52,9 +56,9 @@ if TYPE_CHECKING:
     from mimir.settings import Settings
 
 Split = Literal["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7", "heldout8", "heldout9",
-                "heldout10", "heldout11", "heldout12"]
+                "heldout10", "heldout11", "heldout12", "heldout13", "heldout14"]
 SPLITS: tuple[Split, ...] = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7", "heldout8",
-                             "heldout9", "heldout10", "heldout11", "heldout12")
+                             "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14")
 INDEX = "paraphrase.json"
 #: The kinds of patient the paraphrase facts are about (``mimir.evals.paraphrase_facts``): the suite builds only these.
 KINDS: tuple[Kind, ...] = ("mri", "ct", "fundus")
