@@ -1,4 +1,6 @@
-"""The perpendicular diameter: its faster sampling reports every figure the straightforward one did."""
+"""The two diameters: the longest chord is the widest pair of every pixel corner, its axis follows one
+stated tie rule, and the perpendicular diameter's faster sampling reports every figure the
+straightforward one did."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 from scipy import ndimage
+from scipy.spatial.distance import pdist
 
 from mimir.tools.analysis import diameters, geometry
 
@@ -88,7 +91,7 @@ def test_perpendicular_width_and_every_figure_are_those_of_the_reference(seed: i
         for region in [mask == v for v in np.unique(mask) if v] + [mask > 0]:
             box = geometry.bounding_box(region)
             pts = diameters._edge_corners(region[box], spacing)
-            _, axis = diameters._chord(pts)
+            _, axis = diameters.longest_chord(region[box], spacing)
             assert diameters.perpendicular_width(region[box], spacing, axis, pts) == \
                 reference_width(region[box], spacing, axis, pts)
             regions += 1
@@ -99,3 +102,40 @@ def test_perpendicular_width_and_every_figure_are_those_of_the_reference(seed: i
             m.setattr(geometry, "perpendicular_width", reference_width)  # what 3D axial diameters call
             assert faster == (geometry.measure_mask(mask, spacing, labels), geometry.index_lesion(mask, spacing, labels))
     assert regions > 400
+
+
+def widest_edge_corner_pair(region: np.ndarray, spacing: tuple[float, float]) -> tuple[float, np.ndarray]:
+    """The longest chord's rule, plainly: over every corner of every edge pixel, sorted (row, then
+    column) and unique, the first pair i < j in row-major order whose squared distance
+    ``dy * dy + dx * dx`` is the largest; its length and the unit direction from i to j."""
+    offsets = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    corners = np.unique((diameters.edge_pixels(region)[:, None, :] + offsets).reshape(-1, 2), axis=0)
+    pts = corners * np.asarray(spacing, dtype=float)
+    best, first, second = -1.0, 0, 0
+    for i in range(len(pts) - 1):
+        dy = pts[i + 1:, 0] - pts[i, 0]
+        dx = pts[i + 1:, 1] - pts[i, 1]
+        squared = dy * dy + dx * dx
+        k = int(np.argmax(squared))  # the first of the largest in this row
+        if squared[k] > best:  # an earlier row keeps a tie
+            best, first, second = float(squared[k]), i, i + 1 + k
+    longest = float(np.sqrt(best))
+    return longest, (pts[second] - pts[first]) / longest
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_longest_chord_is_the_widest_corner_pair_with_the_stated_tie_rule(seed: int) -> None:
+    """Hundreds of masks: the longest chord as long as the widest pair of ALL corners of ALL the region's
+    pixels, its axis the stated rule's over every edge corner, and the perpendicular that of the reference."""
+    regions = 0
+    for mask, spacing in masks(seed):
+        for region in [mask == v for v in np.unique(mask) if v] + ([mask > 0] if mask.any() else []):
+            local = region[geometry.bounding_box(region)]
+            longest, axis = diameters.longest_chord(local, spacing)
+            every = np.unique(diameters._corners(np.argwhere(local), spacing), axis=0)
+            assert np.isclose(longest, pdist(every).max(), rtol=1e-12, atol=0)
+            expected, direction = widest_edge_corner_pair(local, spacing)
+            assert longest == expected and np.array_equal(axis, direction), (longest, expected, axis, direction)
+            assert diameters.diameters_2d(local, spacing) == (longest, reference_width(local, spacing, axis))
+            regions += 1
+    assert regions > 800

@@ -325,6 +325,37 @@ def test_edge_pixels_hold_every_extreme_corner_of_a_region() -> None:
         assert edge == {tuple(p) for p in np.argwhere(region & ~interior)}
 
 
+def test_longest_chord_ties_lines_and_many_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tied longest chords take the first pair of sorted corners; lines of pixels are measured; blocks change nothing."""
+    from mimir.tools.analysis import diameters
+    from mimir.tools.analysis.diameters import diameters_2d, longest_chord, row_end_corners
+
+    def axis(dy: float, dx: float) -> np.ndarray:
+        return np.array([dy, dx]) / np.hypot(dy, dx)
+
+    square = np.ones((3, 3), dtype=bool)  # both diagonals tie: the one from corner (0, 0) is taken
+    assert longest_chord(square, (1.0, 1.0))[0] == pytest.approx(np.sqrt(18))
+    assert np.allclose(longest_chord(square, (1.0, 1.0))[1], axis(1, 1))
+    row, column = np.ones((1, 5), dtype=bool), np.ones((5, 1), dtype=bool)  # a line of pixels, either way
+    assert np.allclose(longest_chord(row, (1.0, 1.0))[1], axis(1, 5))
+    assert np.allclose(longest_chord(column, (2.0, 0.5))[1], axis(10, 0.5))
+    assert diameters_2d(row, (1.0, 1.0))[0] == pytest.approx(np.sqrt(26))
+    assert longest_chord(np.ones((1, 1), dtype=bool), (0.5, 0.5))[0] == pytest.approx(np.sqrt(0.5))
+    assert longest_chord(np.zeros((4, 4), dtype=bool), (1.0, 1.0))[0] == 0.0
+    assert diameters_2d(np.zeros((4, 4), dtype=bool), (1.0, 1.0)) == (0.0, 0.0)
+    # each pixel row gives its end pixels' outer corners, at most four, shared between rows
+    ring = np.zeros((5, 6), dtype=bool)
+    ring[1:4, 1:5], ring[2, 2:4] = True, False
+    assert row_end_corners(ring).tolist() == [[1, 1], [1, 5], [2, 1], [2, 5], [3, 1], [3, 5], [4, 1], [4, 5]]
+    rng = np.random.default_rng(14)
+    regions = [rng.random((int(rng.integers(2, 120)), int(rng.integers(2, 120)))) < 0.4 for _ in range(20)]
+    whole = [longest_chord(r, (0.7, 1.1)) for r in regions]
+    monkeypatch.setattr(diameters, "_BLOCK", 37)  # a few rows of candidates at a time
+    for region, (length, direction) in zip(regions, whole, strict=True):
+        blocked = longest_chord(region, (0.7, 1.1))
+        assert blocked[0] == length and np.array_equal(blocked[1], direction)
+
+
 def test_mask_files_hold_the_bytes_nibabel_writes() -> None:
     """Masks are written from a header built once per shape and affine: byte for byte nibabel's own file."""
     from mimir.tools.analysis.imaging import nifti_bytes

@@ -1,15 +1,17 @@
 """The two in-plane diameters of a 2D region, as RANO and RECIST readers draw them.
 
-The longest diameter is the widest pair of the region's pixel corners (only edge pixels' corners
-can be extremes, and among them only the vertices of their convex hull). The perpendicular
+The longest diameter is the widest pair of the region's pixel corners: only the vertices of their
+convex hull can be its ends, and each is the leftmost or rightmost corner of its row of corners, so
+only the corners of each pixel row's end pixels are compared (no hull is built). The perpendicular
 diameter is the longest unbroken chord inside the region perpendicular to it, found by sampling
 lines across the region (see ``perpendicular_width``).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from scipy.spatial import ConvexHull, QhullError
 
 
 def _corners(coords: np.ndarray, spacing: tuple[float, float]) -> np.ndarray:
@@ -34,27 +36,85 @@ def edge_pixels(region: np.ndarray) -> np.ndarray:
     return np.argwhere(region & ~inner)
 
 
-def longest_chord(region: np.ndarray, spacing: tuple[float, float]) -> tuple[float, np.ndarray]:
-    """(longest diameter in mm, its unit direction) of a 2D boolean region: the widest pair of hull corners."""
-    return _chord(_edge_corners(region, spacing))
-
-
 def _edge_corners(region: np.ndarray, spacing: tuple[float, float]) -> np.ndarray:
     """The physical corners of the region's edge pixels: where every extreme of the region lies."""
     return _corners(edge_pixels(region), spacing)
 
 
-def _chord(pts: np.ndarray) -> tuple[float, np.ndarray]:
-    if len(pts) == 0:
+def longest_chord(region: np.ndarray, spacing: tuple[float, float]) -> tuple[float, np.ndarray]:
+    """(longest diameter in mm, its unit direction) of a 2D boolean region: the widest pair of its pixel corners.
+
+    Only the corners of each pixel row's leftmost and rightmost pixel are compared (see
+    ``row_end_corners``). Where several pairs are exactly the longest (common on a pixel grid), the
+    axis is that of the first pair in the order of ``_widest_pair``, the same whatever other corners
+    are compared, so the perpendicular diameter does not depend on how the candidates were chosen.
+
+    The longest diameter is that of the earlier convex-hull (Qhull) measurement. The perpendicular
+    one can differ from it where several longest chords tie (this rule picks the axis), and where
+    the hull measurement drew the same axis the other way round (its direction followed Qhull's
+    vertex order): the perpendicular's sample lines start at the axis's lower end, so reversing the
+    axis shifts them by part of a step.
+    """
+    return _chord(row_end_corners(region), spacing)
+
+
+def row_end_corners(region: np.ndarray) -> np.ndarray:
+    """Corner indices (row, column; sorted, unique) of each pixel row's leftmost and rightmost pixel.
+
+    Every vertex of the convex hull of the region's pixel corners is the leftmost or rightmost corner
+    of its row of corners, which is a left corner of the leftmost pixel, or a right corner of the
+    rightmost pixel, of one of the two pixel rows it touches: at most four candidates per pixel row.
+    """
+    region = np.asarray(region, dtype=bool)
+    rows = np.flatnonzero(region.any(axis=1))
+    if len(rows) == 0:
+        return np.zeros((0, 2), dtype=np.intp)
+    lines = region[rows]
+    left = np.argmax(lines, axis=1)
+    right = region.shape[1] - np.argmax(lines[:, ::-1], axis=1)  # one past the rightmost pixel
+    pts = np.stack([np.concatenate([rows, rows + 1, rows, rows + 1]),
+                    np.concatenate([left, left, right, right])], axis=1)
+    return np.unique(pts, axis=0)  # lexicographic: row, then column
+
+
+def _chord(corners: np.ndarray, spacing: tuple[float, float]) -> tuple[float, np.ndarray]:
+    """(length, unit direction) of the widest pair of ``corners`` (sorted unique corner indices)."""
+    if len(corners) == 0:
         return 0.0, np.array([1.0, 0.0])
-    try:
-        hull = pts[ConvexHull(pts).vertices]
-    except QhullError:  # collinear points: a line of pixels
-        hull = np.unique(pts, axis=0)
-    d = np.linalg.norm(hull[:, None, :] - hull[None, :, :], axis=-1)
-    i, j = np.unravel_index(int(np.argmax(d)), d.shape)
-    longest = float(d[i, j])
-    return longest, (hull[j] - hull[i]) / longest
+    pts = corners * np.asarray(spacing, dtype=float)
+    i, j, squared = _widest_pair(pts)
+    longest = math.sqrt(squared)
+    if longest == 0.0:
+        return 0.0, np.array([1.0, 0.0])
+    return longest, (pts[j] - pts[i]) / longest
+
+
+#: Pairs compared at once (rows of candidates times candidates) in ``_widest_pair``.
+_BLOCK = 4_000_000
+
+
+def _widest_pair(pts: np.ndarray) -> tuple[int, int, float]:
+    """(i, j, squared distance) of the first pair i < j, in row-major order, among those farthest apart.
+
+    A pair's squared distance is ``(dy * dy) + (dx * dx)`` of its coordinate differences, a
+    function of the pair alone, so which pairs tie does not depend on the other points. Many points
+    are compared a block of rows at a time.
+    """
+    n = len(pts)
+    step = max(1, _BLOCK // n)
+    best, bi, bj = -1.0, 0, 0
+    for start in range(0, n, step):
+        block = pts[start:start + step]
+        dy = block[:, None, 0] - pts[None, :, 0]
+        dx = block[:, None, 1] - pts[None, :, 1]
+        dy *= dy
+        dx *= dx
+        dy += dx
+        k = int(np.argmax(dy))
+        if dy.flat[k] > best:  # strictly: an earlier block's pair wins a tie
+            best, (bi, bj) = float(dy.flat[k]), divmod(k, n)
+            bi += start
+    return bi, bj, best
 
 
 def perpendicular_width(region: np.ndarray, spacing: tuple[float, float], axis: np.ndarray,
@@ -109,8 +169,7 @@ def _pixel_index(along: np.ndarray, across: np.ndarray, spacing: float, n: int) 
 
 def diameters_2d(region: np.ndarray, spacing: tuple[float, float]) -> tuple[float, float]:
     """(longest diameter, longest perpendicular width) of a 2D boolean region, in mm."""
-    pts = _edge_corners(region, spacing)
-    longest, axis = _chord(pts)
+    longest, axis = longest_chord(region, spacing)
     if longest == 0.0:
         return 0.0, 0.0
-    return longest, perpendicular_width(region, spacing, axis, pts)
+    return longest, perpendicular_width(region, spacing, axis)
