@@ -356,6 +356,28 @@ def test_longest_chord_ties_lines_and_many_candidates(monkeypatch: pytest.Monkey
         assert blocked[0] == length and np.array_equal(blocked[1], direction)
 
 
+def test_one_report_measures_each_region_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index lesion's region, when it is also a label's, is measured once per report: same figures."""
+    from mimir.tools.analysis import geometry
+
+    names = {1: "non-enhancing lesion", 2: "enhancing tumour"}
+    calls: list[tuple[int, ...]] = []
+    measure = geometry._measure_diameters
+    monkeypatch.setattr(geometry, "_measure_diameters", lambda r, s: calls.append(r.shape) or measure(r, s))
+    rng = np.random.default_rng(15)
+    for shape in [(60, 70), (30, 34, 6)]:
+        mask = np.zeros(shape, np.uint8)
+        mask[tuple(slice(3, 3 + int(rng.integers(12, 20))) for _ in shape)] = 2  # one label, one component
+        mask[tuple(slice(s - 3, s) for s in shape)] = 1  # a separate focus of another label
+        spacing = tuple(float(s) for s in rng.uniform(0.4, 2.0, len(shape)))
+        plain = (geometry.index_lesion(mask, spacing, names), geometry.measure_mask(mask, spacing, names))
+        calls.clear()
+        memo: geometry.Memo = {}
+        assert (geometry.index_lesion(mask, spacing, names, memo), geometry.measure_mask(mask, spacing, names, None, memo)) \
+            == plain
+        assert len(calls) == 2  # the index lesion (label 2's region) and the focus (label 1's), once each
+
+
 def test_mask_files_hold_the_bytes_nibabel_writes() -> None:
     """Masks are written from a header built once per shape and affine: byte for byte nibabel's own file."""
     from mimir.tools.analysis.imaging import nifti_bytes

@@ -15,6 +15,7 @@ from mimir.tools.analysis.geometry import (
     Disease,
     IndexLesion,
     LabelMeasurement,
+    Memo,
     assessment,
     disease,
     index_lesion,
@@ -86,8 +87,9 @@ def report_mask(mask: np.ndarray, image: ImageData, labels: dict[int, str], spac
         lps = to_lps(mask, image.affine)
         gray = to_lps(gray, image.affine).array if gray.shape == mask.shape else gray
         mask, spacing = lps.array, lps.spacing
-    target = index_lesion(mask, spacing, labels)
-    return MaskReport(measurements=measure_mask(mask, spacing, labels, gray if gray.shape == mask.shape else None),
+    memo: Memo = {}  # a region measured for the index lesion is not measured again for its label
+    target = index_lesion(mask, spacing, labels, memo)
+    return MaskReport(measurements=measure_mask(mask, spacing, labels, gray if gray.shape == mask.shape else None, memo),
                       index_lesion=target, disease=disease(target), assessment=assessment(target))
 
 

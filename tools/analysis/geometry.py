@@ -94,25 +94,47 @@ def craniocaudal(region: np.ndarray, spacing: tuple[float, ...]) -> tuple[float,
     return float((ks[-1] - ks[0] + 1) * spacing[2]), int(len(ks))
 
 
+#: (longest, perpendicular, craniocaudal, axial slices) of a region.
+Diameters = tuple[float, float, float | None, int | None]
+#: Figures of regions already measured within one report, by region (shape, spacing, pixels).
+Memo = dict[tuple[tuple[int, ...], tuple[float, ...], bytes], Diameters]
+
+
+def _diameters(region: np.ndarray, spacing: tuple[float, ...], memo: Memo | None = None) -> Diameters:
+    """(longest, perpendicular, craniocaudal, axial slices) of a boolean region (the last two None in 2D).
+
+    ``memo``, one per report (not shared between threads), hands back the figures of a region
+    already measured: the index lesion is often the very region of a label, or of another component.
+    """
+    if memo is None:
+        return _measure_diameters(region, spacing)
+    key = (region.shape, tuple(spacing), region.tobytes())
+    if key not in memo:
+        memo[key] = _measure_diameters(region, spacing)
+    return memo[key]
+
+
+def _measure_diameters(region: np.ndarray, spacing: tuple[float, ...]) -> Diameters:
+    if region.ndim == 2:
+        return (*diameters_2d(region, (spacing[0], spacing[1])), None, None)
+    ld, pd, _ = axial_diameters(region, spacing)
+    return (ld, pd, *craniocaudal(region, spacing))
+
+
 def measure_label(
     mask: np.ndarray, value: int, name: str, spacing: tuple[float, ...], image: np.ndarray | None,
-    box: tuple[slice, ...] | None = None,
+    box: tuple[slice, ...] | None = None, memo: Memo | None = None,
 ) -> LabelMeasurement:
     """All measurements of label ``value`` (2D or 3D; the last axis of 3D is the slice axis).
 
-    ``box``, when given, is the label's bounding box (as ``label_boxes`` finds it).
+    ``box``, when given, is the label's bounding box (as ``label_boxes`` finds it); ``memo``: see ``_diameters``.
     """
     box = box if box is not None else bounding_box(mask == value)
     local = mask[box] == value
     voxels = int(local.sum())
     voxel_size = float(np.prod(spacing[: mask.ndim]))
-    cc_mm = slices = None
-    if mask.ndim == 2:
-        longest, perp = diameters_2d(local, (spacing[0], spacing[1]))
-    else:
-        longest, perp, _ = axial_diameters(local, spacing)
-        cc, n = craniocaudal(local, spacing)
-        cc_mm, slices = round(cc, 3), n
+    longest, perp, cc, slices = _diameters(local, spacing, memo)
+    cc_mm = None if cc is None else round(cc, 3)
     mean = std = None
     if image is not None and voxels:
         values = image[box][local].astype(float)
@@ -131,9 +153,9 @@ def measure_label(
 
 def measure_mask(
     mask: np.ndarray, spacing: tuple[float, ...], labels: dict[int, str] | None = None,
-    image: np.ndarray | None = None,
+    image: np.ndarray | None = None, memo: Memo | None = None,
 ) -> list[LabelMeasurement]:
-    """Measurements of every non-zero label present in ``mask`` (measured inside the labels' bounding box)."""
+    """Measurements of every non-zero label in ``mask``, inside the labels' bounding box (``memo``: see ``_diameters``)."""
     names = labels or {}
     box = foreground_box(mask != 0)
     if box is None:
@@ -142,7 +164,8 @@ def measure_mask(
     image = image[box] if image is not None else None
     values = [int(v) for v in np.unique(mask) if v != 0]
     boxes = label_boxes(mask)
-    return [measure_label(mask, v, names.get(v, f"label {v}"), spacing, image, boxes.get(v)) for v in values]
+    return [measure_label(mask, v, names.get(v, f"label {v}"), spacing, image, boxes.get(v), memo)
+            for v in values]
 
 
 def label_boxes(mask: np.ndarray) -> dict[int, tuple[slice, ...]]:
@@ -201,15 +224,6 @@ def largest_component(foreground: np.ndarray) -> tuple[np.ndarray, int]:
     return comp == int(np.argmax(counts)) + 1, int(n)
 
 
-def _diameters(region: np.ndarray, spacing: tuple[float, ...]) -> tuple[float, float, float | None, int | None]:
-    if region.ndim == 2:
-        ld, pd = diameters_2d(region, (spacing[0], spacing[1]))
-        return ld, pd, None, None
-    ld, pd, _ = axial_diameters(region, spacing)
-    cc, n = craniocaudal(region, spacing)
-    return ld, pd, cc, n
-
-
 def measurable(longest: float, perpendicular: float, slices: int | None, volume_ml: float | None) -> bool:
     """The RANO/RECIST limit: two diameters >= 10 mm; in 3D also >= 2 slices and >= 0.52 mL."""
     if longest < MIN_DIAMETER_MM or perpendicular < MIN_DIAMETER_MM:
@@ -219,14 +233,18 @@ def measurable(longest: float, perpendicular: float, slices: int | None, volume_
     return slices >= MIN_AXIAL_SLICES and (volume_ml or 0.0) >= MIN_VOLUME_ML
 
 
-def _component_measurable(local: np.ndarray, spacing: tuple[float, ...], voxel_ml: float) -> bool:
+def _component_measurable(local: np.ndarray, spacing: tuple[float, ...], voxel_ml: float, memo: Memo | None) -> bool:
     """Whether a component (its bounding box's boolean region) meets the measurable-disease limit."""
-    ld, pd, _, n = _diameters(local, spacing)
+    ld, pd, _, n = _diameters(local, spacing, memo)
     return measurable(ld, pd, n, float(local.sum()) * voxel_ml if local.ndim == 3 else None)
 
 
-def index_lesion(mask: np.ndarray, spacing: tuple[float, ...], labels: dict[int, str] | None = None) -> IndexLesion | None:
-    """The largest connected component of all non-zero labels (full connectivity), or None if empty."""
+def index_lesion(mask: np.ndarray, spacing: tuple[float, ...], labels: dict[int, str] | None = None,
+                 memo: Memo | None = None) -> IndexLesion | None:
+    """The largest connected component of all non-zero labels (full connectivity), or None if empty.
+
+    ``memo``: see ``_diameters``.
+    """
     origin = foreground_box(mask > 0)  # measured inside the foreground's bounding box
     if origin is None:
         return None
@@ -240,14 +258,14 @@ def index_lesion(mask: np.ndarray, spacing: tuple[float, ...], labels: dict[int,
     scale, unit = (1.0, "mm2") if mask.ndim == 2 else (1e-3, "mL")
     box = boxes[order[0] - 1]
     local, local_mask = comp[box] == order[0], mask[box]
-    ld, pd, cc, slices = _diameters(local, spacing)
+    ld, pd, cc, slices = _diameters(local, spacing, memo)
     size = float(local.sum()) * voxel * scale
     enhancing = [v for v, name in names.items() if is_enhancing_label(name)]
     values, value_counts = np.unique(local_mask[local], return_counts=True)
     label_sizes = {names.get(int(v), f"label {int(v)}"): round(float(c) * voxel * scale, 4)
                    for v, c in zip(values, value_counts, strict=True)}
     is_measurable = measurable(ld, pd, slices, size if mask.ndim == 3 else None)
-    others = sum(1 for k in order[1:] if _component_measurable(comp[boxes[k - 1]] == k, spacing, voxel * 1e-3)) \
+    others = sum(1 for k in order[1:] if _component_measurable(comp[boxes[k - 1]] == k, spacing, voxel * 1e-3, memo)) \
         if is_measurable else 0
     corner = [s.start + o.start for s, o in zip(box, origin, strict=True)]
     centroid = (np.argwhere(local).mean(axis=0) + corner) * np.asarray(spacing[: mask.ndim], dtype=float)
