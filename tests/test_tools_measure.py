@@ -343,10 +343,15 @@ def test_longest_chord_ties_lines_and_many_candidates(monkeypatch: pytest.Monkey
     assert longest_chord(np.ones((1, 1), dtype=bool), (0.5, 0.5))[0] == pytest.approx(np.sqrt(0.5))
     assert longest_chord(np.zeros((4, 4), dtype=bool), (1.0, 1.0))[0] == 0.0
     assert diameters_2d(np.zeros((4, 4), dtype=bool), (1.0, 1.0)) == (0.0, 0.0)
-    # each pixel row gives its end pixels' outer corners, at most four, shared between rows
+    # each row of corners gives its leftmost and rightmost corner, from the pixel rows above and below it
     ring = np.zeros((5, 6), dtype=bool)
     ring[1:4, 1:5], ring[2, 2:4] = True, False
     assert row_end_corners(ring).tolist() == [[1, 1], [1, 5], [2, 1], [2, 5], [3, 1], [3, 5], [4, 1], [4, 5]]
+    apart = np.zeros((6, 5), dtype=bool)  # an empty pixel row between two parts
+    apart[1, 1] = apart[1, 3] = True
+    apart[3:5, 0:2] = True
+    assert row_end_corners(apart).tolist() == [[1, 1], [1, 4], [2, 1], [2, 4], [3, 0], [3, 2], [4, 0], [4, 2],
+                                               [5, 0], [5, 2]]
     rng = np.random.default_rng(14)
     regions = [rng.random((int(rng.integers(2, 120)), int(rng.integers(2, 120)))) < 0.4 for _ in range(20)]
     whole = [longest_chord(r, (0.7, 1.1)) for r in regions]

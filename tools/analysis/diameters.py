@@ -2,7 +2,7 @@
 
 The longest diameter is the widest pair of the region's pixel corners: only the vertices of their
 convex hull can be its ends, and each is the leftmost or rightmost corner of its row of corners, so
-only the corners of each pixel row's end pixels are compared (no hull is built). The perpendicular
+only those two corners of each row are compared (no hull is built). The perpendicular
 diameter is the longest unbroken chord inside the region perpendicular to it, found by sampling
 lines across the region (see ``perpendicular_width``).
 """
@@ -44,7 +44,7 @@ def _edge_corners(region: np.ndarray, spacing: tuple[float, float]) -> np.ndarra
 def longest_chord(region: np.ndarray, spacing: tuple[float, float]) -> tuple[float, np.ndarray]:
     """(longest diameter in mm, its unit direction) of a 2D boolean region: the widest pair of its pixel corners.
 
-    Only the corners of each pixel row's leftmost and rightmost pixel are compared (see
+    Only the leftmost and rightmost corner of each row of corners are compared (see
     ``row_end_corners``). Where several pairs are exactly the longest (common on a pixel grid), the
     axis is that of the first pair in the order of ``_widest_pair``, the same whatever other corners
     are compared, so the perpendicular diameter does not depend on how the candidates were chosen.
@@ -59,22 +59,26 @@ def longest_chord(region: np.ndarray, spacing: tuple[float, float]) -> tuple[flo
 
 
 def row_end_corners(region: np.ndarray) -> np.ndarray:
-    """Corner indices (row, column; sorted, unique) of each pixel row's leftmost and rightmost pixel.
+    """Corner indices (row, column), sorted, of the leftmost and rightmost corner of each row of corners.
 
-    Every vertex of the convex hull of the region's pixel corners is the leftmost or rightmost corner
-    of its row of corners, which is a left corner of the leftmost pixel, or a right corner of the
-    rightmost pixel, of one of the two pixel rows it touches: at most four candidates per pixel row.
+    Every vertex of the convex hull of the region's pixel corners is one of them: the leftmost
+    corner of a row of corners is a left corner of the leftmost pixel of one of the two pixel rows
+    it touches, the rightmost a right corner of the rightmost pixel (two candidates a row).
     """
     region = np.asarray(region, dtype=bool)
-    rows = np.flatnonzero(region.any(axis=1))
-    if len(rows) == 0:
-        return np.zeros((0, 2), dtype=np.intp)
-    lines = region[rows]
-    left = np.argmax(lines, axis=1)
-    right = region.shape[1] - np.argmax(lines[:, ::-1], axis=1)  # one past the rightmost pixel
-    pts = np.stack([np.concatenate([rows, rows + 1, rows, rows + 1]),
-                    np.concatenate([left, left, right, right])], axis=1)
-    return np.unique(pts, axis=0)  # lexicographic: row, then column
+    h, w = region.shape
+    filled = region.any(axis=1)
+    left = np.where(filled, np.argmax(region, axis=1), w + 1)  # w + 1, -1: an empty row
+    right = np.where(filled, w - np.argmax(region[:, ::-1], axis=1), -1)  # one past the rightmost pixel
+    lo, hi = np.full(h + 1, w + 1), np.full(h + 1, -1)
+    lo[:-1], hi[:-1] = left, right  # corner row k touches pixel rows k - 1 and k
+    np.minimum(lo[1:], left, out=lo[1:])
+    np.maximum(hi[1:], right, out=hi[1:])
+    rows = np.flatnonzero(hi >= 0)
+    pts = np.empty((2 * len(rows), 2), dtype=np.intp)
+    pts[:, 0] = np.repeat(rows, 2)
+    pts[0::2, 1], pts[1::2, 1] = lo[rows], hi[rows]  # left < right: sorted by row, then column
+    return pts
 
 
 def _chord(corners: np.ndarray, spacing: tuple[float, float]) -> tuple[float, np.ndarray]:
