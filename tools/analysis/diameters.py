@@ -127,7 +127,9 @@ def perpendicular_width(region: np.ndarray, spacing: tuple[float, float], axis: 
 
     Lines across the region, perpendicular to the axis, are sampled every quarter pixel (at most
     400 lines of 400 points), and the longest unbroken run of points inside the region is kept.
-    ``pts``, when given, are the region's edge corners (``_edge_corners``).
+    The lines and their points lie symmetrically about the middle of the region's extent along and
+    across the axis (``centred_samples``), so the axis drawn either way round gives the same points
+    and the same figure. ``pts``, when given, are the region's edge corners (``_edge_corners``).
     """
     # the extremes along and across the axis lie on edge pixels' corners
     pts = _edge_corners(region, spacing) if pts is None else pts
@@ -137,8 +139,7 @@ def perpendicular_width(region: np.ndarray, spacing: tuple[float, float], axis: 
     perp = np.array([-axis[1], axis[0]])
     along, across = pts @ axis, pts @ perp
     step = max(float(sp.min()) / 4, float(np.ptp(along)) / 400, float(np.ptp(across)) / 400)
-    ts = np.arange(along.min(), along.max() + step / 2, step)
-    ss = np.arange(across.min(), across.max() + step / 2, step)
+    ts, ss = centred_samples(along, step), centred_samples(across, step)
     # pixel indices of every sample point, one axis at a time, into the region padded with one empty
     # pixel on each side (which takes every index outside the picture); then flat indices
     h, w = region.shape
@@ -153,8 +154,77 @@ def perpendicular_width(region: np.ndarray, spacing: tuple[float, float], axis: 
     inside[:, 1:-1] = padded.ravel().take(flat)
     # row by row: a run's start, then its end (every row starts and ends outside, so pairs stay in a row)
     where = np.flatnonzero(inside[:, 1:] != inside[:, :-1])
-    runs = where[1::2] - where[::2]
-    return float(runs.max()) * step if len(runs) else 0.0
+    starts, ends = where[::2], where[1::2]
+    runs = ends - starts
+    if not len(runs):
+        return 0.0
+    # a run of k samples spans between k - 1 and k + 1 steps: only runs one sample short of the most
+    # can hold the longest chord; each is measured to where its line crosses the region's edge
+    keep = runs >= runs.max() - 1
+    per_line = len(ss) + 1
+    lines, first, last = starts[keep] // per_line, starts[keep] % per_line, ends[keep] % per_line - 1
+    walk = _EdgeWalk(padded, sp, axis, perp, step)
+    s_end = ss[last] + walk.exit(ts[lines], ss[last], 1.0)
+    s_start = ss[first] - walk.exit(ts[lines], ss[first], -1.0)
+    return float((s_end - s_start).max())
+
+
+class _EdgeWalk:
+    """Where lines perpendicular to an axis leave a pixel region, found cell by cell along each line.
+
+    From a sample point inside the region, the line is followed across pixel edges (the next edge
+    of either axis first, both at a corner) until it enters a pixel outside the region; the distance
+    to that edge is the exit. The point's pixel is found exactly as the samples' are, and the same
+    point walked the same way gives the same exit whichever way the axis was drawn.
+    """
+
+    def __init__(self, padded: np.ndarray, spacing: np.ndarray, axis: np.ndarray, perp: np.ndarray, step: float) -> None:
+        self.padded, self.spacing, self.axis, self.perp = padded, spacing, axis, perp
+        self.limit = step  # the next sample along the line is outside: the edge comes before it
+
+    def exit(self, t: np.ndarray, s: np.ndarray, sign: float) -> np.ndarray:
+        """Distance (mm) from each sample ``t * axis + s * perp`` to the region's edge, along ``sign * perp``."""
+        h, w = self.padded.shape[0] - 2, self.padded.shape[1] - 2
+        cells, nexts, deltas, forward = [], [], [], []
+        for k, n in ((0, h), (1, w)):
+            position = t * self.axis[k] + s * self.perp[k]
+            index = np.floor(position / self.spacing[k]) if self.spacing[k] != 1.0 else np.floor(position)
+            cells.append(np.clip(index, -1, n).astype(np.intp))
+            d = sign * self.perp[k]
+            ahead = d > 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                edge = (index + ahead) * self.spacing[k]  # the cell's edge the line meets next on this axis
+                nexts.append(np.full_like(position, np.inf) if d == 0 else (edge - position) / d)
+            deltas.append(np.inf if d == 0 else float(self.spacing[k] / abs(d)))
+            forward.append(1 if ahead else -1)
+        row, col = cells
+        out = np.full(len(t), np.nan)
+        open_ = np.ones(len(t), dtype=bool)
+        while open_.any():
+            crossing = np.minimum(nexts[0], nexts[1])
+            past = open_ & (crossing >= self.limit)  # rounding only: the edge lies before the next sample
+            out[past] = self.limit
+            open_ &= ~past
+            move_row, move_col = open_ & (nexts[0] <= crossing), open_ & (nexts[1] <= crossing)
+            row = np.clip(row + forward[0] * move_row, -1, h)
+            col = np.clip(col + forward[1] * move_col, -1, w)
+            left = open_ & ~self.padded[row + 1, col + 1]
+            out[left] = crossing[left]
+            open_ &= ~left
+            nexts[0] = np.where(move_row, nexts[0] + deltas[0], nexts[0])
+            nexts[1] = np.where(move_col, nexts[1] + deltas[1], nexts[1])
+        return out
+
+
+def centred_samples(values: np.ndarray, step: float) -> np.ndarray:
+    """Positions ``step`` apart across the range of ``values``, symmetric about its middle.
+
+    They reach to within half a step of each end. For ``-values`` they are exactly the negated
+    positions (the middle negates exactly, and so do the whole multiples of ``step`` about it).
+    """
+    low, high = float(values.min()), float(values.max())
+    half = int(np.floor((high - low) / 2 / step + 0.5))
+    return (low + high) / 2 + np.arange(-half, half + 1) * step
 
 
 def _pixel_index(along: np.ndarray, across: np.ndarray, spacing: float, n: int) -> np.ndarray:
