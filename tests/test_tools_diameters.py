@@ -197,3 +197,17 @@ def test_centred_samples_are_symmetric_and_reach_both_ends() -> None:
     assert np.allclose(np.diff(samples), 0.25)
     assert np.array_equal(diameters.centred_samples(-values, 0.25), -samples[::-1])
     assert np.array_equal(diameters.centred_samples(np.array([2.0]), 0.5), np.array([2.0]))
+
+
+@pytest.mark.parametrize(("rows", "cols", "spacing"), [(1, 5, (6.0, 6.0)), (4, 10, (1.0, 1.0)), (7, 3, (0.7, 1.3))])
+def test_a_rectangle_s_widths_are_exact_across_any_axis(rows: int, cols: int, spacing: tuple[float, float]) -> None:
+    """A rectangle h by w (mm): across its rows' axis it is h wide, across its columns' w, and across
+    its diagonal h * d / w where w >= h (d the diagonal): the chord ends on the edges, not on a sample."""
+    region = np.ones((rows, cols), dtype=bool)
+    h, w = rows * spacing[0], cols * spacing[1]
+    assert diameters.perpendicular_width(region, spacing, np.array([0.0, 1.0])) == pytest.approx(h, rel=1e-12)
+    assert diameters.perpendicular_width(region, spacing, np.array([1.0, 0.0])) == pytest.approx(w, rel=1e-12)
+    longest, axis = diameters.longest_chord(region, spacing)
+    assert longest == pytest.approx(np.hypot(h, w), rel=1e-12)
+    expected = min(h, w) * longest / max(h, w)
+    assert diameters.perpendicular_width(region, spacing, axis) == pytest.approx(expected, rel=1e-9)

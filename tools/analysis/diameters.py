@@ -163,57 +163,52 @@ def perpendicular_width(region: np.ndarray, spacing: tuple[float, float], axis: 
     keep = runs >= runs.max() - 1
     per_line = len(ss) + 1
     lines, first, last = starts[keep] // per_line, starts[keep] % per_line, ends[keep] % per_line - 1
-    walk = _EdgeWalk(padded, sp, axis, perp, step)
-    s_end = ss[last] + walk.exit(ts[lines], ss[last], 1.0)
-    s_start = ss[first] - walk.exit(ts[lines], ss[first], -1.0)
-    return float((s_end - s_start).max())
+    # both ends of every candidate at once: forward from its last sample, back from its first
+    t = np.concatenate([ts[lines], ts[lines]])
+    s = np.concatenate([ss[last], ss[first]])
+    sign = np.repeat([1.0, -1.0], len(lines))
+    reach = _edge_distances(padded, sp, axis, perp, step, t, s, sign)
+    n = len(lines)
+    return float(((s[:n] + reach[:n]) - (s[n:] - reach[n:])).max())
 
 
-class _EdgeWalk:
-    """Where lines perpendicular to an axis leave a pixel region, found cell by cell along each line.
+def _edge_distances(padded: np.ndarray, spacing: np.ndarray, axis: np.ndarray, perp: np.ndarray, step: float,
+                    t: np.ndarray, s: np.ndarray, sign: np.ndarray) -> np.ndarray:
+    """Distance (mm) from each inside sample ``t * axis + s * perp`` to the region's edge along ``sign * perp``.
 
-    From a sample point inside the region, the line is followed across pixel edges (the next edge
-    of either axis first, both at a corner) until it enters a pixel outside the region; the distance
-    to that edge is the exit. The point's pixel is found exactly as the samples' are, and the same
-    point walked the same way gives the same exit whichever way the axis was drawn.
+    The line is followed cell by cell (the next pixel edge of either axis first, both at a corner)
+    until it enters a pixel outside the region (``padded``: the region with an empty pixel around
+    it). The sample's pixel is found exactly as the samples' are, and the same point walked the same
+    way gives the same distance whichever way the axis was drawn. The next sample along the line is
+    outside, so the edge comes within ``step``.
     """
-
-    def __init__(self, padded: np.ndarray, spacing: np.ndarray, axis: np.ndarray, perp: np.ndarray, step: float) -> None:
-        self.padded, self.spacing, self.axis, self.perp = padded, spacing, axis, perp
-        self.limit = step  # the next sample along the line is outside: the edge comes before it
-
-    def exit(self, t: np.ndarray, s: np.ndarray, sign: float) -> np.ndarray:
-        """Distance (mm) from each sample ``t * axis + s * perp`` to the region's edge, along ``sign * perp``."""
-        h, w = self.padded.shape[0] - 2, self.padded.shape[1] - 2
-        cells, nexts, deltas, forward = [], [], [], []
-        for k, n in ((0, h), (1, w)):
-            position = t * self.axis[k] + s * self.perp[k]
-            index = np.floor(position / self.spacing[k]) if self.spacing[k] != 1.0 else np.floor(position)
-            cells.append(np.clip(index, -1, n).astype(np.intp))
-            d = sign * self.perp[k]
-            ahead = d > 0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                edge = (index + ahead) * self.spacing[k]  # the cell's edge the line meets next on this axis
-                nexts.append(np.full_like(position, np.inf) if d == 0 else (edge - position) / d)
-            deltas.append(np.inf if d == 0 else float(self.spacing[k] / abs(d)))
-            forward.append(1 if ahead else -1)
-        row, col = cells
-        out = np.full(len(t), np.nan)
-        open_ = np.ones(len(t), dtype=bool)
-        while open_.any():
-            crossing = np.minimum(nexts[0], nexts[1])
-            past = open_ & (crossing >= self.limit)  # rounding only: the edge lies before the next sample
-            out[past] = self.limit
-            open_ &= ~past
-            move_row, move_col = open_ & (nexts[0] <= crossing), open_ & (nexts[1] <= crossing)
-            row = np.clip(row + forward[0] * move_row, -1, h)
-            col = np.clip(col + forward[1] * move_col, -1, w)
-            left = open_ & ~self.padded[row + 1, col + 1]
-            out[left] = crossing[left]
-            open_ &= ~left
-            nexts[0] = np.where(move_row, nexts[0] + deltas[0], nexts[0])
-            nexts[1] = np.where(move_col, nexts[1] + deltas[1], nexts[1])
-        return out
+    cells, nexts, deltas, ahead = [], [], [], []
+    for k in (0, 1):
+        position = t * axis[k] + s * perp[k]
+        index = np.floor(position / spacing[k]) if spacing[k] != 1.0 else np.floor(position)
+        cells.append(index.astype(np.intp) + 1)  # in the padded region
+        d = sign * perp[k]
+        forward = d > 0
+        crosses = d != 0  # a line along the other axis meets no edge of this one
+        towards = np.where(crosses, d, 1.0)
+        nexts.append(np.where(crosses, ((index + forward) * spacing[k] - position) / towards, np.inf))
+        deltas.append(np.where(crosses, spacing[k] / np.abs(towards), np.inf))
+        ahead.append(np.where(forward, 1, -1))
+    out = np.full(len(t), step)
+    pending = np.arange(len(t))
+    while len(pending):  # each round crosses one edge (two at a corner): a few rounds at most
+        crossing = np.minimum(nexts[0], nexts[1])
+        row_move, col_move = nexts[0] <= crossing, nexts[1] <= crossing
+        cells[0] += ahead[0] * row_move
+        cells[1] += ahead[1] * col_move
+        left = ~padded[cells[0], cells[1]] | (crossing >= step)  # the latter only by rounding
+        out[pending[left]] = np.minimum(crossing[left], step)
+        stay = ~left
+        pending = pending[stay]
+        nexts = [np.where(row_move, nexts[0] + deltas[0], nexts[0])[stay],
+                 np.where(col_move, nexts[1] + deltas[1], nexts[1])[stay]]
+        cells, deltas, ahead = [c[stay] for c in cells], [d[stay] for d in deltas], [a[stay] for a in ahead]
+    return out
 
 
 def centred_samples(values: np.ndarray, step: float) -> np.ndarray:
