@@ -24,6 +24,7 @@ from typing import Literal
 
 from mimir import vocabulary as voc
 from mimir.agent import ellipsis
+from mimir.agent.labels import LABELS, asked_label, label_named, premise_and_question, several_labels
 from mimir.agent.meaning import CHANGE_OF_COMPARATIVE, SIZE_CHANGES, Change, mentioned_changes, option_changes
 from mimir.agent.predicate import asserted_by_meaning
 from mimir.agent.question_parts import split_parts
@@ -32,7 +33,6 @@ Kind = Literal["change", "resection", "extreme", "identify", "attribute", "when"
 #: How a yes/no part judges the statement it embeds: "plain" (no frame, or "is it true that ..."),
 #: "inverted" ("would it be wrong to say ..."), "unread" (a frame whose judgement is not read).
 Frame = Literal["plain", "inverted", "unread"]
-_LABELS = ("sequence", "laterality", "view")
 
 
 @dataclass(frozen=True)
@@ -90,73 +90,6 @@ def _asserted(text: str) -> frozenset[Change]:
     return frozenset()
 
 
-def _labels_found(text: str) -> list[tuple[str, voc.Mention]]:
-    """Label mentions that can name an image: not "both sides", not the side of a part one image shows both of."""
-    aside = [(g.start(), g.end()) for g in _DENIED_ASIDE.finditer(text)]  # "the T2 (not FLAIR)": FLAIR is no label asked
-    found = [(c, m) for c in _LABELS for m in voc.find(text, c)
-             if (c != "laterality" or m.value != "B" and not _side_of_unsided_part(text, m) and not _left_as_verb(text, m))
-             and not any(s <= m.start and m.end <= e for s, e in aside)]
-    return found + [("laterality", m) for m in _side_letters(text)]
-
-
-def _left_as_verb(text: str, side: voc.Mention) -> bool:
-    """True for "left" as what remains ("any tumour left?", "some left behind"), not the side ("the left")."""
-    if side.text.lower() != "left":
-        return False
-    after = text[side.end:].lstrip().lower()
-    before = text[:side.start].split()
-    ends = not after or after[0] in "?.,;:!)" or after.startswith(("behind", "over", "in place", "after", "or "))
-    return ends and (not before or before[-1].lower() not in _SIDE_DETERMINERS)
-
-
-#: Words before "left" that make it the side: a determiner ("the left"), a preposition, or a copula ("which eye is left?").
-_SIDE_DETERMINERS = frozenset({"the", "a", "this", "that", "her", "his", "its", "their", "your", "my", "our", "on", "to",
-                               "is", "are", "was", "were", "be"})
-#: A parenthesis that only denies ("(not FLAIR)", "(non-FLAIR)" after a label says which one is meant).
-_DENIED_ASIDE = re.compile(r"\(\s*(?:not|non|no|without)\b[^()]*\)", re.I)
-
-
-def _side_letters(text: str) -> list[voc.Mention]:
-    """Sides written as one letter before a sided part ("the L eye"), as the reference grammar reads them."""
-    from mimir.memory.grammar import tokenize
-    from mimir.termtable import mark_negation
-
-    tokens = tokenize(text)
-    letters = [voc.Mention("laterality", str(t.value), t.start, t.end, t.text) for t, nxt in zip(tokens, tokens[1:], strict=False)
-               if t.tag == "L" and len(t.text) == 1 and (nxt.tag == "P" or voc.values_in(nxt.text, "sided_part"))]  # not "RCC"
-    return list(mark_negation(voc.vocabulary(), text, letters))
-
-
-def _side_of_unsided_part(text: str, side: voc.Mention) -> bool:
-    """True for "the right upper lobe", "the left lung": a side of anatomy that one image shows both of."""
-    after = " ".join(text[side.end:].split()[:3])
-    return bool(voc.find(after, "body_part")) and not voc.find(after, "sided_part", "image_noun")
-
-
-def _label(text: str) -> tuple[str, str, bool] | None:
-    """(attribute, value, negated) of the one label a part names."""
-    found = _labels_found(text)
-    values = {(c, m.value) for c, m in found}
-    if len(values) == 2 and {c for c, _ in values} == {"sequence"}:  # "T1-weighted post-contrast": keep the narrower
-        entries = voc.vocabulary().concept("sequence")
-        values = {(c, v) for c, v in values if not any(entries[o].refines == v for _, o in values)}
-    if len(values) != 1:
-        return None
-    concept, value = values.pop()
-    return concept, value, any(m.negated for c, m in found)
-
-
-def _several_labels(text: str) -> list[tuple[str, str]]:
-    """One value of each of several attributes ("the CC view of the left breast": view CC, side L), else []."""
-    found = _labels_found(text)
-    by_concept: dict[str, set[str]] = {}
-    for c, m in found:
-        by_concept.setdefault(c, set()).add(m.value)
-    if len(by_concept) < 2 or any(len(v) != 1 for v in by_concept.values()) or any(m.negated for _, m in found):
-        return []
-    return [(c, next(iter(v))) for c, v in by_concept.items()]
-
-
 def statement_frame(text: str) -> tuple[str, Frame]:
     """(the statement a yes/no question embeds, how the question judges it).
 
@@ -178,28 +111,6 @@ def statement_frame(text: str) -> tuple[str, Frame]:
     return statement, "plain" if nearest.value == "true" else "inverted"
 
 
-def _premise_and_question(text: str) -> tuple[str, str] | None:
-    """(premise, question) of a stem that states something before it asks, else None.
-
-    Sentences end at ".", "!", ";", ":" or a dash; a clause before a wh-word counts too ("Assuming one of
-    them is the T1, which image is the other sequence?").
-    """
-    sentences = [s for s in re.split(r"(?<=[.!;:])\s+|\s+[-\u2013\u2014]+\s+", text.strip()) if s]
-    if len(sentences) < 2:
-        sentences = [s for s in re.split(rf",\s+(?={voc.pattern('wh_word')})", text.strip(), flags=re.I) if s]
-    return (" ".join(sentences[:-1]), sentences[-1]) if len(sentences) >= 2 else None
-
-
-def _asked_label(text: str) -> tuple[str, str, bool] | None:
-    """The label a part asks about: the asking sentence's own where a premise names another.
-
-    "Given that image 1 is the FLAIR, which image is the T2?" asks for the T2.
-    """
-    if (split := _premise_and_question(text)) is not None and (own := _label(split[1])) is not None:
-        return own
-    return _label(text)
-
-
 def _premise_exclusion(text: str) -> Intent | None:
     """A question that asks for the image other than one a statement before it names.
 
@@ -207,11 +118,11 @@ def _premise_exclusion(text: str) -> Intent | None:
     FLAIR; select the one that isn't." ask for the image that is not the FLAIR: the label is in the
     premise, and the question names none of its own (an elliptical negation denies the premise's).
     """
-    if (split := _premise_and_question(text)) is None:
+    if (split := premise_and_question(text)) is None:
         return None
     premise, question = split
-    label = _label(premise)
-    if label is None or _label(question) is not None or not (voc.find(question, "exclusion") or voc.ends_negated(question)):
+    label = label_named(premise)
+    if label is None or label_named(question) is not None or not (voc.find(question, "exclusion") or voc.ends_negated(question)):
         return None
     return Intent("identify", text, True, attribute=label[0], value=label[1])
 
@@ -240,8 +151,8 @@ def _set_aside(text: str) -> Intent | None:
         start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, mark.start)), default=0)
         stop, before = mark.start, text[:start]
     aside, rest = text[start:stop], text[cut:]
-    label = _label(aside)
-    if label is not None and _label(rest) is None and not voc.find(rest, "finding", "quantity", "change"):
+    label = label_named(aside)
+    if label is not None and label_named(rest) is None and not voc.find(rest, "finding", "quantity", "change"):
         return Intent("identify", text, True, attribute=label[0], value=label[1])
     if _names_images_apart(aside, rest):  # "Ignoring the baseline, how did it change between scans 2 and 3?"
         kept = before + rest.lstrip(" ,;:")
@@ -267,7 +178,7 @@ def _names_images_apart(aside: str, rest: str) -> bool:
     def names(text: str) -> bool:
         return any(r.has("OTYQ") for r in references(text))
 
-    return names(aside) and not voc.find(aside, "finding", *_LABELS) and names(rest)
+    return names(aside) and not voc.find(aside, "finding", *LABELS) and names(rest)
 
 
 def visit_role(text: str) -> voc.TimeRole | None:
@@ -290,7 +201,7 @@ def visit_role(text: str) -> voc.TimeRole | None:
 
 
 def _dated(text: str) -> bool:
-    from mimir.memory.grammar import dates_in
+    from mimir.memory.dates import dates_in
 
     return bool(dates_in(text))
 
@@ -316,11 +227,11 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
     negated = voc.is_negated(text)
     timed = [m for m in voc.find(text, "time", "comparative", "superlative")
              if m.concept == "time" or not _before_time(text, m)]  # "the most current exam" names a visit
-    dated = _dated(text) and _label(text) is None and not voc.find(text, "finding")
+    dated = _dated(text) and label_named(text) is None and not voc.find(text, "finding")
     which = _asks_which(text, options, n_images)
-    labelled = bool(options) and all(any(voc.values_in(o, c) for c in _LABELS) for o in options)  # "Right (OD) / Left (OS)"
-    split = _premise_and_question(text)  # "the series from this visit: which is the T1?" asks for a label, not a visit
-    asked = split[1] if split is not None and _label(split[1]) is not None else text
+    labelled = bool(options) and all(any(voc.values_in(o, c) for c in LABELS) for o in options)  # "Right (OD) / Left (OS)"
+    split = premise_and_question(text)  # "the series from this visit: which is the T1?" asks for a label, not a visit
+    asked = split[1] if split is not None and label_named(split[1]) is not None else text
     if which and (dated or visit_role(asked) in ("latest", "baseline")) and not _options_are_changes(options) \
             and not labelled and not any(m.concept != "time" and m.value != "equal" for m in timed):  # "the same patient" grades nothing
         return Intent("when", text, negated)
@@ -349,14 +260,14 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
         return Intent("change", text, negated, asserted=_asserted(text))
     if (other := _premise_exclusion(text)) is not None:
         return other
-    label = _asked_label(text)
-    option_labels = {c for o in options for c in _LABELS if voc.values_in(o, c)}
+    label = asked_label(text)
+    option_labels = {c for o in options for c in LABELS if voc.values_in(o, c)}
     asks_attribute = bool(voc.find(text, "attribute_noun")) or label is None and len(option_labels) == 1
     if option_labels and asks_attribute:
         return Intent("attribute", text, negated, attribute=next(iter(option_labels)))
     if label is not None:
         return Intent("identify", text, label[2], attribute=label[0], value=label[1])
-    if several := _several_labels(text):
+    if several := several_labels(text):
         (attribute, value), *rest = several
         return Intent("identify", text, attribute=attribute, value=value, also=tuple(rest))
     if not which and (read := asserted_by_meaning(text, options)) is not None:  # "did the mass recede since ...?"

@@ -16,13 +16,13 @@ from functools import cache, lru_cache
 
 from mimir import vocabulary as voc
 from mimir.agent import prototypes
+from mimir.agent.labels import LABELS
 from mimir.domain import CaseImage
 
 Change = voc.Change
 SIZE_CHANGES: frozenset[Change] = frozenset({"increase", "decrease", "stable"})
 #: The change a comparative of amount says when a later image is set against an earlier one.
 CHANGE_OF_COMPARATIVE: dict[str, Change] = {"more": "increase", "less": "decrease", "equal": "stable"}
-_LABELS = ("sequence", "laterality", "view")
 
 
 #: Options of at most this many words may leave out the noun the question asks about ("Complete", "Not total").
@@ -212,7 +212,7 @@ def _pair_clauses() -> re.Pattern[str]:
 
 def _labels(text: str) -> dict[str, str]:
     """The one value per label attribute a text names; a text that is only "L" or "R" is written as a header writes a side."""
-    labels = {c: vs[0] for c in _LABELS if len(vs := voc.values_in(text, c, include_negated=False)) == 1}
+    labels = {c: vs[0] for c in LABELS if len(vs := voc.values_in(text, c, include_negated=False)) == 1}
     bare = text.strip(" .")
     if not labels and len(bare) == 1 and (side := voc.code_of("laterality", bare)) in ("L", "R"):
         labels = {"laterality": side}
@@ -261,8 +261,8 @@ def _pairs(text: str, n_images: int) -> tuple[tuple[int, str], ...]:
     out: list[tuple[int, str]] = []
     listed: list[str] = []
     for c in clauses:
-        found = [m for m in voc.find(c, *_LABELS) if not m.negated]
-        labels = {v for concept in _LABELS for v in voc.values_in(c, concept, include_negated=False)} or set(_labels(c).values())
+        found = [m for m in voc.find(c, *LABELS) if not m.negated]
+        labels = {v for concept in LABELS for v in voc.values_in(c, concept, include_negated=False)} or set(_labels(c).values())
         if len(labels) != 1:
             return ()
         label = labels.pop()
@@ -321,7 +321,7 @@ def read_option(text: str, n_images: int, *, comparative_is_change: bool = False
 def read_options(options: dict[str, str], n_images: int, **kwargs: object) -> dict[str, OptionMeaning]:
     """Every option's meaning, by letter; options that read as the same label are read again by meaning."""
     read = {k: read_option(v, n_images, **kwargs) for k, v in options.items()}  # type: ignore[arg-type]
-    for concept in _LABELS:
+    for concept in LABELS:
         by_value: dict[str, list[str]] = {}
         for k, m in read.items():
             if concept in m.labels:

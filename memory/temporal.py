@@ -10,7 +10,7 @@ from functools import cache
 
 from mimir import vocabulary as voc
 from mimir.domain import CaseImage
-from mimir.memory.grammar import DateSpec
+from mimir.memory.dates import DateSpec
 from mimir.memory.mentions import Hit
 
 _UNITS = r"(?P<unit>weeks?|months?|years?)"

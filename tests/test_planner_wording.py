@@ -11,7 +11,7 @@ import pytest
 from mimir import vocabulary as voc
 from mimir.agent import options as opt
 from mimir.domain import Case
-from mimir.memory.grammar import dates_in
+from mimir.memory.dates import dates_in
 from mimir.memory.resolver import resolve
 
 

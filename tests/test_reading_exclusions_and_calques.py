@@ -22,7 +22,7 @@ from fixtures.agent_cases import answered
 from mimir.agent import ellipsis
 from mimir.agent.meaning import read_options
 from mimir.domain import Case, parse_question
-from mimir.memory.grammar import dates_in
+from mimir.memory.dates import dates_in
 from mimir.memory.resolver import resolve
 from mimir.settings import Settings
 from mimir.spelling import respell

@@ -19,7 +19,7 @@ from mimir.agent.entry import Agent
 from mimir.agent.intents import read_question, split_parts, visit_role
 from mimir.agent.meaning import parts_by_quantifier, read_option
 from mimir.agent.planners.quantities import asked_quantity
-from mimir.memory.grammar import dates_in
+from mimir.memory.dates import dates_in
 from mimir.settings import Settings
 from mimir.spelling import respell
 

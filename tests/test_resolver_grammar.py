@@ -95,7 +95,7 @@ def test_every_relation_word_names_a_neighbouring_visit(word: str) -> None:
                                             ("05.05.2020", "2020-05-05"), ("2018/07/29", "2018-07-29"),
                                             ("03/04/2018", "2018-04-03 or 2018-03-04")])
 def test_numeric_dates_are_read_in_the_orders_that_are_dates(text: str, want: str) -> None:
-    from mimir.memory.grammar import dates_in
+    from mimir.memory.dates import dates_in
 
     assert [str(d) for d in dates_in(f"the scan of {text}")] == [want]
 

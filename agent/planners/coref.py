@@ -21,7 +21,7 @@ from mimir.agent.planners.frame import named_images, says, settled
 from mimir.agent.planners.words import sequence_of, side_of, side_value
 from mimir.agent.state import Draft, PlannedCall, ToolRecord
 from mimir.domain import CaseImage, Evidence
-from mimir.memory.grammar import dates_in
+from mimir.memory.dates import dates_in
 from mimir.tools.framework.capabilities import ClassificationReading
 
 
