@@ -2,7 +2,8 @@
 
 A stem splits at a clause break before a question verb or word, or after a "?". A later part that opens
 with no question word and ends in no question mark ("The header is missing.", "y/n") asks nothing, and
-neither does a part made only of politeness formulas ("... and do the needful.", "kindly revert").
+neither does a part made only of politeness formulas ("... and do the needful.", "kindly revert") or one that only
+lists the choices again ("Which eye is image 1? Left or right?").
 """
 
 from __future__ import annotations
@@ -32,8 +33,24 @@ def split_parts(stem: str) -> list[str]:
     is no part of its own.
     """
     parts = [p.strip(" ,;") for p in _split().split(stem) if p and p.strip(" ,;")]
-    asked = [p for k, p in enumerate(parts) if k == 0 or not _statement(p) and not _courtesy(p)]
+    asked = [p for k, p in enumerate(parts) if k == 0 or not _statement(p) and not _courtesy(p) and not _choices(p)]
     return asked or [stem]
+
+
+#: What a list of choices is made of besides the choices: "or", commas, slashes, "either".
+_CHOICE_GLUE = re.compile(r"\b(?:or|either)\b|[,/?.!]", re.I)
+
+
+def _choices(part: str) -> bool:
+    """True for a part that only lists the answers to choose from ("Left or right?", "Bigger, smaller or same?").
+
+    The question before it asks; the options say the choices again.
+    """
+    found = voc.find(part, "laterality", "sequence", "view", "answer", "change", "comparative")
+    rest = part
+    for m in sorted(found, key=lambda m: -m.start):
+        rest = rest[:m.start] + " " + rest[m.end:]
+    return len(found) >= 2 and " or " in f" {part.lower()} " and not re.search(r"\w", _CHOICE_GLUE.sub(" ", rest))
 
 
 def _courtesy(part: str) -> bool:

@@ -5,13 +5,15 @@ A word is respelled only when all of these hold, so that nothing a writer meant 
 - it is neither a word of the clinical vocabulary (:mod:`mimir.vocabulary`) nor an English word
   (the English frequency list that ships with ``pyspellchecker``: "stale", "letter" and "lesson" stay);
 - it is written in letters only, at least four of them, and not in capitals ("TIRM" is an abbreviation);
+- it is no contraction written without its apostrophe ("theres", "isnt");
 - exactly one vocabulary word lies one edit away: a letter left out, added, replaced, or swapped with its
   neighbour.
 
 Nothing else is guessed: a word with no such neighbour, or with two, is left as written and the
 readers treat it as unknown.
 
-Two other writings are read as the English meant: a weighting dictated in words ("T two" as "T2"), and a
+Two other writings are read as the English meant: a weighting dictated in words ("T two", "tee one" as
+"T2", "T1"), and a
 comparative followed by "as" where English writes "than" ("bigger as on the first", as German "als",
 Dutch "dan als" and Scandinavian "som" are often carried over).
 """
@@ -69,6 +71,8 @@ def respelled(word: str) -> str | None:
     english = _english()
     if english is None or word.isupper() or low in _clinical_words() or english.known([low]):  # type: ignore[attr-defined]
         return None
+    if english.known([f"{low[:i]}'{low[i:]}" for i in range(1, len(low))]):  # type: ignore[attr-defined]
+        return None  # a contraction written without its apostrophe ("theres", "isnt") is no typo
     near = _edits(low) & _clinical_words()
     if len(near) != 1:
         return None
@@ -76,8 +80,8 @@ def respelled(word: str) -> str | None:
     return right.capitalize() if word[0].isupper() else right
 
 
-#: An MR weighting dictated in words ("T two weighted", "T-one"): the letter and a spelled digit.
-_DICTATED_WEIGHTING = re.compile(r"\b([Tt])[- ](one|two)\b", re.I)
+#: An MR weighting dictated in words ("T two weighted", "T-one", "tee one"): the letter and a spelled digit.
+_DICTATED_WEIGHTING = re.compile(r"\b([Tt]|[Tt]ee)[- ](one|two)\b", re.I)
 
 
 def respell(text: str) -> tuple[str, list[tuple[str, str]]]:
@@ -88,7 +92,7 @@ def respell(text: str) -> tuple[str, list[tuple[str, str]]]:
     changed: list[tuple[str, str]] = []
 
     def digit(m: re.Match[str]) -> str:
-        right = f"{m.group(1).upper()}{'1' if m.group(2).lower() == 'one' else '2'}"
+        right = f"T{'1' if m.group(2).lower() == 'one' else '2'}"
         changed.append((m.group(0), right))
         return right
 

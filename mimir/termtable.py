@@ -206,8 +206,15 @@ def is_numero(voc: Vocabulary, text: str, start: int, end: int) -> bool:
 
 
 def negation_cues(voc: Vocabulary, text: str) -> list[Mention]:
-    """The negation cues of a text, without the numero sign ("scan no. 2")."""
-    return [c for c in voc.raw(text, "negation") if not is_numero(voc, text, c.start, c.end)]
+    """The negation cues of a text, without the numero sign ("scan no. 2") or an answer's "no" before a clause."""
+    return [c for c in voc.raw(text, "negation") if not is_numero(voc, text, c.start, c.end)
+            and not (c.text.lower() in ("no", "nope") and _CLAUSE_AFTER.match(text, c.end))]
+
+
+#: What follows "no" when it answers rather than negates: a clause of its own ("No there's some left",
+#: "No it has grown"), not a noun phrase ("no residual tumour").
+_CLAUSE_AFTER = re.compile(r"\s*,?\s*(?:there(?:'s|s|\s+(?:is|are|was|were))|it(?:'s|s)?\s+(?:is|has|was|did|does|got|grew|shrank)?|"
+                           r"(?:I|we|they|he|she|you)\b|the\s+\w+\s+(?:is|has|was|did|got|grew|shrank))", re.I)
 
 
 def mark_negation(voc: Vocabulary, text: str, found: list[Mention]) -> tuple[Mention, ...]:
