@@ -6,6 +6,8 @@
 - "Can tell me?" is a courtesy.
 - "No" before a clause of its own answers ("No there's some left"); before a noun it negates ("No residual").
 - "nothing enhancing left", "completely gone": a gross-total resection.
+- An ordinal that binds no image ("the third evaluation") makes a comparison abstain, not span every image;
+  "investigation" is an image noun.
 """
 
 from __future__ import annotations
@@ -66,3 +68,16 @@ def test_spoken_wording_reaches_the_answer(settings: Settings, tmp_path: Path, s
     options = "\nA: frame 1\nB: frame 2" if "which" in stem.lower() else "\nA: T1\nB: T2\nC: FLAIR"
     answer = answered(settings, tmp_path, [8, 8], stem + options, sequences=["T1", "FLAIR"])
     assert answer.letter == letter, answer.abstain_reason
+
+
+def test_an_ordinal_that_binds_no_image_abstains_rather_than_comparing_every_image(settings: Settings, tmp_path: Path) -> None:
+    """Frames 1 -> 3 grew, frames 2 -> 3 shrank: read over every image, "has it grown" would be a confident 'Yes'."""
+    q = "Between the second and the third evaluation, has the mass grown?\nA: Yes\nB: No"
+    answer = answered(settings, tmp_path, [6, 12, 9], q)
+    assert answer.letter is None and "'second'" in (answer.abstain_reason or ""), answer.abstain_reason
+
+
+@pytest.mark.parametrize(("radii", "letter"), [([6, 12, 9], "B"), ([12, 6, 9], "A")])
+def test_an_investigation_is_an_image(settings: Settings, tmp_path: Path, radii: list[float], letter: str) -> None:
+    q = "Between the second and the third investigation, has the mass grown?\nA: Yes\nB: No"
+    assert answered(settings, tmp_path, radii, q).letter == letter

@@ -32,6 +32,10 @@ class Frame:
     why: str = ""
 
 
+#: Why a frame spans every image: the question names none (or none that binds).
+EVERY_IMAGE = "every image, in time order"
+
+
 def _time_order(images: list[CaseImage], idx: list[int]) -> list[int]:
     if all(images[i].study_date for i in idx):
         return sorted(idx, key=lambda i: (images[i].study_date, i))
@@ -76,6 +80,18 @@ def selected_images(view: PlanView, text: str | None = None) -> list[int]:
     return sorted(set().union(*picked)) if picked and len(picked) < len(sets) else named_images(view, text)
 
 
+def unbound_place(view: PlanView, text: str | None = None) -> str | None:
+    """An ordinal of the question that no binding covers, else None.
+
+    "between the second and the third investigation", with an image noun the vocabulary lacks, binds
+    nothing: comparing every image instead would answer another question.
+    """
+    stem = view.question.stem if text is None else text
+    covered = [(m.start(), m.end()) for b in view.resolution.bindings for m in _occurrences(stem, b.mention)]
+    loose = [m for m in voc.find(stem, "ordinal") if not any(s <= m.start and m.end <= e for s, e in covered)]
+    return loose[0].text if loose else None
+
+
 def frame_of(view: PlanView, text: str | None = None) -> Frame:
     """The comparison the question (or one of its parts, ``text``) asks for."""
     images = view.case.images
@@ -97,7 +113,7 @@ def frame_of(view: PlanView, text: str | None = None) -> Frame:
     if len(bound) == 1 and len(images) >= 2:
         earlier = [i for i in _time_order(images, list(range(len(images)))) if i != current]
         return Frame([earlier[-1], current], reference, "the current image and the one before it")
-    return Frame(_time_order(images, list(range(len(images)))), reference, "every image, in time order")
+    return Frame(_time_order(images, list(range(len(images)))), reference, EVERY_IMAGE)
 
 
 def _changes_over_time(view: PlanView, text: str) -> bool:

@@ -19,7 +19,15 @@ from mimir.agent.meaning import SIZE_CHANGES, OptionMeaning, doubts, read_option
 from mimir.agent.offers import Offer
 from mimir.agent.planners import common, routing, words
 from mimir.agent.planners.base import Decision, PlanView
-from mimir.agent.planners.frame import Frame, answers_a_change, frame_of, same_study, sequence_clash
+from mimir.agent.planners.frame import (
+    EVERY_IMAGE,
+    Frame,
+    answers_a_change,
+    frame_of,
+    same_study,
+    sequence_clash,
+    unbound_place,
+)
 from mimir.agent.planners.readings import (
     STABLE_RATIO,
     change_between,
@@ -54,6 +62,9 @@ def plan(view: PlanView, intent: Intent) -> Decision | None:
 def measure(view: PlanView, intent: Intent) -> list[PlannedCall] | Measured | Draft | None:
     """Segmentation (and sequence check) calls still needed for the part's frame, else what was measured."""
     frame = frame_of(view, intent.text)
+    if frame.why == EVERY_IMAGE and (place := unbound_place(view, intent.text)) is not None:
+        return common.abstain(f"'{place}' names an image mimir could not bind in this question; comparing every "
+                              "image instead could answer another question")
     over_time = intent.kind in ("change", "resection") or intent.kind != "extreme" and answers_a_change(view)
     if over_time and same_study(view.case.images, frame.order):
         date = view.case.images[frame.order[0]].study_date
