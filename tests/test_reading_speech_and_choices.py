@@ -74,7 +74,14 @@ def test_an_ordinal_that_binds_no_image_abstains_rather_than_comparing_every_ima
     """Frames 1 -> 3 grew, frames 2 -> 3 shrank: read over every image, "has it grown" would be a confident 'Yes'."""
     q = "Between the second and the third evaluation, has the mass grown?\nA: Yes\nB: No"
     answer = answered(settings, tmp_path, [6, 12, 9], q)
-    assert answer.letter is None and "'second'" in (answer.abstain_reason or ""), answer.abstain_reason
+    assert answer.letter is None and "'the second'" in (answer.abstain_reason or ""), answer.abstain_reason
+
+
+@pytest.mark.parametrize(("radii", "letter"), [([6, 12], "A"), ([12, 6], "B")])
+def test_an_order_said_with_an_ordinal_names_no_image_and_is_no_reason_to_abstain(
+        settings: Settings, tmp_path: Path, radii: list[float], letter: str) -> None:
+    q = "Prior first, current second. Any interval growth of the mass to speak of?\nA: Yes\nB: No"
+    assert answered(settings, tmp_path, radii, q).letter == letter
 
 
 @pytest.mark.parametrize(("radii", "letter"), [([6, 12, 9], "B"), ([12, 6, 9], "A")])

@@ -88,8 +88,15 @@ def unbound_place(view: PlanView, text: str | None = None) -> str | None:
     """
     stem = view.question.stem if text is None else text
     covered = [(m.start(), m.end()) for b in view.resolution.bindings for m in _occurrences(stem, b.mention)]
-    loose = [m for m in voc.find(stem, "ordinal") if not any(s <= m.start and m.end <= e for s, e in covered)]
-    return loose[0].text if loose else None
+    for m in voc.find(stem, "ordinal"):
+        before = _DETERMINER_BEFORE.search(stem[:m.start])  # "the third ...", not an order said ("prior first")
+        if before is not None and not any(s <= m.start and m.end <= e for s, e in covered):
+            return stem[before.start():m.end]
+    return None
+
+
+#: A determiner right before an ordinal: the ordinal names an image ("the second ..."), not an order ("shown first").
+_DETERMINER_BEFORE = re.compile(r"\b(?:the|this|that|these|those)\s+$", re.I)
 
 
 def frame_of(view: PlanView, text: str | None = None) -> Frame:
