@@ -1,9 +1,10 @@
 """Which image label a question part names, and which sentence of a stem asks after a premise.
 
-A label is an MR sequence, a side or a view ("the FLAIR", "the left eye", "the right MLO"). A label mention counts when it can name an image: not "both sides", not the side of a part one image
-shows both of ("the left lung"), not "left" as what remains ("any tumour left?"), not a label a
-parenthesis only denies ("the T2 (not FLAIR)"); a side written as one letter before a sided part ("the L
-eye") counts as the reference grammar reads it.
+A label is an MR sequence, a side or a view ("the FLAIR", "the left eye", "the right MLO"). A label
+mention counts when it can name an image: not "both sides", not the side of a part one image shows both
+of ("the left lung"), not "left" as what remains ("any tumour left?"), not a label a parenthesis only
+denies ("the T2 (not FLAIR)"); a side written as one letter before a sided part ("the L eye") counts as
+the reference grammar reads it.
 """
 
 from __future__ import annotations

@@ -13,9 +13,8 @@ Nothing else is guessed: a word with no such neighbour, or with two, is left as 
 readers treat it as unknown.
 
 Two other writings are read as the English meant: a weighting dictated in words ("T two", "tee one" as
-"T2", "T1"), and a
-comparative followed by "as" where English writes "than" ("bigger as on the first", as German "als",
-Dutch "dan als" and Scandinavian "som" are often carried over).
+"T2", "T1"), and a comparative followed by "as" where English writes "than" ("bigger as on the first",
+as German and colloquial Dutch "als" is carried over).
 """
 
 from __future__ import annotations

@@ -149,3 +149,11 @@ def test_options_written_as_sentences_and_marked_parts() -> None:
                          "C": "(a) grown; (b) not grown", "D": "[c1] no, [c2] yes"}, 2)
     assert dict(read["A"].pairs) == {0: "T1", 1: "FLAIR"} and dict(read["B"].pairs) == {0: "FLAIR", 1: "T1"}
     assert read["C"].parts == (True, False) and read["D"].parts == (False, True)
+
+
+@pytest.mark.parametrize(("option", "change"), [("Increased", True), ("Reduced", True), ("Interval reduction", True),
+                                                ("More pronounced", False), ("Larger", False), ("Less advanced", False)])
+def test_only_a_one_word_participle_comparative_names_a_change_in_time(option: str, change: bool) -> None:
+    from mimir.agent.planners.frame import _names_change
+
+    assert _names_change(option) is change

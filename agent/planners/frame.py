@@ -137,13 +137,17 @@ def _changes_over_time(view: PlanView, text: str) -> bool:
         and all(_names_change(o) for o in options if opt.change_of(o) != "stable")
 
 
+#: A comparative that is one past participle ("Increased", "Reduced"); "more pronounced" is an amount.
+_PARTICIPLE = re.compile(r"[A-Za-z]+ed", re.I)
+
+
 def _names_change(option: str) -> bool:
     """True when an option names a change in time, not an amount.
 
     A change word with no amount ("Interval reduction"), or a comparative said as a participle
     ("Increased", "Reduced": what happened, not which image has more).
     """
-    amounts = [m for m in voc.find(option, "comparative") if not m.text.lower().endswith("ed")]
+    amounts = [m for m in voc.find(option, "comparative") if not _PARTICIPLE.fullmatch(m.text)]
     return not amounts and bool(voc.find(option, "change") or voc.find(option, "comparative"))
 
 
