@@ -67,9 +67,9 @@ def workflow_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     predict, run = ExpertEngine.predict, ConfigWorkflow.run
 
-    def counting(self: ExpertEngine, inputs: list[object], batch_size: int = 16) -> object:
+    def counting(self: ExpertEngine, inputs: list[object], batch_size: int = 16, fingerprint: bool = False) -> object:
         calls.append(self.bundle.name)
-        return predict(self, inputs, batch_size)  # type: ignore[arg-type]
+        return predict(self, inputs, batch_size, fingerprint)  # type: ignore[arg-type]
 
     def counting_workflow(self: ConfigWorkflow) -> object:
         calls.append(str(self.parser["bundle_root"]))

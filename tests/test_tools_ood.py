@@ -106,7 +106,7 @@ def test_segment_declines_the_real_head_ct_and_says_why(ct_bundle: Path, tmp_pat
     with pytest.raises(ToolCannotHandle, match="declined: the image is unlike its training images") as e:
         ToolRunner(build_registry(settings, plugins=False), ctx).call("segment", {"image_index": 0})
     assert "in-distribution score" in str(e.value)
-    assert not list((settings.artifacts_dir).rglob("*_seg.nii.gz"))  # the expert never ran
+    assert not list((settings.artifacts_dir).rglob("*_seg.nii.gz"))  # no mask of a declined input is kept
 
 
 def test_a_bundle_without_fingerprint_is_unknown_not_refused(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from mimir.tools.framework.context import ToolContext
 from mimir.tools.framework.errors import ToolCannotHandle
 from mimir.tools.framework.runner import FindingSpec
 from mimir.tools.ood.assess import OodAssessment
-from mimir.tools.ood.gate import calibrated, check_input
+from mimir.tools.ood.gate import calibrated, check_input, checked_prediction
 
 if TYPE_CHECKING:
     from mimir.tools.framework.registry import Registry
@@ -53,15 +53,20 @@ class ClassifyResult(BaseModel):
     findings: list[FindingSpec] = Field(default_factory=list)
 
 
-def run_classification(bundle: BundleInfo, image: ImageData, device: str) -> tuple[np.ndarray, int | None]:
-    """Class probabilities in label order (and, for a volume under a 2D expert, the slices averaged)."""
+def run_classification(bundle: BundleInfo, image: ImageData, device: str) -> tuple[np.ndarray, int | None, OodAssessment]:
+    """Class probabilities in label order, the slices averaged (None but for a volume) and the input's check.
+
+    A volume under a 2D expert averages its axial slices. An input out of distribution is declined
+    (ToolCannotHandle).
+    """
     engine = ENGINES.get(bundle, device)
     if bundle.slice_wise and len(image.spatial_shape) == 3:
-        return classify_slices(engine, image, bundle.fov_mm)
-    probs = engine.predict([image.path])[0].probabilities
-    if probs is None or len(probs) == 0:
+        ood = check_input(bundle, image)
+        return (*classify_slices(engine, image, bundle.fov_mm), ood)
+    pred, ood = checked_prediction(bundle, engine, image)
+    if pred.probabilities is None or len(pred.probabilities) == 0:
         raise ToolCannotHandle(f"expert '{bundle.name}' gave no probabilities for {image.path.name} (bundle contract)")
-    return probs, None
+    return pred.probabilities, None, ood
 
 
 def classify(args: ClassifyArgs, ctx: ToolContext) -> ClassifyResult:
@@ -74,8 +79,7 @@ def classify(args: ClassifyArgs, ctx: ToolContext) -> ClassifyResult:
     path = series_source(ctx, args.image_index) if args.whole_series else Path(case_image.path)
     image = load_image(path, case_image.modality)
     bundle = pick_bundle(ctx.settings, "classification", image, args.expert)
-    ood = check_input(bundle, image)
-    probs, slices = run_classification(bundle, image, torch_device(ctx.settings))
+    probs, slices, ood = run_classification(bundle, image, torch_device(ctx.settings))
     probs = np.asarray(calibrated(bundle.root, [float(p) for p in probs]))
     named = {bundle.label_name(i): round(float(p), 4) for i, p in enumerate(probs)}
     best = max(named, key=lambda k: named[k])

@@ -33,7 +33,7 @@ from mimir.tools.framework.context import ToolContext
 from mimir.tools.framework.errors import ToolCannotHandle
 from mimir.tools.framework.runner import FindingSpec
 from mimir.tools.ood.assess import OodAssessment
-from mimir.tools.ood.gate import check_input
+from mimir.tools.ood.gate import check_input, checked_prediction
 
 if TYPE_CHECKING:
     from mimir.tools.framework.registry import Registry
@@ -121,13 +121,20 @@ def image_mask(name: str, pred: Prediction, image: ImageData) -> np.ndarray:
     return mask.reshape(image.spatial_shape)
 
 
-def run_segmentation(bundle: BundleInfo, image: ImageData, device: str, ctx: ToolContext | None = None) -> np.ndarray:
-    """The label mask of ``image`` in its own voxel order: natively, or slice by slice for a 2D expert."""
+def run_segmentation(bundle: BundleInfo, image: ImageData, device: str,
+                     ctx: ToolContext | None = None) -> tuple[np.ndarray, OodAssessment]:
+    """The label mask of ``image`` in its own voxel order, and the check of the input.
+
+    The mask comes natively, or slice by slice for a 2D expert. An input out of distribution is
+    declined (ToolCannotHandle).
+    """
     engine = ENGINES.get(bundle, device)
     if bundle.slice_wise and len(image.spatial_shape) == 3:
+        ood = check_input(bundle, image)
         report = (lambda f: ctx.report(0.1 + 0.8 * f, f"{bundle.name}: slices")) if ctx else None
-        return segment_slices(engine, image, bundle.fov_mm, report)
-    return image_mask(bundle.name, engine.predict([image.path])[0], image)
+        return segment_slices(engine, image, bundle.fov_mm, report), ood
+    pred, ood = checked_prediction(bundle, engine, image)
+    return image_mask(bundle.name, pred, image), ood
 
 
 def segment_files(engine: ExpertEngine, paths: Sequence[Path], out_dir: Path,
@@ -161,9 +168,8 @@ def segment(args: SegmentArgs, ctx: ToolContext) -> SegmentResult:
     path = series_source(ctx, args.image_index) if args.whole_series else Path(case_image.path)
     image = load_image(path, case_image.modality)
     bundle = pick_bundle(ctx.settings, "segmentation", image, args.expert)
-    ood = check_input(bundle, image)
     ctx.report(0.1, f"running {bundle.name}")
-    mask = run_segmentation(bundle, image, torch_device(ctx.settings), ctx)
+    mask, ood = run_segmentation(bundle, image, torch_device(ctx.settings), ctx)
     out_dir = ctx.artifacts_dir / "segment" / bundle.name / InputHasher().hash(image.path)[:16]
     mask_file, report = save_and_measure(mask, image, bundle.labels, out_dir / f"{file_stem(image.path)}_seg.nii.gz")
     return SegmentResult(

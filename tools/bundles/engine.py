@@ -49,6 +49,9 @@ _SAVERS = ("SaveImage", "SaveImaged")
 _LOADERS = ("LoadImage", "LoadImaged")
 #: Key of a prepared item holding the image as its loader read it (see ``sources``).
 SOURCE = "mimir_source"
+#: Keys of a prepared item holding the picture's shape as loaded and, when asked for, its deepest activation.
+LOADED_SHAPE, ACTIVATION = "mimir_loaded_shape", "mimir_activation"
+_KEPT = (SOURCE, LOADED_SHAPE, ACTIVATION)
 
 
 def snapshot_locator() -> Any:
@@ -77,6 +80,9 @@ class Prediction:
     affine: np.ndarray | None = None
     #: The file as the bundle's loader read it, when that is exactly the file's pixels (else None)
     source: LoadedImage | None = None
+    #: The input's fingerprint numbers per group (``mimir.tools.ood.features``), taken from this very
+    #: network pass when asked for; None when not asked or when the inferer never ran the whole input
+    fingerprint: dict[str, np.ndarray] | None = None
 
 
 class ExpertEngine:
@@ -111,13 +117,20 @@ class ExpertEngine:
         self.parser = parser
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._capture = threading.local()  # per thread: the batch whose activations are kept, and them
+        self._hooked = False
+        self._deepest: str | None = None
 
-    def predict(self, inputs: Sequence[EngineInput], batch_size: int = 16) -> list[Prediction]:
-        """Run ``inputs`` (files or loaded channel-first MetaTensors) in batches; results in input order."""
-        return self.predict_each(inputs, _keep, batch_size)
+    def predict(self, inputs: Sequence[EngineInput], batch_size: int = 16, fingerprint: bool = False) -> list[Prediction]:
+        """Run ``inputs`` (files or loaded channel-first MetaTensors) in batches; results in input order.
+
+        ``fingerprint``: each prediction also carries its input's fingerprint numbers, taken from the
+        same network pass (see :meth:`forward_capturing`), so checking the input costs no pass of its own.
+        """
+        return self.predict_each(inputs, _keep, batch_size, fingerprint)
 
     def predict_each(self, inputs: Sequence[EngineInput], then: Callable[[int, Prediction], T],
-                     batch_size: int = 16) -> list[T]:
+                     batch_size: int = 16, fingerprint: bool = False) -> list[T]:
         """``then(i, prediction)`` of every input, in input order, each run as soon as its prediction is ready.
 
         With more than one image, the engine's worker threads read and preprocess the images ahead
@@ -126,7 +139,8 @@ class ExpertEngine:
         """
         if len(inputs) <= 1:
             items = [self._prepare(x) for x in inputs]
-            return [then(i, _sourced(p, item)) for i, (p, item) in enumerate(zip(self._run(items), items, strict=True))]
+            preds = self._post(items, self._forward_groups(items, fingerprint))
+            return [then(i, _sourced(p, item)) for i, (p, item) in enumerate(zip(preds, items, strict=True))]
         pool = self._workers()
         prepared = [pool.submit(self._prepare, x) for x in inputs]  # ahead of the network passes
         pending: list[Future[T]] = []
@@ -134,7 +148,7 @@ class ExpertEngine:
             for start in range(0, len(inputs), batch_size):
                 items = [f.result() for f in prepared[start : start + batch_size]]
                 done: dict[int, Future[T]] = {}
-                for group, batch, logits in self._forward_groups(items):
+                for group, batch, logits in self._forward_groups(items, fingerprint):
                     outputs = self._batch_outputs(batch, logits, [items[i] for i in group])
                     for i, (b, o, steps) in zip(group, outputs, strict=True):
                         done[i] = pool.submit(_then, then, start + i, items[i], self._post_one, b, o, steps)
@@ -166,16 +180,79 @@ class ExpertEngine:
 
         return list_data_collate([_inputs(self._prepare(x)) for x in inputs])["image"]
 
+    def forward_capturing(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`forward`, and the deepest activation of the network's pass on ``batch`` itself.
+
+        The deepest activation is the image-shaped output of a leaf module with the fewest spatial
+        positions (the rule of the fingerprint's feature extractor). It is kept only from the pass
+        whose input is the batch as given: an inferer's flipped or windowed passes are not the
+        input's own. None when the inferer never ran the network on the whole batch (a sliding window).
+        """
+        import torch
+
+        from mimir.tools.ood.features import deepest
+
+        self._hook_leaves()
+        state = self._capture
+        x = batch.to(self.device)
+        state.expect, state.armed, state.captured = x, False, {}
+        try:
+            with torch.inference_mode():
+                logits = self.inferer(x, self.network)
+        finally:
+            captured, state.expect, state.armed, state.captured = state.captured, None, False, {}
+        if not captured:
+            return logits, None
+        if self._deepest is None:
+            self._deepest = deepest(captured, f"the network of {self.bundle.name}")
+        return logits, captured.get(self._deepest)
+
+    def _hook_leaves(self) -> None:
+        """Hooks (added once) that keep the leaf modules' outputs while a thread's capture is armed."""
+        from mimir.tools.ood.features import is_image_shaped
+
+        with self._pool_lock:
+            if self._hooked:
+                return
+            state = self._capture
+
+            def arm(_module: Any, args: tuple[Any, ...]) -> None:
+                expect = getattr(state, "expect", None)
+                state.armed = expect is not None and bool(args) and args[0] is expect
+                if state.armed:
+                    state.expect = None  # the first pass on the batch itself, and no other
+
+            def disarm(_module: Any, _args: Any, _output: Any) -> None:
+                state.armed = False
+
+            def keeper(name: str) -> Callable[[Any, Any, Any], None]:
+                def keep(_module: Any, _args: Any, output: Any) -> None:
+                    if getattr(state, "armed", False) and is_image_shaped(output) and name not in state.captured:
+                        state.captured[name] = output
+                return keep
+
+            self.network.register_forward_pre_hook(arm)
+            self.network.register_forward_hook(disarm)
+            for name, module in self.network.named_modules():
+                if name and not list(module.children()):
+                    module.register_forward_hook(keeper(name))
+            self._hooked = True
+
     def _prepare(self, item: EngineInput) -> dict[str, Any]:
-        """The preprocessed item; a file's item also keeps the image as loaded under ``SOURCE`` when exact."""
+        """The preprocessed item; a file's item also keeps the image as loaded under ``SOURCE`` when exact.
+
+        ``LOADED_SHAPE`` holds the picture's shape as loaded (the fingerprint's size check reads it).
+        """
         data: dict[str, Any] = {"image": item}
         source = None
         if isinstance(item, str | Path):
             loading, watchers = self._thread_loading()
             data, source = read_through(loading, watchers, str(item))
+        shape = tuple(int(n) for n in getattr(data["image"], "shape", ()))
         out = dict(self.after_loading(data))
         if source is not None:
             out[SOURCE] = source
+        out[LOADED_SHAPE] = shape
         return out
 
     def _thread_loading(self) -> tuple[Compose, list[Any]]:
@@ -189,17 +266,24 @@ class ExpertEngine:
             self._local.watchers = watch_readers(loading)
         return loading, self._local.watchers
 
-    def _run(self, items: list[dict[str, Any]]) -> list[Prediction]:
-        return self._post(items, self._forward_groups(items))
+    def _forward_groups(self, items: list[dict[str, Any]],
+                        fingerprint: bool = False) -> list[tuple[list[int], dict[str, Any], Any]]:
+        """The network pass of each same-shape group of ``items``: (indices, collated batch, logits).
 
-    def _forward_groups(self, items: list[dict[str, Any]]) -> list[tuple[list[int], dict[str, Any], Any]]:
-        """The network pass of each same-shape group of ``items``: (indices, collated batch, logits)."""
+        ``fingerprint``: each item also gets its deepest activation under ``ACTIVATION``.
+        """
         from monai.data import list_data_collate
 
         out = []
         for group in _same_shape_groups(items):
             batch = list_data_collate([_inputs(items[i]) for i in group])
-            out.append((group, batch, self.forward(batch["image"])))
+            if not fingerprint:
+                out.append((group, batch, self.forward(batch["image"])))
+                continue
+            logits, deep = self.forward_capturing(batch["image"])
+            for j, i in enumerate(group):
+                items[i][ACTIVATION] = deep[j] if deep is not None else None
+            out.append((group, batch, logits))
         return out
 
     def _post(self, items: list[dict[str, Any]], passes: list[tuple[list[int], dict[str, Any], Any]]) -> list[Prediction]:
@@ -270,13 +354,19 @@ def _then(then: Callable[[int, Prediction], T], i: int, item: dict[str, Any], po
 
 
 def _sourced(prediction: Prediction, item: dict[str, Any]) -> Prediction:
+    """The prediction with what its prepared item kept for the tools: the loaded image, the fingerprint."""
     prediction.source = item.get(SOURCE)
+    activation = item.get(ACTIVATION)
+    if activation is not None:
+        from mimir.tools.ood.features import image_groups
+
+        prediction.fingerprint = image_groups(item["image"], activation, item[LOADED_SHAPE] or tuple(item["image"].shape))
     return prediction
 
 
 def _inputs(item: dict[str, Any]) -> dict[str, Any]:
-    """A prepared item without the loaded image it keeps for the tools (not an input of the network)."""
-    return {k: v for k, v in item.items() if k != SOURCE} if SOURCE in item else item
+    """A prepared item without what it keeps for the tools (the loaded image, shapes, activations)."""
+    return {k: v for k, v in item.items() if k not in _KEPT}
 
 
 def _decollated(batch: dict[str, Any], logits: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:

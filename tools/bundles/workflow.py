@@ -10,8 +10,11 @@ channels (``metadata.json`` ``mimir`` block, else MONAI's ``network_data_format`
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -90,23 +93,43 @@ def _from_network_data_format(root: Path, ndf: dict[str, Any]) -> BundleInfo:
 
 
 def discover_bundles(settings: Settings) -> list[BundleInfo]:
-    """Every bundle folder (a subfolder with ``configs/metadata.json``) in the trusted dirs."""
+    """Every bundle folder (a subfolder with ``configs/metadata.json``) in the trusted dirs.
+
+    A bundle's metadata is read again only when the file changes (its size or modification time).
+    """
     found: list[BundleInfo] = []
     for d in settings.expert_dirs:
-        if not Path(d).is_dir():
+        if not os.path.isdir(d):
             continue
-        for sub in sorted(Path(d).iterdir()):
-            if not (sub / "configs" / "metadata.json").is_file():
+        for name in sorted(os.listdir(d)):
+            sub = os.path.join(d, name)
+            meta = _stat(os.path.join(sub, "configs", "metadata.json"))
+            if meta is None:
                 continue
-            if not (sub / "models" / "model.pt").is_file():
+            if _stat(os.path.join(sub, "models", "model.pt")) is None:
                 log.info("bundle %s has no models/model.pt yet; skipped", sub)
                 continue
-            if (sub / "configs" / "inference.json").is_file():
+            if _stat(os.path.join(sub, "configs", "inference.json")) is not None:
                 try:
-                    found.append(read_bundle(sub))
+                    found.append(_read_bundle_once(sub, meta.st_size, meta.st_mtime_ns))
                 except (KeyError, ValueError) as e:
                     log.warning("skipping bundle %s: metadata is incomplete (%s)", sub, e)
     return found
+
+
+def _stat(path: str) -> os.stat_result | None:
+    """The file's status, or None when it is not a file."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st if stat.S_ISREG(st.st_mode) else None
+
+
+@functools.lru_cache(maxsize=256)
+def _read_bundle_once(root: str, _size: int, _mtime_ns: int) -> BundleInfo:
+    """:func:`read_bundle` once per state of the metadata file (the caller gives its size and time)."""
+    return read_bundle(Path(root))
 
 
 def check_input(bundle: BundleInfo, image: ImageData) -> None:

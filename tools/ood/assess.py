@@ -6,6 +6,7 @@ import functools
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from mimir.tools.ood import fingerprint as fpr
@@ -41,6 +42,11 @@ def loaded(bundle_root: Path) -> tuple[FeatureExtractor, fpr.Fingerprint] | None
     return _loaded(str(root), _stamp(root))
 
 
+#: The assessment of an input to an expert without a fingerprint.
+NO_FINGERPRINT = OodAssessment(score=None, verdict="unknown",
+                               reason="the expert has no fingerprint (mimir experts fingerprint)")
+
+
 def judge(fp: fpr.Fingerprint, ratios: dict[str, float]) -> OodAssessment:
     """Verdict and reason from the per-group ratios."""
     worst = max(ratios.values())
@@ -63,8 +69,22 @@ def assess(bundle_root: Path, image: Path | str | Any, skip: tuple[str, ...] = (
     """
     pair = loaded(bundle_root)
     if pair is None:
-        return OodAssessment(score=None, verdict="unknown",
-                             reason="the expert has no fingerprint (mimir experts fingerprint)")
+        return NO_FINGERPRINT
     extractor, fp = pair
-    ratios = fp.ratios(extractor.measure(image).groups)
+    return _judged(fp, extractor.measure(image).groups, skip)
+
+
+def assess_groups(bundle_root: Path, groups: dict[str, np.ndarray], skip: tuple[str, ...] = ()) -> OodAssessment:
+    """:func:`assess` of numbers already measured (an expert's own pass gave them, see ``ExpertEngine.predict``)."""
+    pair = loaded(bundle_root)
+    return NO_FINGERPRINT if pair is None else _judged(pair[1], groups, skip)
+
+
+def has_fingerprint(bundle_root: Path) -> bool:
+    """Whether the bundle has a fingerprint to check its inputs against."""
+    return loaded(bundle_root) is not None
+
+
+def _judged(fp: fpr.Fingerprint, groups: dict[str, np.ndarray], skip: tuple[str, ...]) -> OodAssessment:
+    ratios = fp.ratios(groups)
     return judge(fp, {g: r for g, r in ratios.items() if g not in skip})

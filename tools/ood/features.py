@@ -18,7 +18,7 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import torch
@@ -67,7 +67,7 @@ class FeatureExtractor:
 
     def _hook(self, name: str) -> Any:
         def keep(_module: nn.Module, _inputs: object, output: object) -> None:
-            if isinstance(output, torch.Tensor) and output.ndim >= 4:
+            if is_image_shaped(output):
                 self._captured[name] = output
         return keep
 
@@ -90,27 +90,46 @@ class FeatureExtractor:
         with self._lock, torch.no_grad():
             self._captured.clear()
             out = self.network(x[None])
-            deep = self._bottleneck()
+            if self._deepest is None or self._deepest not in self._captured:
+                self._deepest = deepest(self._captured, self.root.name)
+            deep = self._captured[self._deepest]
             if self.task == "classification" and self.inferer is not None:
                 out = self.inferer(x[None], self.network)  # the logits the bundle's own run averages
         logits = out[0].flatten().numpy().astype(np.float64) if self.task == "classification" else None
-        return ImageFeatures(groups={
-            "features": _pooled(deep),
-            "intensity": _intensity(x.numpy()),
-            "noise": _noise(x.numpy()),
-            "geometry": _geometry(loaded_shape or tuple(x.shape)),
-            "layout": _layout(x),
-        }, logits=logits)
+        return ImageFeatures(groups=image_groups(x, deep[0], loaded_shape or tuple(x.shape)), logits=logits)
 
-    def _bottleneck(self) -> torch.Tensor:
-        """The captured activation with the fewest spatial positions (the deepest; first one on ties)."""
-        if self._deepest is None or self._deepest not in self._captured:
-            sizes = {n: int(np.prod(t.shape[2:])) for n, t in self._captured.items()}
-            if not sizes:
-                raise ValueError(f"the network of {self.root.name} produced no image-shaped activation")
-            smallest = min(sizes.values())
-            self._deepest = next(n for n, s in sizes.items() if s == smallest)
-        return self._captured[self._deepest]
+
+def is_image_shaped(output: object) -> TypeGuard[torch.Tensor]:
+    """Whether a module's output is an image-shaped activation (batch, channels and spatial axes)."""
+    return isinstance(output, torch.Tensor) and output.ndim >= 4
+
+
+def deepest(captured: dict[str, torch.Tensor], network: str = "the network") -> str:
+    """The name of the activation with the fewest spatial positions (the deepest; the first one on ties).
+
+    ``captured`` holds the image-shaped outputs of a network's leaf modules in the order they ran.
+    """
+    sizes = {n: int(np.prod(t.shape[2:])) for n, t in captured.items()}
+    if not sizes:
+        raise ValueError(f"{network} produced no image-shaped activation")
+    smallest = min(sizes.values())
+    return next(n for n, s in sizes.items() if s == smallest)
+
+
+def image_groups(x: torch.Tensor, deep: torch.Tensor, loaded_shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """One image's numbers per group from its preprocessed input ``x`` (channels first) and its deepest activation.
+
+    ``deep`` is the image's own activation (channels first, no batch axis) from the network's pass on
+    the preprocessed input alone; ``loaded_shape`` is the picture's shape as its loader read it.
+    """
+    x = torch.as_tensor(x, dtype=torch.float32)
+    return {
+        "features": _pooled(torch.as_tensor(deep)[None]),
+        "intensity": _intensity(x.numpy()),
+        "noise": _noise(x.numpy()),
+        "geometry": _geometry(loaded_shape),
+        "layout": _layout(x),
+    }
 
 
 def _load_weights(network: nn.Module, path: Path) -> None:

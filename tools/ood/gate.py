@@ -6,11 +6,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mimir.tools.framework.errors import ToolCannotHandle
-from mimir.tools.ood.assess import OodAssessment, assess, loaded
+from mimir.tools.ood.assess import (
+    NO_FINGERPRINT,
+    OodAssessment,
+    assess,
+    assess_groups,
+    has_fingerprint,
+    loaded,
+)
 from mimir.tools.ood.calibration import rescale
 
 if TYPE_CHECKING:
     from mimir.tools.analysis.imaging import ImageData
+    from mimir.tools.bundles.engine import ExpertEngine, Prediction
     from mimir.tools.bundles.workflow import BundleInfo
 
 #: The words every declined input's message carries (the review screen reads them to badge the step).
@@ -48,6 +56,23 @@ def check_input(bundle: BundleInfo, image: ImageData) -> OodAssessment:
     if not (bundle.slice_wise and len(image.spatial_shape) == 3):
         return check_distribution(bundle.name, bundle.root, image.path)
     return _declined_if_out(bundle.name, volume_assessment(bundle, image))
+
+
+def checked_prediction(bundle: BundleInfo, engine: ExpertEngine, image: ImageData) -> tuple[Prediction, OodAssessment]:
+    """The expert's prediction on one 2D image and the check of its input (:func:`check_input`), from one pass.
+
+    The fingerprint's numbers come from the expert's own network pass on the image (its deepest
+    activation and preprocessed input), so the check costs no second pass. An inferer that never
+    runs the network on the whole input (a sliding window) gets the check's own pass instead.
+    An input out of distribution is declined (ToolCannotHandle) before its result is used.
+    """
+    wanted = has_fingerprint(bundle.root)
+    pred = engine.predict([image.path], fingerprint=wanted)[0]
+    if not wanted:
+        return pred, NO_FINGERPRINT
+    if pred.fingerprint is None:
+        return pred, check_input(bundle, image)
+    return pred, _declined_if_out(bundle.name, assess_groups(bundle.root, pred.fingerprint))
 
 
 def volume_assessment(bundle: BundleInfo, image: ImageData) -> OodAssessment:
