@@ -15,12 +15,10 @@ from __future__ import annotations
 import re
 
 from mimir import vocabulary as voc
-from mimir.memory.grammar import Reference, references, word_class
+from mimir.memory.grammar import Reference, range_joiners, references, word_class
 from mimir.memory.relations import lead_start
 
 _GLUE_WORD = re.compile(r"[A-Za-z]+|[,;]")
-#: Joiners that span a range: "from the first scan to the latest" is one comparison, not two.
-_RANGE_JOINERS = frozenset({"to", "through"})
 
 
 def _names_images(ref: Reference) -> bool:
@@ -61,7 +59,7 @@ def _glue(gap: str, repeated: frozenset[str] = frozenset()) -> bool:
     ("bigger than on film 1, and bigger than on film 2").
     """
     words = [w for w in _GLUE_WORD.findall(_LIST_MARKER.sub(",", gap)) if w.lower() not in repeated]
-    if not words or not any(w.lower() in word_class("joiner") - _RANGE_JOINERS for w in words):
+    if not words or not any(w.lower() in word_class("joiner") - range_joiners() for w in words):
         return False
     cues = {w.lower() for m in voc.find(gap, "reference_cue") for w in m.text.split()}
     adverbs = {w.lower() for m in voc.find(gap, "coordinating_adverb") for w in m.text.split()}

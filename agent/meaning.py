@@ -126,7 +126,7 @@ def option_changes(text: str) -> frozenset[Change]:
         plain -= {"decrease"}
     if plain:
         return frozenset(plain) if len(plain) == 1 else frozenset()  # type: ignore[arg-type]
-    if negated & SIZE_CHANGES and len(negated) == 1:
+    if negated and negated < SIZE_CHANGES:  # "not grown": stable or smaller; "neither bigger nor smaller": stable
         return SIZE_CHANGES - negated
     return frozenset()
 

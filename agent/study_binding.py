@@ -58,7 +58,7 @@ def needs_timeline(case: Case) -> bool:
     """True when the question refers to studies the given images do not hold."""
     if not case.images:
         return True
-    if not voc.values_in(case.question, "time") and not voc.values_in(case.question, "lookup"):
+    if not voc.values_in(case.question, "time") and not voc.lookups_asked(case.question):
         return False
     unbound = [b for b in resolve(case).bindings if not b.image_indices and voc.values_in(b.mention, "time")]
     one_visit = len({i.study_date for i in case.images}) == 1 and all(i.study_date for i in case.images)
@@ -143,7 +143,7 @@ def choose_studies(question: str, pool: list[StudyRow], now: StudyRow, pins: Pin
     mentions = {mention: [s.study_id for s in studies] for mention, studies in bound.items()}
     chosen = sorted({s.study_id: s for studies in bound.values() for s in studies}.values(), key=_when)
     span = voc.values_in(question, "span")
-    if voc.values_in(question, "lookup"):  # a look-up starts from one study: the one named, else the current one
+    if voc.lookups_asked(question):  # a look-up starts from one study: the one named, else the current one
         start = chosen[-1:] or [now]
         return Choice(start, {s.study_id: why.get(s.study_id, "the current study") for s in start}, mentions=mentions)
     if len(chosen) >= 2:

@@ -44,6 +44,12 @@ def word_class(concept: str) -> frozenset[str]:
 
 
 @cache
+def range_joiners() -> frozenset[str]:
+    """The joiners that span images ("to", "through", "till"): the vocabulary's ``joiner: range``."""
+    return frozenset(t.lower() for t in voc.vocabulary().concept("joiner")["range"].terms)
+
+
+@cache
 def _bare_next() -> re.Pattern[str]:
     return re.compile(rf"\s*(?:[,.;:?!)]|$|{voc.pattern('predicate')})", re.I)
 
@@ -130,6 +136,8 @@ def _plain(m: re.Match[str]) -> Token:
     low = word.lower()
     if word.isdigit():
         return Token("Q", int(word), m.start(), m.end(), word)
+    if low in range_joiners():
+        return Token("C", "to", m.start(), m.end(), word)  # "through", "till": a span, read as "to"
     if low in _PUNCT_JOIN or low in word_class("joiner"):
         tag = "C"
     elif low in word_class("preposition"):
@@ -304,7 +312,7 @@ def _split(chunk: list[Token]) -> list[list[Token]]:
     """Split at joiners after a complete noun phrase ("the first image and the second (image)")."""
     parts: list[list[Token]] = [[]]
     for t in chunk:
-        if t.tag == "C" and t.value in ("and", "or", "&", ",", "to", "through"):
+        if t.tag == "C" and t.value in ("and", "or", "&", ",", "to"):
             parts.append([t])
         else:
             parts[-1].append(t)

@@ -40,7 +40,7 @@ def _numbers(tokens: list[Token]) -> list[int]:
                 out.append(t.value)
             ranged = False
         elif t.tag == "C" and after_noun:
-            ranged = t.value in ("to", "through", "-")
+            ranged = t.value in ("to", "-")  # the grammar reads "through", "till" as "to"
         elif t.tag not in "FR":
             after_noun = False
     return out

@@ -188,10 +188,15 @@ def _negated(voc: Vocabulary, text: str, m: Mention, cues: list[Mention]) -> boo
         if cue.value == "post" and cue.start >= m.end:
             gap = text[m.end:cue.start]
             predicate = voc.copula_end is not None and bool(voc.copula_end.search(text[:cue.start]))
+            if predicate:  # the subject may hold an aside: "can growth, as between the two scans, be excluded?"
+                gap = _ASIDE.sub(" ", gap)
             if not voc.scope_end.search(gap) and (predicate or len(gap.split()) <= 2):
                 return True
     return False
 
+
+#: An aside inside a clause: between brackets, or between two commas with no other stop inside.
+_ASIDE = re.compile(r"\([^()]*\)|,[^,;:.?!()]*,")
 
 #: What follows the numero sign: its number, with or without the abbreviation's dot ("no. 2", "Nr 3").
 _NUMERO_NEXT = re.compile(r"\s*\.?\s*\d")

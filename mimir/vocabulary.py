@@ -86,6 +86,21 @@ def values_in(text: str, concept: str, include_negated: bool = True) -> list[str
     return [v for v in seen if not any(entries[o].refines == v for o in seen)]
 
 
+#: What may stand between a comparison cue and the phrase it governs ("since the previous imaging").
+_DETERMINER_GAP = re.compile(r"\s*(?:(?:on|in|at|of|with|to)\s+)?(?:(?:the|this|that|these|those|his|her|their|its|our|my|your)\s+)?", re.I)
+
+
+def lookups_asked(text: str) -> list[str]:
+    """The look-ups a text asks for ("which prior studies does she have?", "similar cases?"), in reading order.
+
+    A look-up phrase governed by a comparison cue names a visit, not a look-up: "has it changed since
+    the previous imaging?" compares with the prior study.
+    """
+    cues = find(text, "reference_cue")
+    return list(dict.fromkeys(m.value for m in find(text, "lookup")
+                              if not any(c.end <= m.start and _DETERMINER_GAP.fullmatch(text, c.end, m.start) for c in cues)))
+
+
 def _single(text: str, concept: str, include_negated: bool = True) -> str | None:
     found = values_in(text, concept, include_negated)
     return found[0] if len(found) == 1 else None

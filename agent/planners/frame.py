@@ -110,7 +110,10 @@ def frame_of(view: PlanView, text: str | None = None) -> Frame:
     reference: Literal["first", "nadir"] = "nadir" if nadir else "first"
     if len(bound) == 2 and (against := _reference_named(view, text or view.question.stem, bound)) is not None:
         other = next(i for i in bound if i != against)
-        if _time_order(images, bound)[0] == against or not _changes_over_time(view, text or view.question.stem):
+        said = text or view.question.stem
+        over_time = _changes_over_time(view, said) or _side_by_side(said) and (
+            view.ability == "temporal" or bool(voc.find(view.question.stem, "time")))  # "3 scans, oldest first. 2 vs 3: ..."
+        if _time_order(images, bound)[0] == against or not over_time:
             return Frame([against, other], reference, f"image {other + 1} set against image {against + 1}, as the question says")
     if len(bound) >= 2:
         return Frame(_time_order(images, bound), reference, "the images the question names")
@@ -149,6 +152,15 @@ def _names_change(option: str) -> bool:
     """
     amounts = [m for m in voc.find(option, "comparative") if not _PARTICIPLE.fullmatch(m.text)]
     return not amounts and bool(voc.find(option, "change") or voc.find(option, "comparative"))
+
+
+def _side_by_side(text: str) -> bool:
+    """True when the question's only comparison cues set images side by side ("pic 2 vs pic 3"), naming no subject.
+
+    In a question that speaks of time, such a pair asks how the finding went from the earlier image to the later.
+    """
+    cues = voc.find(text, "reference_cue")
+    return bool(cues) and all(c.value == "versus" for c in cues)
 
 
 def _question_sentence(text: str) -> str | None:

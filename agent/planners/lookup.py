@@ -21,7 +21,7 @@ _KINDS: dict[str, CapabilityKind] = {"similar": "retrieves_similar", "priors": "
 
 def plan(view: PlanView) -> Decision | None:
     """The retrieval call, then the answer citing what it found; None when the question asks no look-up."""
-    asked = voc.values_in(view.question.stem, "lookup")
+    asked = voc.lookups_asked(view.question.stem)
     if len(asked) != 1 or not view.case.images:
         return None
     kind = _KINDS[asked[0]]
