@@ -128,8 +128,6 @@ def _premise_exclusion(text: str) -> Intent | None:
 
 
 _CLAUSE_END = re.compile(r"[.,;:?!]")
-#: A sentence's end: the words before a set-aside are read from the start of its own sentence.
-_SENTENCE = re.compile(r"[.?!]\s+")
 
 
 def _set_aside(text: str) -> Intent | None:
@@ -156,9 +154,8 @@ def _set_aside(text: str) -> Intent | None:
     label = label_named(aside)
     if label is not None and label_named(rest) is None and not voc.find(rest, "finding", "quantity", "change"):
         return Intent("identify", text, True, attribute=label[0], value=label[1])
-    if _names_images_apart(aside, _SENTENCE.split(before)[-1] + " " + rest):
-        # "Ignoring the baseline, how did it change between scans 2 and 3?", "pic 2 vs pic 3 only (ignore pic 1): ..."
-        kept = before.rstrip(" ([") + " " + rest.lstrip(" ,;:)]")
+    if _names_images_apart(aside, rest):  # "Ignoring the baseline, how did it change between scans 2 and 3?"
+        kept = before + rest.lstrip(" ,;:")
         return replace(_read_part(kept, ()), text=kept)
     return Intent("identify", text, False, frame="unread",
                   why=f"it sets '{text[min(start, mark.start):max(stop, mark.end)].strip()}' aside, and mimir does not "
@@ -181,11 +178,7 @@ def _names_images_apart(aside: str, rest: str) -> bool:
     def names(text: str) -> bool:
         return any(r.has("OTYQ") for r in references(text))
 
-    def names_one(text: str) -> bool:  # "pic 2", "the latest", not a count ("3 scans")
-        return any(r.has("OTY") or any(t.tag == "Q" for t in r.tokens[1:]) and r.tokens[0].tag != "Q"
-                   for r in references(text))
-
-    return names(aside) and not voc.find(aside, "finding", *LABELS) and names_one(rest)
+    return names(aside) and not voc.find(aside, "finding", *LABELS) and names(rest)
 
 
 def visit_role(text: str) -> voc.TimeRole | None:

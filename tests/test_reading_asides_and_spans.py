@@ -3,7 +3,6 @@
 - "till", "until", "thru" span images as "to" does ("from the first till the last").
 - Denying both directions ("neither larger nor smaller") asserts stability.
 - A passive exclusion keeps its long subject across an aside ("whether growth, as between ..., can be excluded").
-- A set-aside in brackets after the images a question names itself repeats them ("frame 2 vs frame 3 (skip frame 1)").
 - "exhibit" names an image; "imaging" names a study; "incr"/"decr" are shorthand changes; "nil" negates.
 - A look-up phrase governed by a comparison cue names a visit ("since the prior imaging"), not a look-up.
 """
@@ -65,13 +64,6 @@ def test_a_passive_exclusion_with_an_aside_asks_whether_the_change_is_absent(
         settings: Settings, tmp_path: Path, radii: list[float], letter: str) -> None:
     q = ("The insurer asks whether progression of the lesion, as seen between the earlier study and the later one, "
          "can be ruled out.\nA: Yes, it can\nB: No, it cannot")
-    assert answered(settings, tmp_path, radii, q).letter == letter
-
-
-@pytest.mark.parametrize(("radii", "letter"), [([6, 9, 12], "A"), ([12, 12, 6], "C"), ([6, 12, 12], "B")])
-def test_a_bracketed_set_aside_of_an_image_the_question_leaves_out_anyway(
-        settings: Settings, tmp_path: Path, radii: list[float], letter: str) -> None:
-    q = "frame 2 against frame 3 (disregard frame 1): how has the lesion changed?\nA: Grew\nB: Stable\nC: Shrank"
     assert answered(settings, tmp_path, radii, q).letter == letter
 
 
