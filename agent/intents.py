@@ -128,6 +128,8 @@ def _premise_exclusion(text: str) -> Intent | None:
 
 
 _CLAUSE_END = re.compile(r"[.,;:?!]")
+#: A sentence's end: the words before a set-aside are read from the start of its own sentence.
+_SENTENCE = re.compile(r"[.?!]\s+")
 
 
 def _set_aside(text: str) -> Intent | None:
@@ -154,12 +156,18 @@ def _set_aside(text: str) -> Intent | None:
     label = label_named(aside)
     if label is not None and label_named(rest) is None and not voc.find(rest, "finding", "quantity", "change"):
         return Intent("identify", text, True, attribute=label[0], value=label[1])
-    if _names_images_apart(aside, rest):  # "Ignoring the baseline, how did it change between scans 2 and 3?"
-        kept = before + rest.lstrip(" ,;:")
+    if _names_images_apart(aside, _SENTENCE.split(before)[-1] + " " + rest):
+        # "Ignoring the baseline, how did it change between scans 2 and 3?", "pic 2 vs pic 3 only (ignore pic 1): ..."
+        kept = before.rstrip(" ([") + " " + rest.lstrip(" ,;:)]")
         return replace(_read_part(kept, ()), text=kept)
     return Intent("identify", text, False, frame="unread",
                   why=f"it sets '{text[min(start, mark.start):max(stop, mark.end)].strip()}' aside, and mimir does not "
                       "narrow the images by what a question sets aside")
+
+
+def _grades_judgement(text: str, m: voc.Mention) -> bool:
+    """True when a degree word grades a judgement of the options ("Which statement is most accurate?"), not an amount."""
+    return any(j.start > m.end and not text[m.end:j.start].strip() for j in voc.find(text, "judgement"))
 
 
 def _before_time(text: str, m: voc.Mention) -> bool:
@@ -172,13 +180,19 @@ def _names_images_apart(aside: str, rest: str) -> bool:
 
     Such a set-aside only repeats what the question's own references already leave out, so the
     question is read without it; otherwise the set-aside would narrow the images and the part is unread.
+    The rest must name at least two images one by one ("pic 2 vs pic 3"): a count ("3 scans") or a single
+    image leaves the set-aside doing the narrowing.
     """
     from mimir.memory.grammar import references
 
     def names(text: str) -> bool:
         return any(r.has("OTYQ") for r in references(text))
 
-    return names(aside) and not voc.find(aside, "finding", *LABELS) and names(rest)
+    def named(text: str) -> int:  # images named one by one ("pic 2 vs pic 3", "scans 2 and 3"), not a count ("3 scans")
+        return sum(sum(t.tag in "OTY" for t in r.tokens) or sum(t.tag == "Q" for t in r.tokens[1:]) * (r.tokens[0].tag != "Q")
+                   for r in references(text))
+
+    return names(aside) and not voc.find(aside, "finding", *LABELS) and named(rest) >= 2
 
 
 def visit_role(text: str) -> voc.TimeRole | None:
@@ -237,7 +251,8 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
         return Intent("when", text, negated)
     times = voc.find(text, "time")
     amounts = [m for m in voc.find(text, "comparative", "superlative") if voc.find(text, "finding", "quantity")
-               and not any(t.start <= m.start and m.end <= t.end for t in times) and not _before_time(text, m)]
+               and not any(t.start <= m.start and m.end <= t.end for t in times) and not _before_time(text, m)
+               and not _grades_judgement(text, m)]
     amount = [m for m in amounts if not m.negated]  # "more extensive tumour", not "most likely"
     if which and (denied := _denied_amount(text, amounts, n_images or len(options))) is not None:
         return denied

@@ -26,9 +26,10 @@ zero-indexed image names and family members' plain words), and ``paraphrase_held
 ``paraphrase_heldout14.yaml`` (written and measured the same way: tumour-board minutes, neurosurgeons,
 radiographers, flashcards and cloze cards, and second-language English with its false friends; patient-portal
 messages, clinic letters, structured reports, Scottish, New Zealand, South African and Nigerian English,
-audit checklists and viva prompts), and ``paraphrase_heldout15.yaml`` (the same way: emergency pager and on-call
-shorthand, oncology and radiotherapy clinics, exam-style prompts and South Asian and European second-language
-English). Each fact is worded once per split by one of that split's templates, in both image variants
+audit checklists and viva prompts), and ``paraphrase_heldout15.yaml`` and ``paraphrase_heldout16.yaml`` (the same way: emergency
+pager and on-call shorthand, oncology and radiotherapy clinics, exam-style prompts and South Asian and European
+second-language English; medico-legal and insurance reviewers, trial monitors with baseline, nadir and
+timepoints, GPs and pharmacists, Nordic, Hungarian, South-East Asian, Swahili and Caribbean English). Each fact is worded once per split by one of that split's templates, in both image variants
 (anonymous PNG; DICOM with headers), and written in the Med-MIM format beside the demo build
 with an index, ``paraphrase.json``. Items whose answer needs a VLM are in their own subsets
 (``<split>-vlm-<variant>``): without a VLM the right answer is an abstention.
@@ -58,9 +59,9 @@ if TYPE_CHECKING:
     from mimir.settings import Settings
 
 Split = Literal["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7", "heldout8", "heldout9",
-                "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15"]
+                "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16"]
 SPLITS: tuple[Split, ...] = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7", "heldout8",
-                             "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15")
+                             "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16")
 INDEX = "paraphrase.json"
 #: The kinds of patient the paraphrase facts are about (``mimir.evals.paraphrase_facts``): the suite builds only these.
 KINDS: tuple[Kind, ...] = ("mri", "ct", "fundus")

@@ -106,6 +106,8 @@ def anchored(ref: Reference, text: str) -> bool:
     sided = any(t.tag == "L" and voc.find(t.text, "sided_part") for t in ref.tokens)  # "both eyes", "each eye"
     if tags & (NOUN_HEADS - {"P"}) or "P" in tags and "L" in tags or sided or any(_side_is_head(t) for t in ref.tokens):
         return True
+    if not tags & NOUN_HEADS and any(a.tag == "T" and b.tag == "O" for a, b in itertools.pairwise(ref.tokens)):
+        return False  # an order said: "oldest first", "the newest last", "most recent first"
     if any(t.tag == "O" and "one" in t.text.lower() for t in ref.tokens):
         return True  # "the one before last"
     if tags == {"Y"} or numbered_alone(ref, text):

@@ -3,6 +3,8 @@
 - "till", "until", "thru" span images as "to" does ("from the first till the last").
 - Denying both directions ("neither larger nor smaller") asserts stability.
 - A passive exclusion keeps its long subject across an aside ("whether growth, as between ..., can be excluded").
+- A set-aside in brackets after two images a question names itself repeats them ("frame 2 vs frame 3 (skip frame 1)").
+- An order said with a time word and an ordinal ("oldest first", "the newest last") names no image.
 - "exhibit" names an image; "imaging" names a study; "incr"/"decr" are shorthand changes; "nil" negates.
 - A look-up phrase governed by a comparison cue names a visit ("since the prior imaging"), not a look-up.
 """
@@ -67,6 +69,29 @@ def test_a_passive_exclusion_with_an_aside_asks_whether_the_change_is_absent(
     assert answered(settings, tmp_path, radii, q).letter == letter
 
 
+@pytest.mark.parametrize(("stem", "radii", "letter"), [
+    ("frame 2 against frame 3 (disregard frame 1): how has the lesion changed?", [6, 9, 12], "A"),
+    ("frame 2 against frame 3 (disregard frame 1): how has the lesion changed?", [12, 12, 6], "C"),
+    ("Shown oldest first. Frame 2 vs frame 3 only (skip frame 1): lesion larger, same or smaller?", [6, 12, 6], "C"),
+    ("Shown oldest first. Frame 2 vs frame 3 only (skip frame 1): lesion larger, same or smaller?", [12, 6, 12], "A"),
+])
+def test_a_bracketed_set_aside_of_an_image_the_question_leaves_out_anyway(
+        settings: Settings, tmp_path: Path, stem: str, radii: list[float], letter: str) -> None:
+    options = "\nA: Grew\nB: Stable\nC: Shrank" if "changed" in stem else "\nA: Larger\nB: Same\nC: Smaller"
+    assert answered(settings, tmp_path, radii, stem + options).letter == letter
+
+
+def test_a_set_aside_with_one_image_named_stays_unread(settings: Settings, tmp_path: Path) -> None:
+    q = "Three visits, oldest first. The middle one (ignore the first): larger, same or smaller?\nA: Larger\nB: Same\nC: Smaller"
+    answer = answered(settings, tmp_path, [6, 12, 9], q)
+    assert answer.letter is None, answer.text
+
+
+@pytest.mark.parametrize("text", ["3 scans, oldest first.", "the oldest first and the newest last.", "most recent first"])
+def test_an_order_said_with_a_time_word_names_no_image(text: str) -> None:
+    assert [h for h in resolve_text(text, IMAGES) if len(h.indices) < len(IMAGES)] == []
+
+
 @pytest.mark.parametrize(("radii", "letter"), [([6, 12], "A"), ([12, 6], "B")])
 def test_a_change_since_the_prior_imaging_compares_with_the_prior_image(
         settings: Settings, tmp_path: Path, radii: list[float], letter: str) -> None:
@@ -89,3 +114,12 @@ def test_a_pair_set_side_by_side_in_a_series_asks_for_the_change_over_time(
         settings: Settings, tmp_path: Path, stem: str, letter: str) -> None:
     options = "\nA: Larger\nB: Same\nC: Smaller" if "?" in stem and "Is the" not in stem else "\nA: Yes\nB: No"
     assert answered(settings, tmp_path, [12, 12, 6], stem + options).letter == letter
+
+
+@pytest.mark.parametrize(("radii", "letter"), [([12, 6], "B"), ([6, 12], "C"), ([8, 8], "A")])
+def test_a_statement_judged_most_accurate_is_no_superlative_of_the_lesion(
+        settings: Settings, tmp_path: Path, radii: list[float], letter: str) -> None:
+    """"most accurate" grades the options, not the lesion; "altered" asks for any change."""
+    q = ("The panel asks whether the mass has altered in size between the two studies. Which statement is most "
+         "correct?\nA: Its size is essentially unaltered\nB: The mass has become smaller\nC: The mass has become larger")
+    assert answered(settings, tmp_path, radii, q).letter == letter
