@@ -170,6 +170,9 @@ def _retag(tokens: list[Token], text: str) -> list[Token]:
         elif t.text == "." and i and (tokens[i - 1].tag == "N" or tokens[i - 1].tag == "F" and tokens[i - 1].text.lower()
                                       in word_class("numero")) and nxt and nxt.tag == "Q":
             t.tag, t.value = "F", "."  # an abbreviation's dot: "scan no. 2", "img. 2" are one phrase
+        elif t.tag == "X" and _series_letter(tokens, i):
+            t.tag, t.value = "F", t.text  # "exhibit A-2": the series' letter; the number after it is the place
+            tokens[i + 1].tag = "F"
         elif t.tag == "X" and (place := _place_name(tokens, i)) is not None:
             t.tag, t.value = "Q", place  # "picture B", "panel (ii)": a place in the list
         elif t.tag == "X" and (place := _place_before_noun(tokens, i)) is not None:
@@ -202,6 +205,20 @@ def _place_name(tokens: list[Token], i: int) -> int | None:
     if noun is None or noun.tag != "N" or not (closed or t.text.isupper() and t.text != "I"):
         return None
     return voc.place_value(t.text)
+
+
+def _series_letter(tokens: list[Token], i: int) -> bool:
+    """True for a capital letter joined by a hyphen to a number after an image noun ("exhibit A-2", "image B-1").
+
+    The letter names the series (every image of it carries it), the number the image's place.
+    """
+    t = tokens[i]
+    if not (i >= 1 and tokens[i - 1].tag == "N" and t.text.isalpha() and t.text.isupper() and len(t.text) <= 2):
+        return False
+    if i + 2 >= len(tokens):
+        return False
+    hyphen, number = tokens[i + 1], tokens[i + 2]
+    return hyphen.text == "-" and hyphen.start == t.end and number.tag == "Q" and number.start == hyphen.end
 
 
 def _place_before_noun(tokens: list[Token], i: int) -> int | None:

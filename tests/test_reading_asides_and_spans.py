@@ -5,6 +5,7 @@
 - A passive exclusion keeps its long subject across an aside ("whether growth, as between ..., can be excluded").
 - A set-aside in brackets after two images a question names itself repeats them ("frame 2 vs frame 3 (skip frame 1)").
 - An order said with a time word and an ordinal ("oldest first", "the newest last") names no image.
+- A series letter hyphened to a number ("exhibit A-2") names the image by the number;
 - "exhibit" names an image; "imaging" names a study; "incr"/"decr" are shorthand changes; "nil" negates.
 - A look-up phrase governed by a comparison cue names a visit ("since the prior imaging"), not a look-up.
 """
@@ -28,7 +29,8 @@ IMAGES = [CaseImage(path=f"/x/img{i}.png") for i in range(4)]
 @pytest.mark.parametrize(("text", "indices"), [("from the first till the last", [0, 3]),
                                                ("frames 2 thru 4", [1, 2, 3]),
                                                ("from the second until the fourth", [1, 3]),
-                                               ("exhibit 3", [2]), ("exhibits 1 and 2", [0, 1])])
+                                               ("exhibit 3", [2]), ("exhibits 1 and 2", [0, 1]),
+                                               ("exhibit A-2", [1]), ("image C-3", [2]), ("panel B", [1])])
 def test_spans_and_exhibits_bind_their_images(text: str, indices: list[int]) -> None:
     hits = resolve_text(text, IMAGES)
     assert [h.indices for h in hits] == [indices], hits
