@@ -125,3 +125,10 @@ def test_a_statement_judged_most_accurate_is_no_superlative_of_the_lesion(
     q = ("The panel asks whether the mass has altered in size between the two studies. Which statement is most "
          "correct?\nA: Its size is essentially unaltered\nB: The mass has become smaller\nC: The mass has become larger")
     assert answered(settings, tmp_path, radii, q).letter == letter
+
+
+@pytest.mark.parametrize(("radii", "letter"), [([12, 6], "A"), ([6, 12], "B")])
+def test_a_degree_word_before_a_phrase_of_judgement_still_grades_the_lesion(
+        settings: Settings, tmp_path: Path, radii: list[float], letter: str) -> None:
+    q = "In which frame is the lesion larger do you think?\nA: frame 1\nB: frame 2"
+    assert answered(settings, tmp_path, radii, q).letter == letter

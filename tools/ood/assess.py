@@ -69,7 +69,7 @@ def assess(bundle_root: Path, image: Path | str | Any, skip: tuple[str, ...] = (
     """
     pair = loaded(bundle_root)
     if pair is None:
-        return NO_FINGERPRINT
+        return NO_FINGERPRINT.model_copy()
     extractor, fp = pair
     return _judged(fp, extractor.measure(image).groups, skip)
 
@@ -77,7 +77,7 @@ def assess(bundle_root: Path, image: Path | str | Any, skip: tuple[str, ...] = (
 def assess_groups(bundle_root: Path, groups: dict[str, np.ndarray], skip: tuple[str, ...] = ()) -> OodAssessment:
     """:func:`assess` of numbers already measured (an expert's own pass gave them, see ``ExpertEngine.predict``)."""
     pair = loaded(bundle_root)
-    return NO_FINGERPRINT if pair is None else _judged(pair[1], groups, skip)
+    return NO_FINGERPRINT.model_copy() if pair is None else _judged(pair[1], groups, skip)
 
 
 def has_fingerprint(bundle_root: Path) -> bool:

@@ -69,7 +69,7 @@ def checked_prediction(bundle: BundleInfo, engine: ExpertEngine, image: ImageDat
     wanted = has_fingerprint(bundle.root)
     pred = engine.predict([image.path], fingerprint=wanted)[0]
     if not wanted:
-        return pred, NO_FINGERPRINT
+        return pred, NO_FINGERPRINT.model_copy()
     if pred.fingerprint is None:
         return pred, check_input(bundle, image)
     return pred, _declined_if_out(bundle.name, assess_groups(bundle.root, pred.fingerprint))
