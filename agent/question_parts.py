@@ -39,18 +39,25 @@ def split_parts(stem: str) -> list[str]:
 
 #: What a list of choices is made of besides the choices: "or", commas, slashes, "either".
 _CHOICE_GLUE = re.compile(r"\b(?:or|either)\b|[,/?.!]", re.I)
+#: An open end of a list of choices: "T1 or T2 or what?", "left, right or something else?", "T1, T2 etc.?"
+_OPEN_END = re.compile(r"\b(?:or\s+(?:what|something\s+else|anything\s+else|other|another(?:\s+one)?|else)|etc\.?|and\s+so\s+on)"
+                       r"(?=\W*$)", re.I)
 
 
 def _choices(part: str) -> bool:
     """True for a part that only lists the answers to choose from ("Left or right?", "Bigger, smaller or same?").
 
+    A list may end open ("T1 or T2 or what?").
+
     The question before it asks; the options say the choices again.
     """
+    listed = " or " in f" {part.lower()} "
+    part = _OPEN_END.sub(" ", part)
     found = voc.find(part, "laterality", "sequence", "view", "answer", "change", "comparative")
     rest = part
     for m in sorted(found, key=lambda m: -m.start):
         rest = rest[:m.start] + " " + rest[m.end:]
-    return len(found) >= 2 and " or " in f" {part.lower()} " and not re.search(r"\w", _CHOICE_GLUE.sub(" ", rest))
+    return len(found) >= 2 and listed and not re.search(r"\w", _CHOICE_GLUE.sub(" ", rest))
 
 
 def _courtesy(part: str) -> bool:

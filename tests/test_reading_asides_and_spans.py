@@ -132,3 +132,19 @@ def test_a_degree_word_before_a_phrase_of_judgement_still_grades_the_lesion(
         settings: Settings, tmp_path: Path, radii: list[float], letter: str) -> None:
     q = "In which frame is the lesion larger do you think?\nA: frame 1\nB: frame 2"
     assert answered(settings, tmp_path, radii, q).letter == letter
+
+
+@pytest.mark.parametrize(("stem", "parts"), [
+    ("Which view is frame 2? CC or MLO or what?", ["Which view is frame 2?"]),
+    ("What weighting is frame 1? T1, T2, FLAIR or something else?", ["What weighting is frame 1?"]),
+    ("Which eye is frame 2? Left, right etc.?", ["Which eye is frame 2?"]),
+])
+def test_a_list_of_choices_left_open_asks_nothing_of_its_own(stem: str, parts: list[str]) -> None:
+    from mimir.agent.question_parts import split_parts
+
+    assert split_parts(stem) == parts
+
+
+@pytest.mark.parametrize(("option", "want"), [("no chg", {"stable"}), ("No interval chg.", {"stable"})])
+def test_change_written_short_as_chg(option: str, want: set[str]) -> None:
+    assert option_changes(option) == want
