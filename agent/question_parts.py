@@ -51,7 +51,7 @@ def _choices(part: str) -> bool:
 
     The question before it asks; the options say the choices again.
     """
-    listed = " or " in f" {part.lower()} "
+    listed = " or " in f" {part.lower()} " or bool(_OPEN_END.search(part))
     part = _OPEN_END.sub(" ", part)
     found = voc.find(part, "laterality", "sequence", "view", "answer", "change", "comparative")
     rest = part
