@@ -30,6 +30,7 @@ import numpy as np
 from mimir.tools.bundles import batched
 from mimir.tools.bundles.array_post import array_result, array_steps, as_numpy
 from mimir.tools.bundles.array_pre import ArrayPreprocessing
+from mimir.tools.bundles.capture import DeepestCapture
 from mimir.tools.bundles.loaded_pictures import LoadedImage, read_through, watch_readers
 
 if TYPE_CHECKING:
@@ -117,9 +118,7 @@ class ExpertEngine:
         self.parser = parser
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
-        self._capture = threading.local()  # per thread: the batch whose activations are kept, and them
-        self._hooked = False
-        self._deepest: str | None = None
+        self._capture = DeepestCapture(self.network, bundle.name)
 
     def predict(self, inputs: Sequence[EngineInput], batch_size: int = 16, fingerprint: bool = False) -> list[Prediction]:
         """Run ``inputs`` (files or loaded channel-first MetaTensors) in batches; results in input order.
@@ -183,60 +182,18 @@ class ExpertEngine:
     def forward_capturing(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """:meth:`forward`, and the deepest activation of the network's pass on ``batch`` itself.
 
-        The deepest activation is the image-shaped output of a leaf module with the fewest spatial
-        positions (the rule of the fingerprint's feature extractor). It is kept only from the pass
-        whose input is the batch as given: an inferer's flipped or windowed passes are not the
-        input's own. None when the inferer never ran the network on the whole batch (a sliding window).
+        None in place of the activation when the inferer never ran the network on the whole batch (a
+        sliding window); see :class:`~mimir.tools.bundles.capture.DeepestCapture`.
         """
         import torch
 
-        from mimir.tools.ood.features import deepest
-
-        self._hook_leaves()
-        state = self._capture
         x = batch.to(self.device)
-        state.expect, state.armed, state.captured = x, False, {}
-        try:
+
+        def forward() -> torch.Tensor:
             with torch.inference_mode():
-                logits = self.inferer(x, self.network)
-        finally:
-            captured, state.expect, state.armed, state.captured = state.captured, None, False, {}
-        if not captured:
-            return logits, None
-        if self._deepest is None:
-            self._deepest = deepest(captured, f"the network of {self.bundle.name}")
-        return logits, captured.get(self._deepest)
+                return self.inferer(x, self.network)
 
-    def _hook_leaves(self) -> None:
-        """Hooks (added once) that keep the leaf modules' outputs while a thread's capture is armed."""
-        from mimir.tools.ood.features import is_image_shaped
-
-        with self._pool_lock:
-            if self._hooked:
-                return
-            state = self._capture
-
-            def arm(_module: Any, args: tuple[Any, ...]) -> None:
-                expect = getattr(state, "expect", None)
-                state.armed = expect is not None and bool(args) and args[0] is expect
-                if state.armed:
-                    state.expect = None  # the first pass on the batch itself, and no other
-
-            def disarm(_module: Any, _args: Any, _output: Any) -> None:
-                state.armed = False
-
-            def keeper(name: str) -> Callable[[Any, Any, Any], None]:
-                def keep(_module: Any, _args: Any, output: Any) -> None:
-                    if getattr(state, "armed", False) and is_image_shaped(output) and name not in state.captured:
-                        state.captured[name] = output
-                return keep
-
-            self.network.register_forward_pre_hook(arm)
-            self.network.register_forward_hook(disarm)
-            for name, module in self.network.named_modules():
-                if name and not list(module.children()):
-                    module.register_forward_hook(keeper(name))
-            self._hooked = True
+        return self._capture.run(x, forward)
 
     def _prepare(self, item: EngineInput) -> dict[str, Any]:
         """The preprocessed item; a file's item also keeps the image as loaded under ``SOURCE`` when exact.

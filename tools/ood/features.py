@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mimir.tools.bundles.capture import DeepestCapture
+
 GROUPS: tuple[str, ...] = ("features", "intensity", "noise", "geometry", "layout")
 #: Histogram bins over [0, 1] of the preprocessed input, and the layout grid's cells per side.
 BINS, GRID = 16, 8
@@ -40,7 +42,7 @@ class ImageFeatures:
 
 
 class FeatureExtractor:
-    """A bundle's preprocessing and network, with a hook on the deepest activation."""
+    """A bundle's preprocessing and network, with hooks that keep the deepest activation (``DeepestCapture``)."""
 
     def __init__(self, bundle_root: Path, task: str) -> None:
         from monai.bundle import ConfigParser
@@ -59,17 +61,7 @@ class FeatureExtractor:
         self.network.eval()
         self.inferer = parser.get_parsed_content("inferer", instantiate=True) if "inferer" in parser else None
         self._lock = threading.Lock()
-        self._captured: dict[str, torch.Tensor] = {}
-        self._deepest: str | None = None
-        for name, module in self.network.named_modules():
-            if name and not list(module.children()):
-                module.register_forward_hook(self._hook(name))
-
-    def _hook(self, name: str) -> Any:
-        def keep(_module: nn.Module, _inputs: object, output: object) -> None:
-            if is_image_shaped(output):
-                self._captured[name] = output
-        return keep
+        self._capture = DeepestCapture(self.network, self.root.name)
 
     def measure(self, image: Path | str | Any) -> ImageFeatures:
         """The numbers of one image file (read and preprocessed as the bundle reads it).
@@ -87,12 +79,11 @@ class FeatureExtractor:
             if loaded_shape is None and hasattr(data["image"], "shape"):
                 loaded_shape = tuple(int(s) for s in data["image"].shape)
         x = torch.as_tensor(np.asarray(data["image"]), dtype=torch.float32)
+        batch = x[None]
         with self._lock, torch.no_grad():
-            self._captured.clear()
-            out = self.network(x[None])
-            if self._deepest is None or self._deepest not in self._captured:
-                self._deepest = deepest(self._captured, self.root.name)
-            deep = self._captured[self._deepest]
+            out, deep = self._capture.run(batch, lambda: self.network(batch))
+            if deep is None:
+                raise ValueError(f"the network of {self.root.name} produced no image-shaped activation")
             if self.task == "classification" and self.inferer is not None:
                 out = self.inferer(x[None], self.network)  # the logits the bundle's own run averages
         logits = out[0].flatten().numpy().astype(np.float64) if self.task == "classification" else None
