@@ -166,12 +166,8 @@ def _set_aside(text: str) -> Intent | None:
 
 
 def _grades_judgement(text: str, m: voc.Mention) -> bool:
-    """True when a degree word grades a judgement of the options ("Which statement is most accurate?"), not an amount.
-
-    Only a one-word judgement is graded: in "which is larger, do you think?" the degree word grades the lesion.
-    """
-    return any(j.start > m.end and not text[m.end:j.start].strip() and " " not in j.text
-               for j in voc.find(text, "judgement"))
+    """True when a degree word grades a judgement of the options ("Which statement is most accurate?"), not an amount."""
+    return any(j.start > m.end and not text[m.end:j.start].strip() for j in voc.find(text, "judgement"))
 
 
 def _before_time(text: str, m: voc.Mention) -> bool:
