@@ -75,7 +75,10 @@ def _numbered_visit(ref: Reference, span: _Span, images: list[CaseImage]) -> Hit
     """
     counted = [t for t in ref.tokens if t.tag == "T" and voc.values_in(t.text, "numbered_visit")]
     numbers = [t.value for t in ref.tokens if t.tag == "Q" and isinstance(t.value, int) and t.value < 100]
-    if len(counted) != 1 or len(numbers) != 1 or any(t.tag in "NOY" for t in ref.tokens):
+    ordinal = _ordinal_before(ref.tokens, counted[0]) if len(counted) == 1 else None
+    if ordinal is not None and not numbers and not ref.has("Y"):  # "the second follow-up (scan)" counts the visit
+        numbers = [ordinal]
+    elif len(counted) != 1 or len(numbers) != 1 or any(t.tag in "NOY" for t in ref.tokens):
         return None
     groups = visits(images, list(range(len(images))))
     order = [g for g in groups if len(g) == 1] if groups else [[i] for i in range(len(images))]
@@ -86,6 +89,15 @@ def _numbered_visit(ref: Reference, span: _Span, images: list[CaseImage]) -> Hit
         return Hit(*span, order[k], 0.5, f"follow-up {k}: undated, case order taken as visit order",
                    [order[k], *[g for g in order if g != order[k]]], True)
     return Hit(*span, order[k], 0.9, f"follow-up {k}: visit {k + 1} in time order")
+
+
+def _ordinal_before(tokens: list[Token], counted: Token) -> int | None:
+    """The place an ordinal right before a counting visit word gives ("the 2nd f/u": 2), when it is the phrase's only one."""
+    k = tokens.index(counted)
+    before = tokens[k - 1] if k else None
+    if before is None or before.tag != "O" or not str(before.value).isdigit() or sum(t.tag == "O" for t in tokens) != 1:
+        return None
+    return int(before.value)
 
 
 def numbered_alone(ref: Reference, text: str) -> bool:
