@@ -360,8 +360,11 @@ def _split(chunk: list[Token]) -> list[list[Token]]:
 
 
 def _has_head(tokens: list[Token]) -> bool:
-    """True when the phrase has its head noun, or a time term that ends in one ("his last visit", "the index scan")
-    or names a counted visit ("the first follow-up")."""
+    """True when the phrase has its head noun or a time term that stands for one.
+
+    Such a term ends in an image noun ("his last visit", "the index scan") or names a counted visit
+    ("the first follow-up").
+    """
     return any(t.tag in NOUN_HEADS or t.tag == "T" and (" " in t.text and voc.find(t.text.split()[-1], "image_noun")
                                                          or voc.values_in(t.text, "numbered_visit"))
                for t in tokens)
