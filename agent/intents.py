@@ -90,6 +90,16 @@ def _asserted(text: str) -> frozenset[Change]:
     return frozenset()
 
 
+def _asked_change(text: str) -> frozenset[Change]:
+    """The change categories a yes/no part asserts: its asking sentence's own where a premise says others.
+
+    "Hx bleed, new confusion. Prior = exam 1. Bleed unchanged vs prior? Y/N" asks whether it is unchanged.
+    """
+    if (split := premise_and_question(text)) is not None and (own := _asserted(split[1])):
+        return own
+    return _asserted(text)
+
+
 def statement_frame(text: str) -> tuple[str, Frame]:
     """(the statement a yes/no question embeds, how the question judges it).
 
@@ -262,7 +272,7 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
         return Intent("extreme", text, negated, direction=direction)  # type: ignore[arg-type]
     extents = any(voc.resection_of(o) for o in options)  # "how complete was the surgery?  A: complete  B: incomplete"
     if any(m.concept == "resection" or m.concept == "procedure" and (m.value == "resection" or extents) for m in changes):
-        asserted = _asserted(text) & {"gross_total", "partial"}
+        asserted = _asked_change(text) & {"gross_total", "partial"}
         if not asserted and (residual := _residual(text, options, changes)) is not None:
             return residual  # "is the resection cavity clean, with no tumour left?": whether tumour is there
         return Intent("resection", text, negated, asserted=asserted)
@@ -272,7 +282,7 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
     changed = not which and any(m.value == "changed" for m in voc.find(text, "course"))  # "has it changed in size?"
     if any(m.concept == "change" for m in changes) or amount or changed or options_say_change and voc.find(text, "course", "span") \
             or _options_are_changes(options):
-        return Intent("change", text, negated, asserted=_asserted(text))
+        return Intent("change", text, negated, asserted=_asked_change(text))
     if (other := _premise_exclusion(text)) is not None:
         return other
     label = asked_label(text)

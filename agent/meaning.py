@@ -313,8 +313,11 @@ def read_option(text: str, n_images: int, *, comparative_is_change: bool = False
     labels = _labels(text)
     pairs = _pairs(text, n_images)
     several = len(pairs) > 1  # an assignment of several images names no one image; one image's label keeps both readings
-    return OptionMeaning(changes=changes, answer=voc.answer_of(text), parts=_parts(text),
-                         images=() if several else _image_reading(text, n_images), labels={} if several else labels,
+    answer, images = voc.answer_of(text), _image_reading(text, n_images)
+    if answer is not None and n_images > 1 and set(images) == set(range(n_images)):
+        images = ()  # "Yes, that's what the pictures show": every image named is none chosen
+    return OptionMeaning(changes=changes, answer=answer, parts=_parts(text),
+                         images=() if several else images, labels={} if several else labels,
                          pairs=pairs, by_meaning=score, doubt=doubt)
 
 
