@@ -28,6 +28,7 @@ from mimir.agent.labels import LABELS, asked_label, label_named, premise_and_que
 from mimir.agent.meaning import CHANGE_OF_COMPARATIVE, SIZE_CHANGES, Change, mentioned_changes, option_changes
 from mimir.agent.predicate import asserted_by_meaning
 from mimir.agent.question_parts import split_parts
+from mimir.memory.grammar import NOUN_HEADS, Reference, bare_next, references
 
 Kind = Literal["change", "resection", "extreme", "identify", "attribute", "when", "visual"]
 #: How a yes/no part judges the statement it embeds: "plain" (no frame, or "is it true that ..."),
@@ -175,6 +176,12 @@ def _set_aside(text: str) -> Intent | None:
                       "narrow the images by what a question sets aside")
 
 
+def _names_a_visit(text: str, m: voc.Mention) -> bool:
+    """True for a change word inside a time word of a phrase that names an image ("the new one", "which is the more new?")."""
+    return any(t.tag == "T" and t.start <= m.start and m.end <= t.end and (ref.has("".join(NOUN_HEADS)) or _said_alone(ref, text))
+               for ref in references(text) for t in ref.tokens)
+
+
 def _grades_judgement(text: str, m: voc.Mention) -> bool:
     """True when a degree word grades a judgement of the options ("Which statement is most accurate?"), not an amount."""
     return any(j.start > m.end and not text[m.end:j.start].strip() for j in voc.find(text, "judgement"))
@@ -224,6 +231,27 @@ def visit_role(text: str) -> voc.TimeRole | None:
     return roles.pop() if len(roles) == 1 else None  # type: ignore[return-value]
 
 
+def end_of_pair(text: str, n_images: int | None) -> voc.TimeRole | None:
+    """The visit a part names by time: of two images, "the newer (one)" is the latest and "the older" the baseline.
+
+    The time word must name an image ("which shows the newer lesion?" asks about a lesion).
+    """
+    from mimir.memory.interpret import anchored
+
+    role = visit_role(text)
+    if n_images == 2 and role in ("later", "earlier") \
+            and any(role in r.values("T") and (anchored(r, text) or _said_alone(r, text)) for r in references(text)):
+        return "latest" if role == "later" else "baseline"
+    return role
+
+
+def _said_alone(ref: Reference, text: str) -> bool:
+    """True for a time word that ends its clause after an article or a copula ("which is the newer?", "which was earlier?")."""
+    before = text[:ref.start].split()
+    led = ref.tokens[0].tag == "D" or bool(before) and voc.find(before[-1], "copula")
+    return led and all(t.tag in "DT" for t in ref.tokens) and bare_next(text, ref.end)
+
+
 def _dated(text: str) -> bool:
     from mimir.memory.dates import dates_in
 
@@ -247,7 +275,7 @@ def read_part(text: str, options: tuple[str, ...], n_images: int | None = None) 
 def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None) -> Intent:
     if (aside := _set_aside(text)) is not None:
         return aside
-    changes = voc.find(text, "change", "resection", "procedure")
+    changes = [m for m in voc.find(text, "change", "resection", "procedure") if not _names_a_visit(text, m)]
     negated = voc.is_negated(text)
     timed = [m for m in voc.find(text, "time", "comparative", "superlative")
              if m.concept == "time" or not _before_time(text, m)]  # "the most current exam" names a visit
@@ -256,7 +284,7 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
     labelled = bool(options) and all(any(voc.values_in(o, c) for c in LABELS) for o in options)  # "Right (OD) / Left (OS)"
     split = premise_and_question(text)  # "the series from this visit: which is the T1?" asks for a label, not a visit
     asked = split[1] if split is not None and label_named(split[1]) is not None else text
-    if which and (dated or visit_role(asked) in ("latest", "baseline")) and not _options_are_changes(options) \
+    if which and (dated or end_of_pair(asked, n_images) in ("latest", "baseline")) and not _options_are_changes(options) \
             and not labelled and not any(m.concept != "time" and m.value != "equal" for m in timed):  # "the same patient" grades nothing
         return Intent("when", text, negated)
     times = voc.find(text, "time")
