@@ -376,6 +376,30 @@ def test_an_ordinal_before_a_follow_up_word_counts_the_visits_after_the_first(te
     assert [h.indices for h in resolve_text(text, dated)] == want
 
 
+@pytest.mark.parametrize(("text", "want"), [
+    ("from the first to the last study", [[0, 1, 2, 3]]), ("the second through the third", [[1, 2]]),
+    ("from the first study to the last study", [[0], [3]]),  # "the last study" ends the range: the final image
+    ("Has it grown since the last study?", [[2]]),  # after "since" it is the visit before the latest
+    ("the scan prior to surgery", []),  # "prior to" is a preposition
+])
+def test_a_range_of_places_spans_the_images_between_them(text: str, want: list[list[int]]) -> None:
+    import datetime as dt
+
+    from mimir.domain import CaseImage
+    from mimir.memory.resolver import resolve_text
+
+    dated = [CaseImage(path=f"/v{i}.png", study_date=dt.date(2019, 2 + 3 * i, 1)) for i in range(4)]
+    assert [h.indices for h in resolve_text(text, dated)] == want
+
+
+@pytest.mark.parametrize(("text", "want"), [("shrinks progressively", {"decrease"}), ("grows progressively", {"increase"}),
+                                            ("progressive disease", {"increase"}), ("it has progressed", {"increase"})])
+def test_progressively_says_how_a_change_goes_not_which(text: str, want: set[str]) -> None:
+    from mimir.agent.meaning import option_changes
+
+    assert option_changes(text) == want
+
+
 @pytest.mark.parametrize("text", ["the scan taken last May 1st 2019", "the one done this past 1 May 2019",
                                   "the study from last 2019-05-01"])
 def test_last_right_before_a_date_places_the_date_not_the_newest_image(text: str) -> None:
