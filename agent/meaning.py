@@ -139,8 +139,9 @@ def _comparative_change(text: str) -> frozenset[Change]:
 @cache
 def _clauses() -> re.Pattern[str]:
     """What separates the clauses of an answer: punctuation or a clause-breaking word of the vocabulary."""
-    # "(1) yes (2) no", "yes/no", "Bigger than the first: no. Bigger than the middle: yes.": parts
-    return re.compile(rf"[,;/]|\.\s+(?=(?-i:[A-Z(]))|\(\d\)|(?<!\S)\d\)|{voc.pattern('clause_break')}", re.I)
+    # "(1) yes (2) no", "(i) Yes (ii) No", "yes/no", "Bigger than the first: no. Bigger than the middle: yes.": parts
+    return re.compile(rf"[,;/]|\.\s+(?=(?-i:[A-Z(]))|\((?:\d|[a-h]|[ivx]{{1,4}})\)|(?<!\S)(?:\d|[a-h])\)|"
+                      rf"{voc.pattern('clause_break')}", re.I)
 
 
 #: The mark before one part of a compound answer: "(a)", "b)", "[c1]", "(ii)", "2." (then a space).
