@@ -232,15 +232,19 @@ def visit_role(text: str) -> voc.TimeRole | None:
 
 
 def end_of_pair(text: str, n_images: int | None) -> voc.TimeRole | None:
-    """The visit a part names by time: of two images, "the newer (one)" is the latest and "the older" the baseline.
+    """The visit a part names by time: "which is the newer (one)?" asks for the latest, "the older" the baseline.
 
+    Of two images that is the later or earlier one; of more, a reader takes it as the newest or oldest
+    ("which one is the more new?"), unless another image is named to compare with ("newer than image 2").
     The time word must name an image ("which shows the newer lesion?" asks about a lesion).
     """
     from mimir.memory.interpret import anchored
 
     role = visit_role(text)
-    if n_images == 2 and role in ("later", "earlier") \
-            and any(role in r.values("T") and (anchored(r, text) or _said_alone(r, text)) for r in references(text)):
+    cues = [m.start for m in voc.find(text, "reference_cue")]
+    if n_images is not None and n_images >= 2 and role in ("later", "earlier") \
+            and any(role in r.values("T") and (anchored(r, text) or _said_alone(r, text))
+                    and not any(c >= r.start for c in cues) for r in references(text)):
         return "latest" if role == "later" else "baseline"
     return role
 

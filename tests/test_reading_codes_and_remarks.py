@@ -107,9 +107,10 @@ def test_going_with_a_size_word_is_a_change_of_size_and_alone_a_disappearance(te
 @pytest.mark.parametrize(("question", "n", "kind"), [
     ("Of the two frames, which is the more new one?", 2, "when"), ("Which is the older?", 2, "when"),
     ("Which of the two was more recent?", 2, "when"),
-    ("Which is the newer one?", 3, "visual"),  # of three images, the newer of which?
+    ("Which is the newer one?", 3, "when"),  # of three images, read as the newest
+    ("Which is newer than frame 2?", 3, "visual"),  # compared with a named image: a relation, not the newest
     ("Which frame shows the newer lesion?", 2, "visual"),  # a lesion's age, not a visit
 ])
-def test_the_newer_or_older_of_two_images_is_a_visit(question: str, n: int, kind: str) -> None:
+def test_the_newer_or_older_one_is_a_visit_at_an_end_of_the_series(question: str, n: int, kind: str) -> None:
     options = {chr(65 + i): f"frame {i + 1}" for i in range(n)}
     assert read_question(question, options, n)[0].kind == kind
