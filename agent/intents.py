@@ -218,8 +218,10 @@ def visit_role(text: str) -> voc.TimeRole | None:
     "For comparison at the next follow-up I need the baseline study" asks for the baseline: "follow-up"
     there names no image.
     """
+    from mimir.memory.dates import without_date_deixis
     from mimir.memory.grammar import references
 
+    text = without_date_deixis(text)  # "taken last Oct 5th 2019" names a date, not the latest visit
     if (role := voc.time_of(text)) is not None:
         return role
     said = set(voc.values_in(text, "time"))

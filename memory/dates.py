@@ -83,3 +83,19 @@ def date_spans(text: str) -> list[tuple[int, int, DateSpec]]:
             if all(m.end() <= a or m.start() >= b for a, b, _ in out):
                 out.append((m.start(), m.end(), _date(m)))
     return out
+
+
+def without_date_deixis(text: str) -> str:
+    """The text with "last" / "past" right before a date blanked out (same length, so offsets hold).
+
+    In "the scan taken last Oct 5th 2019" the "last" places the date; it names no latest image.
+    """
+    from mimir import vocabulary as voc
+
+    out = text
+    for start, _, _ in date_spans(text):
+        before = text[:start].rstrip()
+        for m in voc.find(before, "date_deixis"):
+            if m.end == len(before):
+                out = out[:m.start] + " " * (m.end - m.start) + out[m.end:]
+    return out

@@ -99,7 +99,8 @@ def test_the_before_the_day_of_a_date(text: str, want: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "want"), [("it went smaller", {"decrease"}), ("has gone bigger", {"increase"}),
-                                            ("it is gone", {"resolved"})])
+                                            ("it is gone", {"resolved"}), ("it got more small", {"decrease"}),
+                                            ("became more little", {"decrease"}), ("became more", {"increase"})])
 def test_going_with_a_size_word_is_a_change_of_size_and_alone_a_disappearance(text: str, want: set[str]) -> None:
     assert option_changes(text) == want
 
@@ -114,3 +115,22 @@ def test_going_with_a_size_word_is_a_change_of_size_and_alone_a_disappearance(te
 def test_the_newer_or_older_one_is_a_visit_at_an_end_of_the_series(question: str, n: int, kind: str) -> None:
     options = {chr(65 + i): f"frame {i + 1}" for i in range(n)}
     assert read_question(question, options, n)[0].kind == kind
+
+
+@pytest.mark.parametrize(("question", "letter"), [
+    ("Which study was done last May 1st 2019?\nA: image 3\nB: image 2\nC: image 1", "B"),  # the date's "last"
+    ("Which study was done last?\nA: image 3\nB: image 2\nC: image 1", "A"),  # the latest
+])
+def test_last_before_a_date_places_the_date_in_the_answer_too(settings: Settings, tmp_path: Path, question: str,
+                                                              letter: str) -> None:
+    import datetime as dt
+
+    from fixtures.agent_cases import lesion_case
+    from fixtures.agent_tools import stand_in_registry
+
+    from mimir.agent.entry import Agent
+
+    case = lesion_case(tmp_path, [8, 8, 8], question)
+    for i, image in enumerate(case.images):
+        image.study_date = dt.date(2019, 2 + 3 * i, 1)
+    assert Agent(settings, registry=stand_in_registry()).answer(case).letter == letter
