@@ -33,7 +33,8 @@ def _numbers(tokens: list[Token]) -> list[int]:
     for t in tokens:
         if t.tag == "N":
             after_noun = True
-        elif t.tag == "Q" and after_noun and (voc.cardinal_value(t.text) is not None or voc.place_value(t.text)):  # "image 2", not "image pair"
+        elif t.tag == "Q" and after_noun and (t.text.isdigit() or voc.cardinal_value(t.text) is not None
+                                              or voc.place_value(t.text)):  # "image 2", "img_02"; not "image pair"
             if ranged and out:
                 out += list(range(out[-1] + 1, t.value + 1))
             else:

@@ -134,3 +134,24 @@ def test_last_before_a_date_places_the_date_in_the_answer_too(settings: Settings
     for i, image in enumerate(case.images):
         image.study_date = dt.date(2019, 2 + 3 * i, 1)
     assert Agent(settings, registry=stand_in_registry()).answer(case).letter == letter
+
+
+@pytest.mark.parametrize(("text", "want"), [("img_01", 0), ("IMG_0003", 2), ("image_2", 1), ("scan-02", 1)])
+def test_file_like_image_names_with_padded_numbers_name_their_image(text: str, want: int) -> None:
+    from mimir.agent import options as opt
+
+    assert opt.image_of(text, 3) == want
+
+
+@pytest.mark.parametrize(("text", "want"), [("Stationary", {"stable"}), ("In augmentation", {"increase"})])
+def test_calqued_change_words(text: str, want: set[str]) -> None:
+    assert option_changes(text) == want
+
+
+@pytest.mark.parametrize(("text", "want"), [("Pass", True), ("Fail", False), ("Confirm", True), ("Reject", False)])
+def test_a_rule_checked_or_a_statement_confirmed_is_answered_by_its_verb(text: str, want: bool) -> None:
+    assert voc.answer_of(text) is want
+
+
+def test_the_most_fresh_study_is_the_latest() -> None:
+    assert voc.time_of("Which of these studies is the most fresh?") == "latest"
