@@ -25,7 +25,14 @@ from typing import Literal
 from mimir import vocabulary as voc
 from mimir.agent import ellipsis
 from mimir.agent.labels import LABELS, asked_label, label_named, premise_and_question, several_labels
-from mimir.agent.meaning import CHANGE_OF_COMPARATIVE, SIZE_CHANGES, Change, mentioned_changes, option_changes
+from mimir.agent.meaning import (
+    CHANGE_OF_COMPARATIVE,
+    SIZE_CHANGES,
+    Change,
+    mentioned_changes,
+    option_changes,
+    stated_pairs,
+)
 from mimir.agent.predicate import asserted_by_meaning
 from mimir.agent.question_parts import split_parts
 from mimir.memory.grammar import NOUN_HEADS, Reference, bare_next, references
@@ -33,7 +40,7 @@ from mimir.memory.grammar import NOUN_HEADS, Reference, bare_next, references
 Kind = Literal["change", "resection", "extreme", "identify", "attribute", "when", "visual"]
 #: How a yes/no part judges the statement it embeds: "plain" (no frame, or "is it true that ..."),
 #: "inverted" ("would it be wrong to say ..."), "unread" (a frame whose judgement is not read).
-Frame = Literal["plain", "inverted", "unread"]
+Frame = Literal["plain", "inverted", "unread", "assignment"]
 
 
 @dataclass(frozen=True)
@@ -281,6 +288,10 @@ def read_part(text: str, options: tuple[str, ...], n_images: int | None = None) 
 def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None) -> Intent:
     if (aside := _set_aside(text)) is not None:
         return aside
+    if options and all(voc.answer_of(o) is not None for o in options) \
+            and (pairs := stated_pairs(text, n_images or 2)):  # "is image 1 the T1 and image 2 the FLAIR, or the other way round?"
+        return Intent("identify", text, False, attribute=next(c for c in LABELS if pairs[0][1] in voc.vocabulary().concept(c)),
+                      frame="assignment")
     changes = [m for m in voc.find(text, "change", "resection", "procedure") if not _names_a_visit(text, m)]
     negated = voc.is_negated(text)
     timed = [m for m in voc.find(text, "time", "comparative", "superlative")

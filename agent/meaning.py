@@ -202,7 +202,8 @@ def _image_reading(text: str, n_images: int) -> tuple[int, ...]:
 
     images = [CaseImage(path=f"option-image-{i}") for i in range(n_images)]
     hits = [h for h in resolve_text(text, images) if h.indices]
-    return tuple(sorted({i for h in hits for i in h.indices})) if len(hits) == 1 else ()
+    named = {tuple(sorted(h.indices)) for h in hits}
+    return named.pop() if len(named) == 1 else ()  # "the second image, the newer one": one image named twice
 
 
 @cache
@@ -246,6 +247,20 @@ def _qualified(clauses: list[str]) -> list[str]:
         else:
             out.append(c)
     return out
+
+
+def stated_pairs(stem: str, n_images: int) -> tuple[tuple[int, str], ...]:
+    """The image-label pairs a stem states to be confirmed ("is image 1 the T1 and image 2 the FLAIR, or the other way round?").
+
+    Only the clauses that name a label are read, so a preamble ("Just to confirm the labels:") and the
+    alternative after them do not count. Two pairs of two images and two labels of one attribute, else ().
+    """
+    clauses = [c for c in _pair_clauses().split(stem) if len(c.split()) > 1  # ", right, or ...": a tag, no label
+               and any(voc.values_in(c, k, include_negated=False) for k in LABELS)]
+    pairs = _pairs(" ; ".join(clauses), n_images)
+    if len(pairs) != 2 or len({i for i, _ in pairs}) != 2 or len({lab for _, lab in pairs}) != 2:
+        return ()
+    return pairs
 
 
 def _pairs(text: str, n_images: int) -> tuple[tuple[int, str], ...]:

@@ -20,7 +20,7 @@ def _split() -> re.Pattern[str]:
 
     A break that offers an alternative ("..., or was part of it left?") joins one question's choices.
     """
-    opener = f"(?:{voc.pattern('auxiliary')}|{voc.pattern('wh_word')})"
+    opener = f"(?:{voc.pattern('auxiliary')}|{voc.pattern('wh_word')}|{voc.pattern('embedded_question')})"
     breaks = f"(?!{voc.pattern('alternative')}){voc.pattern('clause_break')}"  # "..., or was part of it left?" is one question
     marker = r"(?:\(?(?:[a-h]|i{1,3}|iv)\)\s+)?"  # "..., and (b) is it larger ...": a list marker before the next question
     return re.compile(rf"(?:,|;)?\s+{breaks}\s+{marker}(?={opener})|(?<=\?)\s+(?=\S)", re.I)
@@ -71,7 +71,7 @@ def _courtesy(part: str) -> bool:
 
 @cache
 def _opener() -> re.Pattern[str]:
-    return re.compile(rf"\W*(?:{voc.pattern('auxiliary')}|{voc.pattern('wh_word')})", re.I)
+    return re.compile(rf"\W*(?:{voc.pattern('auxiliary')}|{voc.pattern('wh_word')}|{voc.pattern('embedded_question')})", re.I)
 
 
 #: What a part may name that makes it a premise of the question, not a remark about the asker.

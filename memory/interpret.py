@@ -75,7 +75,8 @@ def _numbered_visit(ref: Reference, span: _Span, images: list[CaseImage]) -> Hit
     ambiguous like every other time reference of undated images.
     """
     counted = [t for t in ref.tokens if t.tag == "T" and voc.values_in(t.text, "numbered_visit")]
-    numbers = [t.value for t in ref.tokens if t.tag == "Q" and isinstance(t.value, int) and t.value < 100]
+    numbers = [t.value for t in ref.tokens if t.tag == "Q" and isinstance(t.value, int) and t.value < 100
+               and not voc.find(t.text, "collective")]  # "the follow-up pair" counts no visit
     ordinal = _ordinal_before(ref.tokens, counted[0]) if len(counted) == 1 else None
     if ordinal is not None and not numbers and not ref.has("Y"):  # "the second follow-up (scan)" counts the visit
         numbers = [ordinal]

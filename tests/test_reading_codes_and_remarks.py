@@ -155,3 +155,26 @@ def test_a_rule_checked_or_a_statement_confirmed_is_answered_by_its_verb(text: s
 
 def test_the_most_fresh_study_is_the_latest() -> None:
     assert voc.time_of("Which of these studies is the most fresh?") == "latest"
+
+
+@pytest.mark.parametrize(("sequences", "letter"), [(["FLAIR", "T1C"], "A"), (["T1C", "FLAIR"], "B"), (["FLAIR", "T2"], None)])
+def test_an_assignment_to_confirm_is_answered_by_the_labels_found(
+        settings: Settings, tmp_path: Path, sequences: list[str], letter: str | None) -> None:
+    """Stated as is: yes; the other way round: no; neither: an abstention, never a guess."""
+    q = ("For the record: frame 1 is the FLAIR and frame 2 the post-contrast T1, right, or have I mixed them up?"
+         "\nA: Correct as stated\nB: Swapped")
+    assert answered(settings, tmp_path, [8, 8], q, sequences=sequences).letter == letter
+
+
+@pytest.mark.parametrize(("stem", "parts"), [
+    ("Tell me whether the mass on scan 3 is larger than on scan 1 and whether it is larger than on scan 2",
+     ["Tell me whether the mass on scan 3 is larger than on scan 1", "whether it is larger than on scan 2"]),
+    ("Which eye is frame 2: OD or OS? Thoughts?", ["Which eye is frame 2: OD or OS?"]),  # a request for an opinion asks nothing more
+])
+def test_embedded_questions_each_count_and_a_bare_request_for_an_opinion_does_not(stem: str, parts: list[str]) -> None:
+    assert split_parts(stem) == parts
+
+
+def test_an_image_named_twice_in_one_option_is_that_image() -> None:
+    assert read_option("Frame 2, the newer one", 2).images == (1,)
+    assert read_option("Frame 2 and frame 1", 2).images == ()
