@@ -261,7 +261,7 @@ def end_of_pair(text: str, n_images: int | None) -> voc.TimeRole | None:
 def _said_alone(ref: Reference, text: str) -> bool:
     """True for a time word that ends its clause after an article or a copula ("which is the newer?", "which was earlier?")."""
     before = text[:ref.start].split()
-    led = ref.tokens[0].tag == "D" or bool(before) and voc.find(before[-1], "copula")
+    led = ref.tokens[0].tag == "D" or bool(before) and bool(voc.find(before[-1], "copula"))
     return led and all(t.tag in "DT" for t in ref.tokens) and bare_next(text, ref.end)
 
 
