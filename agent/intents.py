@@ -25,14 +25,22 @@ from typing import Literal
 from mimir import vocabulary as voc
 from mimir.agent import ellipsis
 from mimir.agent.labels import LABELS, asked_label, label_named, premise_and_question, several_labels
-from mimir.agent.meaning import CHANGE_OF_COMPARATIVE, SIZE_CHANGES, Change, mentioned_changes, option_changes
+from mimir.agent.meaning import (
+    CHANGE_OF_COMPARATIVE,
+    SIZE_CHANGES,
+    Change,
+    mentioned_changes,
+    option_changes,
+    stated_pairs,
+)
 from mimir.agent.predicate import asserted_by_meaning
 from mimir.agent.question_parts import split_parts
+from mimir.memory.grammar import NOUN_HEADS, Reference, bare_next, references
 
 Kind = Literal["change", "resection", "extreme", "identify", "attribute", "when", "visual"]
 #: How a yes/no part judges the statement it embeds: "plain" (no frame, or "is it true that ..."),
 #: "inverted" ("would it be wrong to say ..."), "unread" (a frame whose judgement is not read).
-Frame = Literal["plain", "inverted", "unread"]
+Frame = Literal["plain", "inverted", "unread", "assignment"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,16 @@ def _asserted(text: str) -> frozenset[Change]:
     if len(changed) == 1 and not plain | negated:  # "has it changed in size?": any change but stability
         return frozenset({"stable"}) if changed[0].negated else frozenset({"increase", "decrease"})
     return frozenset()
+
+
+def _asked_change(text: str) -> frozenset[Change]:
+    """The change categories a yes/no part asserts: its asking sentence's own where a premise says others.
+
+    "Hx bleed, new confusion. Prior = exam 1. Bleed unchanged vs prior? Y/N" asks whether it is unchanged.
+    """
+    if (split := premise_and_question(text)) is not None and (own := _asserted(split[1])):
+        return own
+    return _asserted(text)
 
 
 def statement_frame(text: str) -> tuple[str, Frame]:
@@ -165,13 +183,15 @@ def _set_aside(text: str) -> Intent | None:
                       "narrow the images by what a question sets aside")
 
 
-def _grades_judgement(text: str, m: voc.Mention) -> bool:
-    """True when a degree word grades a judgement of the options ("Which statement is most accurate?"), not an amount.
+def _names_a_visit(text: str, m: voc.Mention) -> bool:
+    """True for a change word inside a time word of a phrase that names an image ("the new one", "which is the more new?")."""
+    return any(t.tag == "T" and t.start <= m.start and m.end <= t.end and (ref.has("".join(NOUN_HEADS)) or _said_alone(ref, text))
+               for ref in references(text) for t in ref.tokens)
 
-    Only a one-word judgement is graded: in "which is larger, do you think?" the degree word grades the lesion.
-    """
-    return any(j.start > m.end and not text[m.end:j.start].strip() and " " not in j.text
-               for j in voc.find(text, "judgement"))
+
+def _grades_judgement(text: str, m: voc.Mention) -> bool:
+    """True when a degree word grades a judgement of the options ("Which statement is most accurate?"), not an amount."""
+    return any(j.start > m.end and not text[m.end:j.start].strip() for j in voc.find(text, "judgement"))
 
 
 def _before_time(text: str, m: voc.Mention) -> bool:
@@ -205,8 +225,10 @@ def visit_role(text: str) -> voc.TimeRole | None:
     "For comparison at the next follow-up I need the baseline study" asks for the baseline: "follow-up"
     there names no image.
     """
+    from mimir.memory.dates import without_date_deixis
     from mimir.memory.grammar import references
 
+    text = without_date_deixis(text)  # "taken last Oct 5th 2019" names a date, not the latest visit
     if (role := voc.time_of(text)) is not None:
         return role
     said = set(voc.values_in(text, "time"))
@@ -216,6 +238,31 @@ def visit_role(text: str) -> voc.TimeRole | None:
             return absolute  # "the first one made, the more old": one visit said twice
     roles = {str(v) for r in references(text) if r.has("N") for v in r.values("T")}
     return roles.pop() if len(roles) == 1 else None  # type: ignore[return-value]
+
+
+def end_of_pair(text: str, n_images: int | None) -> voc.TimeRole | None:
+    """The visit a part names by time: "which is the newer (one)?" asks for the latest, "the older" the baseline.
+
+    Of two images that is the later or earlier one; of more, a reader takes it as the newest or oldest
+    ("which one is the more new?"), unless another image is named to compare with ("newer than image 2").
+    The time word must name an image ("which shows the newer lesion?" asks about a lesion).
+    """
+    from mimir.memory.interpret import anchored
+
+    role = visit_role(text)
+    cues = [m.start for m in voc.find(text, "reference_cue")]
+    if n_images is not None and n_images >= 2 and role in ("later", "earlier") \
+            and any(role in r.values("T") and (anchored(r, text) or _said_alone(r, text))
+                    and not any(c >= r.start for c in cues) for r in references(text)):
+        return "latest" if role == "later" else "baseline"
+    return role
+
+
+def _said_alone(ref: Reference, text: str) -> bool:
+    """True for a time word that ends its clause after an article or a copula ("which is the newer?", "which was earlier?")."""
+    before = text[:ref.start].split()
+    led = ref.tokens[0].tag == "D" or bool(before) and bool(voc.find(before[-1], "copula"))
+    return led and all(t.tag in "DT" for t in ref.tokens) and bare_next(text, ref.end)
 
 
 def _dated(text: str) -> bool:
@@ -241,7 +288,11 @@ def read_part(text: str, options: tuple[str, ...], n_images: int | None = None) 
 def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None) -> Intent:
     if (aside := _set_aside(text)) is not None:
         return aside
-    changes = voc.find(text, "change", "resection", "procedure")
+    if options and all(voc.answer_of(o) is not None for o in options) \
+            and (pairs := stated_pairs(text, n_images or 2)):  # "is image 1 the T1 and image 2 the FLAIR, or the other way round?"
+        return Intent("identify", text, False, attribute=next(c for c in LABELS if pairs[0][1] in voc.vocabulary().concept(c)),
+                      frame="assignment")
+    changes = [m for m in voc.find(text, "change", "resection", "procedure") if not _names_a_visit(text, m)]
     negated = voc.is_negated(text)
     timed = [m for m in voc.find(text, "time", "comparative", "superlative")
              if m.concept == "time" or not _before_time(text, m)]  # "the most current exam" names a visit
@@ -250,7 +301,7 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
     labelled = bool(options) and all(any(voc.values_in(o, c) for c in LABELS) for o in options)  # "Right (OD) / Left (OS)"
     split = premise_and_question(text)  # "the series from this visit: which is the T1?" asks for a label, not a visit
     asked = split[1] if split is not None and label_named(split[1]) is not None else text
-    if which and (dated or visit_role(asked) in ("latest", "baseline")) and not _options_are_changes(options) \
+    if which and (dated or end_of_pair(asked, n_images) in ("latest", "baseline")) and not _options_are_changes(options) \
             and not labelled and not any(m.concept != "time" and m.value != "equal" for m in timed):  # "the same patient" grades nothing
         return Intent("when", text, negated)
     times = voc.find(text, "time")
@@ -266,7 +317,7 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
         return Intent("extreme", text, negated, direction=direction)  # type: ignore[arg-type]
     extents = any(voc.resection_of(o) for o in options)  # "how complete was the surgery?  A: complete  B: incomplete"
     if any(m.concept == "resection" or m.concept == "procedure" and (m.value == "resection" or extents) for m in changes):
-        asserted = _asserted(text) & {"gross_total", "partial"}
+        asserted = _asked_change(text) & {"gross_total", "partial"}
         if not asserted and (residual := _residual(text, options, changes)) is not None:
             return residual  # "is the resection cavity clean, with no tumour left?": whether tumour is there
         return Intent("resection", text, negated, asserted=asserted)
@@ -276,7 +327,7 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
     changed = not which and any(m.value == "changed" for m in voc.find(text, "course"))  # "has it changed in size?"
     if any(m.concept == "change" for m in changes) or amount or changed or options_say_change and voc.find(text, "course", "span") \
             or _options_are_changes(options):
-        return Intent("change", text, negated, asserted=_asserted(text))
+        return Intent("change", text, negated, asserted=_asked_change(text))
     if (other := _premise_exclusion(text)) is not None:
         return other
     label = asked_label(text)

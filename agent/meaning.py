@@ -139,8 +139,9 @@ def _comparative_change(text: str) -> frozenset[Change]:
 @cache
 def _clauses() -> re.Pattern[str]:
     """What separates the clauses of an answer: punctuation or a clause-breaking word of the vocabulary."""
-    # "(1) yes (2) no", "yes/no", "Bigger than the first: no. Bigger than the middle: yes.": parts
-    return re.compile(rf"[,;/]|\.\s+(?=(?-i:[A-Z(]))|\(\d\)|(?<!\S)\d\)|{voc.pattern('clause_break')}", re.I)
+    # "(1) yes (2) no", "(i) Yes (ii) No", "yes/no", "Bigger than the first: no. Bigger than the middle: yes.": parts
+    return re.compile(rf"[,;/]|\.\s+(?=(?-i:[A-Z(]))|\((?:\d|[a-h]|[ivx]{{1,4}})\)|(?<!\S)(?:\d|[a-h])\)|"
+                      rf"{voc.pattern('clause_break')}", re.I)
 
 
 #: The mark before one part of a compound answer: "(a)", "b)", "[c1]", "(ii)", "2." (then a space).
@@ -201,7 +202,8 @@ def _image_reading(text: str, n_images: int) -> tuple[int, ...]:
 
     images = [CaseImage(path=f"option-image-{i}") for i in range(n_images)]
     hits = [h for h in resolve_text(text, images) if h.indices]
-    return tuple(sorted({i for h in hits for i in h.indices})) if len(hits) == 1 else ()
+    named = {tuple(sorted(h.indices)) for h in hits}
+    return named.pop() if len(named) == 1 else ()  # "the second image, the newer one": one image named twice
 
 
 @cache
@@ -245,6 +247,20 @@ def _qualified(clauses: list[str]) -> list[str]:
         else:
             out.append(c)
     return out
+
+
+def stated_pairs(stem: str, n_images: int) -> tuple[tuple[int, str], ...]:
+    """The image-label pairs a stem states to be confirmed ("is image 1 the T1 and image 2 the FLAIR, or the other way round?").
+
+    Only the clauses that name a label are read, so a preamble ("Just to confirm the labels:") and the
+    alternative after them do not count. Two pairs of two images and two labels of one attribute, else ().
+    """
+    clauses = [c for c in _pair_clauses().split(stem) if len(c.split()) > 1  # ", right, or ...": a tag, no label
+               and any(voc.values_in(c, k, include_negated=False) for k in LABELS)]
+    pairs = _pairs(" ; ".join(clauses), n_images)
+    if len(pairs) != 2 or len({i for i, _ in pairs}) != 2 or len({lab for _, lab in pairs}) != 2:
+        return ()
+    return pairs
 
 
 def _pairs(text: str, n_images: int) -> tuple[tuple[int, str], ...]:
@@ -313,8 +329,11 @@ def read_option(text: str, n_images: int, *, comparative_is_change: bool = False
     labels = _labels(text)
     pairs = _pairs(text, n_images)
     several = len(pairs) > 1  # an assignment of several images names no one image; one image's label keeps both readings
-    return OptionMeaning(changes=changes, answer=voc.answer_of(text), parts=_parts(text),
-                         images=() if several else _image_reading(text, n_images), labels={} if several else labels,
+    answer, images = voc.answer_of(text), _image_reading(text, n_images)
+    if answer is not None and n_images > 1 and set(images) == set(range(n_images)):
+        images = ()  # "Yes, that's what the pictures show": every image named is none chosen
+    return OptionMeaning(changes=changes, answer=answer, parts=_parts(text),
+                         images=() if several else images, labels={} if several else labels,
                          pairs=pairs, by_meaning=score, doubt=doubt)
 
 

@@ -20,7 +20,7 @@ def _split() -> re.Pattern[str]:
 
     A break that offers an alternative ("..., or was part of it left?") joins one question's choices.
     """
-    opener = f"(?:{voc.pattern('auxiliary')}|{voc.pattern('wh_word')})"
+    opener = f"(?:{voc.pattern('auxiliary')}|{voc.pattern('wh_word')}|{voc.pattern('embedded_question')})"
     breaks = f"(?!{voc.pattern('alternative')}){voc.pattern('clause_break')}"  # "..., or was part of it left?" is one question
     marker = r"(?:\(?(?:[a-h]|i{1,3}|iv)\)\s+)?"  # "..., and (b) is it larger ...": a list marker before the next question
     return re.compile(rf"(?:,|;)?\s+{breaks}\s+{marker}(?={opener})|(?<=\?)\s+(?=\S)", re.I)
@@ -33,7 +33,8 @@ def split_parts(stem: str) -> list[str]:
     is no part of its own.
     """
     parts = [p.strip(" ,;") for p in _split().split(stem) if p and p.strip(" ,;")]
-    asked = [p for k, p in enumerate(parts) if k == 0 or not _statement(p) and not _courtesy(p) and not _choices(p)]
+    asked = [p for k, p in enumerate(parts)
+             if k == 0 and not (len(parts) > 1 and _remark(p)) or not _statement(p) and not _courtesy(p) and not _choices(p)]
     return asked or [stem]
 
 
@@ -70,7 +71,21 @@ def _courtesy(part: str) -> bool:
 
 @cache
 def _opener() -> re.Pattern[str]:
-    return re.compile(rf"\W*(?:{voc.pattern('auxiliary')}|{voc.pattern('wh_word')})", re.I)
+    return re.compile(rf"\W*(?:{voc.pattern('auxiliary')}|{voc.pattern('wh_word')}|{voc.pattern('embedded_question')})", re.I)
+
+
+#: What a part may name that makes it a premise of the question, not a remark about the asker.
+_CONTENT = ("finding", "change", "resection", "procedure", "sequence", "modality", "laterality", "view", "time", "ordinal",
+            "image_noun", "body_part", "sided_part", "comparative", "superlative", "quantity", "diagnosis")
+
+
+def _remark(part: str) -> bool:
+    """True for an opening statement about the asker that names nothing of the images.
+
+    "Sorry if this is a silly question, but which scan ...?", "I'm probably reading this wrong, but ...":
+    a hedge before the question, no premise of it ("Image 1 is the FLAIR, and which is the T2?" keeps its first part).
+    """
+    return _statement(part) and not re.search(r"\d", part) and not voc.find(part, *_CONTENT)
 
 
 def _statement(part: str) -> bool:

@@ -17,7 +17,7 @@ def _run(
     ctx: typer.Context,
     suite: Literal["medmim", "demo", "paraphrase"] | None = typer.Option(None, "--suite", help="Or use --items"),
     split: Literal["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7", "heldout8",
-                   "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16"] = typer.Option("dev", "--split", help="Paraphrase suite split"),
+                   "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19"] = typer.Option("dev", "--split", help="Paraphrase suite split"),
     medmim_dir: Path = typer.Option(None, "--medmim-dir", help="Folder with the six Med-MIM benchmark files"),
     image_root: Path = typer.Option(None, "--image-root", help="Folder the items' image paths are relative to"),
     items: list[Path] = typer.Option(None, "--items", help="Med-MIM-format JSON file(s) to evaluate"),

@@ -29,7 +29,13 @@ messages, clinic letters, structured reports, Scottish, New Zealand, South Afric
 audit checklists and viva prompts), and ``paraphrase_heldout15.yaml`` and ``paraphrase_heldout16.yaml`` (the same way: emergency
 pager and on-call shorthand, oncology and radiotherapy clinics, exam-style prompts and South Asian and European
 second-language English; medico-legal and insurance reviewers, trial monitors with baseline, nadir and
-timepoints, GPs and pharmacists, Nordic, Hungarian, South-East Asian, Swahili and Caribbean English). Each fact is worded once per split by one of that split's templates, in both image variants
+timepoints, GPs and pharmacists, Nordic, Hungarian, South-East Asian, Swahili and Caribbean English), and
+``paraphrase_heldout17.yaml`` and ``paraphrase_heldout18.yaml`` (the same way: chat messages to a review
+assistant, US clinic practitioners, South-East Asian and Spanish speakers' English, quiz prompts;
+wet-read requests, data-abstraction forms with coded options, Irish, Welsh, Australian and Eastern
+Mediterranean speakers' English, patients reading their results), and ``paraphrase_heldout19.yaml`` (the
+same way: case-of-the-day posts and polls, francophone clinicians' English, voice commands to a reading
+workstation, phone handoffs). Each fact is worded once per split by one of that split's templates, in both image variants
 (anonymous PNG; DICOM with headers), and written in the Med-MIM format beside the demo build
 with an index, ``paraphrase.json``. Items whose answer needs a VLM are in their own subsets
 (``<split>-vlm-<variant>``): without a VLM the right answer is an abstention.
@@ -59,9 +65,9 @@ if TYPE_CHECKING:
     from mimir.settings import Settings
 
 Split = Literal["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7", "heldout8", "heldout9",
-                "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16"]
+                "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19"]
 SPLITS: tuple[Split, ...] = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7", "heldout8",
-                             "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16")
+                             "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19")
 INDEX = "paraphrase.json"
 #: The kinds of patient the paraphrase facts are about (``mimir.evals.paraphrase_facts``): the suite builds only these.
 KINDS: tuple[Kind, ...] = ("mri", "ct", "fundus")

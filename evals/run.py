@@ -25,7 +25,7 @@ class EvalOptions(BaseModel):
 
     suite: Literal["medmim", "demo", "paraphrase", "items"] = "medmim"
     split: Literal["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7", "heldout8",
-                   "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16"] = "dev"
+                   "heldout9", "heldout10", "heldout11", "heldout12", "heldout13", "heldout14", "heldout15", "heldout16", "heldout17", "heldout18", "heldout19"] = "dev"
     medmim_dir: Path | None = None
     image_root: Path | None = None
     items: list[Path] = Field(default_factory=list)

@@ -18,7 +18,7 @@ _DATES = [  # (pattern, groups): full dates first, then month and year, then mon
     re.compile(rf"\b(?P<d>\d\d?)(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MON})\.?,?\s+(?:of\s+)?(?P<y>(?:19|20)\d\d)\b",
                re.I),  # 9 April 2016, 9th of April, 2016, 9 of April of 2016 (as "9 de abril de 2016")
     re.compile(rf"\b(?P<d>\d\d?)([-/.])(?P<mon>{_MON})\2(?P<y>(?:19|20)\d\d)\b", re.I),  # 19-Jul-2015, 19/JUL/2015
-    re.compile(rf"\b(?P<mon>{_MON})\.?\s+(?P<d>\d\d?)(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
+    re.compile(rf"\b(?P<mon>{_MON})\.?\s+(?:the\s+)?(?P<d>\d\d?)(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)\b", re.I),
     re.compile(r"\b(?P<y>(?:19|20)\d\d)[/.](?P<m>\d\d?)[/.](?P<d>\d\d?)\b"),
     re.compile(r"\b(?P<y>(?:19|20)\d\d)(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])\b"),  # DICOM's 20190305
     re.compile(r"\b(?P<a>\d\d?)[/.](?P<b>\d\d?)[/.](?P<y>(?:19|20)\d\d)\b"),  # 29/07/2018, 07.29.2018
@@ -82,4 +82,20 @@ def date_spans(text: str) -> list[tuple[int, int, DateSpec]]:
         for m in pattern.finditer(text):
             if all(m.end() <= a or m.start() >= b for a, b, _ in out):
                 out.append((m.start(), m.end(), _date(m)))
+    return out
+
+
+def without_date_deixis(text: str) -> str:
+    """The text with "last" / "past" right before a date blanked out (same length, so offsets hold).
+
+    In "the scan taken last Oct 5th 2019" the "last" places the date; it names no latest image.
+    """
+    from mimir import vocabulary as voc
+
+    out = text
+    for start, _, _ in date_spans(text):
+        before = text[:start].rstrip()
+        for m in voc.find(before, "date_deixis"):
+            if m.end == len(before):
+                out = out[:m.start] + " " * (m.end - m.start) + out[m.end:]
     return out

@@ -179,6 +179,12 @@ def _retag(tokens: list[Token], text: str) -> list[Token]:
             t.tag, t.value = "O", str(place)  # "the (b) image": the second image
         elif t.tag == "X" and t.text.lower() == "ones":
             t.tag = "H"
+        elif t.tag == "X" and voc.values_in(t.text, "numbered_visit") and (i and tokens[i - 1].tag == "O" or nxt is not None
+                                                                           and (nxt.tag == "Q" or nxt.text == "#")):
+            t.tag, t.value = "T", "latest"  # "the second control", "control #2": a counted follow-up visit
+        elif t.tag in "TO" and nxt is not None and nxt.tag == "Y" and not text[t.end:nxt.start].strip() \
+                and voc.find(t.text.split()[-1], "date_deixis"):
+            t.tag, t.value = "F", "date"  # "taken last Oct 5th 2019": the date's "last", not the latest image
         elif t.tag == "P" and t.text.lower() == "hand" and i >= 2 and tokens[i - 1].text == "-" and tokens[i - 2].tag == "L":
             t.tag, t.value = "F", "hand"  # "the left-hand image": a place on the screen, not a hand
     return tokens
@@ -354,7 +360,14 @@ def _split(chunk: list[Token]) -> list[list[Token]]:
 
 
 def _has_head(tokens: list[Token]) -> bool:
-    return any(t.tag in NOUN_HEADS for t in tokens)
+    """True when the phrase has its head noun or a time term that stands for one.
+
+    Such a term ends in an image noun ("his last visit", "the index scan") or names a counted visit
+    ("the first follow-up").
+    """
+    return any(t.tag in NOUN_HEADS or t.tag == "T" and (" " in t.text and voc.find(t.text.split()[-1], "image_noun")
+                                                         or voc.values_in(t.text, "numbered_visit"))
+               for t in tokens)
 
 
 def references(text: str) -> list[Reference]:

@@ -33,7 +33,8 @@ def _numbers(tokens: list[Token]) -> list[int]:
     for t in tokens:
         if t.tag == "N":
             after_noun = True
-        elif t.tag == "Q" and after_noun and (voc.cardinal_value(t.text) is not None or voc.place_value(t.text)):  # "image 2", not "image pair"
+        elif t.tag == "Q" and after_noun and (t.text.isdigit() or voc.cardinal_value(t.text) is not None
+                                              or voc.place_value(t.text)):  # "image 2", "img_02"; not "image pair"
             if ranged and out:
                 out += list(range(out[-1] + 1, t.value + 1))
             else:
@@ -74,8 +75,12 @@ def _numbered_visit(ref: Reference, span: _Span, images: list[CaseImage]) -> Hit
     ambiguous like every other time reference of undated images.
     """
     counted = [t for t in ref.tokens if t.tag == "T" and voc.values_in(t.text, "numbered_visit")]
-    numbers = [t.value for t in ref.tokens if t.tag == "Q" and isinstance(t.value, int) and t.value < 100]
-    if len(counted) != 1 or len(numbers) != 1 or any(t.tag in "NOY" for t in ref.tokens):
+    numbers = [t.value for t in ref.tokens if t.tag == "Q" and isinstance(t.value, int) and t.value < 100
+               and not voc.find(t.text, "collective")]  # "the follow-up pair" counts no visit
+    ordinal = _ordinal_before(ref.tokens, counted[0]) if len(counted) == 1 else None
+    if ordinal is not None and not numbers and not ref.has("Y"):  # "the second follow-up (scan)" counts the visit
+        numbers = [ordinal]
+    elif len(counted) != 1 or len(numbers) != 1 or any(t.tag in "NOY" for t in ref.tokens):
         return None
     groups = visits(images, list(range(len(images))))
     order = [g for g in groups if len(g) == 1] if groups else [[i] for i in range(len(images))]
@@ -86,6 +91,15 @@ def _numbered_visit(ref: Reference, span: _Span, images: list[CaseImage]) -> Hit
         return Hit(*span, order[k], 0.5, f"follow-up {k}: undated, case order taken as visit order",
                    [order[k], *[g for g in order if g != order[k]]], True)
     return Hit(*span, order[k], 0.9, f"follow-up {k}: visit {k + 1} in time order")
+
+
+def _ordinal_before(tokens: list[Token], counted: Token) -> int | None:
+    """The place an ordinal right before a counting visit word gives ("the 2nd f/u": 2), when it is the phrase's only one."""
+    k = tokens.index(counted)
+    before = tokens[k - 1] if k else None
+    if before is None or before.tag != "O" or not str(before.value).isdigit() or sum(t.tag == "O" for t in tokens) != 1:
+        return None
+    return int(before.value)
 
 
 def numbered_alone(ref: Reference, text: str) -> bool:
@@ -124,7 +138,8 @@ def anchored(ref: Reference, text: str) -> bool:
                     for t in times)
         free = has_d or all(t.value == "baseline" or "follow" in t.text.lower() or voc.values_in(t.text, "numbered_visit")
                             for t in times)
-        return nouny and free and not nxt.startswith("to ") and (bare_next(text, ref.end) or nxt[:1].isupper())
+        relation = nxt.startswith("to ") and any(m.start == 0 for m in voc.find(f"{times[-1].text} to", "relation"))
+        return nouny and free and not relation and (bare_next(text, ref.end) or nxt[:1].isupper() or nxt.startswith("to "))
     if "O" in tags:
         if text[ref.end:ref.end + 1] == ":" or any(str(t.value) in word_class("list_place") for t in ref.tokens):
             return True
@@ -144,7 +159,7 @@ def _interpret(ref: Reference, images: list[CaseImage], text: str) -> Hit | None
     n, span = len(images), (ref.start, ref.end, ref.text)
     if (inner := forms.without_apposition(ref)) is not None:
         return _interpret(inner, images, text)
-    ref = forms.last_as_prior(ref, text)
+    ref = forms.range_end_as_place(forms.last_as_prior(ref, text), text)
     if (joined := forms.conjoined(ref, images, text, _interpret)) is not None:
         return joined
     if (counted := _numbered_visit(ref, span, images)) is not None:
@@ -202,6 +217,8 @@ def _select(ref: Reference, span: _Span, pool: list[int], images: list[CaseImage
     of = next((k for k, t in enumerate(ref.tokens) if t.tag == "R" and t.value == "of"), len(ref.tokens))
     counts = [t.value for t in ref.tokens[:of] if t.tag == "Q"]  # "of the three scans" counts the set, not the choice
     count = counts[0] if counts else None
+    if (spanned := _place_range(ref, span, pool, n)) is not None:
+        return spanned
     ordinals = [t for t in ref.tokens if t.tag == "O"]
     roles = [str(t.value) for t in ref.tokens if t.tag == "T"]
     every = [t for t in ref.tokens if t.tag == "D" and t.value in ("every", "either")]
@@ -227,6 +244,25 @@ def _select(ref: Reference, span: _Span, pool: list[int], images: list[CaseImage
     if len(pool) == 1:
         return Hit(*span, pool, 0.95, "the only image that matches")
     return Hit(*span, pool, 0.5, f"{len(pool)} images match", [[i] for i in pool], True)
+
+
+def _place_range(ref: Reference, span: _Span, pool: list[int], n: int) -> Hit | None:
+    """"the first to the last study", "the second through the fourth": every image from one place to the other, else None.
+
+    A time word that is also a place ("the last study") is read as that place at either end of the range.
+    """
+    tokens = [r for t in ref.tokens for r in forms.as_ordinal(t)]
+    joins = [k for k, t in enumerate(tokens) if t.tag == "C" and t.value == "to"]
+    if len(joins) != 1 or any(t.tag in "TQY" for t in tokens):
+        return None
+    ends = [[t for t in tokens[:joins[0]] if t.tag == "O"], [t for t in tokens[joins[0] + 1:] if t.tag == "O"]]
+    if any(len(e) != 1 or e[0].value == "middle" for e in ends):
+        return None
+    first, last = (position(str(e[0].value), pool) for e in ends)
+    if not first or not last or pool.index(first[0]) >= pool.index(last[0]):
+        return None
+    chosen = pool[pool.index(first[0]):pool.index(last[0]) + 1]
+    return index_hit(span, chosen, n, 0.95, f"from the {ends[0][0].text.lower()} to the {ends[1][0].text.lower()}")
 
 
 def _ordinal(ref: Reference, span: _Span, ordinals: list[Token], pool: list[int], n: int, count: int | None) -> Hit:

@@ -5,7 +5,7 @@
 - "the second and the third (the two most recent)": a parenthesis restating the phrase is left aside
   (:func:`without_apposition`).
 - "since the last scan": after a word a change is measured from, "last" is the prior visit
-  (:func:`last_as_prior`).
+  (:func:`last_as_prior`); "to the last study" at the end of a range is the final image (:func:`range_end_as_place`).
 
 :mod:`mimir.memory.interpret` applies these before it reads a phrase; ``read`` is its reader, passed in.
 """
@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from mimir import vocabulary as voc
 from mimir.domain import CaseImage
-from mimir.memory.grammar import NOUN_HEADS, Reference, Token, tokenize
+from mimir.memory.grammar import NOUN_HEADS, Reference, Token, range_joiners, tokenize
 from mimir.memory.mentions import Hit
 
 #: Reads one phrase to the images it names (``mimir.memory.interpret``'s reader, without the anchoring check).
@@ -58,6 +58,18 @@ def last_as_prior(ref: Reference, text: str) -> Reference:
     return Reference(ref.start, ref.end, ref.text, tokens)
 
 
+def range_end_as_place(ref: Reference, text: str) -> Reference:
+    """A time word that is also a place, at the end of a range, read as that place: "from the first study to the last study".
+
+    There "the last study" is the final image, not the visit before the current one.
+    """
+    before = text[:ref.start].split()
+    if not before or before[-1].lower() not in range_joiners() or not any(t.tag == "T" for t in ref.tokens):
+        return ref
+    tokens = [r for t in ref.tokens for r in as_ordinal(t)]
+    return Reference(ref.start, ref.end, ref.text, tokens) if tokens != ref.tokens else ref
+
+
 def _conjuncts(ref: Reference) -> list[list[Token]]:
     """The conjuncts of a phrase joined by "and" / "&" / "," (one part when it has no joiner)."""
     parts: list[list[Token]] = [[]]
@@ -74,7 +86,7 @@ def _kinds(parts: list[list[Token]]) -> list[frozenset[str]]:
     return [frozenset(t.tag for t in p) & frozenset("OT") for p in parts]
 
 
-def _as_ordinal(t: Token) -> list[Token]:
+def as_ordinal(t: Token) -> list[Token]:
     """A time word that is also a place in the list ("last", "last examination") read as that place."""
     found = [m for m in voc.find(t.text, "ordinal") if m.start == 0] if t.tag == "T" else []
     if not found:
@@ -100,7 +112,7 @@ def conjoined(ref: Reference, images: list[CaseImage], text: str, read: Interpre
         return None
     span, n = (ref.start, ref.end, ref.text), len(images)
     if any("O" in k for k in kinds):
-        retagged = Reference(ref.start, ref.end, ref.text, [r for t in ref.tokens for r in _as_ordinal(t)])
+        retagged = Reference(ref.start, ref.end, ref.text, [r for t in ref.tokens for r in as_ordinal(t)])
         if retagged.tokens != ref.tokens and len(set(_kinds(_conjuncts(retagged)))) == 1:
             return read(retagged, images, text)
     head = [t for t in parts[-1] if t.tag not in "DQOT"]

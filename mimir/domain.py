@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mimir import code_legend
+
 Ability = Literal["temporal", "comparison", "coreference", "reasoning", "other"]
 ABILITIES: tuple[Ability, ...] = ("temporal", "comparison", "coreference", "reasoning", "other")
 Laterality = Literal["L", "R", "B"]
@@ -85,6 +87,8 @@ def parse_question(text: str) -> ParsedQuestion:
     """Split a question into stem and trailing lettered option lines ``A: ...``.
 
     Leading ``<image>`` placeholders are removed. Option lines must be consecutive letters from A.
+    Options written as codes the stem defines ("Code 1 = grown, 0 = not grown") are given their meaning
+    (:mod:`mimir.code_legend`).
     """
     text = re.sub(r"^(\s*<image>)+", "", text).strip("\n")
     lines = text.split("\n")
@@ -105,7 +109,8 @@ def parse_question(text: str) -> ParsedQuestion:
     letters = sorted(options)
     if len(letters) < 2 or letters != [chr(ord("A") + k) for k in range(len(letters))]:
         return ParsedQuestion(stem=_without_quiz_labels(text.strip()))
-    return ParsedQuestion(stem=_without_quiz_labels("\n".join(lines[:cut]).strip()), options={k: options[k] for k in letters})
+    stem = _without_quiz_labels("\n".join(lines[:cut]).strip())
+    return ParsedQuestion(stem=stem, options=code_legend.decode(stem, {k: options[k] for k in letters}))
 
 
 def _without_quiz_labels(stem: str) -> str:

@@ -76,7 +76,7 @@ def _parts_regex(text: str) -> str:
     for token in re.split(r"[\s\-]+", text.strip()):
         star = token.endswith("*") and len(token) > 1
         core = re.escape(token[:-1] if star else token)
-        parts.append(core + (r"(?:[\w']|-(?=[A-Za-z]))*" if star else ""))
+        parts.append(core + (r"(?:[^\W\d_]|'|-(?=[A-Za-z]))*" if star else ""))
     return _SEP.join(parts)
 
 

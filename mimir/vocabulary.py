@@ -44,7 +44,7 @@ Concept = Literal[
     "preposition", "filler", "list_place", "numero", "coordinating_adverb", "time_qualifier", "contrast_agent", "resected_part", "predicate", "follow_up", "wh_word", "holds", "auxiliary", "reference_cue", "span", "lookup", "clause_break",
     "statement_frame", "judgement", "exclusion", "set_aside", "quantifier", "succession", "mask_label", "relation",
     "place_name", "list_start", "list_end", "rest_of_set", "anaphor", "copula", "alternative", "numbered_visit", "postmodifier",
-    "courtesy", "becoming", "idiom", "display_noun",
+    "courtesy", "becoming", "idiom", "display_noun", "date_deixis", "answer_subject", "embedded_question",
 ]
 Change = Literal["increase", "decrease", "stable", "new", "resolved", "gross_total", "partial"]
 Comparative = Literal["more", "less", "equal"]
@@ -198,7 +198,27 @@ def answer_of(text: str) -> bool | None:
     head = " ".join(words[:4])
     found = [m for m in find(head, "answer") if m.start == 0 and _ANSWER_END.match(head, m.end)
              and not is_numero(vocabulary(), head, m.start, m.end)]  # "No. 2" names an image
-    return None if not found else found[0].value == "yes"
+    return found[0].value == "yes" if found else _short_answer(" ".join(words))
+
+
+def _short_answer(text: str) -> bool | None:
+    """Yes or no from a subject and its auxiliary alone ("They did.", "They didn't, no", "It hasn't"), else None."""
+    m = _short_answer_form().match(text)
+    if m is None:
+        return None
+    tag = answer_of(m.group("tag")) if m.group("tag") else None
+    said = m.group("neg") is None
+    return said if tag is None or tag == said else None  # "They did, no" says both
+
+
+@cache
+def _short_answer_form() -> re.Pattern[str]:
+    def words(concept: str) -> str:
+        return "|".join(sorted((re.escape(t) for e in vocabulary().concept(concept).values() for t in e.terms), key=len,
+                               reverse=True))
+
+    return re.compile(rf"\s*(?:{words('answer_subject')})\s+(?:{words('auxiliary')})(?P<neg>n['\u2019]?t|\s+not)?\s*"
+                      r"(?:[,;:\u2013\u2014-]\s*(?P<tag>\w+)\s*)?[.!]?\s*$", re.I)
 
 
 #: A denial before an answer's words ("not", "do not", "I don't").

@@ -26,9 +26,9 @@ from mimir.settings import Settings
 IMAGES = [CaseImage(path=f"/x/img{i}.png") for i in range(4)]
 
 
-@pytest.mark.parametrize(("text", "indices"), [("from the first till the last", [0, 3]),
+@pytest.mark.parametrize(("text", "indices"), [("from the first till the last", [0, 1, 2, 3]),  # a range, as with numbers
                                                ("frames 2 thru 4", [1, 2, 3]),
-                                               ("from the second until the fourth", [1, 3]),
+                                               ("from the second until the fourth", [1, 2, 3]),
                                                ("exhibit 3", [2]), ("exhibits 1 and 2", [0, 1]),
                                                ("exhibit A-2", [1]), ("image C-3", [2]), ("panel B", [1])])
 def test_spans_and_exhibits_bind_their_images(text: str, indices: list[int]) -> None:

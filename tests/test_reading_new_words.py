@@ -359,6 +359,68 @@ def test_a_numbered_follow_up_counts_the_visits_after_the_first() -> None:
     assert resolve_text("follow-up 3", dated)[0].indices == []  # only two visits follow the first
 
 
+@pytest.mark.parametrize(("text", "want"), [
+    ("the first follow-up and the second follow-up", [[1], [2]]),  # an ordinal counts visits after the first
+    ("the 2nd f/u", [[2]]), ("control #1", [[1]]), ("the first control, the second control", [[1], [2]]),
+    ("the third follow-up scan", [[]]),  # only two visits follow the first
+    ("the first scan", [[0]]), ("the last follow-up", [[2]]),  # no count: a place in the list, the newest
+    ("Is there tumour control?", []), ("the control scan", [[2]]),  # "control" alone is no visit
+])
+def test_an_ordinal_before_a_follow_up_word_counts_the_visits_after_the_first(text: str, want: list[list[int]]) -> None:
+    import datetime as dt
+
+    from mimir.domain import CaseImage
+    from mimir.memory.resolver import resolve_text
+
+    dated = [CaseImage(path=f"/v{i}.png", study_date=dt.date(2019, 2 + 3 * i, 1)) for i in range(3)]
+    assert [h.indices for h in resolve_text(text, dated)] == want
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("from the first to the last study", [[0, 1, 2, 3]]), ("the second through the third", [[1, 2]]),
+    ("from the first study to the last study", [[0], [3]]),  # "the last study" ends the range: the final image
+    ("Has it grown since the last study?", [[2]]),  # after "since" it is the visit before the latest
+    ("the scan prior to surgery", []),  # "prior to" is a preposition
+])
+def test_a_range_of_places_spans_the_images_between_them(text: str, want: list[list[int]]) -> None:
+    import datetime as dt
+
+    from mimir.domain import CaseImage
+    from mimir.memory.resolver import resolve_text
+
+    dated = [CaseImage(path=f"/v{i}.png", study_date=dt.date(2019, 2 + 3 * i, 1)) for i in range(4)]
+    assert [h.indices for h in resolve_text(text, dated)] == want
+
+
+@pytest.mark.parametrize(("text", "want"), [("shrinks progressively", {"decrease"}), ("grows progressively", {"increase"}),
+                                            ("progressive disease", {"increase"}), ("it has progressed", {"increase"})])
+def test_progressively_says_how_a_change_goes_not_which(text: str, want: set[str]) -> None:
+    from mimir.agent.meaning import option_changes
+
+    assert option_changes(text) == want
+
+
+@pytest.mark.parametrize("text", ["the scan taken last May 1st 2019", "the one done this past 1 May 2019",
+                                  "the study from last 2019-05-01"])
+def test_last_right_before_a_date_places_the_date_not_the_newest_image(text: str) -> None:
+    import datetime as dt
+
+    from mimir.domain import CaseImage
+    from mimir.memory.resolver import resolve_text
+
+    dated = [CaseImage(path=f"/v{i}.png", study_date=dt.date(2019, 2 + 3 * i, 1)) for i in range(3)]
+    assert [h.indices for h in resolve_text(text, dated)] == [[1]]  # May, not the newest (August)
+
+
+@pytest.mark.parametrize(("radii", "letter"), [([6, 12], "A"), ([12, 6], "B")])
+def test_a_time_term_ending_in_an_image_noun_is_a_phrase_of_its_own(
+        settings: Settings, tmp_path: Path, radii: list[float], letter: str) -> None:
+    """"his last visit and the second one" are two phrases, not the list "last, second"."""
+    q = ("My mother's scans: the first image is from her last visit and the second one is from today. How has the "
+         "mass changed?\nA: It is bigger today\nB: It is smaller today\nC: About the same")
+    assert answered(settings, tmp_path, radii, q).letter == letter
+
+
 @pytest.mark.parametrize(("radii", "letter"), [([6, 6, 12], "A"), ([6, 12, 12], "B")])
 def test_the_question_sentence_decides_what_is_compared_when_a_premise_lists_the_images(
         settings: Settings, tmp_path: Path, radii: list[float], letter: str) -> None:

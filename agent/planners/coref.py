@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from mimir import vocabulary as voc
 from mimir.agent import options as opt
-from mimir.agent.intents import Intent, visit_role
-from mimir.agent.meaning import OptionMeaning, doubts, read_options, the_one
+from mimir.agent.intents import Intent, end_of_pair
+from mimir.agent.meaning import OptionMeaning, doubts, read_options, stated_pairs, the_one
 from mimir.agent.planners import common, routing
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.frame import named_images, says, settled
@@ -48,6 +48,8 @@ def plan(view: PlanView, intent: Intent) -> Decision | None:
     meanings = read_options(view.question.options, n)
     if intent.kind == "when":
         return by_date(view, intent, meanings)
+    if intent.frame == "assignment" and intent.attribute is not None:
+        return _confirm_assignment(view, intent, intent.attribute, meanings)
     attribute = _attribute(intent, meanings)
     if attribute is None or not any(m.images or m.labels or m.pairs for m in meanings.values()) and view.question.closed:
         return None  # no option names an image or a label: not a question of which image is which
@@ -76,6 +78,24 @@ def plan(view: PlanView, intent: Intent) -> Decision | None:
         letter = _identify(view, intent, labels, meanings, evidence)
     if letter is None:
         return common.abstain(f"the labels found match no single option{doubts(meanings)}", evidence)
+    return Draft(letter=letter, text=f"{letter}: {view.question.options[letter]}", evidence=evidence)
+
+
+def _confirm_assignment(view: PlanView, intent: Intent, attribute: str, meanings: dict[str, OptionMeaning]) -> Decision:
+    """Yes when the labels found are as the stem states them, no when they are the other way round; else abstain."""
+    (i, a), (j, b) = stated_pairs(intent.text, len(view.case.images))
+    labels, evidence, calls = _labels(view, attribute, [i, j])
+    if calls:
+        return calls
+    if labels is None:
+        return common.abstain(f"no {attribute} label for images {i + 1} and {j + 1}", evidence)
+    stated, swapped = labels.get(i) == a and labels.get(j) == b, labels.get(i) == b and labels.get(j) == a
+    if not stated and not swapped:
+        return common.abstain(f"the labels found ({labels.get(i)}, {labels.get(j)}) are neither as stated nor the other "
+                              "way round", evidence)
+    letter = the_one(meanings, lambda m: m.answer is stated)
+    if letter is None:
+        return common.abstain(f"no single option answers {'yes' if stated else 'no'}", evidence)
     return Draft(letter=letter, text=f"{letter}: {view.question.options[letter]}", evidence=evidence)
 
 
@@ -150,7 +170,7 @@ def by_date(view: PlanView, intent: Intent, meanings: dict[str, OptionMeaning]) 
         return None
     evidence = [Evidence(statement=f"Image {i + 1} was taken on {d}", image_indices=[i],
                          values={"study_date": str(d), "source": "metadata"}) for i, d in enumerate(dates)]
-    role = visit_role(intent.text)
+    role = end_of_pair(intent.text, len(images))
     if role in ("latest", "baseline") and len(set(dates)) == len(dates):
         pick = max if role == "latest" else min
         index = pick(range(len(images)), key=lambda i: dates[i])
