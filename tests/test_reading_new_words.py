@@ -19,11 +19,19 @@ from mimir.agent.entry import Agent
 from mimir.agent.intents import read_question, split_parts, visit_role
 from mimir.agent.meaning import parts_by_quantifier, read_option
 from mimir.agent.planners.quantities import asked_quantity
+from mimir.domain import CaseImage
 from mimir.memory.dates import dates_in
 from mimir.settings import Settings
 from mimir.spelling import respell
 
 RESECTION = frozenset({"gross_total", "partial"})
+
+
+def _dated(n: int) -> list[CaseImage]:
+    """``n`` images three months apart from February 2019, in case order."""
+    import datetime as dt
+
+    return [CaseImage(path=f"/v{i}.png", study_date=dt.date(2019, 2 + 3 * i, 1)) for i in range(n)]
 
 
 @pytest.mark.parametrize(("text", "n", "want"), [
@@ -348,12 +356,9 @@ def test_a_verb_of_fetching_an_image_asks_which_image() -> None:
 
 
 def test_a_numbered_follow_up_counts_the_visits_after_the_first() -> None:
-    import datetime as dt
-
-    from mimir.domain import CaseImage
     from mimir.memory.resolver import resolve_text
 
-    dated = [CaseImage(path=f"/v{i}.png", study_date=dt.date(2019, 2 + 3 * i, 1)) for i in range(3)]
+    dated = _dated(3)
     hits = resolve_text("Is control f/u 2 worse than f/u 1?", dated)
     assert [(h.text, h.indices) for h in hits] == [("f/u 2", [2]), ("f/u 1", [1])]
     assert resolve_text("follow-up 3", dated)[0].indices == []  # only two visits follow the first
@@ -367,12 +372,9 @@ def test_a_numbered_follow_up_counts_the_visits_after_the_first() -> None:
     ("Is there tumour control?", []), ("the control scan", [[2]]),  # "control" alone is no visit
 ])
 def test_an_ordinal_before_a_follow_up_word_counts_the_visits_after_the_first(text: str, want: list[list[int]]) -> None:
-    import datetime as dt
-
-    from mimir.domain import CaseImage
     from mimir.memory.resolver import resolve_text
 
-    dated = [CaseImage(path=f"/v{i}.png", study_date=dt.date(2019, 2 + 3 * i, 1)) for i in range(3)]
+    dated = _dated(3)
     assert [h.indices for h in resolve_text(text, dated)] == want
 
 
@@ -383,12 +385,9 @@ def test_an_ordinal_before_a_follow_up_word_counts_the_visits_after_the_first(te
     ("the scan prior to surgery", []),  # "prior to" is a preposition
 ])
 def test_a_range_of_places_spans_the_images_between_them(text: str, want: list[list[int]]) -> None:
-    import datetime as dt
-
-    from mimir.domain import CaseImage
     from mimir.memory.resolver import resolve_text
 
-    dated = [CaseImage(path=f"/v{i}.png", study_date=dt.date(2019, 2 + 3 * i, 1)) for i in range(4)]
+    dated = _dated(4)
     assert [h.indices for h in resolve_text(text, dated)] == want
 
 
@@ -403,12 +402,9 @@ def test_progressively_says_how_a_change_goes_not_which(text: str, want: set[str
 @pytest.mark.parametrize("text", ["the scan taken last May 1st 2019", "the one done this past 1 May 2019",
                                   "the study from last 2019-05-01"])
 def test_last_right_before_a_date_places_the_date_not_the_newest_image(text: str) -> None:
-    import datetime as dt
-
-    from mimir.domain import CaseImage
     from mimir.memory.resolver import resolve_text
 
-    dated = [CaseImage(path=f"/v{i}.png", study_date=dt.date(2019, 2 + 3 * i, 1)) for i in range(3)]
+    dated = _dated(3)
     assert [h.indices for h in resolve_text(text, dated)] == [[1]]  # May, not the newest (August)
 
 
