@@ -29,6 +29,7 @@ from mimir.agent.meaning import (
     CHANGE_OF_COMPARATIVE,
     SIZE_CHANGES,
     Change,
+    labels_said,
     mentioned_changes,
     option_changes,
     stated_pairs,
@@ -332,7 +333,9 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
         return other
     label = asked_label(text)
     option_labels = {c for o in options for c in LABELS if voc.values_in(o, c)}
-    asks_attribute = bool(voc.find(text, "attribute_noun")) or label is None and len(option_labels) == 1
+    offered = [c for c in option_labels | {c for o in options for c in labels_said(o)}
+               if sum(bool(voc.values_in(o, c)) or c in labels_said(o) for o in options) >= 2]  # a choice of values
+    asks_attribute = bool(offered) and (bool(voc.find(text, "attribute_noun")) or label is None and len(option_labels) == 1)
     if option_labels and asks_attribute:
         return Intent("attribute", text, negated, attribute=next(iter(option_labels)))
     if label is not None:
@@ -409,8 +412,9 @@ def _residual(text: str, options: tuple[str, ...], found: list[voc.Mention]) -> 
 def _read(stem: str, options: tuple[str, ...], n_images: int | None) -> tuple[Intent, ...]:
     parts = _whole_parts(split_parts(stem), options)
     intents = tuple(read_part(p, options if len(parts) == 1 else (), n_images) for p in parts)
-    if len(intents) > 1 and _options_are_changes(options) and all(i.kind == "change" and len(i.asserted) != 1 for i in intents):
-        return (read_part(stem, options, n_images),)  # "How much did it change? Bigger, smaller or same?": one question
+    if len(intents) > 1 and _options_are_changes(options) \
+            and all(i.kind == "change" and len(i.asserted) != 1 for i in (read_part(p, options, n_images) for p in parts)):
+        return (read_part(stem, options, n_images),)  # "What has it done? Bigger, smaller or the same?": one question
     return intents
 
 

@@ -212,6 +212,11 @@ def _pair_clauses() -> re.Pattern[str]:
     return re.compile(rf"[;,]|\s/\s|\.\s+(?=[A-Za-z(])|{voc.pattern('succession')}|{voc.pattern('clause_break')}", re.I)
 
 
+def labels_said(text: str) -> dict[str, str]:
+    """The one value per label attribute an option names (a bare "L" or "R" is a side, as a header writes it)."""
+    return _labels(text)
+
+
 def _labels(text: str) -> dict[str, str]:
     """The one value per label attribute a text names; a text that is only "L" or "R" is written as a header writes a side."""
     labels = {c: vs[0] for c in LABELS if len(vs := voc.values_in(text, c, include_negated=False)) == 1}

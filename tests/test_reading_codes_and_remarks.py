@@ -178,3 +178,24 @@ def test_embedded_questions_each_count_and_a_bare_request_for_an_opinion_does_no
 def test_an_image_named_twice_in_one_option_is_that_image() -> None:
     assert read_option("Frame 2, the newer one", 2).images == (1,)
     assert read_option("Frame 2 and frame 1", 2).images == ()
+
+
+@pytest.mark.parametrize(("radii", "letter"), [([6, 12], "A"), ([8, 8], "B"), ([12, 6], "C")])
+def test_what_a_lesion_has_done_asks_its_change_and_the_choices_after_it_are_the_same_question(
+        settings: Settings, tmp_path: Path, radii: list[float], letter: str) -> None:
+    q = ("My scans are on here, the old one first and the new one second. What has the mass done? Bigger, smaller or no "
+         "different?\nA: Bigger now\nB: The same as before\nC: Smaller now")
+    assert answered(settings, tmp_path, radii, q).letter == letter
+
+
+def test_they_got_it_all_is_a_gross_total_resection() -> None:
+    assert option_changes("They got it all") == {"gross_total"}
+
+
+def test_an_option_naming_a_label_is_no_attribute_question_unless_another_offers_one_too() -> None:
+    """"Code 1 if exudates are present on the left eye, 0 if absent" asks about exudates, not which side."""
+    [intent] = read_question("Code 1 if exudates are present on this photo of the left eye, 0 if absent.",
+                             {"A": "exudates are present on this photo of the left eye", "B": "absent"}, 1)
+    assert intent.kind != "attribute"
+    [side] = read_question("What side is frame 2?", {"A": "Left", "B": "Right"}, 2)
+    assert side.kind == "attribute"
