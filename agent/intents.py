@@ -241,7 +241,7 @@ def visit_role(text: str) -> voc.TimeRole | None:
     return roles.pop() if len(roles) == 1 else None  # type: ignore[return-value]
 
 
-def end_of_pair(text: str, n_images: int | None) -> voc.TimeRole | None:
+def visit_at_an_end(text: str, n_images: int | None) -> voc.TimeRole | None:
     """The visit a part names by time: "which is the newer (one)?" asks for the latest, "the older" the baseline.
 
     Of two images that is the later or earlier one; of more, a reader takes it as the newest or oldest
@@ -302,7 +302,7 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
     labelled = bool(options) and all(any(voc.values_in(o, c) for c in LABELS) for o in options)  # "Right (OD) / Left (OS)"
     split = premise_and_question(text)  # "the series from this visit: which is the T1?" asks for a label, not a visit
     asked = split[1] if split is not None and label_named(split[1]) is not None else text
-    if which and (dated or end_of_pair(asked, n_images) in ("latest", "baseline")) and not _options_are_changes(options) \
+    if which and (dated or visit_at_an_end(asked, n_images) in ("latest", "baseline")) and not _options_are_changes(options) \
             and not labelled and not any(m.concept != "time" and m.value != "equal" for m in timed):  # "the same patient" grades nothing
         return Intent("when", text, negated)
     times = voc.find(text, "time")
@@ -333,9 +333,9 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
         return other
     label = asked_label(text)
     option_labels = {c for o in options for c in LABELS if voc.values_in(o, c)}
-    offered = [c for c in option_labels | {c for o in options for c in labels_said(o)}
-               if sum(bool(voc.values_in(o, c)) or c in labels_said(o) for o in options) >= 2]  # a choice of values
-    asks_attribute = bool(offered) and (bool(voc.find(text, "attribute_noun")) or label is None and len(option_labels) == 1)
+    named = [{c for c in LABELS if voc.values_in(o, c)} | set(labels_said(o)) for o in options]
+    offered = any(sum(c in n for n in named) >= 2 for c in LABELS)  # a choice between values, not one option's word
+    asks_attribute = offered and (bool(voc.find(text, "attribute_noun")) or label is None and len(option_labels) == 1)
     if option_labels and asks_attribute:
         return Intent("attribute", text, negated, attribute=next(iter(option_labels)))
     if label is not None:

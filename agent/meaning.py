@@ -213,11 +213,6 @@ def _pair_clauses() -> re.Pattern[str]:
 
 
 def labels_said(text: str) -> dict[str, str]:
-    """The one value per label attribute an option names (a bare "L" or "R" is a side, as a header writes it)."""
-    return _labels(text)
-
-
-def _labels(text: str) -> dict[str, str]:
     """The one value per label attribute a text names; a text that is only "L" or "R" is written as a header writes a side."""
     labels = {c: vs[0] for c in LABELS if len(vs := voc.values_in(text, c, include_negated=False)) == 1}
     bare = text.strip(" .")
@@ -229,7 +224,7 @@ def _labels(text: str) -> dict[str, str]:
 def _slash_list(text: str) -> list[str]:
     """The labels of "OD/OS", "T1/T2" when each side of the slash is a different, unrelated label of one attribute, else []."""
     pieces = text.strip().split("/")
-    read = [_labels(p) for p in pieces]
+    read = [labels_said(p) for p in pieces]
     if len(pieces) < 2 or any(len(r) != 1 for r in read) or len({next(iter(r)) for r in read}) != 1:
         return []
     concept = next(iter(read[0]))
@@ -283,7 +278,7 @@ def _pairs(text: str, n_images: int) -> tuple[tuple[int, str], ...]:
     listed: list[str] = []
     for c in clauses:
         found = [m for m in voc.find(c, *LABELS) if not m.negated]
-        labels = {v for concept in LABELS for v in voc.values_in(c, concept, include_negated=False)} or set(_labels(c).values())
+        labels = {v for concept in LABELS for v in voc.values_in(c, concept, include_negated=False)} or set(labels_said(c).values())
         if len(labels) != 1:
             return ()
         label = labels.pop()
@@ -331,7 +326,7 @@ def read_option(text: str, n_images: int, *, comparative_is_change: bool = False
                      f"{next(iter(said))}; it is read as neither")
         elif found is not None:
             changes, score = frozenset({found[0]}), found[1]
-    labels = _labels(text)
+    labels = labels_said(text)
     pairs = _pairs(text, n_images)
     several = len(pairs) > 1  # an assignment of several images names no one image; one image's label keeps both readings
     answer, images = voc.answer_of(text), _image_reading(text, n_images)

@@ -10,6 +10,8 @@ import calendar
 import re
 from dataclasses import dataclass
 
+from mimir import vocabulary as voc
+
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 _MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
 _MON = "|".join(sorted(_MONTHS, key=len, reverse=True))
@@ -90,8 +92,6 @@ def without_date_deixis(text: str) -> str:
 
     In "the scan taken last Oct 5th 2019" the "last" places the date; it names no latest image.
     """
-    from mimir import vocabulary as voc
-
     out = text
     for start, _, _ in date_spans(text):
         before = text[:start].rstrip()

@@ -24,7 +24,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from mimir import vocabulary as voc
-from mimir.memory.dates import date_spans
+from mimir.memory.dates import date_spans, without_date_deixis
 from mimir.termtable import is_numero
 
 _CONCEPT_TAGS = {"determiner": "D", "ordinal": "O", "time": "T", "sequence": "S", "view": "V", "modality": "M",
@@ -103,7 +103,11 @@ def _free(taken: list[tuple[int, int]], s: int, e: int) -> bool:
 
 
 def tokenize(text: str) -> list[Token]:
-    """Tag every word of ``text``: vocabulary terms, dates, numbers, joiners and the rest."""
+    """Tag every word of ``text``: vocabulary terms, dates, numbers, joiners and the rest.
+
+    "last" or "past" right before a date places the date and is no word of its own (``without_date_deixis``).
+    """
+    text = without_date_deixis(text)
     tokens: list[Token] = []
     taken: list[tuple[int, int]] = []
     for start, end, date in date_spans(text):
@@ -182,9 +186,6 @@ def _retag(tokens: list[Token], text: str) -> list[Token]:
         elif t.tag == "X" and voc.values_in(t.text, "numbered_visit") and (i and tokens[i - 1].tag == "O" or nxt is not None
                                                                            and (nxt.tag == "Q" or nxt.text == "#")):
             t.tag, t.value = "T", "latest"  # "the second control", "control #2": a counted follow-up visit
-        elif t.tag in "TO" and nxt is not None and nxt.tag == "Y" and not text[t.end:nxt.start].strip() \
-                and voc.find(t.text.split()[-1], "date_deixis"):
-            t.tag, t.value = "F", "date"  # "taken last Oct 5th 2019": the date's "last", not the latest image
         elif t.tag == "P" and t.text.lower() == "hand" and i >= 2 and tokens[i - 1].text == "-" and tokens[i - 2].tag == "L":
             t.tag, t.value = "F", "hand"  # "the left-hand image": a place on the screen, not a hand
     return tokens

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import re
 
+from mimir import vocabulary as voc
+
 #: An option that is a code: a number, or one or two letters or digits ("1", "0", "Y", "N", "2a").
 _CODE = re.compile(r"[A-Za-z0-9]{1,2}")
 #: What joins a code to its meaning: "1 = grew", "1: grew", "1 - grew", "1 means grew", "1 if it grew".
 _JOIN = r"\s*(?:=|:|\u2192|->|\s-\s|\s+means\s+|\s+stands\s+for\s+|\s+if\s+)\s*"
-#: Words that may stand right before a code in a legend ("Code 1 = ...", "Code each 1 = yes"); after any
-#: other word a number belongs to it ("pic 1: baseline" names an image, it is no code).
-_LEAD_WORDS = frozenset({"code", "coded", "codes", "score", "enter", "record", "use", "put", "mark", "answer", "select",
-                         "choose", "write", "type", "each", "or", "and", "key", "with"})
 #: Where a meaning ends: the end of its sentence or of the brackets around the legend.
 _END = r"(?=[.?!;:\n)\]]+\s|[\s.?!)\]]*$)"
 
@@ -55,6 +53,10 @@ def _legend(stem: str, codes: list[str]) -> dict[str, str] | None:
 
 
 def _led(stem: str, at: int) -> bool:
-    """True when what stands before a code lets it open a legend entry: punctuation, the start, or a legend word."""
+    """True when what stands before a code lets it open a legend entry: punctuation, the start, or a legend word.
+
+    The legend words are the vocabulary's ``legend_lead``; after any other word a number belongs to it
+    ("pic 1: baseline" names an image).
+    """
     before = re.search(r"([A-Za-z]+)\s*$", stem[:at])
-    return before is None or before.group(1).lower() in _LEAD_WORDS
+    return before is None or bool(voc.values_in(before.group(1), "legend_lead"))

@@ -44,7 +44,7 @@ Concept = Literal[
     "preposition", "filler", "list_place", "numero", "coordinating_adverb", "time_qualifier", "contrast_agent", "resected_part", "predicate", "follow_up", "wh_word", "holds", "auxiliary", "reference_cue", "span", "lookup", "clause_break",
     "statement_frame", "judgement", "exclusion", "set_aside", "quantifier", "succession", "mask_label", "relation",
     "place_name", "list_start", "list_end", "rest_of_set", "anaphor", "copula", "alternative", "numbered_visit", "postmodifier",
-    "courtesy", "becoming", "idiom", "display_noun", "date_deixis", "answer_subject", "embedded_question",
+    "courtesy", "becoming", "idiom", "display_noun", "date_deixis", "answer_subject", "embedded_question", "legend_lead",
 ]
 Change = Literal["increase", "decrease", "stable", "new", "resolved", "gross_total", "partial"]
 Comparative = Literal["more", "less", "equal"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from mimir import vocabulary as voc
 from mimir.agent import options as opt
-from mimir.agent.intents import Intent, end_of_pair
+from mimir.agent.intents import Intent, visit_at_an_end
 from mimir.agent.meaning import OptionMeaning, doubts, read_options, stated_pairs, the_one
 from mimir.agent.planners import common, routing
 from mimir.agent.planners.base import Decision, PlanView
@@ -170,7 +170,7 @@ def by_date(view: PlanView, intent: Intent, meanings: dict[str, OptionMeaning]) 
         return None
     evidence = [Evidence(statement=f"Image {i + 1} was taken on {d}", image_indices=[i],
                          values={"study_date": str(d), "source": "metadata"}) for i, d in enumerate(dates)]
-    role = end_of_pair(intent.text, len(images))
+    role = visit_at_an_end(intent.text, len(images))
     if role in ("latest", "baseline") and len(set(dates)) == len(dates):
         pick = max if role == "latest" else min
         index = pick(range(len(images)), key=lambda i: dates[i])
