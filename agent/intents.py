@@ -24,16 +24,9 @@ from typing import Literal
 
 from mimir import vocabulary as voc
 from mimir.agent import ellipsis
+from mimir.agent.label_pairs import labels_said, stated_pairs
 from mimir.agent.labels import LABELS, asked_label, label_named, premise_and_question, several_labels
-from mimir.agent.meaning import (
-    CHANGE_OF_COMPARATIVE,
-    SIZE_CHANGES,
-    Change,
-    labels_said,
-    mentioned_changes,
-    option_changes,
-    stated_pairs,
-)
+from mimir.agent.meaning import CHANGE_OF_COMPARATIVE, SIZE_CHANGES, Change, mentioned_changes, option_changes
 from mimir.agent.predicate import asserted_by_meaning
 from mimir.agent.question_parts import split_parts
 from mimir.memory.grammar import NOUN_HEADS, Reference, bare_next, references

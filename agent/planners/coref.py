@@ -14,7 +14,8 @@ from __future__ import annotations
 from mimir import vocabulary as voc
 from mimir.agent import options as opt
 from mimir.agent.intents import Intent, visit_at_an_end
-from mimir.agent.meaning import OptionMeaning, doubts, read_options, stated_pairs, the_one
+from mimir.agent.label_pairs import stated_pairs
+from mimir.agent.meaning import OptionMeaning, doubts, read_options, the_one
 from mimir.agent.planners import common, routing
 from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.frame import named_images, says, settled
