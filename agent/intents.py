@@ -24,17 +24,15 @@ from typing import Literal
 
 from mimir import vocabulary as voc
 from mimir.agent import ellipsis
+from mimir.agent.assertions import Frame, _asked_change, _asserted, statement_frame
 from mimir.agent.label_pairs import labels_said, stated_pairs
 from mimir.agent.labels import LABELS, asked_label, label_named, premise_and_question, several_labels
-from mimir.agent.meaning import CHANGE_OF_COMPARATIVE, SIZE_CHANGES, Change, mentioned_changes, option_changes
+from mimir.agent.meaning import CHANGE_OF_COMPARATIVE, Change, option_changes
 from mimir.agent.predicate import asserted_by_meaning
 from mimir.agent.question_parts import split_parts
-from mimir.memory.grammar import NOUN_HEADS, Reference, bare_next, references
+from mimir.agent.visit_words import _before_time, _dated, _grades_judgement, _names_a_visit, visit_at_an_end
 
 Kind = Literal["change", "resection", "extreme", "identify", "attribute", "when", "visual"]
-#: How a yes/no part judges the statement it embeds: "plain" (no frame, or "is it true that ..."),
-#: "inverted" ("would it be wrong to say ..."), "unread" (a frame whose judgement is not read).
-Frame = Literal["plain", "inverted", "unread", "assignment"]
 
 
 @dataclass(frozen=True)
@@ -67,60 +65,6 @@ def _options_name_images(options: tuple[str, ...], n_images: int) -> bool:
     from mimir.agent.options import image_of
 
     return len(options) >= 2 and all(image_of(o, max(n_images, len(options))) is not None for o in options)
-
-
-def _asserted(text: str) -> frozenset[Change]:
-    """The change categories a yes/no part asserts (a negated one asserts the others)."""
-    plain, negated = mentioned_changes(text)
-    if plain & {"gross_total", "partial"}:
-        return frozenset(plain & {"gross_total", "partial"})
-    if len(resected := negated & {"gross_total", "partial"}) == 1:
-        return frozenset({"gross_total", "partial"} - resected)  # "free of residual tumour"
-    if len(plain) == 1:
-        return frozenset(plain)
-    if len(negated) == 1 and negated <= SIZE_CHANGES:
-        return SIZE_CHANGES - negated
-    compared = {m.value: m.negated for m in voc.find(text, "comparative")
-                if m.value == "equal" or m.text.lower() in _AMOUNTS or voc.find(text, "quantity")}
-    if len(compared) == 1 and not plain | negated:  # "is it the same as on the last exam?": stable; "denser" is no size
-        value, denied = compared.popitem()
-        said = CHANGE_OF_COMPARATIVE[value]
-        return SIZE_CHANGES - {said} if denied else frozenset({said})
-    changed = [m for m in voc.find(text, "course") if m.value == "changed"]
-    if len(changed) == 1 and not plain | negated:  # "has it changed in size?": any change but stability
-        return frozenset({"stable"}) if changed[0].negated else frozenset({"increase", "decrease"})
-    return frozenset()
-
-
-def _asked_change(text: str) -> frozenset[Change]:
-    """The change categories a yes/no part asserts: its asking sentence's own where a premise says others.
-
-    "Hx bleed, new confusion. Prior = exam 1. Bleed unchanged vs prior? Y/N" asks whether it is unchanged.
-    """
-    if (split := premise_and_question(text)) is not None and (own := _asserted(split[1])):
-        return own
-    return _asserted(text)
-
-
-def statement_frame(text: str) -> tuple[str, Frame]:
-    """(the statement a yes/no question embeds, how the question judges it).
-
-    "Is it fair to say the mass has grown?" embeds "the mass has grown" and asks whether it is true;
-    "would it be wrong to state that ..." whether it is false. A verb of saying with no judgement
-    before it, or a judgement under a negation ("isn't it right to say ..."), is unread.
-    """
-    frames = voc.find(text, "statement_frame")
-    judged = voc.find(text, "judgement")
-    cue = next((f for f in frames if len(re.findall(r"\w+", text[f.end:])) >= 2  # a statement follows it
-                and (f.value == "say" or any(j.end <= f.start and len(text[j.end:f.start].split()) <= 1 for j in judged))),
-               None)
-    if cue is None:
-        return text, "plain"
-    nearest = max((j for j in judged if j.start <= cue.start), key=lambda j: j.start, default=None)
-    statement = text[cue.end:]
-    if nearest is None or nearest.negated:
-        return statement, "unread"
-    return statement, "plain" if nearest.value == "true" else "inverted"
 
 
 def _premise_exclusion(text: str) -> Intent | None:
@@ -177,22 +121,6 @@ def _set_aside(text: str) -> Intent | None:
                       "narrow the images by what a question sets aside")
 
 
-def _names_a_visit(text: str, m: voc.Mention) -> bool:
-    """True for a change word inside a time word of a phrase that names an image ("the new one", "which is the more new?")."""
-    return any(t.tag == "T" and t.start <= m.start and m.end <= t.end and (ref.has("".join(NOUN_HEADS)) or _said_alone(ref, text))
-               for ref in references(text) for t in ref.tokens)
-
-
-def _grades_judgement(text: str, m: voc.Mention) -> bool:
-    """True when a degree word grades a judgement of the options ("Which statement is most accurate?"), not an amount."""
-    return any(j.start > m.end and not text[m.end:j.start].strip() for j in voc.find(text, "judgement"))
-
-
-def _before_time(text: str, m: voc.Mention) -> bool:
-    """True when a degree word stands right before a time word ("most current", "more recent"): it grades the visit."""
-    return any(t.start > m.end and not text[m.end:t.start].strip() for t in voc.find(text, "time"))
-
-
 def _names_images_apart(aside: str, rest: str) -> bool:
     """True when what is set aside is images and the rest of the question names the images it asks about itself.
 
@@ -211,58 +139,6 @@ def _names_images_apart(aside: str, rest: str) -> bool:
                    for r in references(text))
 
     return names(aside) and not voc.find(aside, "finding", *LABELS) and named(rest) >= 2
-
-
-def visit_role(text: str) -> voc.TimeRole | None:
-    """The visit a part names by time; where it names several, the one a time word gives an image noun.
-
-    "For comparison at the next follow-up I need the baseline study" asks for the baseline: "follow-up"
-    there names no image.
-    """
-    from mimir.memory.dates import without_date_deixis
-    from mimir.memory.grammar import references
-
-    text = without_date_deixis(text)  # "taken last Oct 5th 2019" names a date, not the latest visit
-    if (role := voc.time_of(text)) is not None:
-        return role
-    said = set(voc.values_in(text, "time"))
-    pairs: tuple[tuple[voc.TimeRole, str], ...] = (("baseline", "earlier"), ("latest", "later"))
-    for absolute, relative in pairs:
-        if said == {absolute, relative}:
-            return absolute  # "the first one made, the more old": one visit said twice
-    roles = {str(v) for r in references(text) if r.has("N") for v in r.values("T")}
-    return roles.pop() if len(roles) == 1 else None  # type: ignore[return-value]
-
-
-def visit_at_an_end(text: str, n_images: int | None) -> voc.TimeRole | None:
-    """The visit a part names by time: "which is the newer (one)?" asks for the latest, "the older" the baseline.
-
-    Of two images that is the later or earlier one; of more, a reader takes it as the newest or oldest
-    ("which one is the more new?"), unless another image is named to compare with ("newer than image 2").
-    The time word must name an image ("which shows the newer lesion?" asks about a lesion).
-    """
-    from mimir.memory.interpret import anchored
-
-    role = visit_role(text)
-    cues = [m.start for m in voc.find(text, "reference_cue")]
-    if n_images is not None and n_images >= 2 and role in ("later", "earlier") \
-            and any(role in r.values("T") and (anchored(r, text) or _said_alone(r, text))
-                    and not any(c >= r.start for c in cues) for r in references(text)):
-        return "latest" if role == "later" else "baseline"
-    return role
-
-
-def _said_alone(ref: Reference, text: str) -> bool:
-    """True for a time word that ends its clause after an article or a copula ("which is the newer?", "which was earlier?")."""
-    before = text[:ref.start].split()
-    led = ref.tokens[0].tag == "D" or bool(before) and bool(voc.find(before[-1], "copula"))
-    return led and all(t.tag in "DT" for t in ref.tokens) and bare_next(text, ref.end)
-
-
-def _dated(text: str) -> bool:
-    from mimir.memory.dates import dates_in
-
-    return bool(dates_in(text))
 
 
 def read_part(text: str, options: tuple[str, ...], n_images: int | None = None) -> Intent:
@@ -378,11 +254,6 @@ def _options_are_changes(options: tuple[str, ...]) -> bool:
     """
     named = [next(iter(c)) if len(c := option_changes(o)) == 1 else CHANGE_OF_COMPARATIVE.get(voc.comparative_of(o) or "") for o in options]
     return len({c for c in named if c is not None}) >= 2 and not _options_name_images(options, len(options))
-
-
-#: Comparatives that say an amount by themselves; others ("denser", "more prominent") compare a size only beside a
-#: word of size ("a denser and larger haematoma").
-_AMOUNTS = frozenset({"more", "less", "fewer", "greater", "lesser"})
 
 
 def _residual(text: str, options: tuple[str, ...], found: list[voc.Mention]) -> Intent | None:

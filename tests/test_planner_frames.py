@@ -15,8 +15,9 @@ from fixtures.agent_cases import lesion_case
 from fixtures.agent_tools import stand_in_registry
 
 from mimir import vocabulary as voc
+from mimir.agent.assertions import statement_frame
 from mimir.agent.entry import Agent
-from mimir.agent.intents import read_question, statement_frame
+from mimir.agent.intents import read_question
 from mimir.agent.meaning import parts_by_quantifier, read_options
 from mimir.settings import Settings
 

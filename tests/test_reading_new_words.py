@@ -16,9 +16,10 @@ from fixtures.agent_tools import stand_in_registry
 from mimir import vocabulary as voc
 from mimir.agent import options as opt
 from mimir.agent.entry import Agent
-from mimir.agent.intents import read_question, split_parts, visit_role
+from mimir.agent.intents import read_question, split_parts
 from mimir.agent.meaning import parts_by_quantifier, read_option
 from mimir.agent.planners.quantities import asked_quantity
+from mimir.agent.visit_words import visit_role
 from mimir.domain import CaseImage
 from mimir.memory.dates import dates_in
 from mimir.settings import Settings

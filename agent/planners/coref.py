@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from mimir import vocabulary as voc
 from mimir.agent import options as opt
-from mimir.agent.intents import Intent, visit_at_an_end
+from mimir.agent.intents import Intent
 from mimir.agent.label_pairs import stated_pairs
 from mimir.agent.meaning import OptionMeaning, doubts, read_options, the_one
 from mimir.agent.planners import common, routing
@@ -21,6 +21,7 @@ from mimir.agent.planners.base import Decision, PlanView
 from mimir.agent.planners.frame import named_images, says, settled
 from mimir.agent.planners.words import sequence_of, side_of, side_value
 from mimir.agent.state import Draft, PlannedCall, ToolRecord
+from mimir.agent.visit_words import visit_at_an_end
 from mimir.domain import CaseImage, Evidence
 from mimir.memory.dates import dates_in
 from mimir.tools.framework.capabilities import ClassificationReading
