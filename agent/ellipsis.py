@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 
 from mimir import vocabulary as voc
-from mimir.memory.grammar import Reference, range_joiners, references, word_class
+from mimir.memory.grammar import Reference, references
 from mimir.memory.relations import lead_start
+from mimir.memory.tokenizer import range_joiners, word_class
 
 _GLUE_WORD = re.compile(r"[A-Za-z]+|[,;]")
 

@@ -45,7 +45,7 @@ _DENIED_ASIDE = re.compile(r"\(\s*(?:not|non|no|without)\b[^()]*\)", re.I)
 
 def _side_letters(text: str) -> list[voc.Mention]:
     """Sides written as one letter before a sided part ("the L eye"), as the reference grammar reads them."""
-    from mimir.memory.grammar import tokenize
+    from mimir.memory.tokenizer import tokenize
     from mimir.termtable import mark_negation
 
     tokens = tokenize(text)

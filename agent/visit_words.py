@@ -8,7 +8,8 @@ exam" grades the visit, and in "the most accurate statement" a judgement of the 
 from __future__ import annotations
 
 from mimir import vocabulary as voc
-from mimir.memory.grammar import NOUN_HEADS, Reference, bare_next, references
+from mimir.memory.grammar import Reference, bare_next, references
+from mimir.memory.tokenizer import NOUN_HEADS
 
 
 def _names_a_visit(text: str, m: voc.Mention) -> bool:

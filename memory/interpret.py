@@ -18,9 +18,10 @@ from mimir import vocabulary as voc
 from mimir.domain import CaseImage
 from mimir.memory import attributes
 from mimir.memory import phrase_forms as forms
-from mimir.memory.grammar import NOUN_HEADS, Reference, Token, bare_next, word_class
+from mimir.memory.grammar import Reference, bare_next
 from mimir.memory.mentions import Hit, index_hit, middle, position
 from mimir.memory.temporal import bind_roles, on_date, visits
+from mimir.memory.tokenizer import NOUN_HEADS, Token, word_class
 
 _FILTER_TAGS = {"S": "sequence", "V": "view", "M": "modality", "L": "laterality", "B": "body_part"}
 _Span = tuple[int, int, str]

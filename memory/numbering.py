@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from mimir.memory.grammar import tokenize
+from mimir.memory.tokenizer import tokenize
 
 #: A word before an image noun that says its number counts from zero (left out once the number is renumbered).
 _ZERO_BASED = re.compile(r"\b(?:zero|0)[- ]?(?:indexed|based)\b", re.I)

@@ -18,8 +18,9 @@ from dataclasses import replace
 
 from mimir import vocabulary as voc
 from mimir.domain import CaseImage
-from mimir.memory.grammar import NOUN_HEADS, Reference, Token, range_joiners, tokenize
+from mimir.memory.grammar import Reference
 from mimir.memory.mentions import Hit
+from mimir.memory.tokenizer import NOUN_HEADS, Token, range_joiners, tokenize
 
 #: Reads one phrase to the images it names (``mimir.memory.interpret``'s reader, without the anchoring check).
 Interpreter = Callable[[Reference, list[CaseImage], str], Hit | None]
