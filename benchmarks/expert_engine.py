@@ -9,6 +9,10 @@ Three figures, all warm (each expert loaded once before timing), on freshly gene
    are timed in turn; the ratios are of the fastest runs, and ``*_paired_median`` the median ratio of
    the runs made back to back.
    Goals: at most 2x the network alone for single images, at most 1.2x per image in batches of 16.
+   On the CPU the engine runs a batch's pass as passes over its parts side by side
+   (``tools/bundles/side_by_side.py``): ``engine_passes_batch16_s`` is that schedule's network time
+   alone, and ``ratio_batch16_to_engine_passes_paired_median`` the work against it (what the read,
+   post transforms, write and measurement add to the engine's own network time).
 2. Whole-volume segmentation of a DICOM series through the ``segment`` tool (the demo writes
    47-slice MR series): goal under 2 s on the CPU.
 3. ``mimir eval --suite demo`` (agent runner, rules planner) on a small fresh demo: wall time per
@@ -106,10 +110,14 @@ def per_image(paths: list[Path], settings: Settings, repeats: int) -> dict[str, 
 
         single = interleaved(lambda: [engine.forward(x) for x in singles], segment_singles, repeats)
         batch = interleaved(lambda: [engine.forward(b) for b in batches], segment_batches, repeats)
+        # the engine's own schedule of the same passes (side by side on the CPU), against the same work
+        passes = interleaved(lambda: [engine.passes.run(engine.forward, b) for b in batches], segment_batches, repeats)
         fig = {
             "forward_single_s": single[0] / len(paths), "segment_single_s": single[1] / len(paths),
             "forward_batch16_s": batch[0] / n_batched, "segment_batch16_s": batch[1] / n_batched,
             "ratio_single_paired_median": single[2], "ratio_batch16_paired_median": batch[2],
+            "engine_passes_batch16_s": passes[0] / n_batched, "engine_passes_side_by_side": float(engine.passes.active),
+            "ratio_batch16_to_engine_passes_paired_median": passes[2],
         }
     registry = build_registry(settings, plugins=False)
 

@@ -32,6 +32,7 @@ from mimir.tools.bundles.array_post import array_result, array_steps, as_numpy
 from mimir.tools.bundles.array_pre import ArrayPreprocessing
 from mimir.tools.bundles.capture import DeepestCapture
 from mimir.tools.bundles.loaded_pictures import LoadedImage, read_through, watch_readers
+from mimir.tools.bundles.side_by_side import SideBySide
 
 if TYPE_CHECKING:
     import torch
@@ -119,6 +120,8 @@ class ExpertEngine:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self._capture = DeepestCapture(self.network, bundle.name)
+        #: a batch's pass on the CPU as passes over its parts side by side (``side_by_side``)
+        self.passes = SideBySide(torch.get_num_threads() if self.device.type == "cpu" else 1)
 
     def predict(self, inputs: Sequence[EngineInput], batch_size: int = 16, fingerprint: bool = False) -> list[Prediction]:
         """Run ``inputs`` (files or loaded channel-first MetaTensors) in batches; results in input order.
@@ -235,7 +238,7 @@ class ExpertEngine:
         for group in _same_shape_groups(items):
             batch = list_data_collate([_inputs(items[i]) for i in group])
             if not fingerprint:
-                out.append((group, batch, self.forward(batch["image"])))
+                out.append((group, batch, self.passes.run(self.forward, batch["image"])))
                 continue
             logits, deep = self.forward_capturing(batch["image"])
             for j, i in enumerate(group):
