@@ -16,7 +16,7 @@ Three figures, all warm (each expert loaded once before timing), on freshly gene
 2. Whole-volume segmentation of a DICOM series through the ``segment`` tool (the demo writes
    47-slice MR series): goal under 2 s on the CPU.
 3. ``mimir eval --suite demo`` (agent runner, rules planner) on a small fresh demo: wall time per
-   item against the time spent in network passes.
+   item against the time spent in network passes (the time any pass ran: passes side by side count once).
 
     .venv/bin/python benchmarks/expert_engine.py [--images 32] [--repeats 3] [--patients 5] [--no-eval]
 """
@@ -74,6 +74,16 @@ def interleaved(network: Callable[[], object], work: Callable[[], object], repea
             out.append(time.perf_counter() - start)
     paired = statistics.median(w / n for n, w in zip(*times, strict=True))
     return min(times[0]), min(times[1]), paired
+
+
+def covered(spans: list[tuple[float, float]]) -> float:
+    """Seconds during which at least one of the (start, end) spans ran: overlapping passes count once."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
 
 
 def demo_slices(folder: Path, n: int) -> list[Path]:
@@ -159,7 +169,7 @@ def eval_demo(settings: Settings, folder: Path, patients: int) -> dict[str, floa
     from mimir.evals.run import EvalOptions, run_eval
     from mimir.evals.runners import RunnerConfig
 
-    spent = {"forward_s": 0.0, "passes": 0.0}
+    spans: list[tuple[float, float]] = []  # (start, end) of every pass; passes side by side overlap
     original = ExpertEngine.forward
 
     def timed(self: ExpertEngine, batch: object) -> object:
@@ -167,8 +177,7 @@ def eval_demo(settings: Settings, folder: Path, patients: int) -> dict[str, floa
         try:
             return original(self, batch)
         finally:
-            spent["forward_s"] += time.perf_counter() - start
-            spent["passes"] += 1
+            spans.append((start, time.perf_counter()))
 
     ExpertEngine.forward = timed
     subsets = [f"{a}-{v}" for a in ("temporal", "comparison") for v in ("png", "dicom", "nifti", "series")]
@@ -179,6 +188,7 @@ def eval_demo(settings: Settings, folder: Path, patients: int) -> dict[str, floa
     wall = time.perf_counter() - start
     ExpertEngine.forward = original
     latencies = [r.latency_s for r in records.values()]
+    spent = {"forward_s": covered(spans)}
     return {"eval_items": float(len(records)), "eval_wall_s": wall, "eval_item_median_s": statistics.median(latencies),
             "eval_forward_s_per_item": spent["forward_s"] / max(len(records), 1),
             "eval_ratio": sum(latencies) / max(spent["forward_s"], 1e-9), "eval_accuracy": summary.overall.accuracy or 0.0}

@@ -137,7 +137,8 @@ class ExpertEngine:
 
         With more than one image, the engine's worker threads read and preprocess the images ahead
         of the network passes and run each image's post transforms and ``then`` behind them, while
-        the calling thread runs the network passes, batch after batch.
+        the calling thread runs the network passes, batch after batch (on the CPU each batch as two
+        halves side by side, see ``side_by_side``).
         """
         if len(inputs) <= 1:
             items = [self._prepare(x) for x in inputs]
