@@ -45,7 +45,7 @@ def _openmp_set_threads() -> Callable[[int], object] | None:
         return None
     try:
         return getattr(ctypes.CDLL(None), "omp_set_num_threads")  # noqa: B009 - a C symbol, looked up by name
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, TypeError):  # TypeError: a platform without a process-wide symbol table
         return None
 
 
