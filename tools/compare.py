@@ -216,8 +216,8 @@ def compare(args: CompareArgs, ctx: ToolContext) -> CompareResult:
         findings.append(FindingSpec(label=f"{args.label} RANO 2.0 response", value=response.percent_from_baseline,
                                     unit="%", location=response.category, image_indices=images))
     return CompareResult(
-        label=args.label, changes=changes, resection_extent_pct=extent, resection_category=cat,  # type: ignore[arg-type]
-        rano_resect_class=rano, per_label=per_label, rano=response,  # type: ignore[arg-type]
+        label=args.label, changes=changes, resection_extent_pct=extent, resection_category=cat,
+        rano_resect_class=rano, per_label=per_label, rano=response,
         disease=[disease_of(t) for t in tps],
         standard="RECIST 1.1 (Eisenhauer 2009); volume: sphere-equivalent -65 %/+73 %; RANO resect 2023"
                  + ("; RANO 2.0 (Wen 2023)" if args.rano else ""),

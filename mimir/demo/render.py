@@ -123,7 +123,7 @@ def _write_volume_image(v: Visit, meta: DicomMeta, key_meta: DicomMeta, volume: 
         stored = np.round(key * 4095.0)
     dcm = v.out / "dicom" / f"{name}.dcm"
     write_instance(dcm, ds, stored, 1, uid(key_meta.series_uid, "key"), _key_position(affine, volume.shape, z), 1.0)
-    truth = ImageTruth(png=_rel(png, v.out), dicom=_rel(dcm, v.out), modality=meta.modality, sequence=sequence,  # type: ignore[arg-type]
+    truth = ImageTruth(png=_rel(png, v.out), dicom=_rel(dcm, v.out), modality=meta.modality, sequence=sequence,
                        description=meta.series_description, study_uid=meta.study_uid, series_uid=key_meta.series_uid)
     if opts.nifti:
         nii = v.out / "nifti" / f"{name}.nii.gz"
@@ -224,14 +224,14 @@ def build_fundus(plan: PatientPlan, rng: np.random.Generator, seed: int, out: Pa
         ds.PixelSpacing = [0.05, 0.05]
         write_instance(dcm, ds, np.round(np.clip(img, 0, 1) * 255).astype(np.uint8), 1, uid(meta.series_uid, "image"))
         images.append(ImageTruth(png=_rel(png, out), dicom=_rel(dcm, out), modality="OP", sequence="FUNDUS",
-                                 description=meta.series_description, laterality=side,  # type: ignore[arg-type]
+                                 description=meta.series_description, laterality=side,
                                  diagnosis=plan.eyes[side], lesions=lesions, study_uid=meta.study_uid, series_uid=meta.series_uid))
     return _truth(plan, [VisitTruth(index=0, study_date=plan.dates[0], images=images)], None)
 
 
 def _truth(plan: PatientPlan, visits: list[VisitTruth], z: int | None) -> PatientTruth:
     return PatientTruth(patient_id=plan.patient_id, patient_name=plan.patient_name, birth_date=plan.birth_date,
-                        sex=plan.sex, kind=plan.kind, trajectory=plan.trajectory, slice_index=z,  # type: ignore[arg-type]
+                        sex=plan.sex, kind=plan.kind, trajectory=plan.trajectory, slice_index=z,
                         eye_diagnoses=plan.eyes, visits=visits)
 
 

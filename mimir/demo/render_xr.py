@@ -43,9 +43,9 @@ def _write_film(v: Visit, meta: DicomMeta, image: np.ndarray, labels: np.ndarray
         setattr(ds, key, value)
     write_instance(dcm, ds, np.round(np.clip(image, 0, 1) * 4095.0), 1, uid(meta.series_uid, "image"))
     area = float((labels > 0).sum()) * spacing**2
-    return ImageTruth(png=_rel(png, v.out), dicom=_rel(dcm, v.out), label_png=_rel(lab, v.out), modality=meta.modality,  # type: ignore[arg-type]
+    return ImageTruth(png=_rel(png, v.out), dicom=_rel(dcm, v.out), label_png=_rel(lab, v.out), modality=meta.modality,
                       sequence="MG" if meta.modality == "MG" else "XR", description=meta.series_description,
-                      laterality=meta.laterality, view=meta.view, finding_mm2=round(area, 2),  # type: ignore[arg-type]
+                      laterality=meta.laterality, view=meta.view, finding_mm2=round(area, 2),
                       study_uid=meta.study_uid, series_uid=meta.series_uid)
 
 
