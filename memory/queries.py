@@ -25,7 +25,7 @@ def patient_by_key(session: Session, patient_key: str) -> Patient | None:
     return session.scalar(select(Patient).where(Patient.patient_key == patient_key))
 
 
-def _ordered(stmt: Select[tuple[Study]]) -> Select[tuple[Study]]:
+def _ordered(stmt: Select[Study]) -> Select[Study]:
     # Undated studies sort last; ties broken by time then id so the order is stable.
     return stmt.order_by(Study.study_date.is_(None), Study.study_date, Study.study_time, Study.id)
 
@@ -35,7 +35,7 @@ def patient_studies(session: Session, patient_id: int) -> list[Study]:
     return list(session.scalars(_ordered(select(Study).where(Study.patient_id == patient_id))))
 
 
-def _prior_stmt(study: Study) -> Select[tuple[Study]]:
+def _prior_stmt(study: Study) -> Select[Study]:
     if study.study_date is None:
         raise ValueError(f"Study {study.study_uid} has no date; priors need one")
     conds = [

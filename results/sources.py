@@ -53,7 +53,7 @@ def seg_run(session: Session, run_id: int) -> SegRun:
     lesion = out.get("index_lesion")
     return SegRun(run_id=run_id, tool=row.tool, version=row.version, expert=out.get("expert"), mask_path=Path(path),
                   labels=labels, measurements=measured, index_lesion=IndexLesion.model_validate(lesion) if lesion else None,
-                  input_hash=(row.input_hashes or [None])[0])
+                  input_hash=row.input_hashes[0] if row.input_hashes else None)
 
 
 def load_mask(run: SegRun) -> tuple[np.ndarray, np.ndarray]:

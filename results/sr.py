@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 import highdicom as hd
 from pydicom import Dataset
@@ -66,7 +67,7 @@ def _group(seg: SegObject, name: str, number: int, patient_key: str) -> hd.sr.Vo
     first = seg.source.first
     site = rc.site(seg.source.body_part or first.get("BodyPartExamined"))
     day = str(first.get("StudyDate", "") or "")
-    common = dict(
+    common: dict[str, Any] = dict(
         tracking_identifier=hd.sr.TrackingIdentifier(uid=tracking_uid(patient_key, name), identifier=name[:64]),
         time_point_context=hd.sr.TimePointContext(time_point=f"{day[:4]}-{day[4:6]}-{day[6:]}" if day else "unknown"),
         finding_type=rc.finding_type(name), algorithm_id=_algorithm(seg.run),

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pydicom import Dataset
 from sqlalchemy import select
@@ -159,7 +159,8 @@ def _errors(run: _Run, what: str):  # a context manager
 
 def _plan(run: _Run, se: RemoteSeries, uids: list[str]) -> _Plan:
     with run.db.session() as s:
-        present = set(s.scalars(select(Image.sop_uid).where(Image.sop_uid.in_(uids)))) if uids else set()
+        # sop_uid IN (...) never matches a NULL, so every UID found is a string
+        present = cast(set[str], set(s.scalars(select(Image.sop_uid).where(Image.sop_uid.in_(uids))))) if uids else set()
         mine = {}
         if run.refresh and uids:
             query = select(RemoteInstance.sop_uid, RemoteInstance.image_id).where(

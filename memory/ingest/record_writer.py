@@ -7,8 +7,9 @@ import re
 import shutil
 import time
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from mimir.memory.ingest.records import ImageRecord
@@ -138,8 +139,8 @@ def write_study(session: Session, records: list[ImageRecord], storage_dir: Path,
          "spacing": rec.spacing, "instance_number": rec.instance_number}
         for rec in records
     ]
-    session.execute(insert(Image.__table__), rows)  # Core executemany: no ORM bookkeeping per row
-    hashes = [r["content_hash"] for r in rows]
+    session.execute(insert(cast(Table, Image.__table__)), rows)  # Core executemany: no ORM bookkeeping per row
+    hashes = [rec.content_hash for rec in records]  # the rows' hashes, in order
     ids: dict[str, int] = {}
     for i in range(0, len(hashes), _IN_CHUNK):  # content hashes are unique: they name the new rows
         query = select(Image.content_hash, Image.id).where(Image.content_hash.in_(hashes[i : i + _IN_CHUNK]))
