@@ -7,7 +7,7 @@ the mass has grown?" embeds "the mass has grown" and asks whether it is false.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, cast
 
 from mimir import vocabulary as voc
 from mimir.agent.labels import premise_and_question
@@ -16,15 +16,17 @@ from mimir.agent.meaning import CHANGE_OF_COMPARATIVE, SIZE_CHANGES, Change, men
 #: How a yes/no part judges the statement it embeds: "plain" (no frame, or "is it true that ..."),
 #: "inverted" ("would it be wrong to say ..."), "unread" (a frame whose judgement is not read).
 Frame = Literal["plain", "inverted", "unread", "assignment"]
+_RESECTIONS: frozenset[Change] = frozenset({"gross_total", "partial"})
 
 
 def _asserted(text: str) -> frozenset[Change]:
     """The change categories a yes/no part asserts (a negated one asserts the others)."""
-    plain, negated = mentioned_changes(text)
-    if plain & {"gross_total", "partial"}:
-        return frozenset(plain & {"gross_total", "partial"})
-    if len(resected := negated & {"gross_total", "partial"}) == 1:
-        return frozenset({"gross_total", "partial"} - resected)  # "free of residual tumour"
+    # mentioned_changes reads the vocabulary's change and resection concepts, whose values are Change values
+    plain, negated = cast("tuple[set[Change], set[Change]]", mentioned_changes(text))
+    if plain & _RESECTIONS:
+        return frozenset(plain & _RESECTIONS)
+    if len(resected := negated & _RESECTIONS) == 1:
+        return frozenset(_RESECTIONS - resected)  # "free of residual tumour"
     if len(plain) == 1:
         return frozenset(plain)
     if len(negated) == 1 and negated <= SIZE_CHANGES:

@@ -64,7 +64,7 @@ class Agent:
             database = open_database(settings)
         self.settings = settings
         self.planner = planner or make_planner(settings)
-        self._deps = dict(settings=settings, registry=registry, planner=self.planner, database=database, vlm=vlm,
+        self._deps: dict[str, Any] = dict(settings=settings, registry=registry, planner=self.planner, database=database, vlm=vlm,
                           chat_model=getattr(self.planner, "model", None), runner_factory=runner_factory,
                           limits=Limits.from_settings(settings), header_cache={}, known_images={})
         self._checkpointer = checkpointer

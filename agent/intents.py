@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, cast
 
 from mimir import vocabulary as voc
 from mimir.agent import ellipsis
@@ -214,7 +214,7 @@ def _read_part(text: str, options: tuple[str, ...], n_images: int | None = None)
         return Intent("identify", text, attribute=attribute, value=value, also=tuple(rest))
     if not which and (read := asserted_by_meaning(text, options)) is not None:  # "did the mass recede since ...?"
         word, change, lead = read
-        return Intent("change", text, negated, asserted=frozenset({change}),
+        return Intent("change", text, negated, asserted=frozenset({cast(Change, change)}),  # a size change
                       by_meaning=f"'{word}' read by meaning as {change} (lead {lead})")
     return Intent("visual", text, negated)
 

@@ -12,8 +12,10 @@ category stands out by a clear margin.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
+from typing import TypeVar, cast
 
 from mimir import vocabulary as voc
 from mimir.agent import prototypes
@@ -218,7 +220,7 @@ def read_option(text: str, n_images: int, *, comparative_is_change: bool = False
             doubt = (f"'{text}' reads by meaning as {found[0]} (lead {found[1]}) but its words say "
                      f"{next(iter(said))}; it is read as neither")
         elif found is not None:
-            changes, score = frozenset({found[0]}), found[1]
+            changes, score = frozenset({cast(Change, found[0])}), found[1]  # one of ``allowed``
     labels = labels_said(text)
     pairs = _pairs(text, n_images)
     several = len(pairs) > 1  # an assignment of several images names no one image; one image's label keeps both readings
@@ -270,7 +272,10 @@ def doubts(meanings: dict[str, OptionMeaning]) -> str:
     return "; " + "; ".join(found) if found else ""
 
 
-def the_one(meanings: dict[str, OptionMeaning], fits: object) -> str | None:
+_M = TypeVar("_M")
+
+
+def the_one(meanings: Mapping[str, _M], fits: Callable[[_M], object]) -> str | None:
     """The single letter whose meaning fits (``fits(meaning) -> bool``); None when none or several do."""
-    letters = [k for k, m in meanings.items() if fits(m)]  # type: ignore[operator]
+    letters = [k for k, m in meanings.items() if fits(m)]
     return letters[0] if len(letters) == 1 else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import select
 
@@ -116,7 +116,7 @@ class Pick:
         lat = self.series.laterality if self.series.laterality in ("L", "R", "B") else None
         return CaseImage(path=self.image.path, image_id=self.image.image_id, study_date=self.study.study_date,
                          modality=self.series.modality or self.study.modality, series_description=self.series.description,
-                         view=self.series.view, laterality=lat,  # type: ignore[arg-type]
+                         view=self.series.view, laterality=lat,
                          body_part=self.series.body_part or self.study.body_part)
 
 
@@ -126,7 +126,7 @@ def _candidates(study: StudyRow, sequence: str | None) -> list[SeriesRow]:
     return [s for s in study.series if series_sequence(s) == sequence]
 
 
-def common_sequence(studies: list[StudyRow], wanted: str | None, prefers: tuple[str, ...]) -> str | None | bool:
+def common_sequence(studies: list[StudyRow], wanted: str | None, prefers: tuple[str, ...]) -> str | Literal[False] | None:
     """The MR sequence to compare on: the one asked, else the first preferred (or any) that every study has.
 
     None when sequences do not apply (no study has MR sequences); False when no sequence is common.

@@ -35,7 +35,7 @@ def gather_node(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
         return {}
     with ctx.session() as session:
         patient = _patient(session, case) if session is not None else None
-        if patient is None:
+        if patient is None or session is None:  # no session: no patient
             return {} if case.images else _stop(f"patient '{case.patient_id}' has no studies in the timeline")
         if not needs_timeline(case):
             return {}

@@ -167,8 +167,9 @@ def _most_probable(view: PlanView, target: str, evidence: list[Evidence]) -> lis
 def by_date(view: PlanView, intent: Intent, meanings: dict[str, OptionMeaning]) -> Draft | None:
     """The most recent, the earliest, or the one dated as asked (None when a needed date is unknown)."""
     images = view.case.images
-    dates = [img.study_date for img in images]
-    if any(d is None for d in dates):
+    known = [img.study_date for img in images]
+    dates = [d for d in known if d is not None]
+    if len(dates) != len(known):
         return None
     evidence = [Evidence(statement=f"Image {i + 1} was taken on {d}", image_indices=[i],
                          values={"study_date": str(d), "source": "metadata"}) for i, d in enumerate(dates)]
