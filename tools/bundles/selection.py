@@ -94,7 +94,7 @@ def pick_bundle(settings: Settings, task: Task, image: ImageData, expert: str | 
         raise ToolCannotHandle(
             f"no {task} expert for a {image.dims}D {modality} image in {dirs} ({detail})"
         )
-    modality = normalize_modality(image.modality)
+    declared = normalize_modality(image.modality)
     # best first: the image's modality declared, then its own dimensions (a 3D expert for a volume
     # before a 2D expert that would take it slice by slice)
-    return min(fitting, key=lambda b: (not (modality and modality in b.modalities), b.dims != image.dims))
+    return min(fitting, key=lambda b: (not (declared and declared in b.modalities), b.dims != image.dims))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from mimir.tools.experts.evaluate import EvaluationReport
     from mimir.tools.experts.evaluate_resection import ResectionReport
     from mimir.tools.experts.evaluate_volumes import VolumeReport
@@ -23,7 +25,7 @@ def list_experts(as_json: bool = typer.Option(False, "--json", help="Print JSON"
     from mimir.tools.experts.bundle import read_metadata
     from mimir.tools.experts.train import PLANS, bundle_dir
 
-    rows = [{"name": n, "version": (m := read_metadata(bundle_dir(n)))["version"], **dict(m["mimir"])} for n in PLANS]
+    rows = [{"name": n, "version": (m := read_metadata(bundle_dir(n)))["version"], **dict(cast("Mapping[str, object]", m["mimir"]))} for n in PLANS]
     emit(rows, as_json=as_json, human="\n".join(f"{r['name']}  {r['task']}  {r['modality']}  {r['labels']}" for r in rows))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_core.tools import StructuredTool, ToolException
 
@@ -49,7 +49,15 @@ def _message(status: StepStatus, text: str) -> str:
 
 if TYPE_CHECKING:
     from mimir.tools.framework.registry import ToolSpec
-    from mimir.tools.framework.runner import ToolOutcome, ToolRunner
+    from mimir.tools.framework.runner import ToolOutcome
+
+
+class CallRunner(Protocol):
+    """What runs a tool call: a :class:`~mimir.tools.framework.runner.ToolRunner`, or anything with its ``call``."""
+
+    def call(self, name: str, args: dict[str, Any]) -> ToolOutcome:
+        """Run tool ``name`` with ``args``."""
+        ...
 
 
 def compact_content(outcome: ToolOutcome) -> str:
@@ -62,7 +70,7 @@ def compact_content(outcome: ToolOutcome) -> str:
     return json.dumps(body, separators=(",", ":"), default=str)
 
 
-def to_langchain(spec: ToolSpec, runner: ToolRunner) -> StructuredTool:
+def to_langchain(spec: ToolSpec, runner: CallRunner) -> StructuredTool:
     """A StructuredTool that calls ``spec`` through ``runner`` (content and artifact)."""
 
     def call(**kwargs: Any) -> tuple[str, dict[str, Any]]:

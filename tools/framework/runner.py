@@ -181,8 +181,10 @@ def patient_pk(ctx: ToolContext) -> int | None:
     from mimir.memory.models import Patient
 
     pk = ctx.session.scalars(select(Patient.id).where(Patient.patient_key == ctx.patient_id)).first()
-    if pk is None and ctx.patient_id.isdigit() and ctx.session.get(Patient, int(ctx.patient_id)):
-        pk = int(ctx.patient_id)
+    if pk is None and ctx.patient_id.isdigit():
+        found: Patient | None = ctx.session.get(Patient, int(ctx.patient_id))
+        if found:
+            pk = int(ctx.patient_id)
     return pk
 
 

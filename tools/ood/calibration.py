@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -13,7 +15,7 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return np.asarray(e / e.sum(axis=1, keepdims=True))
 
 
-def rescale(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+def rescale(probabilities: np.ndarray | Sequence[float], temperature: float) -> np.ndarray:
     """Probabilities a bundle wrote, recalibrated: softmax(log p / T) equals softmax(logits / T)."""
     p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, 1.0)
     return softmax(np.log(p), temperature)[0]

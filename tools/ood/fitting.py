@@ -131,7 +131,7 @@ def _kinds(images: list[tuple[Path, str | None]]) -> dict[str, int]:
     return counts
 
 
-def _temperature(labelled: list[tuple[np.ndarray | None, int]]) -> tuple[float, dict[str, float]]:
+def _temperature(labelled: list[tuple[np.ndarray, int]]) -> tuple[float, dict[str, float]]:
     logits = np.stack([np.asarray(lg) for lg, _ in labelled])
     labels = np.asarray([lab for _, lab in labelled])
     fit_rows = np.arange(len(labels)) % 4 != 3

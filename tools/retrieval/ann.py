@@ -77,14 +77,14 @@ def _make_ivf(dim: int, nlist: int) -> faiss.IndexIVFFlat:
     return ivf
 
 
-def add(index: faiss.IndexIDMap2, vecs: np.ndarray, ids: np.ndarray, seed: int = 0) -> None:
+def add(index: faiss.Index, vecs: np.ndarray, ids: np.ndarray, seed: int = 0) -> None:
     """Add unit ``vecs`` under ``ids``; an untrained IVF index is first trained on a sample of them."""
     vecs = np.ascontiguousarray(vecs, dtype=np.float32)
     train(index, vecs, seed)
     index.add_with_ids(vecs, np.ascontiguousarray(ids, dtype=np.int64))
 
 
-def train(index: faiss.IndexIDMap2, vecs: np.ndarray, seed: int = 0) -> None:
+def train(index: faiss.Index, vecs: np.ndarray, seed: int = 0) -> None:
     """Train an untrained IVF index on a sample of ``vecs`` (other kinds need no training)."""
     inner = _inner(index)
     if index.is_trained or not isinstance(inner, faiss.IndexIVF):
@@ -128,7 +128,7 @@ def normalise(x: np.ndarray) -> np.ndarray:
 
 
 def search(
-    index: faiss.IndexIDMap2, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+    index: faiss.Index, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` (scores, ids) per query, restricted to ``allowed`` ids when given.
 
@@ -166,7 +166,7 @@ def _selector(allowed: np.ndarray) -> tuple[faiss.IDSelector, int, np.ndarray]:
     return faiss.IDSelectorBitmap(packed.size, faiss.swig_ptr(packed)), int(bits.sum()), packed
 
 
-def _filter_params(index: faiss.IndexIDMap2, kind: IndexKind, selector: faiss.IDSelector,
+def _filter_params(index: faiss.Index, kind: IndexKind, selector: faiss.IDSelector,
                    n_allowed: int, k: int) -> faiss.SearchParameters:
     """Search parameters restricting to ``selector``, widened as the filter gets more selective."""
     fraction = max(n_allowed / max(1, index.ntotal), 1e-6)
@@ -183,7 +183,7 @@ def _filter_params(index: faiss.IndexIDMap2, kind: IndexKind, selector: faiss.ID
 
 
 def _exact_over(
-    index: faiss.IndexIDMap2, q: np.ndarray, k: int, allowed: np.ndarray
+    index: faiss.Index, q: np.ndarray, k: int, allowed: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact inner-product top-k over the stored vectors of ``allowed`` ids."""
     vecs = index.reconstruct_batch(allowed)
@@ -192,7 +192,7 @@ def _exact_over(
     return sub.search(q, k)
 
 
-def use_gpu_if_available(index: faiss.IndexIDMap2) -> faiss.Index:
+def use_gpu_if_available(index: faiss.Index) -> faiss.Index:
     """A GPU copy of a flat index when faiss-gpu sees GPUs; else the index itself.
 
     HNSW and IVF stay on the CPU; GPU flat search gives the same results.

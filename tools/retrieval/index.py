@@ -219,7 +219,7 @@ class RetrievalIndex:
             if index is None or ids.size == 0:
                 continue
             if ann.kind_of(index) == "flat":
-                index.remove_ids(ids)
+                index.remove_ids(ids)  # type: ignore[arg-type, unused-ignore]  # the Python wrapper takes an id array
             else:
                 self.tombstones[space] = self.tombstones.get(space, 0) + int(ids.size)
 

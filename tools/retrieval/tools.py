@@ -6,6 +6,7 @@ with the restrictions applied inside the search, and cite study and image ids.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -150,7 +151,7 @@ def _ranked(ref: StudyRef, study: Study, scores: _Scores) -> RankedStudy:
         same_body_part=bool(ref.body_part and ref.body_part == study.body_part))
 
 
-def _cites(refs: list[StudyRef]) -> list[str]:
+def _cites(refs: Sequence[StudyRef]) -> list[str]:
     return [c for r in refs for c in (f"study:{r.study_id}", *(f"image:{i}" for i in r.image_ids))]
 
 

@@ -94,7 +94,7 @@ class HFBackend:
         n_prompt = int(batch["input_ids"].shape[1])
         token_ids = self._choice_tokens(request.choices) if request.choices else None
         with torch.inference_mode():
-            if token_ids is not None:
+            if token_ids is not None and request.choices:  # token ids come from the choices
                 logits = net(**batch).logits[0, -1]
                 best = int(torch.argmax(logits[token_ids]))
                 return Generation(text=request.choices[best], usage=Usage(prompt_tokens=n_prompt, completion_tokens=1))

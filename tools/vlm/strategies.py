@@ -27,7 +27,7 @@ from mimir.tools.vlm.base import (
 )
 from mimir.tools.vlm.parsing import parse_closed
 from mimir.tools.vlm.profiles import ModelProfile
-from mimir.tools.vlm.prompting import PromptBook, default_book, option_list
+from mimir.tools.vlm.prompting import PromptBook, PromptName, default_book, option_list
 from mimir.tools.vlm.visuals import load_visuals
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class StrategyClient:
         """All model inputs for the case images, in order (slices of a volume stay together)."""
         return [v for i, ref in enumerate(images) for v in load_visuals(ref, f"image {i + 1}", self.profile)]
 
-    def _render(self, name: str, **variables: object) -> tuple[str, str]:
+    def _render(self, name: PromptName, **variables: object) -> tuple[str, str]:
         p = self.book.render(name, profile=self.profile.name, system_override=self.profile.system_prompt,
                              **variables)
         return p.system, p.user
@@ -68,7 +68,7 @@ class StrategyClient:
         else:
             common["descriptions"] = descriptions
         if options:
-            name = "closed" if descriptions is None else "synthesis_closed"
+            name: PromptName = "closed" if descriptions is None else "synthesis_closed"
             system, user = self._render(name, options=option_list(options), letters=", ".join(sorted(options)),
                                         **common)
             return ChatRequest(system=system, text=user, visuals=visuals, choices=sorted(options),

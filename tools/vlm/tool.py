@@ -9,7 +9,7 @@ from mimir.tools.framework.capabilities import answers_visually, describes
 from mimir.tools.framework.context import ToolContext
 from mimir.tools.framework.errors import ToolArgumentError, ToolCannotHandle, ToolUnavailable
 from mimir.tools.framework.registry import Registry
-from mimir.tools.vlm.base import VLMClient, VLMRequestRejected, VLMResponse
+from mimir.tools.vlm.base import ImageRef, VLMClient, VLMRequestRejected, VLMResponse
 from mimir.tools.vlm.factory import NO_VLM, make_client, unavailable_reason
 
 
@@ -63,7 +63,7 @@ def vlm_answer(args: VLMAnswerArgs, ctx: ToolContext) -> VLMResult:
     """
     if len(set(args.image_indices)) != len(args.image_indices):
         raise ToolArgumentError(f"image_indices repeats an image: {args.image_indices}")
-    paths = [str(ctx.image_path(i)) for i in args.image_indices]
+    paths: list[ImageRef] = [str(ctx.image_path(i)) for i in args.image_indices]
     client = client_for(ctx)
     try:
         resp = client.answer(paths, args.question, args.options)
