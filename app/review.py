@@ -7,6 +7,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -19,6 +20,9 @@ from mimir.domain import Case, Event
 from mimir.memory.db import Database, open_database
 from mimir.memory.models import Patient, Series, Study
 from mimir.settings import Settings
+
+if TYPE_CHECKING:
+    from mimir.agent.entry import Agent
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,7 @@ class ReviewService:
         self.settings = settings.ensure_dirs()
         self.db = db or open_database(settings)
         self.reviews = ReviewStore(self.db)
-        self._agent = None
+        self._agent: Agent | None = None
         self._agent_lock = threading.Lock()
         self.public_dir = settings.data_dir / "public"
         self.staging_dir = settings.data_dir / "staging"
@@ -219,6 +223,7 @@ def findings_series(db: Database, patient_key: str) -> dict[str, Trajectory]:
     points: dict[str, dict[str, float]] = {}
     units: dict[str, str] = {}
     for label, value, unit, day in rows:
-        points.setdefault(label, {})[str(day)] = float(value)  # the latest run per date wins
+        # the latest run per date wins; the query keeps only findings with a value
+        points.setdefault(label, {})[str(day)] = float(cast(float, value))
         units[label] = unit or ""
     return {label: (units[label], sorted(p.items())) for label, p in points.items()}

@@ -65,7 +65,11 @@ class ReviewStore:
         """The patient key of a thread (None for a thread about images the timeline does not know)."""
         with self.db.session() as s:
             thread = _thread(s, thread_key)
-            return None if thread.patient_id is None else s.get(Patient, thread.patient_id).patient_key
+            if thread.patient_id is None:
+                return None
+            patient = s.get(Patient, thread.patient_id)
+            assert patient is not None, "a thread's patient id is a foreign key (deleting the patient deletes the thread)"
+            return patient.patient_key
 
     def append(self, thread_key: str, event: Event) -> None:
         """Record one streamed event of the thread (written in the background, in order)."""

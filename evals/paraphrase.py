@@ -49,7 +49,7 @@ from dataclasses import replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import yaml
@@ -62,6 +62,7 @@ from mimir.evals.loader import load_file
 from mimir.evals.paraphrase_facts import FACTS, NEEDS_VLM, Fact
 
 if TYPE_CHECKING:
+    from mimir.domain import Ability
     from mimir.settings import Settings
 
 Split = Literal["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout7", "heldout8", "heldout9",
@@ -256,7 +257,8 @@ def load_split(folder: Path, split: Split) -> list[EvalItem]:
     for f in suite_files(folder):
         if f.split == split:
             subset = f"{split}-{'vlm' if f.needs_vlm else f.ability}-{f.variant}"
-            items.extend(load_file(folder / f.file, folder, subset=subset, ability=f.ability))
+            # the index is written by build_suite from the templates' abilities (Ability values)
+            items.extend(load_file(folder / f.file, folder, subset=subset, ability=cast("Ability", f.ability)))
     return items
 
 

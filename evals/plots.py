@@ -29,9 +29,9 @@ def _bars(labels: list[str], groups: Sequence[Mapping[Any, GroupSummary]],
     width = 0.8 / max(1, len(labels))
     fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(names) * max(1, len(labels)) * 0.6), 4.0))
     for i, (label, g) in enumerate(zip(labels, groups, strict=True)):
-        acc = [g[n].accuracy if n in g and g[n].accuracy is not None else np.nan for n in names]
-        low = [a - g[n].ci_low if n in g and g[n].ci_low is not None else 0 for n, a in zip(names, acc, strict=True)]
-        high = [g[n].ci_high - a if n in g and g[n].ci_high is not None else 0 for n, a in zip(names, acc, strict=True)]
+        acc = [v if n in g and (v := g[n].accuracy) is not None else np.nan for n in names]
+        low = [a - lo if n in g and (lo := g[n].ci_low) is not None else 0 for n, a in zip(names, acc, strict=True)]
+        high = [hi - a if n in g and (hi := g[n].ci_high) is not None else 0 for n, a in zip(names, acc, strict=True)]
         ax.bar(x + i * width - 0.4 + width / 2, acc, width, yerr=[low, high], capsize=3, label=label)
     ax.set_xticks(x, [str(n) for n in names])
     ax.set_ylim(0, 1)
