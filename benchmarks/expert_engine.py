@@ -32,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -46,6 +47,9 @@ from mimir.tools.experts.train import bundle_dir
 from mimir.tools.framework.context import ToolContext
 from mimir.tools.framework.runner import ToolRunner
 from mimir.tools.segment import segment_files
+
+if TYPE_CHECKING:
+    import torch
 
 EXPERT = "brain_mri_lesion_seg"
 
@@ -172,21 +176,21 @@ def eval_demo(settings: Settings, folder: Path, patients: int) -> dict[str, floa
     spans: list[tuple[float, float]] = []  # (start, end) of every pass; passes side by side overlap
     original = ExpertEngine.forward
 
-    def timed(self: ExpertEngine, batch: object) -> object:
+    def timed(self: ExpertEngine, batch: torch.Tensor) -> torch.Tensor:
         start = time.perf_counter()
         try:
             return original(self, batch)
         finally:
             spans.append((start, time.perf_counter()))
 
-    ExpertEngine.forward = timed
+    ExpertEngine.forward = timed  # type: ignore[method-assign, unused-ignore]  # timed for this run, restored below
     subsets = [f"{a}-{v}" for a in ("temporal", "comparison") for v in ("png", "dicom", "nifti", "series")]
     opts = EvalOptions(suite="demo", seed=20261204, patients=patients, runner=RunnerConfig(name="agent"), out=folder,
                        subsets=subsets, concurrency=1, progress=False)
     start = time.perf_counter()
     summary, records = run_eval(opts, settings)
     wall = time.perf_counter() - start
-    ExpertEngine.forward = original
+    ExpertEngine.forward = original  # type: ignore[method-assign, unused-ignore]
     latencies = [r.latency_s for r in records.values()]
     spent = {"forward_s": covered(spans)}
     return {"eval_items": float(len(records)), "eval_wall_s": wall, "eval_item_median_s": statistics.median(latencies),

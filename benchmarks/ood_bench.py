@@ -51,7 +51,9 @@ def _ratio_or_refused(bundle: BundleInfo, path: Path, modality: str | None) -> f
             return max(volume_assessment(bundle, image).ratios.values())
     except ToolCannotHandle:
         return None
-    extractor, fp = loaded(bundle.root)
+    pair = loaded(bundle.root)
+    assert pair is not None, "run_expert measures only experts with a fingerprint"
+    extractor, fp = pair
     return max(fp.ratios(extractor.measure(path).groups).values())
 
 
