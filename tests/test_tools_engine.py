@@ -13,7 +13,8 @@ import numpy as np
 import pydicom.data
 import pytest
 
-from mimir.tools.bundles.engine import EnginePool, ExpertEngine, snapshot_locator
+from mimir.tools.bundles.config import snapshot_locator
+from mimir.tools.bundles.engine import EnginePool, ExpertEngine
 from mimir.tools.bundles.workflow import read_bundle, run_workflow
 from mimir.tools.experts.bundle import read_mask, read_predictions
 from mimir.tools.experts.evaluate import write_png

@@ -88,10 +88,11 @@ def test_a_share_that_does_not_hold_turns_the_split_off_and_runs_the_whole_batch
 
     with caplog.at_level(logging.WARNING):
         out = passes.run(forward, torch.zeros(8, 1))
-    assert torch.equal(out, torch.ones(8, 1)) and calls == [8]
+    assert torch.equal(out, torch.ones(8, 1)) and calls == [4, 4]  # the parts, run on the calling thread
     assert not passes.active and "side by side are off" in caplog.text
+    assert passes.split(8) == [range(8)]
     passes.run(forward, torch.zeros(8, 1))
-    assert calls == [8, 8]
+    assert calls == [4, 4, 8]
 
 
 @openmp
@@ -109,3 +110,28 @@ def test_the_engine_gives_the_same_masks_split_or_whole(brain_slices: list[Path]
         assert a.mask is not None and np.array_equal(a.mask, b.mask), path.name
         lesions += int(a.mask.any())
     assert lesions >= 6
+
+
+@openmp
+def test_a_part_s_pass_starts_before_the_rest_of_its_batch_is_read(brain_slices: list[Path]) -> None:
+    engine = ExpertEngine(read_bundle(bundle_dir("brain_mri_lesion_seg")))
+    engine.passes = SideBySide(threads=2)
+    assert [len(p) for p in engine.passes.split(8)] == [4, 4]
+    first_pass, waited = threading.Event(), []
+    forward, prepare = engine.forward, engine._prepare
+
+    def noting_forward(batch: torch.Tensor) -> torch.Tensor:
+        first_pass.set()
+        return forward(batch)
+
+    def last_read_after_a_pass(item: object) -> dict[str, object]:
+        if item == brain_slices[7]:  # the batch's last image is read only once a pass has started
+            waited.append(first_pass.wait(timeout=60))
+        return prepare(item)
+
+    engine.forward, engine._prepare = noting_forward, last_read_after_a_pass  # type: ignore[method-assign]
+    streamed = engine.predict(brain_slices[:8], batch_size=8)
+    assert waited == [True]  # with the whole batch read before any pass, this would wait out its timeout
+    engine.forward, engine._prepare = forward, prepare  # type: ignore[method-assign]
+    for a, b in zip(streamed, engine.predict(brain_slices[:8], batch_size=8), strict=True):
+        assert a.mask is not None and np.array_equal(a.mask, b.mask)

@@ -238,7 +238,7 @@ class ArrayPreprocessing:
         if not (self.steps and type(transforms[-1]).__name__ == "Resized" and _plain_compose(compose)):
             self.steps = []
 
-    def __call__(self, data: Mapping[Hashable, Any]) -> Mapping[Hashable, Any]:
+    def __call__(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
         """The preprocessed item, as ``compose(data)`` gives it."""
         from monai.data import MetaTensor
         from monai.data.meta_obj import get_track_meta

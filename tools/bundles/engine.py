@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import copy
 import logging
-import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -31,8 +30,16 @@ from mimir.tools.bundles import batched
 from mimir.tools.bundles.array_post import array_result, array_steps, as_numpy
 from mimir.tools.bundles.array_pre import ArrayPreprocessing
 from mimir.tools.bundles.capture import DeepestCapture
+from mimir.tools.bundles.config import (
+    bundle_parser,
+    compose_of,
+    load_weights,
+    split_loading,
+    transforms_of,
+    without,
+)
 from mimir.tools.bundles.loaded_pictures import LoadedImage, read_through, watch_readers
-from mimir.tools.bundles.side_by_side import SideBySide
+from mimir.tools.bundles.side_by_side import Pass, SideBySide
 
 if TYPE_CHECKING:
     import torch
@@ -45,32 +52,16 @@ log = logging.getLogger(__name__)
 #: ``MetaTensor`` (a slice of a volume), which skips the bundle's loading transforms.
 EngineInput = Path | str | Any
 T = TypeVar("T")
+#: One same-shape group's network pass: (indices among the items passed, collated batch, logits).
+Group = tuple[list[int], dict[str, Any], Any]
 #: Worker threads per engine: they read and preprocess ahead of the network passes and post-process behind them.
 WORKERS = 2
 _SAVERS = ("SaveImage", "SaveImaged")
-_LOADERS = ("LoadImage", "LoadImaged")
 #: Key of a prepared item holding the image as its loader read it (see ``sources``).
 SOURCE = "mimir_source"
 #: Keys of a prepared item holding the picture's shape as loaded and, when asked for, its deepest activation.
 LOADED_SHAPE, ACTIVATION = "mimir_loaded_shape", "mimir_activation"
 _KEPT = (SOURCE, LOADED_SHAPE, ACTIVATION)
-
-
-def snapshot_locator() -> Any:
-    """A MONAI ``ComponentLocator`` that scans a snapshot of ``sys.modules``.
-
-    MONAI's locator walks ``sys.modules`` itself, so a module imported by another thread during
-    the walk fails the parse with "dictionary changed size during iteration". ``list(sys.modules)``
-    copies the keys in one step.
-    """
-    from monai.bundle.config_item import ComponentLocator
-
-    class SnapshotLocator(ComponentLocator):
-        def _find_module_names(self) -> list[str]:
-            names = list(sys.modules)
-            return [m for m in names if m.startswith(self.MOD_START) and all(s not in m for s in self.excludes)]
-
-    return SnapshotLocator()
 
 
 @dataclass
@@ -98,22 +89,23 @@ class ExpertEngine:
         quiet_gpu_decoder_notice()
         self.bundle = bundle
         self.device = torch.device(device)
-        parser = _parser(bundle.root, device)
+        parser = bundle_parser(bundle.root, device)
         self.network: torch.nn.Module = parser.get_parsed_content("network")
-        _load_weights(parser, self.network, bundle.root)
+        load_weights(parser, self.network, bundle.root)
         self.network.eval()
         self.preprocessing: Compose = parser.get_parsed_content("preprocessing")
-        self.loading, self.after_loading = _split_loading(self.preprocessing)
+        self.loading, rest = split_loading(self.preprocessing)
+        self.after_loading = ArrayPreprocessing(rest)  # on arrays where it can
         self._local = threading.local()
         self.inferer = parser.get_parsed_content("inferer")
         post = parser.get_parsed_content("postprocessing") if "postprocessing" in parser else None
-        self.postprocessing = _without(post, _SAVERS) if post is not None else None
-        steps = _transforms(self.postprocessing) if self.postprocessing is not None else []
+        self.postprocessing = without(post, _SAVERS) if post is not None else None
+        steps = transforms_of(self.postprocessing) if self.postprocessing is not None else []
         self.batch_post = batched.plan(steps, self.preprocessing)
-        self.per_image_post = _compose(steps[self.batch_post.skipped :])
-        self.after_activation = _compose(steps[1:])
+        self.per_image_post = compose_of(steps[self.batch_post.skipped :])
+        self.after_activation = compose_of(steps[1:])
         # per-image steps that are numpy functions of the prediction alone: run without MONAI's wrapping
-        self._array_steps = {id(c): array_steps(_transforms(c)) for c in (self.per_image_post, self.after_activation)
+        self._array_steps = {id(c): array_steps(transforms_of(c)) for c in (self.per_image_post, self.after_activation)
                              if c is not None}
         self.config = parser.config
         self.parser = parser
@@ -136,9 +128,10 @@ class ExpertEngine:
         """``then(i, prediction)`` of every input, in input order, each run as soon as its prediction is ready.
 
         With more than one image, the engine's worker threads read and preprocess the images ahead
-        of the network passes and run each image's post transforms and ``then`` behind them, while
-        the calling thread runs the network passes, batch after batch (on the CPU each batch as two
-        halves side by side, see ``side_by_side``).
+        of the network passes and run each image's post transforms and ``then`` behind them. On the
+        CPU each batch's pass runs as passes over its parts side by side (see ``side_by_side``), and
+        a part's pass starts as soon as its own images are ready, so reading the next part and
+        post-processing the last one overlap the network instead of waiting for the whole batch.
         """
         if len(inputs) <= 1:
             items = [self._prepare(x) for x in inputs]
@@ -146,22 +139,41 @@ class ExpertEngine:
             return [then(i, _sourced(p, item)) for i, (p, item) in enumerate(zip(preds, items, strict=True))]
         pool = self._workers()
         prepared = [pool.submit(self._prepare, x) for x in inputs]  # ahead of the network passes
-        pending: list[Future[T]] = []
+        done: dict[int, Future[T]] = {}
+        running: deque[tuple[int, list[dict[str, Any]], Pass[list[Group]]]] = deque()
+
+        def behind(first: int, items: list[dict[str, Any]], passes: list[Group]) -> None:
+            """Each image of a finished part to the workers: its post transforms, then ``then``."""
+            for group, batch, logits in passes:
+                outputs = self._batch_outputs(batch, logits, [items[i] for i in group])
+                for i, (b, o, steps) in zip(group, outputs, strict=True):
+                    done[first + i] = pool.submit(_then, then, first + i, items[i], self._post_one, b, o, steps)
+
         try:
             for start in range(0, len(inputs), batch_size):
-                items = [f.result() for f in prepared[start : start + batch_size]]
-                done: dict[int, Future[T]] = {}
-                for group, batch, logits in self._forward_groups(items, fingerprint):
-                    outputs = self._batch_outputs(batch, logits, [items[i] for i in group])
-                    for i, (b, o, steps) in zip(group, outputs, strict=True):
-                        done[i] = pool.submit(_then, then, start + i, items[i], self._post_one, b, o, steps)
-                pending.extend(done[i] for i in range(len(items)))
-            return [f.result() for f in pending]
+                parts = [range(0, min(batch_size, len(inputs) - start))] if fingerprint else \
+                    self.passes.split(min(batch_size, len(inputs) - start))
+                for part in parts:
+                    first = start + part.start
+                    items = [prepared[i].result() for i in range(first, start + part.stop)]
+                    if len(parts) == 1:  # one pass on all of torch's threads, once the parts before it are done
+                        while running:
+                            behind(*_finished(running.popleft()))
+                        behind(first, items, self._forward_groups(items, fingerprint))
+                        continue
+                    running.append((first, items, self.passes.submit(self._forward_groups, items)))
+                    if len(running) >= self.passes.parts:  # every pass thread busy: take the oldest part's result
+                        behind(*_finished(running.popleft()))
+            while running:
+                behind(*_finished(running.popleft()))
+            return [done[i].result() for i in range(len(inputs))]
         finally:  # on an error, nothing queued behind it runs
             for queued in prepared:
                 queued.cancel()
-            for waiting in pending:
+            for _, _, waiting in running:
                 waiting.cancel()
+            for post in done.values():
+                post.cancel()
 
     def _workers(self) -> ThreadPoolExecutor:
         """The engine's worker threads, started on first use and kept for the engine's life."""
@@ -227,8 +239,7 @@ class ExpertEngine:
             self._local.watchers = watch_readers(loading)
         return loading, self._local.watchers
 
-    def _forward_groups(self, items: list[dict[str, Any]],
-                        fingerprint: bool = False) -> list[tuple[list[int], dict[str, Any], Any]]:
+    def _forward_groups(self, items: list[dict[str, Any]], fingerprint: bool = False) -> list[Group]:
         """The network pass of each same-shape group of ``items``: (indices, collated batch, logits).
 
         ``fingerprint``: each item also gets its deepest activation under ``ACTIVATION``.
@@ -239,7 +250,7 @@ class ExpertEngine:
         for group in _same_shape_groups(items):
             batch = list_data_collate([_inputs(items[i]) for i in group])
             if not fingerprint:
-                out.append((group, batch, self.passes.run(self.forward, batch["image"])))
+                out.append((group, batch, self.forward(batch["image"])))
                 continue
             logits, deep = self.forward_capturing(batch["image"])
             for j, i in enumerate(group):
@@ -247,7 +258,7 @@ class ExpertEngine:
             out.append((group, batch, logits))
         return out
 
-    def _post(self, items: list[dict[str, Any]], passes: list[tuple[list[int], dict[str, Any], Any]]) -> list[Prediction]:
+    def _post(self, items: list[dict[str, Any]], passes: list[Group]) -> list[Prediction]:
         """Decollate each pass and run the post transforms per image; results in item order."""
         preds: dict[int, Prediction] = {}
         for group, batch, logits in passes:
@@ -309,6 +320,12 @@ def _keep(_: int, prediction: Prediction) -> Prediction:
     return prediction
 
 
+def _finished(part: tuple[int, list[dict[str, Any]], Pass[list[Group]]]) -> tuple[int, list[dict[str, Any]], list[Group]]:
+    """(first index, prepared items, passes) of a part whose passes were queued: waits for them."""
+    first, items, passes = part
+    return first, items, passes.result()
+
+
 def _then(then: Callable[[int, Prediction], T], i: int, item: dict[str, Any], post: Callable[..., Prediction],
           *args: Any) -> T:
     return then(i, _sourced(post(*args), item))
@@ -344,68 +361,12 @@ def _decollated_inputs(batch: dict[str, Any]) -> list[dict[str, Any]]:
     return list(decollate_batch(batch, detach=True))
 
 
-def _compose(transforms: list[Any]) -> Any:
-    from monai.transforms import Compose
-
-    return Compose(transforms) if transforms else None
-
-
 def _same_shape_groups(items: list[dict[str, Any]]) -> list[list[int]]:
     """Indices of items grouped by input shape (a batch needs one shape)."""
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, item in enumerate(items):
         groups.setdefault(tuple(item["image"].shape), []).append(i)
     return list(groups.values())
-
-
-def _parser(root: Path, device: str) -> Any:
-    from monai.bundle import ConfigParser
-
-    parser = ConfigParser()
-    parser.locator = snapshot_locator()
-    parser.read_config(str(root / "configs" / "inference.json"))
-    parser.read_meta(str(root / "configs" / "metadata.json"))
-    parser["bundle_root"] = str(root)
-    parser["device"] = f"$torch.device('{device}')"
-    parser["datalist"] = []
-    return parser
-
-
-def _load_weights(parser: Any, network: torch.nn.Module, root: Path) -> None:
-    """Run the bundle's own ``CheckpointLoader`` (a handler) once; plain ``models/model.pt`` without one."""
-    handlers = parser.config.get("handlers") if isinstance(parser.config, dict) else None
-    for i, h in enumerate(handlers if isinstance(handlers, list) else []):
-        if isinstance(h, dict) and str(h.get("_target_", "")).endswith("CheckpointLoader"):
-            loader = parser.get_parsed_content(f"handlers#{i}")
-            loader(SimpleNamespace(state=SimpleNamespace(max_epochs=None, epoch=0)))
-            return
-    import torch
-
-    network.load_state_dict(torch.load(root / "models" / "model.pt", map_location="cpu", weights_only=True))
-
-
-def _transforms(compose: Any) -> list[Any]:
-    from monai.transforms import Compose
-
-    return list(compose.flatten().transforms) if isinstance(compose, Compose) else [compose]
-
-
-def _without(compose: Any, names: tuple[str, ...]) -> Any:
-    """``compose`` without the transforms whose class is in ``names`` (the savers)."""
-    from monai.transforms import Compose
-
-    return Compose([t for t in _transforms(compose) if type(t).__name__ not in names])
-
-
-def _split_loading(compose: Any) -> tuple[Any, Any]:
-    """(the leading loading transforms, the rest): a loaded slice skips the first part; the rest runs on arrays where it can."""
-    from monai.transforms import Compose
-
-    transforms = _transforms(compose)
-    n = 0
-    while n < len(transforms) and type(transforms[n]).__name__ in _LOADERS:
-        n += 1
-    return Compose(transforms[:n]), ArrayPreprocessing(Compose(transforms[n:]))
 
 
 class EnginePool:

@@ -20,17 +20,20 @@ import ctypes
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import BrokenExecutor, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from concurrent.futures import BrokenExecutor, Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
     import torch
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 #: Parts a batch is split into on the CPU.
 PARTS = 2
 #: Images in the smallest part: smaller batches run as one pass.
 MIN_PART = 2
+#: Images in a part at most, where a batch has more than one part per thread.
+PART_SIZE = 8
 
 
 class ShareNotSet(RuntimeError):
@@ -49,6 +52,28 @@ def _openmp_set_threads() -> Callable[[int], object] | None:
         return None
 
 
+class Pass(Generic[R]):
+    """One part's network pass, queued on a pass thread (or run on the caller's thread when there is none)."""
+
+    def __init__(self, owner: SideBySide, fn: Callable[..., R], args: tuple[object, ...],
+                 future: Future[R] | None) -> None:
+        self._owner, self._fn, self._args, self._future = owner, fn, args, future
+
+    def result(self) -> R:
+        """The pass's result; run here, on the calling thread, when no pass thread could take it."""
+        if self._future is not None:
+            try:
+                return self._future.result()
+            except BrokenExecutor:  # a thread's share did not hold: this part, and every later one, runs here
+                self._owner.turn_off()
+        return self._fn(*self._args)
+
+    def cancel(self) -> None:
+        """Drop the pass if it has not started (on an error in the caller, nothing queued behind it runs)."""
+        if self._future is not None:
+            self._future.cancel()
+
+
 class SideBySide:
     """Runs a batch's network pass as ``parts`` passes side by side, or as one where that cannot be done."""
 
@@ -64,22 +89,43 @@ class SideBySide:
         """Whether batches are split (False once a pass thread could not be given its share)."""
         return self._set_threads is not None
 
+    def split(self, n: int) -> list[range]:
+        """The parts of a batch of ``n`` images, in order: as many as there are shares, at least two images each.
+
+        One part (the whole batch) where passes do not run side by side.
+        """
+        k = max(1, min(max(self.parts, -(-n // PART_SIZE)) if self.active else 1, n // MIN_PART))
+        size, extra = divmod(n, k)
+        bounds = [i * size + min(i, extra) for i in range(k + 1)]  # the first ``extra`` parts one image larger
+        return [range(a, b) for a, b in zip(bounds, bounds[1:], strict=False)]
+
+    def submit(self, fn: Callable[..., R], *args: object) -> Pass[R]:
+        """``fn(*args)`` queued on a pass thread with its share of the threads; see :meth:`Pass.result`."""
+        pool = self._threads()
+        future = None
+        if pool is not None:
+            try:
+                future = pool.submit(fn, *args)
+            except BrokenExecutor:
+                self.turn_off()
+        return Pass(self, fn, args, future)
+
     def run(self, forward: Callable[[torch.Tensor], torch.Tensor], batch: torch.Tensor) -> torch.Tensor:
-        """``forward`` of ``batch``: the parts' logits in batch order, or one pass of the whole batch."""
+        """``forward`` of ``batch``: the parts' logits in batch order (each part's pass on its own thread), or one pass."""
         import torch
 
-        n = min(self.parts, len(batch) // MIN_PART)
-        pool = self._threads() if n > 1 else None
-        if pool is None:
+        parts = self.split(len(batch))
+        if len(parts) == 1:
             return forward(batch)
-        try:
-            futures = [pool.submit(forward, part) for part in torch.tensor_split(batch, n)]
-            return torch.cat([f.result() for f in futures])
-        except BrokenExecutor:  # a thread's share did not hold: this engine runs whole batches from now on
-            log.warning("network passes side by side are off: a pass thread's OpenMP share could not be set")
-            with self._lock:
-                self._set_threads = None
-            return forward(batch)
+        passes = [self.submit(forward, batch[p.start : p.stop]) for p in parts]
+        return torch.cat([p.result() for p in passes])
+
+    def turn_off(self) -> None:
+        """Run whole batches from now on: a pass thread could not be given its share."""
+        with self._lock:
+            if self._set_threads is not None:
+                log.warning("network passes side by side are off: a pass thread's OpenMP share could not be set")
+            self._set_threads = None
 
     def _threads(self) -> ThreadPoolExecutor | None:
         with self._lock:

@@ -194,7 +194,7 @@ def run_workflow(bundle_root: Path, images: list[Path], output_dir: Path, device
     """
     from monai.bundle import ConfigWorkflow
 
-    from mimir.tools.bundles.engine import snapshot_locator
+    from mimir.tools.bundles.config import snapshot_locator
 
     quiet_logging_conf_notice()
     quiet_gpu_decoder_notice()

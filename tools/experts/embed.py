@@ -36,7 +36,7 @@ def embedder_version(bundle_dir: Path | str) -> str:
 def _load(bundle: str) -> tuple[torch.nn.Module, object, int]:
     from monai.bundle import ConfigParser
 
-    from mimir.tools.bundles.engine import snapshot_locator
+    from mimir.tools.bundles.config import snapshot_locator
 
     parser = ConfigParser()
     parser.locator = snapshot_locator()  # other threads import modules while this one parses

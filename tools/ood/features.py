@@ -47,7 +47,7 @@ class FeatureExtractor:
     def __init__(self, bundle_root: Path, task: str) -> None:
         from monai.bundle import ConfigParser
 
-        from mimir.tools.bundles.engine import snapshot_locator
+        from mimir.tools.bundles.config import snapshot_locator
 
         self.root, self.task = Path(bundle_root), task
         parser = ConfigParser()
