@@ -142,6 +142,30 @@ def _sized_slices(folder: Path, n: int) -> list[Path]:
     return paths
 
 
+def test_the_pass_runs_on_plain_tensors_and_its_logits_carry_the_batch_s_metadata(tmp_path: Path) -> None:
+    """The logits equal the inferer's on the MetaTensor batch itself, values and metadata, as MONAI runs it."""
+    import torch
+    from monai.data import MetaTensor
+
+    engine = ExpertEngine(read_bundle(bundle_dir("brain_mri_lesion_seg")))
+    batch = engine.preprocess(_sized_slices(tmp_path, 7)[:1] * 3)
+    seen: list[type] = []
+    hook = engine.network.register_forward_pre_hook(lambda _, args: seen.append(type(args[0])))
+    try:
+        logits = engine.forward(batch)
+    finally:
+        hook.remove()
+    assert seen and all(t is torch.Tensor for t in seen)  # no MetaTensor bookkeeping inside the pass
+    with torch.inference_mode():
+        monai_way = engine.inferer(batch, engine.network)
+    assert isinstance(logits, MetaTensor) and isinstance(monai_way, MetaTensor)
+    assert torch.equal(logits.as_tensor(), monai_way.as_tensor())
+    assert logits.is_batch == monai_way.is_batch is True
+    assert logits.meta.keys() == monai_way.meta.keys()
+    assert torch.equal(logits.affine, monai_way.affine)
+    assert len(logits.applied_operations) == len(monai_way.applied_operations) == 3
+
+
 def test_post_transforms_on_the_batch_give_the_per_image_masks(tmp_path: Path) -> None:
     """Softmax and Invertd run once per batch; every mask is what MONAI's per-image post transforms give."""
     from monai.engines.utils import engine_apply_transform
