@@ -148,7 +148,7 @@ def test_the_pass_runs_on_plain_tensors_and_its_logits_carry_the_batch_s_metadat
     from monai.data import MetaTensor
 
     engine = ExpertEngine(read_bundle(bundle_dir("brain_mri_lesion_seg")))
-    batch = engine.preprocess(_sized_slices(tmp_path, 7)[:1] * 3)
+    batch = engine.preprocess(_sized_slices(tmp_path, 1) * 3)
     seen: list[type] = []
     hook = engine.network.register_forward_pre_hook(lambda _, args: seen.append(type(args[0])))
     try:
@@ -164,6 +164,22 @@ def test_the_pass_runs_on_plain_tensors_and_its_logits_carry_the_batch_s_metadat
     assert logits.meta.keys() == monai_way.meta.keys()
     assert torch.equal(logits.affine, monai_way.affine)
     assert len(logits.applied_operations) == len(monai_way.applied_operations) == 3
+
+
+def test_outputs_of_several_tensors_each_get_the_batch_s_metadata() -> None:
+    """A network giving a tuple or a dict (deep supervision, several heads) keeps MONAI's metadata on each tensor."""
+    import torch
+    from monai.data import MetaTensor
+    from monai.data.utils import list_data_collate
+
+    from mimir.tools.bundles.engine import _with_meta_of
+
+    batch = list_data_collate([{"image": MetaTensor(torch.zeros(1, 4, 4), affine=torch.eye(4) * k)} for k in (1, 2)])["image"]
+    out = _with_meta_of(batch, (torch.ones(2, 1, 4, 4), {"aux": torch.ones(2, 3)}, "not a tensor"))
+    assert isinstance(out, tuple) and out[2] == "not a tensor"
+    for t in (out[0], out[1]["aux"]):
+        assert isinstance(t, MetaTensor) and t.is_batch and torch.equal(t.affine, batch.affine)
+    assert _with_meta_of(torch.zeros(2), torch.ones(2)).__class__ is torch.Tensor  # a plain batch gives plain logits
 
 
 def test_post_transforms_on_the_batch_give_the_per_image_masks(tmp_path: Path) -> None:

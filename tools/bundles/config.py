@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import torch
 
 #: Loading transforms: a slice already loaded skips them.
-LOADERS = ("LoadImage", "LoadImaged")
+_LOADERS = ("LoadImage", "LoadImaged")
 
 
 def snapshot_locator() -> Any:
@@ -83,7 +83,7 @@ def split_loading(compose: Any) -> tuple[Any, Any]:
 
     transforms = transforms_of(compose)
     n = 0
-    while n < len(transforms) and type(transforms[n]).__name__ in LOADERS:
+    while n < len(transforms) and type(transforms[n]).__name__ in _LOADERS:
         n += 1
     return Compose(transforms[:n]), Compose(transforms[n:])
 

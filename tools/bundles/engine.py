@@ -151,8 +151,8 @@ class ExpertEngine:
 
         try:
             for start in range(0, len(inputs), batch_size):
-                parts = [range(0, min(batch_size, len(inputs) - start))] if fingerprint else \
-                    self.passes.split(min(batch_size, len(inputs) - start))
+                n = min(batch_size, len(inputs) - start)
+                parts = [range(n)] if fingerprint else self.passes.split(n)
                 for part in parts:
                     first = start + part.start
                     items = [prepared[i].result() for i in range(first, start + part.stop)]

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
-#: Parts a batch is split into on the CPU.
+#: Pass threads on the CPU: parts of a batch that run at once (a batch over ``PART_SIZE`` images a part has more).
 PARTS = 2
 #: Images in the smallest part: smaller batches run as one pass.
 MIN_PART = 2
